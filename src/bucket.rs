@@ -1,0 +1,205 @@
+//! Buckets and labels: which bucket, tags and camera each image gets.
+//!
+//! An image's labels come from, in order of precedence:
+//! 1. its row in the recipe's manifest (non-empty fields only),
+//! 2. the first `[[rules]]` entry whose `match` pattern matches its path,
+//! 3. the `camera.from` capture (camera only) and `default_bucket` (bucket only).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::ops::{Index, IndexMut};
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::Manifest;
+use crate::recipe::Recipe;
+
+/// The three kinds of images a calibration set mixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    /// Typical positives: what the model sees most of the time.
+    Normal,
+    /// Hard positives: night, backlight, rain/fog, blur, far-small, heavy JPEG.
+    Hard,
+    /// Background: no target at all.
+    Background,
+}
+
+impl Bucket {
+    /// All buckets, in report order.
+    pub const ALL: [Bucket; 3] = [Bucket::Normal, Bucket::Hard, Bucket::Background];
+
+    /// The lowercase name used in recipes, manifests and output folders.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bucket::Normal => "normal",
+            Bucket::Hard => "hard",
+            Bucket::Background => "background",
+        }
+    }
+
+    /// Parses a bucket name (case-insensitive, surrounding spaces ignored).
+    pub fn parse(s: &str) -> Option<Bucket> {
+        Self::ALL
+            .into_iter()
+            .find(|b| b.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Bucket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One value per bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PerBucket<T> {
+    /// The normal bucket's value.
+    pub normal: T,
+    /// The hard bucket's value.
+    pub hard: T,
+    /// The background bucket's value.
+    pub background: T,
+}
+
+impl<T> PerBucket<T> {
+    /// `(bucket, value)` pairs in bucket order.
+    pub fn iter(&self) -> impl Iterator<Item = (Bucket, &T)> {
+        Bucket::ALL.into_iter().map(move |b| (b, &self[b]))
+    }
+}
+
+impl<T> Index<Bucket> for PerBucket<T> {
+    type Output = T;
+    fn index(&self, b: Bucket) -> &T {
+        [&self.normal, &self.hard, &self.background][b.index()]
+    }
+}
+
+impl<T> IndexMut<Bucket> for PerBucket<T> {
+    fn index_mut(&mut self, b: Bucket) -> &mut T {
+        match b {
+            Bucket::Normal => &mut self.normal,
+            Bucket::Hard => &mut self.hard,
+            Bucket::Background => &mut self.background,
+        }
+    }
+}
+
+/// Where an image's bucket came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "index")]
+pub enum Origin {
+    /// A row of the recipe's manifest.
+    Manifest,
+    /// The `[[rules]]` entry with this 0-based index.
+    Rule(usize),
+    /// The recipe's `default_bucket`.
+    Default,
+    /// Nothing bucketed the image.
+    None,
+}
+
+/// What an image is, for selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Labels {
+    /// The bucket, if any source gave one.
+    pub bucket: Option<Bucket>,
+    /// Tags, sorted.
+    pub tags: BTreeSet<String>,
+    /// Camera name, if known.
+    pub camera: Option<String>,
+    /// Where the bucket came from.
+    pub origin: Origin,
+}
+
+/// Applies a recipe's manifest, rules and camera pattern to image paths.
+pub struct Labeller<'a> {
+    recipe: &'a Recipe,
+    manifest: Option<&'a Manifest>,
+}
+
+impl<'a> Labeller<'a> {
+    /// A labeller for `recipe`, using `manifest` rows first when given.
+    pub fn new(recipe: &'a Recipe, manifest: Option<&'a Manifest>) -> Self {
+        Self { recipe, manifest }
+    }
+
+    /// Labels the image at `path` (absolute), whose path relative to the recipe
+    /// directory is `rel` (`/`-separated).
+    pub fn label(&self, path: &std::path::Path, rel: &str) -> Labels {
+        let mut labels = Labels {
+            bucket: None,
+            tags: BTreeSet::new(),
+            camera: None,
+            origin: Origin::None,
+        };
+        if let Some((i, rule)) = self
+            .recipe
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.pattern.is_match(rel))
+        {
+            if rule.bucket.is_some() {
+                labels.bucket = rule.bucket;
+                labels.origin = Origin::Rule(i);
+            }
+            labels.tags.extend(rule.tags.iter().cloned());
+            labels.camera.clone_from(&rule.camera);
+        }
+        if let Some(row) = self.manifest.and_then(|m| m.row(path)) {
+            if let Some(b) = row.bucket {
+                labels.bucket = Some(b);
+                labels.origin = Origin::Manifest;
+            }
+            if !row.tags.is_empty() {
+                labels.tags = row.tags.clone();
+            }
+            if row.camera.is_some() {
+                labels.camera.clone_from(&row.camera);
+            }
+        }
+        if labels.camera.is_none() {
+            labels.camera = self.recipe.camera.from.as_ref().and_then(|p| {
+                p.captures(rel)?
+                    .into_iter()
+                    .find(|(name, _)| *name == "camera")
+                    .map(|(_, v)| v.to_owned())
+            });
+        }
+        if labels.bucket.is_none() {
+            if let Some(b) = self.recipe.default_bucket {
+                labels.bucket = Some(b);
+                labels.origin = Origin::Default;
+            }
+        }
+        labels
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bucket_names() {
+        assert_eq!(Bucket::parse(" Hard "), Some(Bucket::Hard));
+        assert_eq!(Bucket::parse("background"), Some(Bucket::Background));
+        assert_eq!(Bucket::parse("bg"), None);
+    }
+
+    #[test]
+    fn per_bucket_indexes() {
+        let mut p = PerBucket::<u32>::default();
+        p[Bucket::Hard] = 3;
+        assert_eq!(p.hard, 3);
+        assert_eq!(p.iter().map(|(_, v)| *v).sum::<u32>(), 3);
+    }
+}

@@ -1,0 +1,342 @@
+//! The feature cache: per-image measurements kept between runs.
+//!
+//! One file per scanned root, under the cache directory, named by a hash of the
+//! root's path. An entry is reused when the file's path, size and mtime match; when
+//! only the mtime changed (a fresh `git clone`, a copy), the file's blake3 is
+//! compared with the cached one before anything is decoded again. A file from
+//! another calibset version or with other analysis parameters is ignored; a
+//! damaged one is reported as a warning and rebuilt. Writes are atomic: a
+//! temporary file renamed over the old one.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{ANALYSIS_SHORT_SIDE, FEATURES_VERSION, Features, ImageIssue, THUMB_SIDE};
+use crate::scan::FileEntry;
+
+const MAGIC: &[u8; 8] = b"CALIBSC\0";
+/// Layout of the cache file itself.
+const FORMAT_VERSION: u32 = 1;
+
+/// What measuring one file produced: features, or the reason it was skipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    /// Features, or why the image is unusable.
+    pub result: Result<Features, ImageIssue>,
+    /// The extension names another format than the content has.
+    pub mislabelled: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format: u32,
+    features: u32,
+    analysis_short_side: u32,
+    thumb_side: u32,
+}
+
+impl Header {
+    fn current() -> Self {
+        Header {
+            format: FORMAT_VERSION,
+            features: FEATURES_VERSION,
+            analysis_short_side: ANALYSIS_SHORT_SIDE,
+            thumb_side: THUMB_SIDE as u32,
+        }
+    }
+
+    fn matches(&self, other: &Header) -> bool {
+        (
+            self.format,
+            self.features,
+            self.analysis_short_side,
+            self.thumb_side,
+        ) == (
+            other.format,
+            other.features,
+            other.analysis_short_side,
+            other.thumb_side,
+        )
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct Entry {
+    path: Vec<u8>,
+    size: u64,
+    mtime_ns: i128,
+    measured: Measured,
+}
+
+/// How a file relates to its cache entry.
+#[derive(Debug)]
+pub enum Lookup<'a> {
+    /// Same size and mtime: reuse.
+    Hit(&'a Measured),
+    /// Same size, other mtime: reuse if the content hash still matches.
+    Verify(&'a Measured),
+    /// Nothing usable cached.
+    Miss,
+}
+
+/// The cache for one root folder.
+pub struct Cache {
+    file: Option<PathBuf>,
+    entries: HashMap<PathBuf, Entry>,
+    dirty: bool,
+}
+
+/// Something wrong with a cache that did not stop the run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cache {}: {message}", path.display())]
+pub struct CacheWarning {
+    /// The cache file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Cache {
+    /// A cache that keeps nothing (`--no-cache`).
+    pub fn disabled() -> Self {
+        Cache {
+            file: None,
+            entries: HashMap::new(),
+            dirty: false,
+        }
+    }
+
+    /// Opens the cache of `root` under `dir`; a damaged file yields a warning and
+    /// an empty cache.
+    pub fn open(dir: &Path, root: &Path) -> (Self, Option<CacheWarning>) {
+        let key = blake3::hash(path_bytes(root).as_slice()).to_hex();
+        let file = dir.join(format!("{}.cache", &key[..16]));
+        let mut cache = Cache {
+            file: Some(file.clone()),
+            entries: HashMap::new(),
+            dirty: false,
+        };
+        let bytes = match std::fs::read(&file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (cache, None),
+            Err(e) => {
+                return (
+                    cache,
+                    Some(warning(&file, format!("cannot read ({e}); rebuilding"))),
+                );
+            }
+        };
+        match decode(&bytes) {
+            Ok(Some(entries)) => {
+                cache.entries = entries
+                    .into_iter()
+                    .map(|e| (path_from_bytes(&e.path), e))
+                    .collect();
+                (cache, None)
+            }
+            Ok(None) => {
+                cache.dirty = true;
+                (cache, None)
+            }
+            Err(message) => {
+                cache.dirty = true;
+                (
+                    cache,
+                    Some(warning(&file, format!("{message}; rebuilding"))),
+                )
+            }
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the cache holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// What the cache knows of `file`.
+    pub fn lookup(&self, file: &FileEntry) -> Lookup<'_> {
+        match self.entries.get(&file.path) {
+            Some(e) if e.size == file.size && e.mtime_ns == file.mtime_ns => {
+                Lookup::Hit(&e.measured)
+            }
+            Some(e) if e.size == file.size => Lookup::Verify(&e.measured),
+            _ => Lookup::Miss,
+        }
+    }
+
+    /// Records a measurement of `file`.
+    pub fn insert(&mut self, file: &FileEntry, measured: Measured) {
+        if self.file.is_none() {
+            return;
+        }
+        self.entries.insert(
+            file.path.clone(),
+            Entry {
+                path: path_bytes(&file.path),
+                size: file.size,
+                mtime_ns: file.mtime_ns,
+                measured,
+            },
+        );
+        self.dirty = true;
+    }
+
+    /// Drops entries under `root` whose files were not seen in this scan.
+    pub fn retain_seen(&mut self, root: &Path, seen: &std::collections::HashSet<&Path>) {
+        let before = self.entries.len();
+        self.entries
+            .retain(|p, _| !p.starts_with(root) || seen.contains(p.as_path()));
+        self.dirty |= self.entries.len() != before;
+    }
+
+    /// Writes the cache if it changed (temporary file, then rename).
+    pub fn save(&mut self) -> Result<(), CacheWarning> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        if !self.dirty {
+            return Ok(());
+        }
+        let fail = |e: &dyn std::fmt::Display| warning(file, format!("cannot write: {e}"));
+        let dir = file.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        let mut entries: Vec<&Entry> = self.entries.values().collect();
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(postcard::to_stdvec(&Header::current()).map_err(|e| fail(&e))?);
+        bytes.extend(postcard::to_stdvec(&entries).map_err(|e| fail(&e))?);
+        let checksum = blake3::hash(&bytes);
+        bytes.extend_from_slice(&checksum.as_bytes()[..8]);
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
+        tmp.write_all(&bytes).map_err(|e| fail(&e))?;
+        tmp.persist(file).map_err(|e| fail(&e.error))?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+/// `Ok(None)` for a cache of another version; `Err` for a damaged file.
+fn decode(bytes: &[u8]) -> Result<Option<Vec<Entry>>, String> {
+    let body = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or("not a calibset cache file")?;
+    let (header, rest): (Header, &[u8]) =
+        postcard::take_from_bytes(body).map_err(|e| format!("damaged header ({e})"))?;
+    if !header.matches(&Header::current()) {
+        return Ok(None);
+    }
+    if rest.len() < 8 {
+        return Err("truncated".into());
+    }
+    let (payload, sum) = rest.split_at(rest.len() - 8);
+    let checksum = blake3::hash(&bytes[..bytes.len() - 8]);
+    if &checksum.as_bytes()[..8] != sum {
+        return Err("checksum mismatch (truncated or damaged)".into());
+    }
+    postcard::from_bytes(payload)
+        .map(Some)
+        .map_err(|e| format!("damaged entries ({e})"))
+}
+
+fn warning(path: &Path, message: String) -> CacheWarning {
+    CacheWarning {
+        path: path.to_owned(),
+        message,
+    }
+}
+
+#[cfg(unix)]
+fn path_bytes(p: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(unix)]
+fn path_from_bytes(b: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(b))
+}
+
+#[cfg(not(unix))]
+fn path_bytes(p: &Path) -> Vec<u8> {
+    p.to_string_lossy().into_owned().into_bytes()
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(b: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(b).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &Path, size: u64, mtime_ns: i128) -> FileEntry {
+        FileEntry {
+            path: path.to_owned(),
+            rel: String::new(),
+            size,
+            mtime_ns,
+        }
+    }
+
+    fn measured() -> Measured {
+        Measured {
+            result: Err(ImageIssue::Empty),
+            mislabelled: true,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_detects_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new("/pool");
+        let f = entry(Path::new("/pool/a.jpg"), 10, 5);
+        let (mut c, w) = Cache::open(dir.path(), root);
+        assert!(w.is_none() && c.is_empty());
+        c.insert(&f, measured());
+        c.save().unwrap();
+        let (c, w) = Cache::open(dir.path(), root);
+        assert!(w.is_none());
+        assert!(matches!(c.lookup(&f), Lookup::Hit(m) if *m == measured()));
+        assert!(matches!(
+            c.lookup(&entry(&f.path, 10, 6)),
+            Lookup::Verify(_)
+        ));
+        assert!(matches!(c.lookup(&entry(&f.path, 11, 5)), Lookup::Miss));
+    }
+
+    #[test]
+    fn damaged_cache_is_a_warning_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new("/pool");
+        let f = entry(Path::new("/pool/a.jpg"), 10, 5);
+        let (mut c, _) = Cache::open(dir.path(), root);
+        c.insert(&f, measured());
+        c.save().unwrap();
+        let file = std::fs::read_dir(dir.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut bytes = std::fs::read(&file).unwrap();
+        let n = bytes.len();
+        bytes[n - 12] ^= 0xFF;
+        std::fs::write(&file, &bytes).unwrap();
+        let (mut c, w) = Cache::open(dir.path(), root);
+        assert!(w.unwrap().message.contains("checksum"));
+        assert!(matches!(c.lookup(&f), Lookup::Miss));
+        c.insert(&f, measured());
+        c.save().unwrap();
+        assert!(Cache::open(dir.path(), root).1.is_none());
+    }
+}

@@ -1,0 +1,124 @@
+//! Command-line arguments (clap derive) and their conversion to library options.
+//! Nothing past [`Cli`] sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use calibset::export::{Layout, LinkMode};
+
+/// Build reproducible INT8 calibration image sets from a TOML recipe.
+#[derive(Debug, Parser)]
+#[command(name = "calibset", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 success, 1 quota shortfall, 2 error, 130 interrupted.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print stage timings and cache use to stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a calibration set from a recipe.
+    Build(BuildArgs),
+    /// Validate a recipe and print what it asks for, without reading any image.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The recipe file (TOML).
+    #[arg(short, long, value_name = "FILE")]
+    pub recipe: PathBuf,
+    /// Output folder [default: the recipe's output.dir].
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// How files get into the output [default: the recipe's output.mode, else copy].
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Output arrangement [default: the recipe's output.layout, else by-bucket].
+    #[arg(long, value_enum)]
+    pub layout: Option<LayoutArg>,
+    /// Seed for selection [default: the recipe's seed, else 0].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Plan and report only: write nothing, not even the cache.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace an earlier calibset output in the output folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads [default: all cores].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Do not read or write the feature cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache folder [default: $CALIBSET_CACHE_DIR, else $XDG_CACHE_HOME/calibset, else ~/.cache/calibset].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The recipe file (TOML).
+    #[arg(short, long, value_name = "FILE")]
+    pub recipe: PathBuf,
+    /// Print the resolved plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Copy,
+    Hardlink,
+    Symlink,
+}
+
+impl From<ModeArg> for LinkMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Copy => LinkMode::Copy,
+            ModeArg::Hardlink => LinkMode::Hardlink,
+            ModeArg::Symlink => LinkMode::Symlink,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LayoutArg {
+    ByBucket,
+    Flat,
+    Mirror,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(l: LayoutArg) -> Self {
+        match l {
+            LayoutArg::ByBucket => Layout::ByBucket,
+            LayoutArg::Flat => Layout::Flat,
+            LayoutArg::Mirror => Layout::Mirror,
+        }
+    }
+}
+
+/// The default cache folder, from the environment.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("CALIBSET_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("calibset")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("calibset")))
+}

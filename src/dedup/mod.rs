@@ -1,0 +1,390 @@
+//! Duplicate removal: exact copies by content hash, near duplicates by
+//! perceptual hash and thumbnail similarity.
+//!
+//! 1. **Exact**: files with the same blake3 are one image, whatever their bucket.
+//! 2. **Near**: candidate pairs are images within [`CANDIDATE_RADIUS`] bits of pHash
+//!    (found with a BK-tree, never all pairs) plus neighbouring frames of one folder;
+//!    a candidate pair is a duplicate when its [`similarity`] reaches the threshold
+//!    (or, with `max_distance`, when its pHashes are that close). Only images in
+//!    the same [`Scope`] are compared: by default the same bucket and tag set, so a
+//!    night frame is never a duplicate of its daytime twin.
+//! 3. Duplicates are joined into clusters (connected components) and each cluster
+//!    keeps one image by [`keep_order`]: the most central member (highest summed
+//!    similarity to the rest), then more pixels, then higher JPEG quality, then path.
+
+mod bktree;
+mod signature;
+
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::bucket::Origin;
+use crate::pool::PoolImage;
+
+pub use bktree::BkTree;
+pub use signature::{Signature, similarity};
+
+/// pHash distance within which pairs are candidates for the similarity test.
+pub const CANDIDATE_RADIUS: u32 = 12;
+
+/// When two images are near duplicates.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Threshold {
+    /// Thumbnail similarity at or above this value (0–1).
+    Similarity(f32),
+    /// pHash Hamming distance at or below this many bits (0–64).
+    MaxDistance(u32),
+}
+
+impl Default for Threshold {
+    fn default() -> Self {
+        Threshold::Similarity(0.98)
+    }
+}
+
+/// Which images are compared with each other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Any two images.
+    Global,
+    /// Images of the same bucket.
+    Bucket,
+    /// Images of the same bucket and the same tag set (default).
+    #[default]
+    Tags,
+    /// Images of the same bucket, tag set and camera.
+    Camera,
+    /// Images of the same bucket and tag set in the same folder (frame sequence).
+    Sequence,
+}
+
+/// `[dedup]` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DedupSettings {
+    /// `similarity` or `max_distance`. Default similarity 0.98.
+    pub threshold: Threshold,
+    /// `scope`. Default `tags`.
+    pub scope: Scope,
+    /// `exact`: drop byte-identical copies. Default true.
+    pub exact: bool,
+}
+
+impl Default for DedupSettings {
+    fn default() -> Self {
+        DedupSettings {
+            threshold: Threshold::default(),
+            scope: Scope::default(),
+            exact: true,
+        }
+    }
+}
+
+/// Why an image was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Removal {
+    /// Byte-identical to the kept image.
+    Exact {
+        /// Index of the kept image.
+        kept: usize,
+    },
+    /// In the same near-duplicate cluster as the kept image.
+    Near {
+        /// Index of the kept image.
+        kept: usize,
+    },
+}
+
+/// The outcome of de-duplication over a pool.
+#[derive(Debug, Clone, Default)]
+pub struct Dedup {
+    /// For each image, `None` when kept, or why it was dropped.
+    pub removed: Vec<Option<Removal>>,
+    /// For each image, the index of its cluster's kept image (itself when kept).
+    pub cluster: Vec<usize>,
+    /// Near-duplicate pairs accepted (edges of the clusters).
+    pub near_pairs: usize,
+    /// Candidate pairs tested.
+    pub candidate_pairs: usize,
+}
+
+impl Dedup {
+    /// Whether image `i` survives.
+    pub fn is_kept(&self, i: usize) -> bool {
+        self.removed[i].is_none()
+    }
+
+    /// Number of images dropped as exact copies.
+    pub fn exact_removed(&self) -> usize {
+        self.removed
+            .iter()
+            .filter(|r| matches!(r, Some(Removal::Exact { .. })))
+            .count()
+    }
+
+    /// Number of images dropped as near duplicates.
+    pub fn near_removed(&self) -> usize {
+        self.removed
+            .iter()
+            .filter(|r| matches!(r, Some(Removal::Near { .. })))
+            .count()
+    }
+
+    /// Clusters with more than one member, largest first: `(kept, members)`.
+    pub fn groups(&self) -> Vec<(usize, Vec<usize>)> {
+        let mut by_rep: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, &rep) in self.cluster.iter().enumerate() {
+            by_rep.entry(rep).or_default().push(i);
+        }
+        let mut groups: Vec<_> = by_rep.into_iter().filter(|(_, m)| m.len() > 1).collect();
+        groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+        groups
+    }
+}
+
+/// The key two images must share to be compared under `scope`.
+fn scope_key(img: &PoolImage, scope: Scope) -> String {
+    let bucket = img.labels.bucket.map_or("", |b| b.as_str());
+    let tags = || {
+        img.labels
+            .tags
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    match scope {
+        Scope::Global => String::new(),
+        Scope::Bucket => bucket.to_owned(),
+        Scope::Tags => format!("{bucket}|{}", tags()),
+        Scope::Camera => format!(
+            "{bucket}|{}|{}",
+            tags(),
+            img.labels.camera.as_deref().unwrap_or("")
+        ),
+        Scope::Sequence => format!("{bucket}|{}|{}", tags(), img.folder().display()),
+    }
+}
+
+/// Names people give copies: `x (1).jpg`, `x - Copy.jpg`, `x-copy.jpg`, `x_copy.jpg`.
+fn looks_like_a_copy(img: &PoolImage) -> bool {
+    let stem = img
+        .file
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let numbered = stem
+        .strip_suffix(')')
+        .and_then(|s| s.rsplit_once(" ("))
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    numbered
+        || ["copy", " - copy", "-copy", "_copy", " copy"]
+            .iter()
+            .any(|s| stem.ends_with(s))
+}
+
+/// Which of two byte-identical files to keep: the better-labelled one (manifest,
+/// then rule, then default), then a name that does not look like a copy, then
+/// the shorter path, then path order.
+fn exact_keep_order(a: &PoolImage, b: &PoolImage) -> std::cmp::Ordering {
+    let rank = |o: Origin| match o {
+        Origin::Manifest => 0,
+        Origin::Rule(_) => 1,
+        Origin::Default => 2,
+        Origin::None => 3,
+    };
+    rank(a.labels.origin)
+        .cmp(&rank(b.labels.origin))
+        .then(looks_like_a_copy(a).cmp(&looks_like_a_copy(b)))
+        .then(
+            a.file
+                .path
+                .as_os_str()
+                .len()
+                .cmp(&b.file.path.as_os_str().len()),
+        )
+        .then(a.file.path.cmp(&b.file.path))
+}
+
+/// Which cluster member to keep: highest centrality, then more pixels, then
+/// higher JPEG quality, then path order. `Less` means "keep `a`".
+pub fn keep_order(a: (&PoolImage, f64), b: (&PoolImage, f64)) -> std::cmp::Ordering {
+    let q = |i: &PoolImage| i.features.quality.jpeg_quality.unwrap_or(101);
+    b.1.total_cmp(&a.1)
+        .then(b.0.features.pixels().cmp(&a.0.features.pixels()))
+        .then(q(b.0).cmp(&q(a.0)))
+        .then(a.0.file.path.cmp(&b.0.file.path))
+}
+
+/// De-duplicates `images` (in path order) under `settings`.
+pub fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
+    let n = images.len();
+    let mut removed: Vec<Option<Removal>> = vec![None; n];
+    let mut cluster: Vec<usize> = (0..n).collect();
+
+    if settings.exact {
+        let mut by_hash: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
+        for (i, img) in images.iter().enumerate() {
+            by_hash
+                .entry(img.features.content_hash)
+                .or_default()
+                .push(i);
+        }
+        for members in by_hash.values().filter(|m| m.len() > 1) {
+            let keep = *members
+                .iter()
+                .min_by(|&&a, &&b| exact_keep_order(&images[a], &images[b]))
+                .expect("non-empty group");
+            for &m in members.iter().filter(|&&m| m != keep) {
+                removed[m] = Some(Removal::Exact { kept: keep });
+                cluster[m] = keep;
+            }
+        }
+    }
+
+    // Near duplicates among the survivors, within scope.
+    let alive: Vec<usize> = (0..n).filter(|&i| removed[i].is_none()).collect();
+    let signatures: Vec<Signature> = alive
+        .par_iter()
+        .map(|&i| Signature::new(&images[i].features.thumb))
+        .collect();
+    let mut scopes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (k, &i) in alive.iter().enumerate() {
+        scopes
+            .entry(scope_key(&images[i], settings.scope))
+            .or_default()
+            .push(k);
+    }
+    let radius = match settings.threshold {
+        Threshold::Similarity(_) => CANDIDATE_RADIUS,
+        Threshold::MaxDistance(d) => d,
+    };
+    let mut edges: Vec<Edge> = Vec::new();
+    let mut candidate_pairs = 0;
+    for members in scopes.values() {
+        let mut tree = BkTree::default();
+        for &k in members {
+            tree.insert(images[alive[k]].features.phash, k);
+        }
+        let found: Vec<(Vec<Edge>, usize)> = members
+            .par_iter()
+            .enumerate()
+            .map(|(pos, &k)| {
+                let img = &images[alive[k]];
+                let mut cands: Vec<usize> = Vec::new();
+                tree.within(img.features.phash, radius, |other, _| {
+                    if other > k {
+                        cands.push(other);
+                    }
+                });
+                // The next frame of the same folder is always a candidate.
+                if let Some(&next) = members.get(pos + 1) {
+                    if images[alive[next]].folder() == img.folder() && !cands.contains(&next) {
+                        cands.push(next);
+                    }
+                }
+                cands.sort_unstable();
+                let tested = cands.len();
+                let accepted = cands
+                    .into_iter()
+                    .filter_map(|other| {
+                        let sim = similarity(&signatures[k], &signatures[other]);
+                        let dist =
+                            (img.features.phash ^ images[alive[other]].features.phash).count_ones();
+                        let dup = match settings.threshold {
+                            Threshold::Similarity(t) => sim >= t,
+                            Threshold::MaxDistance(d) => dist <= d,
+                        };
+                        dup.then_some((k, other, sim))
+                    })
+                    .collect();
+                (accepted, tested)
+            })
+            .collect();
+        for (accepted, tested) in found {
+            candidate_pairs += tested;
+            edges.extend(accepted);
+        }
+    }
+
+    // Connected components over accepted edges.
+    let mut uf = UnionFind::new(alive.len());
+    let mut centrality = vec![0f64; alive.len()];
+    for &(a, b, sim) in &edges {
+        uf.union(a, b);
+        centrality[a] += f64::from(sim);
+        centrality[b] += f64::from(sim);
+    }
+    let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for k in 0..alive.len() {
+        components.entry(uf.find(k)).or_default().push(k);
+    }
+    for members in components.values().filter(|m| m.len() > 1) {
+        let keep = *members
+            .iter()
+            .min_by(|&&a, &&b| {
+                keep_order(
+                    (&images[alive[a]], centrality[a]),
+                    (&images[alive[b]], centrality[b]),
+                )
+            })
+            .expect("non-empty component");
+        for &m in members.iter().filter(|&&m| m != keep) {
+            removed[alive[m]] = Some(Removal::Near { kept: alive[keep] });
+        }
+        for &m in members {
+            cluster[alive[m]] = alive[keep];
+        }
+    }
+    // Exact copies follow their kept image into its near-duplicate cluster.
+    for i in 0..n {
+        if let Some(Removal::Exact { kept }) = removed[i] {
+            cluster[i] = cluster[kept];
+        }
+    }
+    Dedup {
+        removed,
+        cluster,
+        near_pairs: edges.len(),
+        candidate_pairs,
+    }
+}
+
+/// An accepted near-duplicate pair `(a, b, similarity)`, indices into the survivors.
+type Edge = (usize, usize, f32);
+
+struct UnionFind {
+    parent: Vec<usize>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n).collect(),
+        }
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[hi] = lo;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,381 @@
+//! Writing the set: copies, hard links or symlinks in a staging folder beside the
+//! output, renamed into place only when complete.
+//!
+//! The output folder is calibset's when it holds the [`MARKER`] file. calibset
+//! refuses to write into a non-empty folder without it, replaces its own earlier
+//! output only when asked (`--force`), and never writes outside the output
+//! folder except for its staging folder beside it (`.NAME.calibset-*`, removed on
+//! failure or interruption).
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// File whose presence marks a folder as calibset's output.
+pub const MARKER: &str = ".calibset";
+
+/// How chosen images get into the output folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkMode {
+    /// Copy the bytes (default).
+    #[default]
+    Copy,
+    /// Hard-link (same file system only).
+    Hardlink,
+    /// Symlink to the absolute source path.
+    Symlink,
+}
+
+/// How files are arranged in the output folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// `normal/`, `hard/`, `background/`, with flattened names (default).
+    #[default]
+    ByBucket,
+    /// One folder, flattened names.
+    Flat,
+    /// The source tree relative to the recipe directory.
+    Mirror,
+}
+
+/// One file to place.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// The source image.
+    pub source: PathBuf,
+    /// Path inside the output folder.
+    pub dest: PathBuf,
+}
+
+/// Why the set could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The output exists and is not calibset's.
+    #[error(
+        "output folder {} is not empty and was not made by calibset (no {MARKER} file); choose another --out or empty it",
+        path.display()
+    )]
+    Foreign {
+        /// The output folder.
+        path: PathBuf,
+    },
+    /// calibset's earlier output is there and `--force` was not given.
+    #[error("output folder {} holds an earlier calibset build; pass --force to replace it", path.display())]
+    Exists {
+        /// The output folder.
+        path: PathBuf,
+    },
+    /// The output path is a file.
+    #[error("output path {} exists and is not a folder", path.display())]
+    NotAFolder {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// An I/O step failed.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Interrupted before completion; nothing was left behind.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ExportError + 'a {
+    move |source| ExportError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A collision-free, flattened file name: `frames/cam01/day/1.jpg` → `frames__cam01__day__1.jpg`.
+pub fn flat_name(rel: &str) -> String {
+    rel.split('/')
+        .map(|s| if s == ".." { "_up_" } else { s })
+        .collect::<Vec<_>>()
+        .join("__")
+}
+
+/// Assigns output paths, appending `~2`, `~3`, … before the extension where two
+/// would collide (compared case-insensitively, for case-insensitive file systems).
+pub fn unique_paths(wanted: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+    let mut taken: HashSet<String> = HashSet::new();
+    wanted
+        .into_iter()
+        .map(|p| {
+            let mut candidate = p.clone();
+            let mut n = 1;
+            while !taken.insert(candidate.to_string_lossy().to_lowercase()) {
+                n += 1;
+                let stem = p.file_stem().unwrap_or_default().to_string_lossy();
+                let name = match p.extension() {
+                    Some(ext) => format!("{stem}~{n}.{}", ext.to_string_lossy()),
+                    None => format!("{stem}~{n}"),
+                };
+                candidate = p.with_file_name(name);
+            }
+            candidate
+        })
+        .collect()
+}
+
+/// Checks that `out` may be written, before any work is done.
+pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
+    match std::fs::metadata(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io("inspect", out)(e)),
+        Ok(m) if !m.is_dir() => Err(ExportError::NotAFolder {
+            path: out.to_owned(),
+        }),
+        Ok(_) => {
+            if out.join(MARKER).is_file() {
+                if force {
+                    Ok(())
+                } else {
+                    Err(ExportError::Exists {
+                        path: out.to_owned(),
+                    })
+                }
+            } else if std::fs::read_dir(out)
+                .map_err(io("read", out))?
+                .next()
+                .is_none()
+            {
+                Ok(())
+            } else {
+                Err(ExportError::Foreign {
+                    path: out.to_owned(),
+                })
+            }
+        }
+    }
+}
+
+/// Writes `placements` and the extra `files` (name, bytes) into `out`.
+pub fn export(
+    out: &Path,
+    placements: &[Placement],
+    files: &[(&str, Vec<u8>)],
+    mode: LinkMode,
+    force: bool,
+    cancel: &AtomicBool,
+    mut progress: impl FnMut(),
+) -> Result<(), ExportError> {
+    check_output(out, force)?;
+    let parent = out.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "calibset".into());
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}.calibset-"))
+        .tempdir_in(parent)
+        .map_err(io("create a staging folder in", parent))?;
+    let mut made: HashSet<PathBuf> = HashSet::new();
+    for p in placements {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(ExportError::Interrupted);
+        }
+        let dest = staging.path().join(&p.dest);
+        if let Some(dir) = dest.parent() {
+            if made.insert(dir.to_owned()) {
+                std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+            }
+        }
+        place(&p.source, &dest, mode)?;
+        progress();
+    }
+    for (file, bytes) in files {
+        let path = staging.path().join(file);
+        std::fs::write(&path, bytes).map_err(io("write", &path))?;
+    }
+    let marker = staging.path().join(MARKER);
+    let mut m = std::fs::File::create(&marker).map_err(io("write", &marker))?;
+    m.write_all(b"This folder was written by calibset. `calibset build --force` may replace it.\n")
+        .map_err(io("write", &marker))?;
+    if cancel.load(Ordering::Relaxed) {
+        return Err(ExportError::Interrupted);
+    }
+    swap_into_place(staging, out)
+}
+
+fn place(source: &Path, dest: &Path, mode: LinkMode) -> Result<(), ExportError> {
+    match mode {
+        LinkMode::Copy => std::fs::copy(source, dest)
+            .map(drop)
+            .map_err(io("copy", source)),
+        LinkMode::Hardlink => std::fs::hard_link(source, dest).map_err(io("hard-link", source)),
+        LinkMode::Symlink => {
+            let target = std::fs::canonicalize(source).map_err(io("resolve", source))?;
+            symlink(&target, dest).map_err(io("symlink", source))
+        }
+    }
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(windows)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::windows::fs::symlink_file(target, link)
+}
+
+/// Renames the finished staging folder to `out`, moving an earlier calibset
+/// output (or an empty folder) aside first and deleting it only afterwards.
+fn swap_into_place(staging: tempfile::TempDir, out: &Path) -> Result<(), ExportError> {
+    let parent = out.parent().unwrap_or(Path::new("."));
+    let old = if out.exists() {
+        let aside = tempfile::Builder::new()
+            .prefix(".calibset-old-")
+            .tempdir_in(parent)
+            .map_err(io("create a folder in", parent))?;
+        let aside_path = aside.path().join("old");
+        std::fs::rename(out, &aside_path).map_err(io("move aside", out))?;
+        Some((aside, aside_path))
+    } else {
+        None
+    };
+    let staged = staging.keep();
+    if let Err(e) = std::fs::rename(&staged, out) {
+        if let Some((_, aside_path)) = &old {
+            let _ = std::fs::rename(aside_path, out);
+        }
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(io("move into place", out)(e));
+    }
+    // Dropping the aside folder deletes the earlier output.
+    drop(old);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_flat_and_unique() {
+        assert_eq!(
+            flat_name("frames/cam01/day/1.jpg"),
+            "frames__cam01__day__1.jpg"
+        );
+        assert_eq!(flat_name("../data/1.jpg"), "_up___data__1.jpg");
+        let got = unique_paths(["a/x.jpg", "a/X.jpg", "a/x.jpg", "b/x.jpg"].map(PathBuf::from));
+        assert_eq!(
+            got,
+            ["a/x.jpg", "a/X~2.jpg", "a/x~3.jpg", "b/x.jpg"].map(PathBuf::from)
+        );
+    }
+
+    #[test]
+    fn refuses_foreign_and_needs_force_for_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        check_output(&out, false).unwrap();
+        std::fs::create_dir(&out).unwrap();
+        check_output(&out, false).unwrap();
+        std::fs::write(out.join("mine.txt"), b"precious").unwrap();
+        assert!(matches!(
+            check_output(&out, true),
+            Err(ExportError::Foreign { .. })
+        ));
+        std::fs::write(out.join(MARKER), b"").unwrap();
+        assert!(matches!(
+            check_output(&out, false),
+            Err(ExportError::Exists { .. })
+        ));
+        check_output(&out, true).unwrap();
+    }
+
+    #[test]
+    fn interrupted_export_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.jpg");
+        std::fs::write(&src, b"img").unwrap();
+        let out = dir.path().join("out");
+        let cancel = AtomicBool::new(true);
+        let placements = [Placement {
+            source: src,
+            dest: "a.jpg".into(),
+        }];
+        let e = export(
+            &out,
+            &placements,
+            &[],
+            LinkMode::Copy,
+            false,
+            &cancel,
+            || {},
+        );
+        assert!(matches!(e, Err(ExportError::Interrupted)));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the source remains");
+    }
+
+    #[test]
+    fn replaces_own_output_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.jpg");
+        std::fs::write(&src, b"img").unwrap();
+        let out = dir.path().join("out");
+        let cancel = AtomicBool::new(false);
+        let placements = [Placement {
+            source: src.clone(),
+            dest: "normal/a.jpg".into(),
+        }];
+        let files = [("manifest.csv", b"x\n".to_vec())];
+        export(
+            &out,
+            &placements,
+            &files,
+            LinkMode::Copy,
+            false,
+            &cancel,
+            || {},
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(out.join("normal/a.jpg")).unwrap(), b"img");
+        assert!(out.join(MARKER).is_file());
+        let placements = [Placement {
+            source: src,
+            dest: "flat.jpg".into(),
+        }];
+        export(
+            &out,
+            &placements,
+            &files,
+            LinkMode::Symlink,
+            true,
+            &cancel,
+            || {},
+        )
+        .unwrap();
+        assert!(!out.join("normal").exists());
+        assert!(
+            out.join("flat.jpg")
+                .symlink_metadata()
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 2, "no staging or old folder left: {names:?}");
+    }
+}

@@ -1,0 +1,219 @@
+//! Per-image features, all computed in one decode pass.
+//!
+//! [`measure`] reads a file's bytes once and returns [`Features`]: the content
+//! hash (exact duplicates), a 32×32 grey thumbnail and 64-bit pHash (near
+//! duplicates) and [`Quality`] signals. JPEGs are decoded at a reduced DCT scale
+//! (the smallest of 1/8, 1/4, 1/2, 1/1 whose short side is ≥
+//! [`ANALYSIS_SHORT_SIDE`]), other formats are decoded fully and box-averaged down
+//! to the same size; nothing ever hashes a full-size RGB buffer.
+
+mod decode;
+mod quality;
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use image_hasher::{HashAlg, Hasher, HasherConfig};
+use serde::{Deserialize, Serialize};
+
+pub use decode::{Format, Raster};
+pub use quality::Quality;
+
+/// Short side, in pixels, of the reduced image features are computed on.
+pub const ANALYSIS_SHORT_SIDE: u32 = 120;
+
+/// Side of the grey thumbnail kept for similarity.
+pub const THUMB_SIDE: usize = 32;
+
+/// Bumped whenever what [`measure`] computes changes; part of the cache key.
+pub const FEATURES_VERSION: u32 = 1;
+
+/// Everything the pipeline knows about one image's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Features {
+    /// Format found in the bytes (not the extension).
+    pub format: Format,
+    /// Full width in pixels.
+    pub width: u32,
+    /// Full height in pixels.
+    pub height: u32,
+    /// blake3 of the file's bytes.
+    pub content_hash: [u8; 32],
+    /// 64-bit DCT perceptual hash (image_hasher: median of the 8×8 low band).
+    pub phash: u64,
+    /// 32×32 grey thumbnail, row-major, area-averaged.
+    pub thumb: Vec<u8>,
+    /// Measured image quality.
+    pub quality: Quality,
+}
+
+impl Features {
+    /// The perceptual hash as 16 hex digits.
+    pub fn phash_hex(&self) -> String {
+        format!("{:016x}", self.phash)
+    }
+
+    /// The content hash as 64 hex digits.
+    pub fn content_hex(&self) -> String {
+        self.content_hash
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Pixels of the full image.
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+}
+
+/// Why an image could not be measured. Such files are skipped and reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ImageIssue {
+    /// Zero bytes.
+    #[error("empty file")]
+    Empty,
+    /// The bytes are not any supported image format.
+    #[error("not an image (content matches no supported format)")]
+    NotAnImage,
+    /// The decoder failed: truncated or corrupt data.
+    #[error("corrupt or truncated {0}")]
+    Corrupt(String),
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Io(String),
+}
+
+/// What [`measure`] also notices about a readable image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Notes {
+    /// The extension names another format than the content has.
+    pub mislabelled: bool,
+}
+
+static HASHER: LazyLock<Hasher> = LazyLock::new(|| {
+    HasherConfig::new()
+        .hash_alg(HashAlg::Median)
+        .preproc_dct()
+        .hash_size(8, 8)
+        .resize_filter(image::imageops::FilterType::Triangle)
+        .to_hasher()
+});
+
+/// Reads and measures the image at `path`, also returning its bytes' length.
+pub fn measure_file(path: &Path) -> Result<(Features, Notes), ImageIssue> {
+    let bytes = std::fs::read(path).map_err(|e| ImageIssue::Io(e.to_string()))?;
+    measure(&bytes, path)
+}
+
+/// Measures an image from its bytes; `path` only serves the extension check.
+pub fn measure(bytes: &[u8], path: &Path) -> Result<(Features, Notes), ImageIssue> {
+    if bytes.is_empty() {
+        return Err(ImageIssue::Empty);
+    }
+    let format = Format::sniff(bytes).ok_or(ImageIssue::NotAnImage)?;
+    let raster = decode::decode(bytes, format, ANALYSIS_SHORT_SIDE)
+        .map_err(|e| ImageIssue::Corrupt(format!("{}: {e}", format.as_str())))?;
+    let thumb = raster.thumbnail(THUMB_SIDE);
+    let phash = phash(&thumb);
+    let quality = Quality::measure(&raster, bytes, format);
+    let notes = Notes {
+        mislabelled: !format.matches_extension(path),
+    };
+    Ok((
+        Features {
+            format,
+            width: raster.full_width,
+            height: raster.full_height,
+            content_hash: *blake3::hash(bytes).as_bytes(),
+            phash,
+            thumb,
+            quality,
+        },
+        notes,
+    ))
+}
+
+/// The 64-bit pHash of a 32×32 thumbnail.
+fn phash(thumb: &[u8]) -> u64 {
+    let side = THUMB_SIDE as u32;
+    let img = image::GrayImage::from_raw(side, side, thumb.to_vec())
+        .expect("thumbnail has THUMB_SIDE² pixels");
+    let hash = HASHER.hash_image(&img);
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&hash.as_bytes()[..8]);
+    u64::from_be_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageEncoder, Rgb, RgbImage};
+
+    pub(crate) fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+            .write_image(
+                img,
+                img.width(),
+                img.height(),
+                image::ExtendedColorType::Rgb8,
+            )
+            .unwrap();
+        out
+    }
+
+    /// A smooth synthetic scene: two soft blobs on a gradient, moved by `shift`.
+    pub(crate) fn scene(w: u32, h: u32, shift: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+            let blob = |cx: f32, cy: f32, r: f32| {
+                (-((fx - cx).powi(2) + (fy - cy).powi(2)) / (r * r)).exp()
+            };
+            let s = shift as f32 / w as f32;
+            let v = 40.0 + 60.0 * fy + 150.0 * blob(0.3 + s, 0.4, 0.12)
+                - 30.0 * blob(0.7, 0.7 - s, 0.2);
+            let v = v.clamp(0.0, 255.0) as u8;
+            Rgb([v, v / 2 + 40, 255 - v])
+        })
+    }
+
+    #[test]
+    fn bad_bytes_are_issues_not_panics() {
+        let p = Path::new("x.jpg");
+        assert_eq!(measure(b"", p).unwrap_err(), ImageIssue::Empty);
+        assert_eq!(
+            measure(b"hello world", p).unwrap_err(),
+            ImageIssue::NotAnImage
+        );
+        let full = jpeg(&scene(320, 240, 0), 90);
+        let cut = &full[..full.len() * 4 / 10];
+        assert!(matches!(
+            measure(cut, p).unwrap_err(),
+            ImageIssue::Corrupt(_)
+        ));
+    }
+
+    #[test]
+    fn same_picture_same_hash_across_formats_and_sizes() {
+        let img = scene(640, 480, 0);
+        let (a, na) = measure(&jpeg(&img, 92), Path::new("a.jpg")).unwrap();
+        let mut png = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut png)
+            .write_image(&img, 640, 480, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let (b, nb) = measure(&png, Path::new("b.jpg")).unwrap();
+        assert_eq!((a.width, a.height, a.format), (640, 480, Format::Jpeg));
+        assert_eq!(b.format, Format::Png);
+        assert!(!na.mislabelled);
+        assert!(nb.mislabelled);
+        let d = (a.phash ^ b.phash).count_ones();
+        assert!(d <= 4, "jpeg vs png pHash distance {d}");
+        assert_ne!(a.content_hash, b.content_hash);
+        let other = measure(&jpeg(&scene(640, 480, 200), 92), Path::new("c.jpg"))
+            .unwrap()
+            .0;
+        let d = (a.phash ^ other.phash).count_ones();
+        assert!(d > 8, "moved scene pHash distance {d}");
+    }
+}

@@ -1,0 +1,270 @@
+//! Image-quality signals measured on the analysis raster in the decode pass.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Format, Raster};
+
+/// Luma at or below this counts as clipped dark.
+const DARK_CLIP: u8 = 8;
+/// Luma at or above this counts as clipped bright.
+const BRIGHT_CLIP: u8 = 247;
+
+/// Measured quality of one image. Luma values are 0–255 (BT.601).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Quality {
+    /// Mean luma.
+    pub mean: f32,
+    /// 1st-percentile luma.
+    pub p01: u8,
+    /// 99th-percentile luma.
+    pub p99: u8,
+    /// RMS contrast: standard deviation of luma.
+    pub contrast: f32,
+    /// Share of pixels at luma ≤ 8.
+    pub dark_clip: f32,
+    /// Share of pixels at luma ≥ 247.
+    pub bright_clip: f32,
+    /// Variance of the 4-neighbour Laplacian of the analysis raster (higher is sharper).
+    pub sharpness: f32,
+    /// JPEG quality (1–100) estimated from the luma quantisation table; `None` for
+    /// other formats or tables that are missing.
+    pub jpeg_quality: Option<u8>,
+    /// Hasler–Süsstrunk colourfulness (0 for grey images).
+    pub colourfulness: f32,
+    /// Shannon entropy of the luma histogram, in bits (0–8).
+    pub entropy: f32,
+}
+
+impl Quality {
+    /// Measures `raster`; `bytes` and `format` give the JPEG tables.
+    pub fn measure(raster: &Raster, bytes: &[u8], format: Format) -> Self {
+        let grey = &raster.grey;
+        let n = grey.len().max(1) as f64;
+        let mut hist = [0u32; 256];
+        for &v in grey {
+            hist[usize::from(v)] += 1;
+        }
+        let mean = grey.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let var = grey
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        let entropy = hist
+            .iter()
+            .filter(|&&c| c > 0)
+            .map(|&c| {
+                let p = f64::from(c) / n;
+                -p * p.log2()
+            })
+            .sum::<f64>();
+        let share = |range: std::ops::RangeInclusive<usize>| {
+            hist[range].iter().map(|&c| f64::from(c)).sum::<f64>() / n
+        };
+        Quality {
+            mean: mean as f32,
+            p01: percentile(&hist, grey.len(), 0.01),
+            p99: percentile(&hist, grey.len(), 0.99),
+            contrast: var.sqrt() as f32,
+            dark_clip: share(0..=usize::from(DARK_CLIP)) as f32,
+            bright_clip: share(usize::from(BRIGHT_CLIP)..=255) as f32,
+            sharpness: laplacian_variance(grey, raster.width, raster.height) as f32,
+            jpeg_quality: match format {
+                Format::Jpeg => jpeg_quality(bytes),
+                _ => None,
+            },
+            colourfulness: raster.rgb.as_deref().map_or(0.0, colourfulness) as f32,
+            entropy: entropy as f32,
+        }
+    }
+}
+
+fn percentile(hist: &[u32; 256], n: usize, q: f64) -> u8 {
+    let target = ((n as f64) * q).ceil().max(1.0) as u64;
+    let mut seen = 0u64;
+    for (v, &c) in hist.iter().enumerate() {
+        seen += u64::from(c);
+        if seen >= target {
+            return v as u8;
+        }
+    }
+    255
+}
+
+fn laplacian_variance(grey: &[u8], w: usize, h: usize) -> f64 {
+    if w < 3 || h < 3 {
+        return 0.0;
+    }
+    let mut sum = 0.0;
+    let mut sum2 = 0.0;
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let c = i32::from(grey[y * w + x]);
+            let l = i32::from(grey[y * w + x - 1])
+                + i32::from(grey[y * w + x + 1])
+                + i32::from(grey[(y - 1) * w + x])
+                + i32::from(grey[(y + 1) * w + x])
+                - 4 * c;
+            let l = f64::from(l);
+            sum += l;
+            sum2 += l * l;
+        }
+    }
+    let n = ((w - 2) * (h - 2)) as f64;
+    (sum2 / n - (sum / n).powi(2)).max(0.0)
+}
+
+fn colourfulness(rgb: &[u8]) -> f64 {
+    let n = (rgb.len() / 3).max(1) as f64;
+    let (mut s_rg, mut s_yb, mut s_rg2, mut s_yb2) = (0.0, 0.0, 0.0, 0.0);
+    for p in rgb.chunks_exact(3) {
+        let (r, g, b) = (f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
+        let rg = r - g;
+        let yb = 0.5 * (r + g) - b;
+        s_rg += rg;
+        s_yb += yb;
+        s_rg2 += rg * rg;
+        s_yb2 += yb * yb;
+    }
+    let (m_rg, m_yb) = (s_rg / n, s_yb / n);
+    let sd_rg = (s_rg2 / n - m_rg * m_rg).max(0.0).sqrt();
+    let sd_yb = (s_yb2 / n - m_yb * m_yb).max(0.0).sqrt();
+    (sd_rg * sd_rg + sd_yb * sd_yb).sqrt() + 0.3 * (m_rg * m_rg + m_yb * m_yb).sqrt()
+}
+
+/// The IJG (libjpeg) standard luminance table, natural order.
+const STD_LUMA: [u16; 64] = [
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+];
+
+/// Zig-zag position → natural index.
+const ZIGZAG: [usize; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// The luma table an IJG encoder writes at `quality` (1–100), natural order.
+pub(crate) fn ijg_table(quality: u8) -> [u16; 64] {
+    let q = u32::from(quality.clamp(1, 100));
+    let scale = if q < 50 { 5000 / q } else { 200 - 2 * q };
+    STD_LUMA.map(|t| ((u32::from(t) * scale + 50) / 100).clamp(1, 255) as u16)
+}
+
+/// Estimates JPEG quality by finding the IJG quality whose luma table is
+/// closest to the file's table 0 (sum of absolute differences, ties to higher).
+pub(crate) fn jpeg_quality(bytes: &[u8]) -> Option<u8> {
+    let table = luma_table(bytes)?;
+    (1..=100u8).rev().min_by_key(|&q| {
+        let t = ijg_table(q);
+        t.iter()
+            .zip(&table)
+            .map(|(a, b)| u32::from(a.abs_diff(*b)))
+            .sum::<u32>()
+    })
+}
+
+/// Quantisation table 0 from the first DQT segment that defines it, natural order.
+fn luma_table(bytes: &[u8]) -> Option<[u16; 64]> {
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            return None;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        let seg = bytes.get(i + 4..i + 2 + len)?;
+        if marker == 0xDB {
+            let mut j = 0;
+            while j < seg.len() {
+                let precision = seg[j] >> 4;
+                let id = seg[j] & 0x0F;
+                let size = if precision == 0 { 64 } else { 128 };
+                let data = seg.get(j + 1..j + 1 + size)?;
+                if id == 0 {
+                    let mut table = [0u16; 64];
+                    for (k, &natural) in ZIGZAG.iter().enumerate() {
+                        table[natural] = if precision == 0 {
+                            u16::from(data[k])
+                        } else {
+                            u16::from_be_bytes([data[2 * k], data[2 * k + 1]])
+                        };
+                    }
+                    return Some(table);
+                }
+                j += 1 + size;
+            }
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::jpeg;
+    use super::super::{Format, measure};
+    use super::*;
+    use image::{Rgb, RgbImage};
+    use std::path::Path;
+
+    fn noise(w: u32, h: u32) -> RgbImage {
+        let mut s = 12345u32;
+        RgbImage::from_fn(w, h, |_, _| {
+            s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let v = (s >> 16) as u8;
+            Rgb([v, v.wrapping_mul(3), v / 2])
+        })
+    }
+
+    #[test]
+    fn estimates_jpeg_quality_from_tables() {
+        let img = noise(64, 64);
+        for q in [20u8, 40, 60, 75, 90] {
+            let est = jpeg_quality(&jpeg(&img, q)).unwrap();
+            assert_eq!(est, q, "encoded at {q}");
+        }
+        assert_eq!(jpeg_quality(b"\xFF\xD8\xFF\xD9"), None);
+    }
+
+    #[test]
+    fn black_frame_is_dark_flat_and_empty() {
+        let img = RgbImage::new(320, 240);
+        let (f, _) = measure(&jpeg(&img, 90), Path::new("b.jpg")).unwrap();
+        let q = f.quality;
+        assert!(q.mean < 1.0 && q.p99 <= 1 && q.dark_clip > 0.99, "{q:?}");
+        assert!(
+            q.entropy < 0.1 && q.contrast < 1.0 && q.sharpness < 1.0,
+            "{q:?}"
+        );
+        assert_eq!(q.jpeg_quality, Some(90));
+    }
+
+    #[test]
+    fn checkerboard_is_sharp_and_blur_is_not() {
+        let board = RgbImage::from_fn(480, 480, |x, y| {
+            if (x / 8 + y / 8) % 2 == 0 {
+                Rgb([255; 3])
+            } else {
+                Rgb([0; 3])
+            }
+        });
+        let blurred = image::imageops::blur(&board, 6.0);
+        let (sharp, _) = measure(&jpeg(&board, 95), Path::new("a.jpg")).unwrap();
+        let (soft, _) = measure(&jpeg(&blurred, 95), Path::new("b.jpg")).unwrap();
+        assert!(sharp.quality.sharpness > 20.0 * soft.quality.sharpness.max(0.1));
+        assert!(sharp.quality.contrast > 100.0);
+        assert!(sharp.quality.colourfulness < 2.0);
+        assert!(sharp.quality.dark_clip > 0.3 && sharp.quality.bright_clip > 0.3);
+        assert_eq!(sharp.format, Format::Jpeg);
+    }
+}

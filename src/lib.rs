@@ -1,0 +1,28 @@
+//! calibset builds the calibration image set for INT8 post-training
+//! quantization from a TOML recipe.
+//!
+//! The pipeline, one module per step:
+//! [`recipe`] → [`scan`] → [`bucket`] (with [`manifest`]) → [`features`] (with
+//! [`cache`]) → [`dedup`] → [`select`] → [`export`] → [`report`], driven by
+//! [`pipeline::build`]. The library never prints: progress goes through
+//! [`progress::Progress`], results come back as a [`report::Report`].
+
+pub mod bucket;
+pub mod cache;
+pub mod dedup;
+pub mod export;
+pub mod features;
+pub mod manifest;
+pub mod paths;
+pub mod pattern;
+pub mod pipeline;
+pub mod pool;
+pub mod progress;
+pub mod recipe;
+pub mod report;
+pub mod scan;
+pub mod select;
+
+pub use pipeline::{BuildError, BuildOptions, build};
+pub use recipe::{Recipe, RecipeError};
+pub use report::{Report, Status};

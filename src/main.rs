@@ -1,0 +1,144 @@
+//! The `calibset` binary: parses arguments, wires progress and signals, calls
+//! the library and maps the outcome to an exit code.
+
+mod cli;
+mod exit_code;
+mod progress_bar;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use clap::Parser;
+
+use calibset::pipeline::BuildOptions;
+use calibset::{BuildError, Recipe, Status};
+use cli::{BuildArgs, CheckArgs, Cli, Command};
+use exit_code::ExitCode;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(ExitCode::Interrupted as i32);
+        }
+    });
+    let result = match &cli.command {
+        Command::Build(args) => build(&cli, args, &cancel),
+        Command::Check(args) => check(args),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::Success.into();
+            }
+            if matches!(
+                err.downcast_ref::<BuildError>(),
+                Some(BuildError::Interrupted)
+            ) {
+                eprintln!("calibset: interrupted; nothing was written");
+                return ExitCode::Interrupted.into();
+            }
+            eprintln!("calibset: error: {err:#}");
+            ExitCode::Error.into()
+        }
+    }
+}
+
+fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
+    if let Some(jobs) = args.jobs {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build_global()
+            .context("cannot set up worker threads")?;
+    }
+    let recipe = Recipe::load(&args.recipe)?;
+    let opts = BuildOptions {
+        out: args.out.clone(),
+        mode: args.mode.map(Into::into),
+        layout: args.layout.map(Into::into),
+        seed: args.seed,
+        dry_run: args.dry_run,
+        force: args.force,
+        cache_dir: if args.no_cache {
+            None
+        } else {
+            args.cache_dir.clone().or_else(cli::default_cache_dir)
+        },
+    };
+    let bar = progress_bar::Bar::new(cli.quiet, cli.verbose);
+    let report = calibset::build(&recipe, &opts, &bar, cancel)?;
+    if !cli.quiet {
+        for w in &report.warnings {
+            eprintln!("calibset: warning: {w}");
+        }
+        if !report.pool.issues.is_empty() {
+            eprintln!(
+                "calibset: warning: {} file(s) skipped (see the report)",
+                report.pool.issues.len()
+            );
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        out.write_all(report.to_json().as_bytes())?;
+    } else if !cli.quiet || report.status != Status::Ok {
+        report.write_text(&mut out)?;
+    }
+    out.flush()?;
+    Ok(match report.status {
+        Status::Ok => ExitCode::Success,
+        Status::Shortfall => {
+            eprintln!("calibset: the pool cannot fill the recipe; nothing was written");
+            ExitCode::Shortfall
+        }
+    })
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let recipe = Recipe::load(&args.recipe)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let json = serde_json::json!({
+            "name": recipe.name,
+            "seed": recipe.seed,
+            "total": recipe.total,
+            "buckets": recipe.buckets,
+            "camera_min": recipe.camera.min,
+            "dedup": recipe.dedup,
+            "rules": recipe.rules.len(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+    } else {
+        writeln!(
+            out,
+            "recipe {} is valid: {} images",
+            recipe.name, recipe.total
+        )?;
+        for (bucket, plan) in recipe.buckets.iter() {
+            write!(out, "  {bucket:<11} {:>6}", plan.count)?;
+            for (tag, n) in &plan.quota {
+                write!(out, "  {tag}={n}")?;
+            }
+            for (tag, n) in &plan.min {
+                write!(out, "  {tag}>={n}")?;
+            }
+            writeln!(out)?;
+        }
+        if recipe.camera.min > 0 {
+            writeln!(out, "  each camera at least {}", recipe.camera.min)?;
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

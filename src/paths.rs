@@ -1,0 +1,90 @@
+//! Lexical path arithmetic: normalising joined paths and expressing one path
+//! relative to another, without touching the file system.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Removes `.` components and folds `..` into its parent where there is one.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(
+                    out.components().next_back(),
+                    Some(Component::RootDir | Component::Prefix(_))
+                ) {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// `path` relative to `base` (both normalised, both absolute or both relative),
+/// with `..` where `path` lies outside `base`.
+pub fn relative(path: &Path, base: &Path) -> PathBuf {
+    let p: Vec<_> = path.components().collect();
+    let b: Vec<_> = base
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
+/// A relative path as a `/`-separated string, the form patterns match against.
+pub fn slash(path: &Path) -> String {
+    let parts: Vec<_> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect();
+    parts.join("/")
+}
+
+/// Whether `path` (normalised) stays inside `root` (normalised).
+pub fn is_within(path: &Path, root: &Path) -> bool {
+    path.starts_with(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes() {
+        assert_eq!(normalize(Path::new("/a/./b/../c")), Path::new("/a/c"));
+        assert_eq!(normalize(Path::new("a/../../b")), Path::new("../b"));
+        assert_eq!(normalize(Path::new("/../a")), Path::new("/a"));
+        assert_eq!(normalize(Path::new("./")), Path::new("."));
+    }
+
+    #[test]
+    fn relates() {
+        assert_eq!(
+            relative(Path::new("/d/pool/frames/1.jpg"), Path::new("/d/pool")),
+            Path::new("frames/1.jpg")
+        );
+        assert_eq!(
+            relative(Path::new("/d/data/1.jpg"), Path::new("/d/pool")),
+            Path::new("../data/1.jpg")
+        );
+        assert_eq!(slash(Path::new("a/b/c.jpg")), "a/b/c.jpg");
+        assert!(is_within(Path::new("/a/b/c"), Path::new("/a/b")));
+        assert!(!is_within(Path::new("/a/bc"), Path::new("/a/b")));
+    }
+}

@@ -1,0 +1,552 @@
+//! The build pipeline: scan → label → measure → de-duplicate → select → export,
+//! with the report of every step.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::bucket::{Bucket, Labeller, PerBucket};
+use crate::cache::{Cache, CacheWarning, Lookup, Measured};
+use crate::dedup::{self, Dedup};
+use crate::export::{self, ExportError, Layout, LinkMode, Placement};
+use crate::features::{self, ImageIssue};
+use crate::manifest::{Manifest, ManifestError};
+use crate::paths;
+use crate::pool::PoolImage;
+use crate::progress::{Progress, Stage};
+use crate::recipe::Recipe;
+use crate::report::{
+    CompositionRow, DedupSummary, GroupSummary, Issue, MeasureSummary, OutputSummary, PoolSummary,
+    Report, Status,
+};
+use crate::scan::{self, ScanError};
+use crate::select::{self, Plan, Selection};
+
+/// Name of the lock manifest written into the output folder.
+pub const LOCK_FILE: &str = "manifest.csv";
+/// Name of the JSON report written into the output folder.
+pub const REPORT_FILE: &str = "report.json";
+/// Name of the recipe copy written into the output folder.
+pub const RECIPE_FILE: &str = "recipe.toml";
+
+/// Overrides and switches for one build; `None` keeps the recipe's value.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Output folder (overrides `output.dir`).
+    pub out: Option<PathBuf>,
+    /// Link mode (overrides `output.mode`).
+    pub mode: Option<LinkMode>,
+    /// Layout (overrides `output.layout`).
+    pub layout: Option<Layout>,
+    /// Seed (overrides `seed`).
+    pub seed: Option<u64>,
+    /// Plan and report, write nothing (not even the cache).
+    pub dry_run: bool,
+    /// Replace an earlier calibset output in the output folder.
+    pub force: bool,
+    /// Cache folder; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Why a build could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The manifest could not be read.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A root is missing.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// The set could not be written.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// Neither `--out` nor `output.dir` names the output folder.
+    #[error("no output folder: set `dir` under `[output]` in the recipe or pass --out")]
+    NoOutput,
+    /// The output folder overlaps a source root.
+    #[error(
+        "output folder {} overlaps source root {}; choose an output outside the roots",
+        out.display(),
+        root.display()
+    )]
+    OutputOverlapsRoot {
+        /// The output folder.
+        out: PathBuf,
+        /// The root.
+        root: PathBuf,
+    },
+    /// Ctrl-C or a termination signal.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// The pool as read from disk, before de-duplication.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Usable, bucketed images in path order.
+    pub images: Vec<PoolImage>,
+    /// Counts and skipped files.
+    pub summary: PoolSummary,
+    /// Cache use.
+    pub measure: MeasureSummary,
+    /// Non-fatal warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Scans, labels and measures the recipe's pool.
+pub fn inventory(
+    recipe: &Recipe,
+    cache_dir: Option<&Path>,
+    save_cache: bool,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Inventory, BuildError> {
+    let mut inv = Inventory::default();
+    let manifest = recipe
+        .sources
+        .manifest
+        .as_deref()
+        .map(Manifest::load)
+        .transpose()?;
+    progress.start(Stage::Scan, None);
+    let scan = scan::scan(
+        &recipe.sources.roots,
+        &recipe.base_dir,
+        &recipe.sources.exclude,
+    )?;
+    progress.finish();
+    let rel = |p: &Path| paths::slash(&paths::relative(p, &recipe.base_dir));
+    let s = &mut inv.summary;
+    s.scanned = scan.files.len();
+    s.excluded = scan.excluded;
+    for w in &scan.issues {
+        s.issues.push(Issue {
+            path: rel(&w.path),
+            kind: "walk",
+            message: w.message.clone(),
+        });
+    }
+    if let Some(m) = &manifest {
+        let found: HashSet<&Path> = scan.files.iter().map(|f| f.path.as_path()).collect();
+        for missing in m.missing(&found) {
+            s.issues.push(Issue {
+                path: rel(missing),
+                kind: "missing",
+                message: format!(
+                    "listed in {} but not found under the roots",
+                    m.path().display()
+                ),
+            });
+        }
+    }
+
+    let labeller = Labeller::new(recipe, manifest.as_ref());
+    let mut todo = Vec::new();
+    for file in &scan.files {
+        let labels = labeller.label(&file.path, &file.rel);
+        if labels.bucket.is_none() {
+            s.unbucketed += 1;
+            if s.unbucketed_examples.len() < 10 {
+                s.unbucketed_examples.push(file.rel.clone());
+            }
+        } else {
+            todo.push((file, labels));
+        }
+    }
+
+    // One cache per root; every file belongs to the first root that holds it.
+    let mut caches: Vec<Cache> = recipe
+        .sources
+        .roots
+        .iter()
+        .map(|root| match cache_dir {
+            Some(dir) => {
+                let (cache, warning) = Cache::open(dir, root);
+                inv.warnings.extend(warning.map(|w| w.to_string()));
+                cache
+            }
+            None => Cache::disabled(),
+        })
+        .collect();
+    let root_of = |p: &Path| {
+        recipe
+            .sources
+            .roots
+            .iter()
+            .position(|r| p.starts_with(r))
+            .unwrap_or(0)
+    };
+
+    progress.start(Stage::Measure, Some(todo.len() as u64));
+    let measured: Vec<(Measured, bool)> = todo
+        .par_iter()
+        .map(|(file, _)| {
+            if cancel.load(Ordering::Relaxed) {
+                return (
+                    Measured {
+                        result: Err(ImageIssue::Io("interrupted".into())),
+                        mislabelled: false,
+                    },
+                    false,
+                );
+            }
+            let out = measure_one(file, &caches[root_of(&file.path)]);
+            progress.advance(1);
+            out
+        })
+        .collect();
+    progress.finish();
+    if cancel.load(Ordering::Relaxed) {
+        return Err(BuildError::Interrupted);
+    }
+
+    for ((file, labels), (m, from_cache)) in todo.into_iter().zip(measured) {
+        if from_cache {
+            inv.measure.from_cache += 1;
+        } else {
+            inv.measure.decoded += 1;
+            caches[root_of(&file.path)].insert(file, m.clone());
+        }
+        if m.mislabelled && m.result.is_ok() {
+            inv.summary.mislabelled.push(file.rel.clone());
+        }
+        match m.result {
+            Ok(features) => {
+                inv.summary.usable[labels.bucket.expect("bucketed")] += 1;
+                inv.images.push(PoolImage {
+                    file: file.clone(),
+                    labels,
+                    features,
+                });
+            }
+            Err(issue) => inv.summary.issues.push(Issue {
+                path: file.rel.clone(),
+                kind: issue_kind(&issue),
+                message: issue.to_string(),
+            }),
+        }
+    }
+    inv.summary.issues.sort_by(|a, b| a.path.cmp(&b.path));
+
+    if save_cache {
+        let seen: HashSet<&Path> = scan.files.iter().map(|f| f.path.as_path()).collect();
+        for (cache, root) in caches.iter_mut().zip(&recipe.sources.roots) {
+            cache.retain_seen(root, &seen);
+            if let Err(w) = cache.save() {
+                inv.warnings.push(CacheWarning::to_string(&w));
+            }
+        }
+    }
+    Ok(inv)
+}
+
+fn issue_kind(issue: &ImageIssue) -> &'static str {
+    match issue {
+        ImageIssue::Empty => "empty",
+        ImageIssue::NotAnImage => "not-an-image",
+        ImageIssue::Corrupt(_) => "corrupt",
+        ImageIssue::Io(_) => "io",
+    }
+}
+
+/// Measures one file, from the cache when it still describes the file.
+/// Returns the measurement and whether it came from the cache.
+fn measure_one(file: &scan::FileEntry, cache: &Cache) -> (Measured, bool) {
+    let fresh = |bytes: &[u8]| match features::measure(bytes, &file.path) {
+        Ok((f, notes)) => Measured {
+            result: Ok(f),
+            mislabelled: notes.mislabelled,
+        },
+        Err(issue) => Measured {
+            result: Err(issue),
+            mislabelled: false,
+        },
+    };
+    match cache.lookup(file) {
+        Lookup::Hit(m) => return (m.clone(), true),
+        Lookup::Verify(m) => {
+            if let Ok(cached) = &m.result {
+                match std::fs::read(&file.path) {
+                    Ok(bytes) if *blake3::hash(&bytes).as_bytes() == cached.content_hash => {
+                        return (m.clone(), false);
+                    }
+                    Ok(bytes) => return (fresh(&bytes), false),
+                    Err(e) => {
+                        return (
+                            Measured {
+                                result: Err(ImageIssue::Io(e.to_string())),
+                                mislabelled: false,
+                            },
+                            false,
+                        );
+                    }
+                }
+            }
+        }
+        Lookup::Miss => {}
+    }
+    match std::fs::read(&file.path) {
+        Ok(bytes) => (fresh(&bytes), false),
+        Err(e) => (
+            Measured {
+                result: Err(ImageIssue::Io(e.to_string())),
+                mislabelled: false,
+            },
+            false,
+        ),
+    }
+}
+
+/// Runs a whole build. A shortfall is not an error: the report's status says so
+/// and nothing is written unless the recipe's policy filled it.
+pub fn build(
+    recipe: &Recipe,
+    opts: &BuildOptions,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Report, BuildError> {
+    let out = match opts.out.as_ref().or(recipe.output.dir.as_ref()) {
+        Some(o) => Some(paths::normalize(
+            &std::path::absolute(o).unwrap_or_else(|_| o.clone()),
+        )),
+        None if opts.dry_run => None,
+        None => return Err(BuildError::NoOutput),
+    };
+    if let Some(out) = &out {
+        for root in &recipe.sources.roots {
+            if out.starts_with(root) || root.starts_with(out) {
+                return Err(BuildError::OutputOverlapsRoot {
+                    out: out.clone(),
+                    root: root.clone(),
+                });
+            }
+        }
+        if !opts.dry_run {
+            export::check_output(out, opts.force)?;
+        }
+    }
+    let mode = opts.mode.unwrap_or(recipe.output.mode);
+    let layout = opts.layout.unwrap_or(recipe.output.layout);
+    let seed = opts.seed.unwrap_or(recipe.seed);
+
+    let inv = inventory(
+        recipe,
+        opts.cache_dir.as_deref(),
+        !opts.dry_run,
+        progress,
+        cancel,
+    )?;
+    let images = &inv.images;
+
+    progress.start(Stage::Dedup, None);
+    let dd = dedup::dedup(images, &recipe.dedup);
+    progress.finish();
+    if cancel.load(Ordering::Relaxed) {
+        return Err(BuildError::Interrupted);
+    }
+
+    progress.start(Stage::Select, None);
+    let candidates: Vec<usize> = (0..images.len()).filter(|&i| dd.is_kept(i)).collect();
+    let sel = select::select(
+        images,
+        &candidates,
+        &Plan {
+            buckets: &recipe.buckets,
+            camera_min: recipe.camera.min,
+            seed,
+            shortfall: recipe.shortfall,
+        },
+    );
+    progress.finish();
+
+    let mut report = assemble(recipe, seed, &inv, &dd, &sel);
+    let placements = placements(images, &sel, layout);
+    let ok = sel.shortfalls.is_empty();
+    report.output = out.as_ref().map(|o| OutputSummary {
+        dir: o.display().to_string(),
+        mode,
+        layout,
+        files: placements.len(),
+        written: ok && !opts.dry_run,
+    });
+    if ok && !opts.dry_run {
+        let out = out.expect("output folder checked above");
+        let lock = lock_manifest(images, &sel, &placements);
+        let mut on_disk = report.clone();
+        on_disk.measure = None;
+        let recipe_text = std::fs::read(&recipe.path).unwrap_or_default();
+        let files = [
+            (LOCK_FILE, lock),
+            (REPORT_FILE, on_disk.to_json().into_bytes()),
+            (RECIPE_FILE, recipe_text),
+        ];
+        progress.start(Stage::Export, Some(placements.len() as u64));
+        let placed: Vec<Placement> = placements.into_iter().map(|(_, p)| p).collect();
+        let result = export::export(&out, &placed, &files, mode, opts.force, cancel, || {
+            progress.advance(1)
+        });
+        progress.finish();
+        match result {
+            Err(ExportError::Interrupted) => return Err(BuildError::Interrupted),
+            other => other?,
+        }
+    }
+    Ok(report)
+}
+
+/// Output paths for every pick, by layout, collision-free; paired with pick index.
+fn placements(images: &[PoolImage], sel: &Selection, layout: Layout) -> Vec<(usize, Placement)> {
+    let wanted = sel.picks.iter().map(|p| {
+        let img = &images[p.image];
+        match layout {
+            Layout::ByBucket => {
+                PathBuf::from(p.bucket.as_str()).join(export::flat_name(&img.file.rel))
+            }
+            Layout::Flat => PathBuf::from(export::flat_name(&img.file.rel)),
+            Layout::Mirror => img
+                .file
+                .rel
+                .split('/')
+                .map(|s| if s == ".." { "_up_" } else { s })
+                .collect(),
+        }
+    });
+    export::unique_paths(wanted)
+        .into_iter()
+        .enumerate()
+        .map(|(k, dest)| {
+            (
+                k,
+                Placement {
+                    source: images[sel.picks[k].image].file.path.clone(),
+                    dest,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The lock manifest: one CSV row per chosen image, sorted by output path.
+fn lock_manifest(
+    images: &[PoolImage],
+    sel: &Selection,
+    placements: &[(usize, Placement)],
+) -> Vec<u8> {
+    let mut rows: Vec<_> = placements.iter().collect();
+    rows.sort_by(|a, b| a.1.dest.cmp(&b.1.dest));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "file", "source", "bucket", "slot", "tags", "camera", "width", "height", "phash", "blake3",
+    ])
+    .expect("in-memory CSV");
+    for (k, placement) in rows {
+        let pick = &sel.picks[*k];
+        let img = &images[pick.image];
+        let tags = img
+            .labels
+            .tags
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(";");
+        w.write_record([
+            paths::slash(&placement.dest),
+            img.file.rel.clone(),
+            pick.bucket.to_string(),
+            pick.slot.label(),
+            tags,
+            img.labels.camera.clone().unwrap_or_default(),
+            img.features.width.to_string(),
+            img.features.height.to_string(),
+            img.features.phash_hex(),
+            img.features.content_hex(),
+        ])
+        .expect("in-memory CSV");
+    }
+    w.into_inner().expect("in-memory CSV")
+}
+
+fn assemble(recipe: &Recipe, seed: u64, inv: &Inventory, dd: &Dedup, sel: &Selection) -> Report {
+    let images = &inv.images;
+    let mut kept = PerBucket::<usize>::default();
+    for (i, img) in images.iter().enumerate() {
+        if dd.is_kept(i) {
+            if let Some(b) = img.labels.bucket {
+                kept[b] += 1;
+            }
+        }
+    }
+    let largest_groups = dd
+        .groups()
+        .into_iter()
+        .take(10)
+        .map(|(rep, members)| GroupSummary {
+            kept: images[rep].file.rel.clone(),
+            size: members.len(),
+        })
+        .collect();
+    let mut chosen = PerBucket::<usize>::default();
+    let mut composition: BTreeMap<(Bucket, String), BTreeMap<String, usize>> = BTreeMap::new();
+    for p in &sel.picks {
+        chosen[p.bucket] += 1;
+        let img = &images[p.image];
+        let tags = if img.labels.tags.is_empty() {
+            "(untagged)".to_owned()
+        } else {
+            img.labels
+                .tags
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        *composition
+            .entry((p.bucket, tags))
+            .or_default()
+            .entry(img.labels.camera.clone().unwrap_or_else(|| "-".into()))
+            .or_default() += 1;
+    }
+    Report {
+        version: env!("CARGO_PKG_VERSION"),
+        recipe: recipe.name.clone(),
+        seed,
+        status: if sel.shortfalls.is_empty() {
+            Status::Ok
+        } else {
+            Status::Shortfall
+        },
+        total: recipe.total,
+        pool: inv.summary.clone(),
+        measure: Some(inv.measure),
+        dedup: DedupSummary {
+            settings: recipe.dedup,
+            exact_removed: dd.exact_removed(),
+            near_removed: dd.near_removed(),
+            candidate_pairs: dd.candidate_pairs,
+            kept,
+            largest_groups,
+        },
+        wanted: PerBucket {
+            normal: recipe.buckets.normal.count,
+            hard: recipe.buckets.hard.count,
+            background: recipe.buckets.background.count,
+        },
+        chosen,
+        slots: sel.slots.clone(),
+        cameras: sel.cameras.clone(),
+        composition: composition
+            .into_iter()
+            .map(|((bucket, tags), cameras)| CompositionRow {
+                bucket,
+                tags,
+                cameras,
+            })
+            .collect(),
+        shortfalls: sel.shortfalls.clone(),
+        topped_up: sel.topped_up.clone(),
+        output: None,
+        warnings: inv.warnings.clone(),
+    }
+}

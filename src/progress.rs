@@ -1,0 +1,52 @@
+//! Progress reporting from the library to whatever front end draws it.
+//!
+//! The library never prints. Long stages call [`Progress`] methods; the binary
+//! draws them with indicatif, tests pass [`NoProgress`].
+
+/// A pipeline stage, for progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Walking the roots.
+    Scan,
+    /// Decoding and measuring images.
+    Measure,
+    /// Finding duplicates.
+    Dedup,
+    /// Choosing images.
+    Select,
+    /// Writing the set.
+    Export,
+}
+
+impl Stage {
+    /// A short verb for display.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Scan => "scanning",
+            Stage::Measure => "measuring",
+            Stage::Dedup => "de-duplicating",
+            Stage::Select => "selecting",
+            Stage::Export => "writing",
+        }
+    }
+}
+
+/// Receives progress events. Implementations must be cheap and thread-safe.
+pub trait Progress: Sync {
+    /// A stage begins; `len` is its number of steps when known.
+    fn start(&self, stage: Stage, len: Option<u64>);
+    /// `n` more steps of the current stage are done.
+    fn advance(&self, n: u64);
+    /// The current stage is done.
+    fn finish(&self);
+}
+
+/// Ignores all progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: Stage, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}

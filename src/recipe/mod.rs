@@ -1,0 +1,217 @@
+//! Recipes: the TOML file that says what a calibration set must contain.
+//!
+//! [`Recipe::load`] reads and parses the file ([`raw`]), then validates it
+//! ([`validate`]) into the typed [`Recipe`] the rest of the pipeline uses. Every
+//! problem found is reported at once, each with its `file:line:column` and dotted
+//! key, so a user fixes a recipe in one pass.
+
+mod raw;
+mod span;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::bucket::{Bucket, PerBucket};
+use crate::dedup::DedupSettings;
+use crate::export::{Layout, LinkMode};
+use crate::pattern::PathPattern;
+use crate::select::ShortfallPolicy;
+
+/// A validated recipe. Paths are resolved against the recipe's directory.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    /// The recipe file as given.
+    pub path: PathBuf,
+    /// The directory patterns and relative paths are resolved against.
+    pub base_dir: PathBuf,
+    /// `name`: defaults to the file stem.
+    pub name: String,
+    /// `seed`: all randomness derives from it. Default 0.
+    pub seed: u64,
+    /// `total`: images in the set (sum of the bucket counts).
+    pub total: usize,
+    /// Per-bucket counts, tag quotas and tag minimums.
+    pub buckets: PerBucket<BucketPlan>,
+    /// `shortfall`: what to do when a quota cannot be met. Default `fail`.
+    pub shortfall: ShortfallPolicy,
+    /// `default_bucket`: bucket for images no manifest row or rule buckets. Default: none
+    /// (such images are reported as unbucketed and not used).
+    pub default_bucket: Option<Bucket>,
+    /// `[sources]`.
+    pub sources: Sources,
+    /// `[camera]`.
+    pub camera: CameraPlan,
+    /// `[dedup]`.
+    pub dedup: DedupSettings,
+    /// `[[rules]]`, in file order; the first match wins.
+    pub rules: Vec<Rule>,
+    /// `[output]`.
+    pub output: OutputPlan,
+}
+
+/// What one bucket must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BucketPlan {
+    /// Images in this bucket.
+    pub count: usize,
+    /// `[buckets.NAME.quota]`: exactly this many images fill each tag's slot.
+    pub quota: BTreeMap<String, usize>,
+    /// `[buckets.NAME.min]`: at least this many images carry each tag.
+    pub min: BTreeMap<String, usize>,
+}
+
+impl BucketPlan {
+    /// Images left for the bucket's free share after quotas and minimums.
+    pub fn free(&self) -> usize {
+        self.count
+            .saturating_sub(self.quota.values().sum::<usize>() + self.min.values().sum::<usize>())
+    }
+}
+
+/// Where images come from.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// `roots`: folders walked for images, resolved against the recipe directory.
+    pub roots: Vec<PathBuf>,
+    /// `manifest`: optional CSV whose rows bucket, tag and name the camera of images.
+    pub manifest: Option<PathBuf>,
+    /// `exclude`: patterns of paths to skip.
+    pub exclude: Vec<PathPattern>,
+}
+
+/// How cameras are named and how many images each must contribute.
+#[derive(Debug, Clone, Default)]
+pub struct CameraPlan {
+    /// `from`: pattern whose `{camera}` capture names an image's camera.
+    pub from: Option<PathPattern>,
+    /// `min`: images each camera contributes at least. Default 0.
+    pub min: usize,
+}
+
+/// One `[[rules]]` entry.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// `match`: the pattern.
+    pub pattern: PathPattern,
+    /// `bucket`: bucket given to matching images.
+    pub bucket: Option<Bucket>,
+    /// `tags`: tags added to matching images.
+    pub tags: Vec<String>,
+    /// `camera`: camera name given to matching images.
+    pub camera: Option<String>,
+}
+
+/// `[output]`.
+#[derive(Debug, Clone)]
+pub struct OutputPlan {
+    /// `dir`: where the set is written, resolved against the recipe directory.
+    pub dir: Option<PathBuf>,
+    /// `mode`: copy, hardlink or symlink. Default copy.
+    pub mode: LinkMode,
+    /// `layout`: by-bucket, flat or mirror. Default by-bucket.
+    pub layout: Layout,
+}
+
+/// One thing wrong with a recipe, located in its file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// Dotted key, e.g. `buckets.hard.quota.night` or `rules[2].match`.
+    pub key: String,
+    /// What is wrong, and how to fix it where that is clear.
+    pub message: String,
+}
+
+/// A recipe that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecipeError {
+    /// The file could not be read.
+    #[error("cannot read recipe {}", path.display())]
+    Read {
+        /// The recipe path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid recipe.
+    #[error("{}", Invalid { path, problems })]
+    Invalid {
+        /// The recipe path.
+        path: PathBuf,
+        /// Every problem found, in file order.
+        problems: Vec<Problem>,
+    },
+}
+
+struct Invalid<'a> {
+    path: &'a Path,
+    problems: &'a [Problem],
+}
+
+impl fmt::Display for Invalid<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "invalid recipe {} ({n} problem{})",
+            self.path.display(),
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in self.problems {
+            write!(
+                f,
+                "\n  {}:{}:{}: {}: {}",
+                self.path.display(),
+                p.line,
+                p.column,
+                p.key,
+                p.message
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Recipe {
+    /// Reads, parses and validates the recipe at `path`.
+    pub fn load(path: &Path) -> Result<Self, RecipeError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates recipe text as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, RecipeError> {
+        let invalid = |problems| RecipeError::Invalid {
+            path: path.to_owned(),
+            problems,
+        };
+        let source = span::SourceMap::new(text);
+        let raw: raw::RawRecipe = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start);
+            invalid(vec![source.problem(at, e.message().trim_end().to_owned())])
+        })?;
+        let base_dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "calibset".into());
+        validate::validate(raw, &source, path, base_dir, stem).map_err(invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests;

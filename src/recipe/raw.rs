@@ -1,0 +1,117 @@
+//! The recipe exactly as written: serde structs that mirror the TOML file, with
+//! spans kept on every value a validation message may point at.
+//!
+//! Nothing here is checked beyond what serde checks (types, unknown keys, enum
+//! names); [`super::validate`] turns a [`RawRecipe`] into a [`super::Recipe`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::bucket::Bucket;
+use crate::dedup::Scope;
+use crate::export::{Layout, LinkMode};
+use crate::select::ShortfallPolicy;
+
+/// The top level of a recipe file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRecipe {
+    pub name: Option<Spanned<String>>,
+    pub seed: Option<Spanned<i64>>,
+    pub total: Option<Spanned<i64>>,
+    pub split: Option<Spanned<RawSplit>>,
+    pub shortfall: Option<ShortfallPolicy>,
+    pub default_bucket: Option<Bucket>,
+    #[serde(default)]
+    pub sources: RawSources,
+    #[serde(default)]
+    pub camera: RawCamera,
+    #[serde(default)]
+    pub dedup: RawDedup,
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    pub buckets: RawBuckets,
+    #[serde(default)]
+    pub output: RawOutput,
+}
+
+/// `split = { normal = 6, hard = 2, background = 2 }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSplit {
+    pub normal: Option<Spanned<f64>>,
+    pub hard: Option<Spanned<f64>>,
+    pub background: Option<Spanned<f64>>,
+}
+
+/// `[sources]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSources {
+    pub roots: Option<Spanned<Vec<Spanned<String>>>>,
+    pub manifest: Option<Spanned<String>>,
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+}
+
+/// `[camera]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCamera {
+    pub from: Option<Spanned<String>>,
+    pub min: Option<Spanned<i64>>,
+}
+
+/// `[dedup]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDedup {
+    pub similarity: Option<Spanned<f64>>,
+    pub max_distance: Option<Spanned<i64>>,
+    pub scope: Option<Scope>,
+    pub exact: Option<bool>,
+}
+
+/// One `[[rules]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    #[serde(rename = "match")]
+    pub pattern: Spanned<String>,
+    pub bucket: Option<Bucket>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub camera: Option<String>,
+}
+
+/// `[buckets.*]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBuckets {
+    pub normal: Option<RawBucket>,
+    pub hard: Option<RawBucket>,
+    pub background: Option<RawBucket>,
+}
+
+/// `[buckets.NAME]`, with its `quota` and `min` sub-tables.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBucket {
+    pub count: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub quota: BTreeMap<String, Spanned<i64>>,
+    #[serde(default)]
+    pub min: BTreeMap<String, Spanned<i64>>,
+}
+
+/// `[output]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOutput {
+    pub dir: Option<Spanned<String>>,
+    pub mode: Option<LinkMode>,
+    pub layout: Option<Layout>,
+}

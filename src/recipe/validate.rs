@@ -1,0 +1,395 @@
+//! From [`RawRecipe`] to [`Recipe`]: every rule a recipe must follow, each
+//! violation reported as a [`Problem`] at the offending key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use super::raw::{RawBucket, RawRecipe, RawSplit};
+use super::span::SourceMap;
+use super::{BucketPlan, CameraPlan, OutputPlan, Problem, Recipe, Rule, Sources};
+use crate::bucket::{Bucket, PerBucket};
+use crate::dedup::{DedupSettings, Threshold};
+use crate::pattern::PathPattern;
+
+/// Collects problems while validating.
+struct Checker<'a, 'b> {
+    source: &'b SourceMap<'a>,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_, '_> {
+    fn at_key<T>(&mut self, value: &Spanned<T>, key: &str, message: impl Into<String>) {
+        let p = self
+            .source
+            .problem_with_key(value.span().start, key.to_owned(), message.into());
+        self.problems.push(p);
+    }
+
+    fn missing(&mut self, key: &str, message: impl Into<String>) {
+        let p = self
+            .source
+            .problem_with_key(0, key.to_owned(), message.into());
+        self.problems.push(p);
+    }
+
+    /// A non-negative integer that fits `usize`.
+    fn count(&mut self, value: &Spanned<i64>, key: &str) -> usize {
+        match usize::try_from(*value.get_ref()) {
+            Ok(n) => n,
+            Err(_) => {
+                self.at_key(
+                    value,
+                    key,
+                    format!("must be 0 or more, not {}", value.get_ref()),
+                );
+                0
+            }
+        }
+    }
+
+    fn pattern(&mut self, value: &Spanned<String>, key: &str) -> Option<PathPattern> {
+        match PathPattern::new(value.get_ref()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.at_key(value, key, format!("{e} in `{}`", value.get_ref()));
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn validate(
+    raw: RawRecipe,
+    source: &SourceMap<'_>,
+    path: &Path,
+    base_dir: PathBuf,
+    stem: String,
+) -> Result<Recipe, Vec<Problem>> {
+    let mut c = Checker {
+        source,
+        problems: Vec::new(),
+    };
+
+    let name = match &raw.name {
+        Some(n) if n.get_ref().trim().is_empty() => {
+            c.at_key(n, "name", "must not be empty");
+            stem
+        }
+        Some(n) => n.get_ref().clone(),
+        None => stem,
+    };
+    let seed = match &raw.seed {
+        Some(s) => u64::try_from(*s.get_ref()).unwrap_or_else(|_| {
+            c.at_key(s, "seed", "must be 0 or more");
+            0
+        }),
+        None => 0,
+    };
+
+    let buckets = bucket_plans(&mut c, &raw);
+    let total = buckets.iter().map(|(_, b)| b.count).sum::<usize>();
+    if let Some(t) = &raw.total {
+        let wanted = c.count(t, "total");
+        if wanted == 0 {
+            c.at_key(t, "total", "must be at least 1");
+        } else if raw.split.is_none() && total != wanted {
+            c.at_key(
+                t,
+                "total",
+                format!("is {wanted} but the bucket counts add up to {total}"),
+            );
+        }
+    } else if total == 0 && c.problems.is_empty() {
+        c.missing(
+            "total",
+            "missing: give `total` with a `split`, or a `count` for each bucket",
+        );
+    }
+
+    let sources = sources(&mut c, &raw, &base_dir);
+    let camera = CameraPlan {
+        from: raw.camera.from.as_ref().and_then(|f| {
+            let p = c.pattern(f, "camera.from")?;
+            if !p.capture_names().any(|n| n == "camera") {
+                c.at_key(
+                    f,
+                    "camera.from",
+                    "needs a `{camera}` capture, e.g. `frames/{camera}/**`",
+                );
+            }
+            Some(p)
+        }),
+        min: raw
+            .camera
+            .min
+            .as_ref()
+            .map_or(0, |m| c.count(m, "camera.min")),
+    };
+
+    let dedup = dedup(&mut c, &raw);
+
+    let mut rules = Vec::new();
+    for (i, rule) in raw.rules.iter().enumerate() {
+        let r = rule.get_ref();
+        let key = format!("rules[{i}]");
+        if r.bucket.is_none() && r.tags.is_empty() && r.camera.is_none() {
+            c.at_key(
+                rule,
+                &key,
+                "does nothing: give it a `bucket`, `tags` or `camera`",
+            );
+        }
+        if let Some(pattern) = c.pattern(&r.pattern, &format!("{key}.match")) {
+            rules.push(Rule {
+                pattern,
+                bucket: r.bucket,
+                tags: r.tags.clone(),
+                camera: r.camera.clone(),
+            });
+        }
+    }
+
+    let output = OutputPlan {
+        dir: raw.output.dir.as_ref().map(|d| base_dir.join(d.get_ref())),
+        mode: raw.output.mode.unwrap_or_default(),
+        layout: raw.output.layout.unwrap_or_default(),
+    };
+
+    if !c.problems.is_empty() {
+        c.problems.sort_by_key(|p| (p.line, p.column));
+        return Err(c.problems);
+    }
+    Ok(Recipe {
+        path: path.to_owned(),
+        base_dir,
+        name,
+        seed,
+        total,
+        buckets,
+        shortfall: raw.shortfall.unwrap_or_default(),
+        default_bucket: raw.default_bucket,
+        sources,
+        camera,
+        dedup,
+        rules,
+        output,
+    })
+}
+
+/// Bucket counts from `split` (largest remainder) or per-bucket `count`, then
+/// each bucket's quotas and minimums checked against its count.
+fn bucket_plans(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> PerBucket<BucketPlan> {
+    let raw_buckets = PerBucket {
+        normal: raw.buckets.normal.as_ref(),
+        hard: raw.buckets.hard.as_ref(),
+        background: raw.buckets.background.as_ref(),
+    };
+    let mut counts = PerBucket::<usize>::default();
+    match (&raw.split, &raw.total) {
+        (Some(split), total) => {
+            for (bucket, rb) in raw_buckets.iter() {
+                if let Some(count) = rb.and_then(|b| b.count.as_ref()) {
+                    c.at_key(
+                        count,
+                        &format!("buckets.{bucket}.count"),
+                        "conflicts with `split`: use either `split` or a `count` per bucket",
+                    );
+                }
+            }
+            let Some(total) = total else {
+                c.at_key(split, "split", "needs a `total` to divide");
+                return PerBucket::default();
+            };
+            if let Some(weights) = split_weights(c, split) {
+                let total = usize::try_from(*total.get_ref()).unwrap_or(0);
+                counts = largest_remainder(total, &weights);
+            }
+        }
+        (None, _) => {
+            for (bucket, rb) in raw_buckets.iter() {
+                if let Some(count) = rb.and_then(|b| b.count.as_ref()) {
+                    counts[bucket] = c.count(count, &format!("buckets.{bucket}.count"));
+                }
+            }
+        }
+    }
+
+    let mut plans = PerBucket::<BucketPlan>::default();
+    for (bucket, rb) in raw_buckets.iter() {
+        let count = counts[bucket];
+        let Some(rb) = rb else {
+            plans[bucket].count = count;
+            continue;
+        };
+        plans[bucket] = bucket_plan(c, bucket, rb, count);
+    }
+    plans
+}
+
+fn bucket_plan(
+    c: &mut Checker<'_, '_>,
+    bucket: Bucket,
+    rb: &RawBucket,
+    count: usize,
+) -> BucketPlan {
+    let mut plan = BucketPlan {
+        count,
+        ..BucketPlan::default()
+    };
+    let mut taken = 0usize;
+    for (table, kind) in [(&rb.quota, "quota"), (&rb.min, "min")] {
+        let mut map = BTreeMap::new();
+        for (tag, value) in table {
+            let key = format!("buckets.{bucket}.{kind}.{tag}");
+            let n = c.count(value, &key);
+            if kind == "min" && rb.quota.contains_key(tag) {
+                c.at_key(
+                    value,
+                    &key,
+                    format!("tag `{tag}` already has an exact quota in this bucket"),
+                );
+            }
+            taken += n;
+            if n > count {
+                c.at_key(
+                    value,
+                    &key,
+                    format!("{kind} of {n} is more than the bucket's {count} images"),
+                );
+            } else if taken > count {
+                c.at_key(
+                    value,
+                    &key,
+                    format!(
+                        "quotas and minimums of bucket `{bucket}` add up to {taken}, more than its {count} images"
+                    ),
+                );
+            }
+            map.insert(tag.clone(), n);
+        }
+        match kind {
+            "quota" => plan.quota = map,
+            _ => plan.min = map,
+        }
+    }
+    plan
+}
+
+fn split_weights(c: &mut Checker<'_, '_>, split: &Spanned<RawSplit>) -> Option<PerBucket<f64>> {
+    let s = split.get_ref();
+    let mut weights = PerBucket::<f64>::default();
+    let mut ok = true;
+    for (bucket, w) in [
+        (Bucket::Normal, &s.normal),
+        (Bucket::Hard, &s.hard),
+        (Bucket::Background, &s.background),
+    ] {
+        if let Some(w) = w {
+            let v = *w.get_ref();
+            if !(v.is_finite() && v >= 0.0) {
+                c.at_key(w, &format!("split.{bucket}"), "weight must be a number ≥ 0");
+                ok = false;
+            } else {
+                weights[bucket] = v;
+            }
+        }
+    }
+    if ok && weights.iter().map(|(_, w)| *w).sum::<f64>() <= 0.0 {
+        c.at_key(split, "split", "at least one weight must be above 0");
+        ok = false;
+    }
+    ok.then_some(weights)
+}
+
+/// Splits `total` by `weights` so the parts sum to `total`: floor every share,
+/// then hand the remaining units to the largest fractional parts (ties: bucket order).
+pub(crate) fn largest_remainder(total: usize, weights: &PerBucket<f64>) -> PerBucket<usize> {
+    let sum: f64 = weights.iter().map(|(_, w)| *w).sum();
+    let mut counts = PerBucket::<usize>::default();
+    let mut rems = Vec::new();
+    for (bucket, w) in weights.iter() {
+        let exact = total as f64 * w / sum;
+        let floor = exact.floor();
+        counts[bucket] = floor as usize;
+        rems.push((exact - floor, bucket));
+    }
+    let assigned: usize = counts.iter().map(|(_, c)| *c).sum();
+    rems.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, bucket) in rems.into_iter().take(total.saturating_sub(assigned)) {
+        counts[bucket] += 1;
+    }
+    counts
+}
+
+fn sources(c: &mut Checker<'_, '_>, raw: &RawRecipe, base: &Path) -> Sources {
+    let roots = match &raw.sources.roots {
+        Some(r) if r.get_ref().is_empty() => {
+            c.at_key(r, "sources.roots", "must name at least one folder");
+            Vec::new()
+        }
+        Some(r) => r.get_ref().iter().map(|p| base.join(p.get_ref())).collect(),
+        None => {
+            c.missing(
+                "sources.roots",
+                "missing: add `[sources]` with `roots = [\"folder\", ...]`",
+            );
+            Vec::new()
+        }
+    };
+    let exclude = raw
+        .sources
+        .exclude
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| c.pattern(p, &format!("sources.exclude[{i}]")))
+        .collect();
+    Sources {
+        roots,
+        manifest: raw
+            .sources
+            .manifest
+            .as_ref()
+            .map(|m| base.join(m.get_ref())),
+        exclude,
+    }
+}
+
+fn dedup(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> DedupSettings {
+    let d = &raw.dedup;
+    let mut settings = DedupSettings::default();
+    match (&d.similarity, &d.max_distance) {
+        (Some(s), Some(_)) => {
+            c.at_key(
+                s,
+                "dedup.similarity",
+                "set either `similarity` or `max_distance`, not both",
+            );
+        }
+        (Some(s), None) => {
+            let v = *s.get_ref();
+            if v > 0.0 && v <= 1.0 {
+                settings.threshold = Threshold::Similarity(v as f32);
+            } else {
+                c.at_key(s, "dedup.similarity", format!("must be in (0, 1], not {v}"));
+            }
+        }
+        (None, Some(m)) => match u32::try_from(*m.get_ref()) {
+            Ok(v) if v <= 64 => settings.threshold = Threshold::MaxDistance(v),
+            _ => c.at_key(
+                m,
+                "dedup.max_distance",
+                format!("must be 0 to 64 bits, not {}", m.get_ref()),
+            ),
+        },
+        (None, None) => {}
+    }
+    if let Some(scope) = d.scope {
+        settings.scope = scope;
+    }
+    if let Some(exact) = d.exact {
+        settings.exact = exact;
+    }
+    settings
+}

@@ -1,0 +1,164 @@
+//! Finding images: walks the recipe's roots and lists every image file, sorted.
+//!
+//! Hidden files and folders (names starting with `.`) are skipped, symlinks are
+//! not followed, and only known image extensions are kept (any case). What is in
+//! a file is not looked at here; see [`crate::features`].
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use walkdir::WalkDir;
+
+use crate::paths;
+use crate::pattern::PathPattern;
+
+/// Extensions treated as images (compared case-insensitively).
+pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"];
+
+/// One image file found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Absolute, normalised path.
+    pub path: PathBuf,
+    /// Path relative to the recipe directory, `/`-separated: what patterns match.
+    pub rel: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
+    pub mtime_ns: i128,
+}
+
+/// A problem met while walking that does not stop the walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkIssue {
+    /// The path that could not be read.
+    pub path: PathBuf,
+    /// The error.
+    pub message: String,
+}
+
+/// Why a scan could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// A root folder does not exist or is not a folder.
+    #[error("source root {} is not a folder", path.display())]
+    MissingRoot {
+        /// The root as resolved against the recipe directory.
+        path: PathBuf,
+    },
+}
+
+/// The result of walking every root.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Image files, sorted by path, each listed once.
+    pub files: Vec<FileEntry>,
+    /// Entries that could not be read.
+    pub issues: Vec<WalkIssue>,
+    /// Files skipped because an `exclude` pattern matched.
+    pub excluded: usize,
+}
+
+/// Whether `path` has an image extension.
+pub fn is_image_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// Walks `roots` (absolute, normalised) and lists their images; `base` is the
+/// recipe directory that relative paths are taken against.
+pub fn scan(roots: &[PathBuf], base: &Path, exclude: &[PathPattern]) -> Result<Scan, ScanError> {
+    let mut out = Scan::default();
+    for root in roots {
+        if !root.is_dir() {
+            return Err(ScanError::MissingRoot { path: root.clone() });
+        }
+        let walker = WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    out.issues.push(WalkIssue {
+                        path: e.path().map_or_else(|| root.clone(), Path::to_owned),
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            if !entry.file_type().is_file() || !is_image_path(entry.path()) {
+                continue;
+            }
+            let path = paths::normalize(entry.path());
+            let rel = paths::slash(&paths::relative(&path, base));
+            if exclude.iter().any(|p| p.is_match(&rel)) {
+                out.excluded += 1;
+                continue;
+            }
+            match entry.metadata() {
+                Ok(meta) => out.files.push(FileEntry {
+                    path,
+                    rel,
+                    size: meta.len(),
+                    mtime_ns: meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos() as i128),
+                }),
+                Err(e) => out.issues.push(WalkIssue {
+                    path,
+                    message: e.to_string(),
+                }),
+            }
+        }
+    }
+    out.files.sort_by(|a, b| a.path.cmp(&b.path));
+    out.files.dedup_by(|a, b| a.path == b.path);
+    Ok(out)
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_images_sorted_skipping_hidden_and_excluded() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = paths::normalize(dir.path());
+        for p in [
+            "r/b/2.JPG",
+            "r/a/1.png",
+            "r/a/notes.txt",
+            "r/.hidden/3.jpg",
+            "r/a/.4.jpg",
+            "r/tmp/5.jpeg",
+        ] {
+            let p = base.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        let exclude = [PathPattern::new("**/tmp/**").unwrap()];
+        let roots = [base.join("r"), base.join("r/a")];
+        let scan = scan(&roots, &base, &exclude).unwrap();
+        let rels: Vec<_> = scan.files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(rels, ["r/a/1.png", "r/b/2.JPG"]);
+        assert_eq!(scan.excluded, 1);
+        assert_eq!(scan.files[0].size, 1);
+    }
+
+    #[test]
+    fn missing_root_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = scan(&[dir.path().join("nope")], dir.path(), &[]).unwrap_err();
+        assert!(err.to_string().contains("nope"));
+    }
+}

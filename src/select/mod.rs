@@ -1,0 +1,425 @@
+//! Filling the recipe: which images make the set, and which quota slot each fills.
+//!
+//! Selection is an assignment problem solved as a minimum-cost flow:
+//!
+//! ```text
+//! source ─▶ slot (bucket × quota tag | min tag | free) ─▶ image ─▶ camera ─▶ sink
+//! ```
+//!
+//! * a slot's capacity is its count; an image links to every slot it can serve (a
+//!   `night;lowq` image can fill either the `night` or the `lowq` quota, once);
+//!   the free share of a bucket takes images that carry none of the bucket's exact
+//!   quota tags;
+//! * each image passes at most one unit, costing its [`order::preference`] rank, so
+//!   among all complete fills the one with the most preferred images wins;
+//! * each camera's first `min` units to the sink are free and the rest cost more
+//!   than any preference saving, so per-camera minimums are met whenever possible.
+//!
+//! The flow is maximal, so a complete fill is found whenever one exists; any
+//! unfilled slot or camera minimum is then a real shortfall of the pool.
+
+mod flow;
+pub mod order;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bucket::{Bucket, PerBucket};
+use crate::pool::PoolImage;
+use crate::recipe::BucketPlan;
+
+use flow::Network;
+use order::SplitMix64;
+
+/// What to do when the pool cannot fill a quota.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShortfallPolicy {
+    /// Build nothing, report the shortfalls, exit 1.
+    #[default]
+    Fail,
+    /// Top short tag quotas up from the same bucket's free share and report it.
+    Fill,
+}
+
+/// The kind of slot an image fills.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "tag")]
+pub enum SlotKind {
+    /// An exact tag quota.
+    Quota(String),
+    /// A tag minimum.
+    Min(String),
+    /// The rest of the bucket.
+    Free,
+}
+
+impl SlotKind {
+    /// `night`, `min:texture` or `free`: the name used in manifests and reports.
+    pub fn label(&self) -> String {
+        match self {
+            SlotKind::Quota(t) => t.clone(),
+            SlotKind::Min(t) => format!("min:{t}"),
+            SlotKind::Free => "free".into(),
+        }
+    }
+}
+
+/// How one slot was filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotFill {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// The slot.
+    pub slot: SlotKind,
+    /// Images asked for (after any top-up).
+    pub wanted: usize,
+    /// Images assigned.
+    pub filled: usize,
+    /// Distinct images in the de-duplicated pool that could serve this slot.
+    pub available: usize,
+}
+
+/// How one camera's minimum was met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CameraFill {
+    /// Camera name.
+    pub camera: String,
+    /// The recipe's per-camera minimum.
+    pub min: usize,
+    /// Images chosen from this camera.
+    pub chosen: usize,
+    /// Distinct images of this camera available after de-duplication.
+    pub available: usize,
+}
+
+/// A part of the recipe the pool could not satisfy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Shortfall {
+    /// A bucket slot (quota, minimum or free share) is not full.
+    Slot {
+        /// The bucket.
+        bucket: Bucket,
+        /// Slot name (`night`, `min:texture`, `free`).
+        slot: String,
+        /// Images wanted.
+        wanted: usize,
+        /// Images assigned.
+        filled: usize,
+        /// Images that could serve it after de-duplication.
+        available: usize,
+    },
+    /// A camera contributes fewer than the minimum.
+    Camera {
+        /// Camera name.
+        camera: String,
+        /// The minimum.
+        wanted: usize,
+        /// Images chosen from it.
+        chosen: usize,
+        /// Images of it available after de-duplication.
+        available: usize,
+    },
+}
+
+impl std::fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shortfall::Slot {
+                bucket,
+                slot,
+                wanted,
+                filled,
+                available,
+            } => write!(
+                f,
+                "bucket {bucket}, {}: wanted {wanted}, filled {filled} ({available} distinct image{} available after dedup)",
+                if slot == "free" {
+                    "free share".to_owned()
+                } else {
+                    format!("tag {slot}")
+                },
+                if *available == 1 { "" } else { "s" }
+            ),
+            Shortfall::Camera {
+                camera,
+                wanted,
+                chosen,
+                available,
+            } => write!(
+                f,
+                "camera {camera}: wanted at least {wanted}, chose {chosen} ({available} distinct image{} available after dedup)",
+                if *available == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// A short quota that `shortfall = "fill"` moved to the bucket's free share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopUp {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// The short slot.
+    pub slot: String,
+    /// Images moved to the free share.
+    pub moved: usize,
+}
+
+/// One chosen image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pick {
+    /// Index into the pool.
+    pub image: usize,
+    /// The bucket it fills.
+    pub bucket: Bucket,
+    /// The slot it fills.
+    pub slot: SlotKind,
+    /// Its preference rank inside the bucket (0 = first choice).
+    pub rank: usize,
+}
+
+/// The outcome of selection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Selection {
+    /// Chosen images, ordered by bucket, slot, then pool index.
+    pub picks: Vec<Pick>,
+    /// Every slot with its fill.
+    pub slots: Vec<SlotFill>,
+    /// Every camera with its fill (sorted by name).
+    pub cameras: Vec<CameraFill>,
+    /// What could not be met.
+    pub shortfalls: Vec<Shortfall>,
+    /// Quotas topped up under `shortfall = "fill"`.
+    pub topped_up: Vec<TopUp>,
+}
+
+/// What selection needs from a recipe.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    /// Per-bucket counts, quotas and minimums.
+    pub buckets: &'a PerBucket<BucketPlan>,
+    /// Minimum images per camera.
+    pub camera_min: usize,
+    /// The recipe seed.
+    pub seed: u64,
+    /// What to do about short quotas.
+    pub shortfall: ShortfallPolicy,
+}
+
+struct Slot {
+    bucket: Bucket,
+    kind: SlotKind,
+    cap: usize,
+}
+
+/// Chooses from `candidates` (indices into `images`: de-duplicated, bucketed).
+pub fn select(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>) -> Selection {
+    let mut slots = initial_slots(plan.buckets);
+    let mut topped_up = Vec::new();
+    loop {
+        let mut sel = solve(images, candidates, plan, &slots);
+        if plan.shortfall == ShortfallPolicy::Fill {
+            let mut moved_any = false;
+            for (i, fill) in sel.slots.iter().enumerate() {
+                let short = fill.wanted - fill.filled;
+                if short == 0 || fill.slot == SlotKind::Free {
+                    continue;
+                }
+                slots[i].cap = fill.filled;
+                let free = slots
+                    .iter()
+                    .position(|s| s.bucket == fill.bucket && s.kind == SlotKind::Free)
+                    .expect("every bucket has a free slot");
+                slots[free].cap += short;
+                topped_up.push(TopUp {
+                    bucket: fill.bucket,
+                    slot: fill.slot.label(),
+                    moved: short,
+                });
+                moved_any = true;
+            }
+            if moved_any {
+                continue;
+            }
+        }
+        sel.topped_up = topped_up;
+        return sel;
+    }
+}
+
+fn initial_slots(buckets: &PerBucket<BucketPlan>) -> Vec<Slot> {
+    let mut slots = Vec::new();
+    for (bucket, plan) in buckets.iter() {
+        for (tag, &n) in &plan.quota {
+            slots.push(Slot {
+                bucket,
+                kind: SlotKind::Quota(tag.clone()),
+                cap: n,
+            });
+        }
+        for (tag, &n) in &plan.min {
+            slots.push(Slot {
+                bucket,
+                kind: SlotKind::Min(tag.clone()),
+                cap: n,
+            });
+        }
+        slots.push(Slot {
+            bucket,
+            kind: SlotKind::Free,
+            cap: plan.free(),
+        });
+    }
+    slots
+}
+
+fn serves(img: &PoolImage, slot: &Slot, plan: &BucketPlan) -> bool {
+    if img.labels.bucket != Some(slot.bucket) {
+        return false;
+    }
+    match &slot.kind {
+        SlotKind::Quota(t) | SlotKind::Min(t) => img.labels.tags.contains(t),
+        SlotKind::Free => !plan.quota.keys().any(|t| img.labels.tags.contains(t)),
+    }
+}
+
+fn solve(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>, slots: &[Slot]) -> Selection {
+    // Preference rank inside each bucket.
+    let mut rank: BTreeMap<usize, usize> = BTreeMap::new();
+    for (b, bucket) in Bucket::ALL.into_iter().enumerate() {
+        let members: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| images[i].labels.bucket == Some(bucket))
+            .collect();
+        let mut rng = SplitMix64::new(plan.seed, b as u64 + 1);
+        for (r, i) in order::preference(images, &members, &mut rng)
+            .into_iter()
+            .enumerate()
+        {
+            rank.insert(i, r);
+        }
+    }
+    let used: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| {
+            images[i]
+                .labels
+                .bucket
+                .is_some_and(|b| plan.buckets[b].count > 0)
+        })
+        .collect();
+    let mut cameras: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in &used {
+        if let Some(c) = &images[i].labels.camera {
+            *cameras.entry(c.as_str()).or_default() += 1;
+        }
+    }
+
+    let n_img = used.len() as i64;
+    let total: i64 = slots.iter().map(|s| s.cap as i64).sum();
+    let big = (n_img + 1) * (total + 1);
+    let mut g = Network::new(2);
+    let (source, sink) = (0, 1);
+    let slot_nodes: Vec<usize> = slots.iter().map(|_| g.add_node()).collect();
+    let slot_edges: Vec<_> = slots
+        .iter()
+        .zip(&slot_nodes)
+        .map(|(s, &node)| g.add_edge(source, node, s.cap as i64, 0))
+        .collect();
+    let none_camera = g.add_node();
+    g.add_edge(none_camera, sink, n_img, big);
+    let mut camera_nodes: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for &c in cameras.keys() {
+        let node = g.add_node();
+        let min_edge = g.add_edge(node, sink, plan.camera_min as i64, 0);
+        g.add_edge(node, sink, n_img, big);
+        camera_nodes.insert(c, (node, min_edge));
+    }
+    let mut available = vec![0usize; slots.len()];
+    let mut links: Vec<(usize, usize, usize)> = Vec::new(); // (slot, image, edge)
+    let mut image_edges = Vec::with_capacity(used.len());
+    for &i in &used {
+        let img = &images[i];
+        let node = g.add_node();
+        for (s, slot) in slots.iter().enumerate() {
+            if serves(img, slot, &plan.buckets[slot.bucket]) {
+                available[s] += 1;
+                let e = g.add_edge(slot_nodes[s], node, 1, 0);
+                links.push((s, i, e));
+            }
+        }
+        let to = img
+            .labels
+            .camera
+            .as_deref()
+            .map_or(none_camera, |c| camera_nodes[c].0);
+        image_edges.push(g.add_edge(node, to, 1, rank[&i] as i64));
+    }
+    g.min_cost_max_flow(source, sink);
+
+    let mut picks: Vec<Pick> = links
+        .iter()
+        .filter(|&&(_, _, e)| g.flow(e) > 0)
+        .map(|&(s, i, _)| Pick {
+            image: i,
+            bucket: slots[s].bucket,
+            slot: slots[s].kind.clone(),
+            rank: rank[&i],
+        })
+        .collect();
+    picks.sort_by(|a, b| (a.bucket, &a.slot, a.image).cmp(&(b.bucket, &b.slot, b.image)));
+
+    let mut sel = Selection::default();
+    for (s, slot) in slots.iter().enumerate() {
+        let filled = g.flow(slot_edges[s]) as usize;
+        sel.slots.push(SlotFill {
+            bucket: slot.bucket,
+            slot: slot.kind.clone(),
+            wanted: slot.cap,
+            filled,
+            available: available[s],
+        });
+        if filled < slot.cap {
+            sel.shortfalls.push(Shortfall::Slot {
+                bucket: slot.bucket,
+                slot: slot.kind.label(),
+                wanted: slot.cap,
+                filled,
+                available: available[s],
+            });
+        }
+    }
+    let mut chosen_per_camera: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &picks {
+        if let Some(c) = &images[p.image].labels.camera {
+            *chosen_per_camera.entry(c.as_str()).or_default() += 1;
+        }
+    }
+    for (&camera, &avail) in &cameras {
+        let chosen = chosen_per_camera.get(camera).copied().unwrap_or(0);
+        sel.cameras.push(CameraFill {
+            camera: camera.to_owned(),
+            min: plan.camera_min,
+            chosen,
+            available: avail,
+        });
+        if chosen < plan.camera_min {
+            sel.shortfalls.push(Shortfall::Camera {
+                camera: camera.to_owned(),
+                wanted: plan.camera_min,
+                chosen,
+                available: avail,
+            });
+        }
+    }
+    sel.picks = picks;
+    sel
+}
+
+#[cfg(test)]
+mod tests;
