@@ -205,6 +205,7 @@ impl Recipe {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
+        let base_dir = crate::paths::normalize(&std::path::absolute(&base_dir).unwrap_or(base_dir));
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -14,7 +14,7 @@ impl<'a> SourceMap<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
         Self {
             text,
-            table: DeTable::parse(text).ok(),
+            table: Some(DeTable::parse_recoverable(text).0),
         }
     }
 
@@ -47,62 +47,81 @@ impl<'a> SourceMap<'a> {
         (line, before[line_start..].chars().count() + 1)
     }
 
-    /// The dotted key whose key or value contains `offset`.
+    /// The dotted key whose key or value contains `offset`; failing that (a
+    /// syntax error after a value), the nearest key before it.
     fn key_at(&self, offset: usize) -> String {
-        let mut path = String::new();
-        if let Some(table) = &self.table {
-            walk_table(table.get_ref(), offset, &mut path);
-        }
-        path
+        let Some(table) = &self.table else {
+            return String::new();
+        };
+        let mut keys = Vec::new();
+        collect_table(table.get_ref(), "", &mut keys);
+        let containing = keys
+            .iter()
+            .filter(|k| k.start <= offset && offset < k.end)
+            .max_by_key(|k| (k.start, k.path.len()));
+        let before = || {
+            keys.iter()
+                .filter(|k| k.start <= offset)
+                .max_by_key(|k| (k.start, k.path.len()))
+        };
+        containing
+            .or_else(before)
+            .map(|k| k.path.clone())
+            .unwrap_or_default()
     }
 }
 
-fn walk_table(table: &DeTable<'_>, offset: usize, path: &mut String) -> bool {
+/// A key with the byte range from its name to the end of its value.
+struct KeySpan {
+    start: usize,
+    end: usize,
+    path: String,
+}
+
+fn collect_table(table: &DeTable<'_>, prefix: &str, out: &mut Vec<KeySpan>) {
     for (key, value) in table {
-        let in_key = key.span().contains(&offset);
-        if in_key || value.span().contains(&offset) || contains_deep(value.get_ref(), offset) {
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(key.get_ref());
-            if !in_key {
-                walk_value(value.get_ref(), offset, path);
-            }
-            return true;
-        }
+        let path = if prefix.is_empty() {
+            key.get_ref().to_string()
+        } else {
+            format!("{prefix}.{}", key.get_ref())
+        };
+        out.push(KeySpan {
+            start: key.span().start,
+            end: key.span().end.max(value.span().end),
+            path: path.clone(),
+        });
+        collect_value(value.get_ref(), &path, out);
     }
-    false
 }
 
-fn walk_value(value: &DeValue<'_>, offset: usize, path: &mut String) {
+fn collect_value(value: &DeValue<'_>, path: &str, out: &mut Vec<KeySpan>) {
     match value {
-        DeValue::Table(t) => {
-            walk_table(t, offset, path);
-        }
+        DeValue::Table(t) => collect_table(t, path, out),
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                if item.span().contains(&offset) || contains_deep(item.get_ref(), offset) {
-                    path.push_str(&format!("[{i}]"));
-                    walk_value(item.get_ref(), offset, path);
-                    return;
+                let p = format!("{path}[{i}]");
+                if let DeValue::Table(t) = item.get_ref() {
+                    let start = t.iter().map(|(k, _)| k.span().start).min();
+                    let end = t.iter().map(|(k, v)| k.span().end.max(v.span().end)).max();
+                    if let (Some(start), Some(end)) = (start, end) {
+                        // `[[rules]]` headers sit just before their first key.
+                        let header = item.span().start.min(start);
+                        out.push(KeySpan {
+                            start: header,
+                            end,
+                            path: p.clone(),
+                        });
+                    }
+                } else {
+                    out.push(KeySpan {
+                        start: item.span().start,
+                        end: item.span().end,
+                        path: p.clone(),
+                    });
                 }
+                collect_value(item.get_ref(), &p, out);
             }
         }
         _ => {}
-    }
-}
-
-/// Tables from `[header]` sections have no contiguous span; look inside them.
-fn contains_deep(value: &DeValue<'_>, offset: usize) -> bool {
-    match value {
-        DeValue::Table(t) => t.iter().any(|(k, v)| {
-            k.span().contains(&offset)
-                || v.span().contains(&offset)
-                || contains_deep(v.get_ref(), offset)
-        }),
-        DeValue::Array(items) => items
-            .iter()
-            .any(|v| v.span().contains(&offset) || contains_deep(v.get_ref(), offset)),
-        _ => false,
     }
 }

@@ -1,1 +1,231 @@
+use std::path::Path;
 
+use super::*;
+use crate::bucket::PerBucket;
+use crate::dedup::{Scope, Threshold};
+
+fn parse(text: &str) -> Result<Recipe, RecipeError> {
+    Recipe::parse(Path::new("pool/r.toml"), text)
+}
+
+fn problems(text: &str) -> String {
+    match parse(text) {
+        Ok(_) => panic!("recipe should be invalid:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const ISSUE_EXAMPLE: &str = r#"
+name = "adas-1000"
+seed = 7
+total = 1000
+split = { normal = 6, hard = 2, background = 2 }   # weights; or per-bucket `count`
+
+[sources]                          # this recipe sits beside the data
+roots = ["frames", "stills"]
+manifest = "manifest.csv"          # optional: path,bucket,tags,camera (+ more later)
+
+[camera]
+from = "frames/{camera}/**"        # path capture that names the camera
+min = 15                           # each camera contributes at least this many
+
+[dedup]
+similarity = 0.98                  # near-duplicate when pHash similarity >= this
+
+[[rules]]                          # first match wins; manifest rows take precedence
+match = "**/night/**"
+bucket = "hard"
+tags = ["night"]
+
+[[rules]]
+match = "**/empty/**"
+bucket = "background"
+
+[buckets.hard.quota]               # exact counts per tag inside a bucket
+night = 50
+lowq = 50
+
+[buckets.background.min]           # minimums per tag inside a bucket
+texture = 15
+
+[output]
+dir = "../calib/adas-1000"
+mode = "copy"
+layout = "by-bucket"               # by-bucket | flat | mirror
+"#;
+
+#[test]
+fn the_documented_example_parses() {
+    let r = parse(ISSUE_EXAMPLE).unwrap();
+    assert_eq!(r.name, "adas-1000");
+    assert_eq!((r.seed, r.total), (7, 1000));
+    assert_eq!(
+        (
+            r.buckets.normal.count,
+            r.buckets.hard.count,
+            r.buckets.background.count
+        ),
+        (600, 200, 200)
+    );
+    assert_eq!(r.buckets.hard.quota["night"], 50);
+    assert_eq!(r.buckets.hard.free(), 100);
+    assert_eq!(r.buckets.background.min["texture"], 15);
+    assert_eq!(r.camera.min, 15);
+    assert_eq!(r.dedup.threshold, Threshold::Similarity(0.98));
+    assert_eq!(r.dedup.scope, Scope::Tags);
+    assert_eq!(r.rules.len(), 2);
+    assert_eq!(r.rules[0].bucket, Some(Bucket::Hard));
+    assert!(r.base_dir.is_absolute());
+    assert!(r.sources.roots[0].ends_with("pool/frames"));
+    assert!(r.output.dir.as_ref().unwrap().ends_with("calib/adas-1000"));
+    assert_eq!(r.output.layout, Layout::ByBucket);
+}
+
+#[test]
+fn split_rounds_by_largest_remainder() {
+    let cases = [
+        (1000, [6.0, 2.0, 2.0], [600, 200, 200]),
+        (800, [6.0, 2.0, 2.0], [480, 160, 160]),
+        (1200, [65.0, 20.0, 15.0], [780, 240, 180]),
+        (10, [1.0, 1.0, 1.0], [4, 3, 3]),
+        (7, [0.0, 1.0, 1.0], [0, 4, 3]),
+        (301, [6.0, 2.0, 2.0], [181, 60, 60]),
+    ];
+    for (total, [n, h, b], want) in cases {
+        let w = PerBucket {
+            normal: n,
+            hard: h,
+            background: b,
+        };
+        let got = validate::largest_remainder(total, &w);
+        assert_eq!(
+            [got.normal, got.hard, got.background],
+            want,
+            "{total} @ {n}:{h}:{b}"
+        );
+    }
+}
+
+#[test]
+fn explicit_counts_need_no_split() {
+    let r = parse(
+        "[sources]\nroots = ['a']\n[buckets.normal]\ncount = 720\n[buckets.hard]\ncount = 240\n[buckets.background]\ncount = 240\n[buckets.background.min]\nlowq = 80\n",
+    )
+    .unwrap();
+    assert_eq!(r.total, 1200);
+    assert_eq!(r.buckets.background.min["lowq"], 80);
+}
+
+#[test]
+fn syntax_error_names_line_and_column() {
+    insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 \n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:2:21: split.normal: unclosed inline table, expected `}`
+    "#);
+}
+
+#[test]
+fn unknown_key_is_named_with_its_table() {
+    insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\nmanifets = 'm.csv'\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:5:1: sources.manifets: unknown field `manifets`, expected one of `roots`, `manifest`, `exclude`
+    "#);
+}
+
+#[test]
+fn wrong_type_and_unknown_enum_values() {
+    insta::assert_snapshot!(problems("total = 'ten'\n[sources]\nroots = ['a']\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:1:9: total: invalid type: string "ten", expected i64
+    "#);
+    insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n[[rules]]\nmatch = '**'\nbucket = 'hrd'\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:7:10: rules[0].bucket: unknown variant `hrd`, expected one of `normal`, `hard`, `background`
+    "#);
+    insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1, easy = 1 }\n[sources]\nroots = ['a']\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:2:23: split.easy: unknown field `easy`, expected one of `normal`, `hard`, `background`
+    "#);
+}
+
+#[test]
+fn every_validation_problem_is_reported_at_once() {
+    let text = r#"total = 100
+split = { normal = 6, hard = 2, background = 2 }
+seed = -1
+
+[sources]
+roots = []
+exclude = ["a/[x"]
+
+[camera]
+from = "frames/*/**"
+min = -3
+
+[dedup]
+similarity = 1.5
+
+[[rules]]
+match = "**/{camera}/x"
+
+[[rules]]
+match = "**/night/**"
+bucket = "hard"
+
+[buckets.hard]
+count = 20
+
+[buckets.hard.quota]
+night = 30
+rain = 15
+
+[buckets.hard.min]
+night = 1
+blur = 10
+"#;
+    insta::assert_snapshot!(problems(text), @r#"
+    invalid recipe pool/r.toml (12 problems)
+      pool/r.toml:3:8: seed: must be 0 or more
+      pool/r.toml:6:9: sources.roots: must name at least one folder
+      pool/r.toml:7:12: sources.exclude[0]: invalid glob: unclosed character class; missing ']' in `a/[x`
+      pool/r.toml:10:8: camera.from: needs a `{camera}` capture, e.g. `frames/{camera}/**`
+      pool/r.toml:11:7: camera.min: must be 0 or more, not -3
+      pool/r.toml:14:14: dedup.similarity: must be in (0, 1], not 1.5
+      pool/r.toml:16:1: rules[0]: does nothing: give it a `bucket`, `tags` or `camera`
+      pool/r.toml:17:9: rules[0].match: capture `{camera}` must come before any `**` segment in `**/{camera}/x`
+      pool/r.toml:24:9: buckets.hard.count: conflicts with `split`: use either `split` or a `count` per bucket
+      pool/r.toml:27:9: buckets.hard.quota.night: quota of 30 is more than the bucket's 20 images
+      pool/r.toml:28:8: buckets.hard.quota.rain: quotas and minimums of bucket `hard` add up to 45, more than its 20 images
+      pool/r.toml:31:9: buckets.hard.min.night: tag `night` already has an exact quota in this bucket
+    "#);
+}
+
+#[test]
+fn totals_must_agree_and_exist() {
+    insta::assert_snapshot!(problems("total = 100\n[sources]\nroots = ['a']\n[buckets.normal]\ncount = 60\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:1:9: total: is 100 but the bucket counts add up to 60
+    "#);
+    insta::assert_snapshot!(problems("[sources]\nroots = ['a']\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:1:1: total: missing: give `total` with a `split`, or a `count` for each bucket
+    "#);
+    insta::assert_snapshot!(problems("total = 0\nsplit = { hard = 0 }\n[dedup]\nsimilarity = 0.9\nmax_distance = 8\n"), @r#"
+    invalid recipe pool/r.toml (4 problems)
+      pool/r.toml:1:1: sources.roots: missing: add `[sources]` with `roots = ["folder", ...]`
+      pool/r.toml:1:9: total: must be at least 1
+      pool/r.toml:2:9: split: at least one weight must be above 0
+      pool/r.toml:4:14: dedup.similarity: set either `similarity` or `max_distance`, not both
+    "#);
+}
+
+#[test]
+fn max_distance_is_accepted_in_bits() {
+    let r = parse("total = 5\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n[dedup]\nmax_distance = 6\nscope = 'camera'\n").unwrap();
+    assert_eq!(r.dedup.threshold, Threshold::MaxDistance(6));
+    assert_eq!(r.dedup.scope, Scope::Camera);
+    assert!(
+        problems("total = 5\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n[dedup]\nmax_distance = 65\n")
+            .contains("dedup.max_distance: must be 0 to 64 bits")
+    );
+}

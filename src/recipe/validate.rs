@@ -11,6 +11,7 @@ use super::span::SourceMap;
 use super::{BucketPlan, CameraPlan, OutputPlan, Problem, Recipe, Rule, Sources};
 use crate::bucket::{Bucket, PerBucket};
 use crate::dedup::{DedupSettings, Threshold};
+use crate::paths;
 use crate::pattern::PathPattern;
 
 /// Collects problems while validating.
@@ -152,7 +153,11 @@ pub(super) fn validate(
     }
 
     let output = OutputPlan {
-        dir: raw.output.dir.as_ref().map(|d| base_dir.join(d.get_ref())),
+        dir: raw
+            .output
+            .dir
+            .as_ref()
+            .map(|d| paths::normalize(&base_dir.join(d.get_ref()))),
         mode: raw.output.mode.unwrap_or_default(),
         layout: raw.output.layout.unwrap_or_default(),
     };
@@ -239,6 +244,7 @@ fn bucket_plan(
         ..BucketPlan::default()
     };
     let mut taken = 0usize;
+    let mut overflow_reported = false;
     for (table, kind) in [(&rb.quota, "quota"), (&rb.min, "min")] {
         let mut map = BTreeMap::new();
         for (tag, value) in table {
@@ -258,7 +264,8 @@ fn bucket_plan(
                     &key,
                     format!("{kind} of {n} is more than the bucket's {count} images"),
                 );
-            } else if taken > count {
+            } else if taken > count && !overflow_reported {
+                overflow_reported = true;
                 c.at_key(
                     value,
                     &key,
@@ -329,7 +336,11 @@ fn sources(c: &mut Checker<'_, '_>, raw: &RawRecipe, base: &Path) -> Sources {
             c.at_key(r, "sources.roots", "must name at least one folder");
             Vec::new()
         }
-        Some(r) => r.get_ref().iter().map(|p| base.join(p.get_ref())).collect(),
+        Some(r) => r
+            .get_ref()
+            .iter()
+            .map(|p| paths::normalize(&base.join(p.get_ref())))
+            .collect(),
         None => {
             c.missing(
                 "sources.roots",
