@@ -180,7 +180,7 @@ pub fn inventory(
     };
 
     progress.start(Stage::Measure, Some(todo.len() as u64));
-    let measured: Vec<(Measured, bool)> = todo
+    let measured: Vec<(Measured, Source)> = todo
         .par_iter()
         .map(|(file, _)| {
             if cancel.load(Ordering::Relaxed) {
@@ -189,7 +189,7 @@ pub fn inventory(
                         result: Err(ImageIssue::Io("interrupted".into())),
                         mislabelled: false,
                     },
-                    false,
+                    Source::Decoded,
                 );
             }
             let out = measure_one(file, &caches[root_of(&file.path)]);
@@ -202,12 +202,17 @@ pub fn inventory(
         return Err(BuildError::Interrupted);
     }
 
-    for ((file, labels), (m, from_cache)) in todo.into_iter().zip(measured) {
-        if from_cache {
-            inv.measure.from_cache += 1;
-        } else {
-            inv.measure.decoded += 1;
-            caches[root_of(&file.path)].insert(file, m.clone());
+    for ((file, labels), (m, source)) in todo.into_iter().zip(measured) {
+        match source {
+            Source::Cache => inv.measure.from_cache += 1,
+            Source::Verified => {
+                inv.measure.from_cache += 1;
+                caches[root_of(&file.path)].insert(file, m.clone());
+            }
+            Source::Decoded => {
+                inv.measure.decoded += 1;
+                caches[root_of(&file.path)].insert(file, m.clone());
+            }
         }
         if m.mislabelled && m.result.is_ok() {
             inv.summary.mislabelled.push(file.rel.clone());
@@ -251,52 +256,51 @@ fn issue_kind(issue: &ImageIssue) -> &'static str {
     }
 }
 
+/// Where a measurement came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The cache, by path, size and mtime.
+    Cache,
+    /// The cache, after the file's blake3 matched (only the mtime had changed).
+    Verified,
+    /// Decoded in this run.
+    Decoded,
+}
+
 /// Measures one file, from the cache when it still describes the file.
-/// Returns the measurement and whether it came from the cache.
-fn measure_one(file: &scan::FileEntry, cache: &Cache) -> (Measured, bool) {
-    let fresh = |bytes: &[u8]| match features::measure(bytes, &file.path) {
-        Ok((f, notes)) => Measured {
-            result: Ok(f),
-            mislabelled: notes.mislabelled,
-        },
-        Err(issue) => Measured {
-            result: Err(issue),
-            mislabelled: false,
-        },
-    };
-    match cache.lookup(file) {
-        Lookup::Hit(m) => return (m.clone(), true),
-        Lookup::Verify(m) => {
-            if let Ok(cached) = &m.result {
-                match std::fs::read(&file.path) {
-                    Ok(bytes) if *blake3::hash(&bytes).as_bytes() == cached.content_hash => {
-                        return (m.clone(), false);
-                    }
-                    Ok(bytes) => return (fresh(&bytes), false),
-                    Err(e) => {
-                        return (
-                            Measured {
-                                result: Err(ImageIssue::Io(e.to_string())),
-                                mislabelled: false,
-                            },
-                            false,
-                        );
+fn measure_one(file: &scan::FileEntry, cache: &Cache) -> (Measured, Source) {
+    let bytes = match cache.lookup(file) {
+        Lookup::Hit(m) => return (m.clone(), Source::Cache),
+        Lookup::Verify(m) => match std::fs::read(&file.path) {
+            Ok(bytes) => {
+                if let Ok(cached) = &m.result {
+                    if *blake3::hash(&bytes).as_bytes() == cached.content_hash {
+                        return (m.clone(), Source::Verified);
                     }
                 }
+                Ok(bytes)
             }
-        }
-        Lookup::Miss => {}
-    }
-    match std::fs::read(&file.path) {
-        Ok(bytes) => (fresh(&bytes), false),
-        Err(e) => (
-            Measured {
-                result: Err(ImageIssue::Io(e.to_string())),
+            Err(e) => Err(e),
+        },
+        Lookup::Miss => std::fs::read(&file.path),
+    };
+    let measured = match bytes {
+        Err(e) => Measured {
+            result: Err(ImageIssue::Io(e.to_string())),
+            mislabelled: false,
+        },
+        Ok(bytes) => match features::measure(&bytes, &file.path) {
+            Ok((f, notes)) => Measured {
+                result: Ok(f),
+                mislabelled: notes.mislabelled,
+            },
+            Err(issue) => Measured {
+                result: Err(issue),
                 mislabelled: false,
             },
-            false,
-        ),
-    }
+        },
+    };
+    (measured, Source::Decoded)
 }
 
 /// Runs a whole build. A shortfall is not an error: the report's status says so

@@ -44,7 +44,8 @@ pub struct PoolSummary {
 /// between cold and warm runs).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct MeasureSummary {
-    /// Files whose features came from the cache.
+    /// Files whose features came from the cache (including files whose mtime
+    /// changed but whose content hash still matched).
     pub from_cache: usize,
     /// Files decoded in this run.
     pub decoded: usize,

@@ -1,0 +1,385 @@
+//! `calibset build`.
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::fixture::{Pool, csv_rows, jpeg, scene};
+
+const BODY: &str = r#"
+total = 30
+split = { normal = 6, hard = 2, background = 2 }
+
+[buckets.hard.quota]
+night = 3
+rain = 3
+
+[output]
+dir = "out"
+"#;
+
+fn standard(pool: &Pool) -> std::path::PathBuf {
+    pool.recipe_with_camera_min(BODY, 2)
+}
+
+#[test]
+fn builds_the_set_by_bucket_with_manifest_and_report() {
+    let pool = Pool::standard();
+    let recipe = standard(&pool);
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success()
+        .stdout(contains("wrote 30 images"))
+        .stdout(contains("normal            18      18"));
+    let files = pool.files("out");
+    let count = |prefix: &str| files.iter().filter(|f| f.starts_with(prefix)).count();
+    assert_eq!(
+        (count("normal/"), count("hard/"), count("background/")),
+        (18, 6, 6)
+    );
+    for f in [".calibset", "manifest.csv", "report.json", "recipe.toml"] {
+        assert!(files.contains(&f.to_owned()), "{f} in {files:?}");
+    }
+    let rows = csv_rows(&pool.join("out/manifest.csv"));
+    assert_eq!(rows.len(), 30);
+    let slots = |s: &str| rows.iter().filter(|r| r[3] == s).count();
+    assert_eq!((slots("night"), slots("rain"), slots("free")), (3, 3, 24));
+    for r in &rows {
+        assert!(pool.join(&r[1]).is_file(), "source {} exists", r[1]);
+        assert_eq!(
+            std::fs::read(pool.join("out").join(&r[0])).unwrap(),
+            std::fs::read(pool.join(&r[1])).unwrap()
+        );
+    }
+    let per_camera = |c: &str| rows.iter().filter(|r| r[5] == c).count();
+    for cam in ["cam1", "cam2", "cam3"] {
+        assert!(per_camera(cam) >= 2, "{cam}");
+    }
+}
+
+#[test]
+fn near_duplicates_and_exact_copies_are_chosen_once() {
+    let pool = Pool::standard();
+    let recipe = standard(&pool);
+    let out = pool
+        .cmd()
+        .args(["build", "--json", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "ok");
+    assert_eq!(report["dedup"]["exact_removed"], 1);
+    assert_eq!(report["dedup"]["near_removed"], 4);
+    assert_eq!(report["dedup"]["kept"]["normal"], 38);
+    assert_eq!(report["dedup"]["largest_groups"][0]["size"], 5);
+    let rows = csv_rows(&pool.join("out/manifest.csv"));
+    let bursts = rows.iter().filter(|r| r[1].contains("burst")).count();
+    let copies = rows.iter().filter(|r| r[1].contains("one")).count();
+    assert!(bursts <= 1 && copies <= 1, "{bursts} {copies}");
+    assert!(
+        rows.iter().all(|r| !r[1].contains("(1)")),
+        "the copy's name loses"
+    );
+}
+
+#[test]
+fn same_seed_same_manifest_whatever_the_thread_count() {
+    let pool = Pool::standard();
+    let recipe = standard(&pool);
+    let run = |jobs: &str, out: &str, seed: &str| {
+        pool.cmd()
+            .args([
+                "build",
+                "-q",
+                "--no-cache",
+                "--jobs",
+                jobs,
+                "--seed",
+                seed,
+                "--out",
+                out,
+                "--recipe",
+            ])
+            .arg(&recipe)
+            .assert()
+            .success();
+        std::fs::read(pool.join(out).join("manifest.csv")).unwrap()
+    };
+    let a = run("1", "a", "3");
+    let b = run("2", "b", "3");
+    assert_eq!(a, b);
+    assert_ne!(a, run("2", "c", "4"), "another seed picks other images");
+}
+
+#[test]
+fn modes_and_layouts() {
+    let pool = Pool::standard();
+    let recipe = standard(&pool);
+    let build = |args: &[&str]| {
+        pool.cmd()
+            .args(["build", "-q", "--recipe"])
+            .arg(&recipe)
+            .args(args)
+            .assert()
+            .success();
+    };
+    build(&["--out", "flat", "--layout", "flat", "--mode", "symlink"]);
+    let flat = pool.files("flat");
+    assert!(flat.iter().all(|f| !f.contains('/')), "{flat:?}");
+    let img = flat.iter().find(|f| f.ends_with(".jpg")).unwrap();
+    let meta = std::fs::symlink_metadata(pool.join("flat").join(img)).unwrap();
+    assert!(meta.file_type().is_symlink());
+    assert!(img.starts_with("frames__cam"), "{img}");
+
+    build(&[
+        "--out", "mirror", "--layout", "mirror", "--mode", "hardlink",
+    ]);
+    let mirror = pool.files("mirror");
+    let img = mirror.iter().find(|f| f.starts_with("frames/cam")).unwrap();
+    assert!(
+        pool.join(img).is_file(),
+        "mirror path {img} is the source path"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let a = std::fs::metadata(pool.join("mirror").join(img)).unwrap();
+        let b = std::fs::metadata(pool.join(img)).unwrap();
+        assert_eq!(a.ino(), b.ino(), "hard link shares the inode");
+    }
+}
+
+#[test]
+fn refuses_a_foreign_folder_and_replaces_its_own_only_with_force() {
+    let pool = Pool::standard();
+    let recipe = standard(&pool);
+    pool.write("out/thesis.txt", b"precious");
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains("calibset: error:").and(contains("was not made by calibset")));
+    assert_eq!(
+        std::fs::read(pool.join("out/thesis.txt")).unwrap(),
+        b"precious"
+    );
+    pool.cmd()
+        .args(["build", "--force", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2);
+    assert_eq!(pool.files("out"), ["thesis.txt"]);
+
+    std::fs::remove_file(pool.join("out/thesis.txt")).unwrap();
+    pool.cmd()
+        .args(["build", "-q", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains("pass --force"));
+    pool.cmd()
+        .args(["build", "-q", "--force", "--seed", "9", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    let leftovers: Vec<_> = std::fs::read_dir(pool.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("calibset"))
+        .collect();
+    assert!(leftovers.is_empty(), "staging folders left: {leftovers:?}");
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let pool = Pool::standard();
+    let recipe = standard(&pool);
+    pool.cmd()
+        .args(["build", "--dry-run", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success()
+        .stdout(contains("would write 30 images"));
+    assert!(!pool.join("out").exists());
+    assert!(!pool.join(".cache").exists());
+}
+
+#[test]
+fn hostile_files_are_skipped_and_reported() {
+    let pool = Pool::standard();
+    let good = jpeg(&scene(77, 0.0, 96, 72), 90);
+    pool.write("frames/cam2/day/empty.jpg", b"");
+    pool.write(
+        "frames/cam2/day/truncated.jpg",
+        &good[..good.len() * 4 / 10],
+    );
+    pool.write("frames/cam2/day/text.png", b"this is not a picture\n");
+    pool.write("frames/cam2/day/JPEG_AS.PNG", &good);
+    let recipe = standard(&pool);
+    let out = pool
+        .cmd()
+        .args(["build", "--json", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 file(s) skipped"));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let issues: Vec<(String, String)> = report["pool"]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap().to_owned(),
+                i["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        issues,
+        [
+            ("frames/cam2/day/empty.jpg".into(), "empty".into()),
+            ("frames/cam2/day/text.png".into(), "not-an-image".into()),
+            ("frames/cam2/day/truncated.jpg".into(), "corrupt".into()),
+        ]
+    );
+    assert_eq!(
+        report["pool"]["mislabelled"][0],
+        "frames/cam2/day/JPEG_AS.PNG"
+    );
+    let rows = csv_rows(&pool.join("out/manifest.csv"));
+    for bad in ["empty.jpg", "truncated.jpg", "text.png"] {
+        assert!(rows.iter().all(|r| !r[1].ends_with(bad)));
+    }
+}
+
+#[test]
+fn shortfall_exits_1_names_the_quota_and_writes_nothing() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(
+        "total = 100\nsplit = { normal = 6, hard = 2, background = 2 }\n[buckets.hard.quota]\nnight = 13\nrain = 1\n[output]\ndir = \"out\"\n",
+    );
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(1)
+        .stdout(contains("SHORTFALL"))
+        .stdout(contains(
+            "bucket hard, tag night: wanted 13, filled 12 (12 distinct images available after dedup)",
+        ))
+        .stdout(contains("bucket normal, free share: wanted 60, filled 38"))
+        .stderr(contains("nothing was written"));
+    assert!(!pool.join("out").exists());
+}
+
+#[test]
+fn fill_policy_tops_up_short_quotas() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(
+        "total = 10\nshortfall = \"fill\"\nsplit = { hard = 1 }\n[buckets.hard.quota]\nnight = 2\nsnow = 3\n[output]\ndir = \"out\"\n",
+    );
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success()
+        .stdout(contains("topped up: bucket hard, snow was 3 short"));
+    let rows = csv_rows(&pool.join("out/manifest.csv"));
+    assert_eq!(rows.len(), 10);
+    assert_eq!(rows.iter().filter(|r| r[3] == "night").count(), 2);
+}
+
+#[test]
+fn cache_makes_the_second_run_decode_nothing_and_survives_damage() {
+    let pool = Pool::standard();
+    let recipe = standard(&pool);
+    let measure = |extra: &[&str]| -> serde_json::Value {
+        let out = pool
+            .cmd()
+            .args(["build", "--json", "--dry-run", "--recipe"])
+            .arg(&recipe)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["measure"].clone()
+    };
+    // A dry run writes no cache; a real build does.
+    assert_eq!(measure(&[])["from_cache"], 0);
+    pool.cmd()
+        .args(["build", "-q", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    let warm = measure(&[]);
+    assert_eq!(warm["decoded"], 0);
+    assert_eq!(warm["from_cache"], 79);
+    // Touching a file (new mtime, same bytes) still needs no decode.
+    let f = pool.join("frames/cam1/day/0000.jpg");
+    let bytes = std::fs::read(&f).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&f, &bytes).unwrap();
+    assert_eq!(measure(&[])["decoded"], 0);
+    // A damaged cache is a warning, then rebuilt.
+    for e in std::fs::read_dir(pool.join(".cache")).unwrap() {
+        std::fs::write(e.unwrap().path(), b"garbage").unwrap();
+    }
+    pool.cmd()
+        .args(["build", "--force", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success()
+        .stderr(contains("calibset: warning: cache").and(contains("rebuilding")));
+    assert_eq!(measure(&[])["decoded"], 0);
+    assert_eq!(measure(&["--no-cache"])["decoded"], 79);
+}
+
+#[test]
+fn output_inside_a_root_is_refused() {
+    let pool = Pool::standard();
+    let recipe = standard(&pool);
+    pool.cmd()
+        .args(["build", "--out", "frames/calib", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains("overlaps source root"));
+}
+
+#[test]
+fn missing_output_and_missing_root_are_clear_errors() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe("total = 3\nsplit = { normal = 1 }\n");
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains("no output folder"));
+    std::fs::remove_dir_all(pool.join("stills")).unwrap();
+    pool.cmd()
+        .args(["build", "--out", "o", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(
+            contains("source root")
+                .and(contains("stills"))
+                .and(contains("is not a folder")),
+        );
+}

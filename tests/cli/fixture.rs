@@ -1,0 +1,230 @@
+//! Generated test pools: real JPEG/PNG files in a temporary folder.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use image::{ImageEncoder, Rgb, RgbImage};
+
+/// A temporary folder holding a pool, a recipe and (later) outputs.
+pub struct Pool {
+    dir: tempfile::TempDir,
+}
+
+/// A scene: a few soft blobs whose layout comes from `seed`; `shift` moves them
+/// slightly (for near-duplicate frames).
+pub fn scene(seed: u64, shift: f32, w: u32, h: u32) -> RgbImage {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f32 / (1u64 << 53) as f32
+    };
+    let blobs: Vec<(f32, f32, f32, f32)> = (0..5)
+        .map(|_| (next(), next(), 0.05 + 0.1 * next(), next() * 2.0 - 1.0))
+        .collect();
+    let tilt = next();
+    RgbImage::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+        let mut v = 90.0 + 60.0 * (fy - 0.5) * (tilt * 2.0 - 1.0);
+        for &(cx, cy, r, a) in &blobs {
+            let d = (fx - cx - shift / w as f32).powi(2) + (fy - cy).powi(2);
+            v += 110.0 * a * (-d / (r * r)).exp();
+        }
+        let v = v.clamp(0.0, 255.0) as u8;
+        Rgb([v, v.saturating_add(20), 255 - v / 2])
+    })
+}
+
+/// JPEG bytes of `img` at `quality`.
+pub fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .write_image(
+            img,
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+    out
+}
+
+/// PNG bytes of `img`.
+pub fn png(img: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(
+            img,
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+    out
+}
+
+impl Pool {
+    /// An empty pool folder.
+    pub fn empty() -> Self {
+        Pool {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The standard pool: cameras `cam1`–`cam3`, each with 12 distinct day
+    /// frames, 4 night, 4 rain (night+rain on two), 4 empty; `cam1/day` also has
+    /// a 5-frame burst of near duplicates; `stills/` has a PNG and a byte copy.
+    pub fn standard() -> Self {
+        let pool = Pool::empty();
+        let mut seed = 1u64;
+        for cam in ["cam1", "cam2", "cam3"] {
+            for k in 0..12 {
+                seed += 1;
+                pool.image(
+                    &format!("frames/{cam}/day/{k:04}.jpg"),
+                    &scene(seed, 0.0, 96, 72),
+                );
+            }
+            for (cond, n) in [("night", 4), ("rain", 4), ("empty", 4)] {
+                for k in 0..n {
+                    seed += 1;
+                    let img = scene(seed, 0.0, 96, 72);
+                    let img = match cond {
+                        "night" => darken(&img),
+                        _ => img,
+                    };
+                    pool.image(&format!("frames/{cam}/{cond}/{k:04}.jpg"), &img);
+                }
+            }
+        }
+        for k in 0..5 {
+            pool.image(
+                &format!("frames/cam1/day/burst{k}.jpg"),
+                &scene(999, k as f32 * 0.3, 96, 72),
+            );
+        }
+        pool.write("stills/one.png", &png(&scene(500, 0.0, 80, 60)));
+        pool.write("stills/one (1).png", &png(&scene(500, 0.0, 80, 60)));
+        pool
+    }
+
+    /// The pool folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `rel` inside the pool.
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes raw bytes at `rel`.
+    pub fn write(&self, rel: &str, bytes: &[u8]) {
+        let p = self.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    /// Writes `img` as a JPEG at `rel`.
+    pub fn image(&self, rel: &str, img: &RgbImage) {
+        self.write(rel, &jpeg(img, 90));
+    }
+
+    /// Writes `recipe.toml`: standard sources, camera pattern and rules around
+    /// `body`, whose top-level keys (before its first `[table]`) go first.
+    pub fn recipe(&self, body: &str) -> PathBuf {
+        self.recipe_with_camera_min(body, 0)
+    }
+
+    /// Like [`Pool::recipe`], with `camera.min` set.
+    pub fn recipe_with_camera_min(&self, body: &str, camera_min: usize) -> PathBuf {
+        let split = body.find("\n[").map_or(body.len(), |i| i + 1);
+        let (top, tables) = body.split_at(split);
+        let text = format!(
+            r#"name = "test"
+seed = 3
+{top}
+
+[sources]
+roots = ["frames", "stills"]
+
+[camera]
+from = "frames/{{camera}}/**"
+min = {camera_min}
+
+[[rules]]
+match = "frames/*/night/**"
+bucket = "hard"
+tags = ["night"]
+
+[[rules]]
+match = "frames/*/rain/**"
+bucket = "hard"
+tags = ["rain"]
+
+[[rules]]
+match = "frames/*/empty/**"
+bucket = "background"
+
+[[rules]]
+match = "**"
+bucket = "normal"
+
+{tables}
+"#
+        );
+        let path = self.join("recipe.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `calibset` with a private cache folder, run inside the pool folder.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("calibset").unwrap();
+        cmd.current_dir(self.path())
+            .env("CALIBSET_CACHE_DIR", self.join(".cache"))
+            .env_remove("XDG_CACHE_HOME")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Relative paths of all files under `rel`, sorted.
+    pub fn files(&self, rel: &str) -> Vec<String> {
+        let root = self.join(rel);
+        let mut v: Vec<String> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| !e.file_type().is_dir())
+            .map(|e| {
+                e.path()
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// A night version: gamma-crushed and dim.
+pub fn darken(img: &RgbImage) -> RgbImage {
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        for c in &mut p.0 {
+            *c = ((f32::from(*c) / 255.0).powf(2.5) * 60.0) as u8;
+        }
+    }
+    out
+}
+
+/// The rows of a CSV file (header excluded), each split on commas.
+pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}

@@ -1,0 +1,5 @@
+//! CLI tests: the real `calibset` binary on image pools the tests generate.
+
+mod build;
+mod check;
+mod fixture;
