@@ -18,8 +18,8 @@ use crate::pool::PoolImage;
 use crate::progress::{Progress, Stage};
 use crate::recipe::Recipe;
 use crate::report::{
-    CompositionRow, DedupSummary, GroupSummary, Issue, MeasureSummary, OutputSummary, PoolSummary,
-    Report, Status,
+    CompositionRow, DedupSummary, GroupSummary, Issue, MaxTotal, MeasureSummary, OutputSummary,
+    PoolSummary, Report, Status,
 };
 use crate::scan::{self, ScanError};
 use crate::select::{self, Plan, Selection};
@@ -28,6 +28,8 @@ use crate::select::{self, Plan, Selection};
 pub const LOCK_FILE: &str = "manifest.csv";
 /// Name of the JSON report written into the output folder.
 pub const REPORT_FILE: &str = "report.json";
+/// Name of the per-image decision list written into the output folder.
+pub const POOL_FILE: &str = "pool.csv";
 /// Name of the recipe copy written into the output folder.
 pub const RECIPE_FILE: &str = "recipe.toml";
 
@@ -383,6 +385,7 @@ pub fn build(
         let recipe_text = std::fs::read(&recipe.path).unwrap_or_default();
         let files = [
             (LOCK_FILE, lock),
+            (POOL_FILE, pool_list(images, &dd, &sel)),
             (REPORT_FILE, on_disk.to_json().into_bytes()),
             (RECIPE_FILE, recipe_text),
         ];
@@ -472,6 +475,41 @@ fn lock_manifest(
     w.into_inner().expect("in-memory CSV")
 }
 
+/// Every usable pool image with what became of it: `chosen`, `not-chosen`,
+/// `exact-duplicate` or `near-duplicate`, and the image its cluster kept.
+fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<u8> {
+    let chosen: HashSet<usize> = sel.picks.iter().map(|p| p.image).collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "path", "bucket", "tags", "camera", "status", "kept", "phash",
+    ])
+    .expect("in-memory CSV");
+    for (i, img) in images.iter().enumerate() {
+        let status = match dd.removed[i] {
+            Some(dedup::Removal::Exact { .. }) => "exact-duplicate",
+            Some(dedup::Removal::Near { .. }) => "near-duplicate",
+            None if chosen.contains(&i) => "chosen",
+            None => "not-chosen",
+        };
+        w.write_record([
+            img.file.rel.as_str(),
+            img.labels.bucket.map_or("", |b| b.as_str()),
+            &img.labels
+                .tags
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(";"),
+            img.labels.camera.as_deref().unwrap_or(""),
+            status,
+            images[dd.cluster[i]].file.rel.as_str(),
+            &img.features.phash_hex(),
+        ])
+        .expect("in-memory CSV");
+    }
+    w.into_inner().expect("in-memory CSV")
+}
+
 fn assemble(recipe: &Recipe, seed: u64, inv: &Inventory, dd: &Dedup, sel: &Selection) -> Report {
     let images = &inv.images;
     let mut kept = PerBucket::<usize>::default();
@@ -529,7 +567,7 @@ fn assemble(recipe: &Recipe, seed: u64, inv: &Inventory, dd: &Dedup, sel: &Selec
             exact_removed: dd.exact_removed(),
             near_removed: dd.near_removed(),
             candidate_pairs: dd.candidate_pairs,
-            kept,
+            kept: kept.clone(),
             largest_groups,
         },
         wanted: PerBucket {
@@ -549,8 +587,35 @@ fn assemble(recipe: &Recipe, seed: u64, inv: &Inventory, dd: &Dedup, sel: &Selec
             })
             .collect(),
         shortfalls: sel.shortfalls.clone(),
+        max_total: if sel.shortfalls.is_empty() {
+            None
+        } else {
+            max_total(recipe, &kept)
+        },
         topped_up: sel.topped_up.clone(),
         output: None,
         warnings: inv.warnings.clone(),
     }
+}
+
+/// The largest total whose bucket counts (at the recipe's shares) all fit the
+/// distinct images per bucket; `None` when even one image does not fit.
+fn max_total(recipe: &Recipe, kept: &PerBucket<usize>) -> Option<MaxTotal> {
+    let fits = |t: usize| {
+        let c = recipe.counts_for(t);
+        Bucket::ALL.into_iter().all(|b| c[b] <= kept[b])
+    };
+    // Largest-remainder counts are not monotone in the total (the Alabama
+    // paradox), so scan rather than bisect; each step is a few operations.
+    let upper: usize = kept.iter().map(|(_, n)| n).sum();
+    let lo = (1..=upper).rev().find(|&t| fits(t)).unwrap_or(0);
+    let next = recipe.counts_for(lo + 1);
+    let limited_by = Bucket::ALL
+        .into_iter()
+        .find(|&b| next[b] > kept[b])
+        .unwrap_or(Bucket::Normal);
+    (lo > 0).then_some(MaxTotal {
+        total: lo,
+        limited_by,
+    })
 }

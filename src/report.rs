@@ -103,6 +103,15 @@ pub struct CompositionRow {
     pub cameras: BTreeMap<String, usize>,
 }
 
+/// The largest set the pool could give at the recipe's shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MaxTotal {
+    /// Largest total whose every bucket count fits the distinct images available.
+    pub total: usize,
+    /// The bucket that runs out first.
+    pub limited_by: Bucket,
+}
+
 /// Build status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -145,6 +154,9 @@ pub struct Report {
     pub composition: Vec<CompositionRow>,
     /// What could not be met.
     pub shortfalls: Vec<Shortfall>,
+    /// With a shortfall: the largest total the de-duplicated pool supports at the
+    /// recipe's bucket shares (tag quotas and camera minimums aside).
+    pub max_total: Option<MaxTotal>,
     /// Quotas topped up under `shortfall = "fill"`.
     pub topped_up: Vec<TopUp>,
     /// The output.
@@ -303,9 +315,16 @@ impl Report {
             for s in &self.shortfalls {
                 writeln!(w, "  {s}")?;
             }
+            if let Some(m) = &self.max_total {
+                writeln!(
+                    w,
+                    "  at these bucket shares the pool, near duplicates counted once, supports at most {} images (bucket {} runs out first)",
+                    m.total, m.limited_by
+                )?;
+            }
             writeln!(
                 w,
-                "  (near duplicates are counted once; lower the total, add images, relax the quota,\n   or set shortfall = \"fill\" to top tag quotas up from the bucket's other images)"
+                "  (lower the total, add distinct images, relax the quota,\n   or set shortfall = \"fill\" to top tag quotas up from the bucket's other images)"
             )?;
         }
         if let Some(o) = &self.output {

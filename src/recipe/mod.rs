@@ -36,6 +36,8 @@ pub struct Recipe {
     pub total: usize,
     /// Per-bucket counts, tag quotas and tag minimums.
     pub buckets: PerBucket<BucketPlan>,
+    /// `split` weights, when the recipe gives them (else the bucket counts are explicit).
+    pub split: Option<PerBucket<f64>>,
     /// `shortfall`: what to do when a quota cannot be met. Default `fail`.
     pub shortfall: ShortfallPolicy,
     /// `default_bucket`: bucket for images no manifest row or rule buckets. Default: none
@@ -211,6 +213,19 @@ impl Recipe {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "calibset".into());
         validate::validate(raw, &source, path, base_dir, stem).map_err(invalid)
+    }
+}
+
+impl Recipe {
+    /// Bucket counts for `total` images at this recipe's split (or its explicit
+    /// counts scaled by largest remainder).
+    pub fn counts_for(&self, total: usize) -> PerBucket<usize> {
+        let weights = self.split.clone().unwrap_or_else(|| PerBucket {
+            normal: self.buckets.normal.count as f64,
+            hard: self.buckets.hard.count as f64,
+            background: self.buckets.background.count as f64,
+        });
+        validate::largest_remainder(total, &weights)
     }
 }
 

@@ -89,7 +89,8 @@ pub(super) fn validate(
         None => 0,
     };
 
-    let buckets = bucket_plans(&mut c, &raw);
+    let mut split = None;
+    let buckets = bucket_plans(&mut c, &raw, &mut split);
     let total = buckets.iter().map(|(_, b)| b.count).sum::<usize>();
     if let Some(t) = &raw.total {
         let wanted = c.count(t, "total");
@@ -173,6 +174,7 @@ pub(super) fn validate(
         seed,
         total,
         buckets,
+        split,
         shortfall: raw.shortfall.unwrap_or_default(),
         default_bucket: raw.default_bucket,
         sources,
@@ -185,7 +187,11 @@ pub(super) fn validate(
 
 /// Bucket counts from `split` (largest remainder) or per-bucket `count`, then
 /// each bucket's quotas and minimums checked against its count.
-fn bucket_plans(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> PerBucket<BucketPlan> {
+fn bucket_plans(
+    c: &mut Checker<'_, '_>,
+    raw: &RawRecipe,
+    weights_out: &mut Option<PerBucket<f64>>,
+) -> PerBucket<BucketPlan> {
     let raw_buckets = PerBucket {
         normal: raw.buckets.normal.as_ref(),
         hard: raw.buckets.hard.as_ref(),
@@ -210,6 +216,7 @@ fn bucket_plans(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> PerBucket<BucketPla
             if let Some(weights) = split_weights(c, split) {
                 let total = usize::try_from(*total.get_ref()).unwrap_or(0);
                 counts = largest_remainder(total, &weights);
+                *weights_out = Some(weights);
             }
         }
         (None, _) => {

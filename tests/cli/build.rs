@@ -38,7 +38,13 @@ fn builds_the_set_by_bucket_with_manifest_and_report() {
         (count("normal/"), count("hard/"), count("background/")),
         (18, 6, 6)
     );
-    for f in [".calibset", "manifest.csv", "report.json", "recipe.toml"] {
+    for f in [
+        ".calibset",
+        "manifest.csv",
+        "pool.csv",
+        "recipe.toml",
+        "report.json",
+    ] {
         assert!(files.contains(&f.to_owned()), "{f} in {files:?}");
     }
     let rows = csv_rows(&pool.join("out/manifest.csv"));
@@ -283,6 +289,7 @@ fn shortfall_exits_1_names_the_quota_and_writes_nothing() {
             "bucket hard, tag night: wanted 13, filled 12 (12 distinct images available after dedup)",
         ))
         .stdout(contains("bucket normal, free share: wanted 60, filled 38"))
+        .stdout(contains("supports at most 63 images (bucket background runs out first)"))
         .stderr(contains("nothing was written"));
     assert!(!pool.join("out").exists());
 }
