@@ -220,7 +220,7 @@ impl Recipe {
     /// Bucket counts for `total` images at this recipe's split (or its explicit
     /// counts scaled by largest remainder).
     pub fn counts_for(&self, total: usize) -> PerBucket<usize> {
-        let weights = self.split.clone().unwrap_or_else(|| PerBucket {
+        let weights = self.split.clone().unwrap_or(PerBucket {
             normal: self.buckets.normal.count as f64,
             hard: self.buckets.hard.count as f64,
             background: self.buckets.background.count as f64,
