@@ -398,9 +398,9 @@ const CONDITIONS: [&str; 6] = ["day", "night", "rain-fog", "blur", "lowq", "empt
 /// `(bursts, shortest, longest)` frames per burst for a condition, per camera.
 fn burst_plan(condition: &str) -> (usize, i32, i32) {
     match condition {
-        "day" => (7, 4, 8),
+        "day" => (5, 4, 8),
         "empty" => (3, 3, 4),
-        _ => (3, 4, 6),
+        _ => (2, 4, 6),
     }
 }
 
@@ -423,6 +423,26 @@ fn render(
         sorted.sort_by(|a, b| a.y.total_cmp(&b.y));
         for t in sorted {
             t.paint(&mut c, scene, night);
+        }
+    }
+    if !night {
+        // Cloud shadows drifting over the scene: the same through a burst,
+        // elsewhere in the next one, so even empty frames differ over a day.
+        for _ in 0..windows.int(1, 3) {
+            let (cx, cy) = (
+                windows.range(0.0, W as f32),
+                windows.range(scene.horizon - 20.0, H as f32),
+            );
+            let (rx, ry, dark) = (
+                windows.range(20.0, 45.0),
+                windows.range(10.0, 25.0),
+                windows.range(0.45, 0.65),
+            );
+            c.map(|x, y, p| {
+                let d = ((x as f32 - cx) / rx).powi(2) + ((y as f32 - cy) / ry).powi(2);
+                let k = 1.0 - (1.0 - dark) * (1.0 - ((d - 0.8) / 0.4).clamp(0.0, 1.0));
+                p.map(|v| v * k)
+            });
         }
     }
     let mut quality = QUALITY;

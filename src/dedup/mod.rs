@@ -8,9 +8,12 @@
 //!    (or, with `max_distance`, when its pHashes are that close). Only images in
 //!    the same [`Scope`] are compared: by default the same bucket and tag set, so a
 //!    night frame is never a duplicate of its daytime twin.
-//! 3. Duplicates are joined into clusters (connected components) and each cluster
-//!    keeps one image by [`keep_order`]: the most central member (highest summed
-//!    similarity to the rest), then more pixels, then higher JPEG quality, then path.
+//! 3. Duplicates are grouped ([`Grouping`]): by default the most central image
+//!    (highest summed similarity to its duplicates, then more pixels, then higher
+//!    JPEG quality, then path: [`keep_order`]) is kept and drops its own near
+//!    duplicates, then the next most central undecided image, and so on; so every
+//!    dropped image has a kept twin above the threshold and no two kept images are
+//!    above it. `chain` instead drops whole connected components but one.
 
 mod bktree;
 mod signature;
@@ -62,6 +65,20 @@ pub enum Scope {
     Sequence,
 }
 
+/// How near-duplicate pairs become groups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grouping {
+    /// Each kept image takes its own near duplicates (default). Every dropped
+    /// image is within the threshold of the image kept for it, and no two kept
+    /// images are within the threshold of each other.
+    #[default]
+    Star,
+    /// Connected components: a chain of pairwise near duplicates is one group,
+    /// however far its ends drift apart. Removes the most.
+    Chain,
+}
+
 /// `[dedup]` settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DedupSettings {
@@ -71,6 +88,8 @@ pub struct DedupSettings {
     pub scope: Scope,
     /// `exact`: drop byte-identical copies. Default true.
     pub exact: bool,
+    /// `grouping`: star or chain. Default star.
+    pub grouping: Grouping,
 }
 
 impl Default for DedupSettings {
@@ -79,6 +98,7 @@ impl Default for DedupSettings {
             threshold: Threshold::default(),
             scope: Scope::default(),
             exact: true,
+            grouping: Grouping::default(),
         }
     }
 }
@@ -312,33 +332,66 @@ pub fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
         }
     }
 
-    // Connected components over accepted edges.
-    let mut uf = UnionFind::new(alive.len());
     let mut centrality = vec![0f64; alive.len()];
+    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); alive.len()];
     for &(a, b, sim) in &edges {
-        uf.union(a, b);
         centrality[a] += f64::from(sim);
         centrality[b] += f64::from(sim);
+        neighbours[a].push(b);
+        neighbours[b].push(a);
     }
-    let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for k in 0..alive.len() {
-        components.entry(uf.find(k)).or_default().push(k);
-    }
-    for members in components.values().filter(|m| m.len() > 1) {
-        let keep = *members
-            .iter()
-            .min_by(|&&a, &&b| {
-                keep_order(
-                    (&images[alive[a]], centrality[a]),
-                    (&images[alive[b]], centrality[b]),
-                )
-            })
-            .expect("non-empty component");
-        for &m in members.iter().filter(|&&m| m != keep) {
-            removed[alive[m]] = Some(Removal::Near { kept: alive[keep] });
+    let better = |a: usize, b: usize| {
+        keep_order(
+            (&images[alive[a]], centrality[a]),
+            (&images[alive[b]], centrality[b]),
+        )
+    };
+    match settings.grouping {
+        Grouping::Star => {
+            // Greedy maximal independent set, most central first: a kept image
+            // absorbs its undecided neighbours, so every dropped image is within
+            // the threshold of the image that kept it, and no two kept images are.
+            let mut order: Vec<usize> = (0..alive.len())
+                .filter(|&k| !neighbours[k].is_empty())
+                .collect();
+            order.sort_by(|&a, &b| better(a, b));
+            let mut decided = vec![false; alive.len()];
+            for k in order {
+                if decided[k] {
+                    continue;
+                }
+                decided[k] = true;
+                for &m in &neighbours[k] {
+                    if !decided[m] {
+                        decided[m] = true;
+                        removed[alive[m]] = Some(Removal::Near { kept: alive[k] });
+                        cluster[alive[m]] = alive[k];
+                    }
+                }
+            }
         }
-        for &m in members {
-            cluster[alive[m]] = alive[keep];
+        Grouping::Chain => {
+            // Connected components: duplicates of duplicates are duplicates.
+            let mut uf = UnionFind::new(alive.len());
+            for &(a, b, _) in &edges {
+                uf.union(a, b);
+            }
+            let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+            for k in 0..alive.len() {
+                components.entry(uf.find(k)).or_default().push(k);
+            }
+            for members in components.values().filter(|m| m.len() > 1) {
+                let keep = *members
+                    .iter()
+                    .min_by(|&&a, &&b| better(a, b))
+                    .expect("non-empty component");
+                for &m in members.iter().filter(|&&m| m != keep) {
+                    removed[alive[m]] = Some(Removal::Near { kept: alive[keep] });
+                }
+                for &m in members {
+                    cluster[alive[m]] = alive[keep];
+                }
+            }
         }
     }
     // Exact copies follow their kept image into its near-duplicate cluster.

@@ -134,3 +134,77 @@ fn looks_like_a_copy_recognises_common_names() {
         assert!(!named(n), "{n}");
     }
 }
+
+#[test]
+fn star_keeps_the_ends_of_a_drifting_chain_and_chain_does_not() {
+    // Three frames drifting 3 px each: neighbours alike, ends less so.
+    let images: Vec<PoolImage> = (0..3)
+        .map(|k| {
+            image(
+                &format!("cam/{k}.jpg"),
+                Bucket::Normal,
+                &[],
+                None,
+                blob(8.0 + 3.0 * k as f32, 14.0, 1.0),
+            )
+        })
+        .collect();
+    let sig: Vec<Signature> = images
+        .iter()
+        .map(|i| Signature::new(&i.features.thumb))
+        .collect();
+    let (near, far) = (similarity(&sig[0], &sig[1]), similarity(&sig[0], &sig[2]));
+    assert!(near > far + 0.002, "{near} {far}");
+    let t = (near + far) / 2.0;
+    let mut s = settings(Threshold::Similarity(t));
+    s.grouping = Grouping::Chain;
+    let chain = dedup(&images, &s);
+    assert_eq!(kept(&chain).len(), 1);
+    s.grouping = Grouping::Star;
+    let star = dedup(&images, &s);
+    // The middle frame is most central: it is kept and absorbs both ends.
+    assert_eq!(kept(&star), [1]);
+    // With the middle frame's links gone (scope splits it off), the ends survive.
+    let mut split = images.clone();
+    split[1].labels.tags.insert("other".into());
+    assert_eq!(kept(&dedup(&split, &s)).len(), 3);
+}
+
+#[test]
+fn kept_images_are_never_within_the_threshold_of_each_other() {
+    let images: Vec<PoolImage> = (0..30)
+        .map(|k| {
+            image(
+                &format!("cam/{k:02}.jpg"),
+                Bucket::Normal,
+                &[],
+                None,
+                blob(4.0 + 0.25 * k as f32, 10.0 + 0.2 * (k % 3) as f32, 1.0),
+            )
+        })
+        .collect();
+    let t = 0.99;
+    let d = dedup(&images, &settings(Threshold::Similarity(t)));
+    let sig: Vec<Signature> = images
+        .iter()
+        .map(|i| Signature::new(&i.features.thumb))
+        .collect();
+    let k = kept(&d);
+    assert!(k.len() > 1 && k.len() < 30, "{k:?}");
+    for (x, &a) in k.iter().enumerate() {
+        for &b in &k[x + 1..] {
+            let close = similarity(&sig[a], &sig[b]) >= t
+                && (images[a].features.phash ^ images[b].features.phash).count_ones()
+                    <= CANDIDATE_RADIUS;
+            assert!(!close, "kept {a} and {b} are duplicates");
+        }
+    }
+    for (i, r) in d.removed.iter().enumerate() {
+        if let Some(Removal::Near { kept }) = r {
+            assert!(
+                similarity(&sig[i], &sig[*kept]) >= t,
+                "{i} dropped for a dissimilar {kept}"
+            );
+        }
+    }
+}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::bucket::Bucket;
-use crate::dedup::Scope;
+use crate::dedup::{Grouping, Scope};
 use crate::export::{Layout, LinkMode};
 use crate::select::ShortfallPolicy;
 
@@ -73,6 +73,7 @@ pub(crate) struct RawDedup {
     pub max_distance: Option<Spanned<i64>>,
     pub scope: Option<Scope>,
     pub exact: Option<bool>,
+    pub grouping: Option<Grouping>,
 }
 
 /// One `[[rules]]` entry.

@@ -409,5 +409,8 @@ fn dedup(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> DedupSettings {
     if let Some(exact) = d.exact {
         settings.exact = exact;
     }
+    if let Some(grouping) = d.grouping {
+        settings.grouping = grouping;
+    }
     settings
 }
