@@ -398,9 +398,9 @@ const CONDITIONS: [&str; 6] = ["day", "night", "rain-fog", "blur", "lowq", "empt
 /// `(bursts, shortest, longest)` frames per burst for a condition, per camera.
 fn burst_plan(condition: &str) -> (usize, i32, i32) {
     match condition {
-        "day" => (5, 4, 8),
-        "empty" => (3, 3, 4),
-        _ => (2, 4, 6),
+        "day" => (8, 3, 5),
+        "empty" => (3, 2, 3),
+        _ => (3, 3, 4),
     }
 }
 
@@ -602,7 +602,6 @@ fn background_still(theme: &str, rng: &mut Rng) -> Canvas {
             }
         }
     }
-    c.noise(rng, 2.0);
     c
 }
 
@@ -611,10 +610,15 @@ fn write_stills(root: &Path, rng: &mut Rng) -> std::io::Result<usize> {
     let mut written = 0;
     for (theme, n) in [("texture", 8), ("sky", 6), ("wall", 6)] {
         for i in 0..n {
-            let img = background_still(theme, rng).to_image();
-            // The last two walls are PNG, as loose stills often are.
+            let mut still = background_still(theme, rng);
+            // The last two walls are clean PNG renders; the rest are noisy photos.
+            let png = theme == "wall" && i >= n - 2;
+            if !png {
+                still.noise(rng, 2.0);
+            }
+            let img = still.to_image();
             let dir = root.join(format!("stills/background/{theme}"));
-            if theme == "wall" && i >= n - 2 {
+            if png {
                 fs::create_dir_all(&dir)?;
                 img.save(dir.join(format!("{theme}-{i:02}.png")))
                     .map_err(std::io::Error::other)?;

@@ -1,9 +1,12 @@
 //! Buckets and labels: which bucket, tags and camera each image gets.
 //!
-//! An image's labels come from, in order of precedence:
+//! An image's bucket and camera come from, in order of precedence:
 //! 1. its row in the recipe's manifest (non-empty fields only),
 //! 2. the first `[[rules]]` entry whose `match` pattern matches its path,
 //! 3. the `camera.from` capture (camera only) and `default_bucket` (bucket only).
+//!
+//! Its tags are the union of the manifest row's tags and the matching rule's tags:
+//! folders usually say the condition (`night`), manifests the content (`vehicle`).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -159,9 +162,7 @@ impl<'a> Labeller<'a> {
                 labels.bucket = Some(b);
                 labels.origin = Origin::Manifest;
             }
-            if !row.tags.is_empty() {
-                labels.tags = row.tags.clone();
-            }
+            labels.tags.extend(row.tags.iter().cloned());
             if row.camera.is_some() {
                 labels.camera.clone_from(&row.camera);
             }
@@ -187,6 +188,45 @@ impl<'a> Labeller<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn manifest_wins_bucket_and_camera_and_tags_add_up() {
+        let recipe = crate::recipe::Recipe::parse(
+            Path::new("/pool/r.toml"),
+            "total = 1\nsplit = { normal = 1 }\ndefault_bucket = 'normal'\n[sources]\nroots = ['f']\n\
+             [camera]\nfrom = 'f/{camera}/**'\n\
+             [[rules]]\nmatch = 'f/*/night/**'\nbucket = 'hard'\ntags = ['night']\n\
+             [[rules]]\nmatch = 'f/*/night/**'\nbucket = 'background'\ntags = ['never']\n\
+             [[rules]]\nmatch = 'f/c2/**'\ncamera = 'renamed'\n",
+        )
+        .unwrap();
+        let manifest = Manifest::from_reader(
+            Path::new("/pool/m.csv"),
+            "path,bucket,tags,camera\nf/c1/night/1.jpg,background,vehicle,\nf/c1/night/2.jpg,,,cam9\n".as_bytes(),
+        )
+        .unwrap();
+        let l = Labeller::new(&recipe, Some(&manifest));
+        let label = |rel: &str| l.label(&Path::new("/pool").join(rel), rel);
+
+        let a = label("f/c1/night/1.jpg");
+        assert_eq!(a.bucket, Some(Bucket::Background));
+        assert_eq!(a.origin, Origin::Manifest);
+        assert_eq!(a.tags.iter().collect::<Vec<_>>(), ["night", "vehicle"]);
+        assert_eq!(a.camera.as_deref(), Some("c1"));
+
+        let b = label("f/c1/night/2.jpg");
+        assert_eq!((b.bucket, b.origin), (Some(Bucket::Hard), Origin::Rule(0)));
+        assert_eq!(b.camera.as_deref(), Some("cam9"));
+
+        let c = label("f/c2/day/3.jpg");
+        assert_eq!(
+            (c.bucket, c.origin),
+            (Some(Bucket::Normal), Origin::Default)
+        );
+        assert_eq!(c.camera.as_deref(), Some("renamed"));
+        assert!(c.tags.is_empty());
+    }
 
     #[test]
     fn parses_bucket_names() {
