@@ -10,14 +10,15 @@
 //! ```text
 //! frames/camA..camD/{day,night,rain-fog,blur,lowq,empty}/NNNNNN.jpg
 //! stills/background/{texture,sky,wall}/*.{jpg,png}
-//! stills/positive/*.jpg                   (with exact copies and near duplicates)
-//! frames/camD/day/{empty-file.jpg,truncated.jpg,not-an-image.png}   (hostile)
+//! stills/positive/*.jpg        (with byte-exact copies and near duplicates)
+//! frames/camD/day/{empty-file.jpg,truncated.jpg,not-an-image.png}   (broken)
 //! ```
 //!
-//! Each camera has its own fixed scene (sky, buildings, road with lane marks);
-//! cars and people move 1–2 px per frame inside a burst of 4–8 frames, and land
-//! somewhere else entirely in the next burst. Everything derives from one fixed
-//! seed, so the output is identical on every run.
+//! Each camera has its own fixed scene (sky, buildings, a road with lane marks).
+//! Frames come in bursts of 3–5: cars and people move 1–2 px per frame, so a
+//! burst is one picture as far as de-duplication goes; between bursts the
+//! targets and the cloud shadows are somewhere else entirely. Everything
+//! derives from one fixed seed, so every run writes the same bytes.
 //!
 //! ```sh
 //! cargo run --release --example make_demo_pool -- [DIR] [--force]
@@ -40,6 +41,10 @@ const H: usize = 120;
 const SEED: u64 = 0xCA11_B5E7_0007;
 /// JPEG quality of ordinary frames and stills.
 const QUALITY: u8 = 80;
+/// The recording conditions a camera's frames are filed under.
+const CONDITIONS: [&str; 6] = ["day", "night", "rain-fog", "blur", "lowq", "empty"];
+
+type Rgb = [f32; 3];
 
 /// SplitMix64: a tiny, well-mixed deterministic PRNG.
 struct Rng(u64);
@@ -57,77 +62,76 @@ impl Rng {
         lo + (hi - lo) * ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32)
     }
     /// Uniform integer in `[lo, hi]`.
-    fn int(&mut self, lo: i32, hi: i32) -> i32 {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as i32
+    fn int(&mut self, lo: u32, hi: u32) -> u32 {
+        lo + (self.next_u64() % u64::from(hi - lo + 1)) as u32
+    }
+    /// -1 or +1.
+    fn sign(&mut self) -> f32 {
+        if self.next_u64() & 1 == 0 { -1.0 } else { 1.0 }
     }
     /// Standard normal (Box–Muller).
     fn normal(&mut self) -> f32 {
-        let u = self.range(1e-6, 1.0);
-        let v = self.range(0.0, std::f32::consts::TAU);
+        let (u, v) = (
+            self.range(1e-6, 1.0),
+            self.range(0.0, std::f32::consts::TAU),
+        );
         (-2.0 * u.ln()).sqrt() * v.cos()
     }
-    /// A random colour around `base`, each channel within `±spread`.
-    fn colour(&mut self, base: [f32; 3], spread: f32) -> [f32; 3] {
+    /// A colour around `base`, each channel within `±spread`.
+    fn colour(&mut self, base: Rgb, spread: f32) -> Rgb {
         base.map(|c| (c + self.range(-spread, spread)).clamp(0.0, 255.0))
     }
 }
 
-/// An RGB picture in floating point, 0–255 per channel.
+/// A W×H RGB picture in floating point, 0–255 per channel.
 #[derive(Clone)]
-struct Canvas(Vec<[f32; 3]>);
+struct Canvas(Vec<Rgb>);
 
 impl Canvas {
     fn new() -> Self {
         Canvas(vec![[0.0; 3]; W * H])
     }
-    /// Fills the rectangle `[x0, x1) × [y0, y1)`, clipped, blending with `alpha`.
-    fn rect(&mut self, x0: f32, y0: f32, x1: f32, y1: f32, c: [f32; 3], alpha: f32) {
+    /// Applies `f(x, y, pixel)` to every pixel.
+    fn map(&mut self, mut f: impl FnMut(f32, f32, Rgb) -> Rgb) {
+        for (i, p) in self.0.iter_mut().enumerate() {
+            *p = f((i % W) as f32 + 0.5, (i / W) as f32 + 0.5, *p);
+        }
+    }
+    /// Applies `f` to the pixels inside the box `[x0, y0, x1, y1]` (clipped).
+    fn region(&mut self, [x0, y0, x1, y1]: [f32; 4], mut f: impl FnMut(f32, f32, Rgb) -> Rgb) {
         let clip = |v: f32, max: usize| (v.round().max(0.0) as usize).min(max);
         for y in clip(y0, H)..clip(y1, H) {
             for x in clip(x0, W)..clip(x1, W) {
-                let p = &mut self.0[y * W + x];
-                *p = std::array::from_fn(|i| p[i] + (c[i] - p[i]) * alpha);
+                self.0[y * W + x] = f(x as f32 + 0.5, y as f32 + 0.5, self.0[y * W + x]);
             }
         }
+    }
+    /// Blends `c` with weight `alpha` into the box `[x0, y0, x1, y1]`.
+    fn rect(&mut self, area: [f32; 4], c: Rgb, alpha: f32) {
+        self.region(area, |_, _, p| mix(p, c, alpha));
     }
     /// Fills the ellipse centred on `(cx, cy)` with radii `rx`, `ry`.
-    fn ellipse(&mut self, cx: f32, cy: f32, rx: f32, ry: f32, c: [f32; 3]) {
-        for y in (cy - ry).floor().max(0.0) as usize..((cy + ry).ceil().max(0.0) as usize).min(H) {
-            for x in
-                (cx - rx).floor().max(0.0) as usize..((cx + rx).ceil().max(0.0) as usize).min(W)
-            {
-                let (dx, dy) = ((x as f32 + 0.5 - cx) / rx, (y as f32 + 0.5 - cy) / ry);
-                if dx * dx + dy * dy <= 1.0 {
-                    self.0[y * W + x] = c;
-                }
-            }
-        }
-    }
-    /// Applies `f(x, y, pixel)` to every pixel.
-    fn map(&mut self, mut f: impl FnMut(usize, usize, [f32; 3]) -> [f32; 3]) {
-        for (i, p) in self.0.iter_mut().enumerate() {
-            *p = f(i % W, i / W, *p);
-        }
+    fn ellipse(&mut self, [cx, cy, rx, ry]: [f32; 4], c: Rgb) {
+        let inside = |x: f32, y: f32| ((x - cx) / rx).powi(2) + ((y - cy) / ry).powi(2) <= 1.0;
+        self.region([cx - rx, cy - ry, cx + rx, cy + ry], |x, y, p| {
+            if inside(x, y) { c } else { p }
+        });
     }
     /// Adds Gaussian sensor noise of standard deviation `sigma`.
     fn noise(&mut self, rng: &mut Rng, sigma: f32) {
         self.map(|_, _, p| p.map(|c| c + sigma * rng.normal()));
     }
-    /// Box blur with radius `rx` horizontally and `ry` vertically.
+    /// Box blur of radius `rx` along rows, then `ry` along columns.
     fn blur(&mut self, rx: usize, ry: usize) {
-        for (r, step, len, lines) in [(rx, 1, W, H), (ry, W, H, W)] {
+        for (r, step, len, lines, next) in [(rx, 1, W, H, W), (ry, W, H, W, 1)] {
             let src = self.0.clone();
-            for line in 0..lines {
-                let start = if step == 1 { line * W } else { line };
-                for i in 0..len {
-                    let (lo, hi) = (i.saturating_sub(r), (i + r).min(len - 1));
-                    let mut sum = [0.0; 3];
-                    for j in lo..=hi {
-                        let q = src[start + j * step];
-                        sum = std::array::from_fn(|k| sum[k] + q[k]);
-                    }
-                    self.0[start + i * step] = sum.map(|s| s / (hi - lo + 1) as f32);
-                }
+            for (start, i) in (0..lines).flat_map(|l| (0..len).map(move |i| (l * next, i))) {
+                let (lo, hi) = (i.saturating_sub(r), (i + r).min(len - 1));
+                let sum = (lo..=hi).fold([0.0; 3], |s, j| {
+                    let q = src[start + j * step];
+                    [s[0] + q[0], s[1] + q[1], s[2] + q[2]]
+                });
+                self.0[start + i * step] = sum.map(|s| s / (hi - lo + 1) as f32);
             }
         }
     }
@@ -138,6 +142,11 @@ impl Canvas {
             .flat_map(|p| p.map(|c| c.round().clamp(0.0, 255.0) as u8));
         RgbImage::from_raw(W as u32, H as u32, raw.collect()).expect("W×H×3 bytes")
     }
+}
+
+/// `a` moved towards `b` by `t` (0–1).
+fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
+    [0, 1, 2].map(|i| a[i] + (b[i] - a[i]) * t)
 }
 
 /// Encodes `img` as a JPEG of the given quality.
@@ -160,26 +169,18 @@ fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     fs::write(path, bytes)
 }
 
-/// A building on the skyline, with a grid of windows.
-struct Building {
-    x0: f32,
-    x1: f32,
-    top: f32,
-    wall: [f32; 3],
-    window: [f32; 3],
-}
-
-/// One camera's fixed view: sky, skyline, ground and a road in perspective.
+/// One camera's fixed view: sky, a skyline of buildings, ground and a road.
 struct Scene {
     horizon: f32,
-    sky: [[f32; 3]; 2],
-    ground: [f32; 3],
-    road: [f32; 3],
-    /// Vanishing point x, road centre and half width at the bottom edge.
-    vanish: f32,
-    road_x: f32,
+    sky: [Rgb; 2],
+    ground: Rgb,
+    road: Rgb,
+    /// Road centre at the horizon (vanishing point) and at the bottom edge,
+    /// and its half width at the bottom edge.
+    road_x: [f32; 2],
     road_half: f32,
-    buildings: Vec<Building>,
+    /// Building boxes with wall and window colours.
+    buildings: Vec<([f32; 4], Rgb, Rgb)>,
 }
 
 impl Scene {
@@ -188,15 +189,14 @@ impl Scene {
         let mut buildings = Vec::new();
         let mut x = rng.range(-10.0, 5.0);
         while x < W as f32 {
-            let w = rng.range(14.0, 34.0);
-            let grey = rng.range(70.0, 170.0);
-            buildings.push(Building {
-                x0: x,
-                x1: x + w,
-                top: horizon - rng.range(8.0, horizon - 6.0),
-                wall: rng.colour([grey, grey * 0.95, grey * 0.9], 25.0),
-                window: rng.colour([60.0, 75.0, 95.0], 20.0),
-            });
+            let (w, grey) = (rng.range(14.0, 34.0), rng.range(70.0, 170.0));
+            let top = horizon - rng.range(8.0, horizon - 6.0);
+            let wall = rng.colour([grey, grey * 0.95, grey * 0.9], 25.0);
+            buildings.push((
+                [x, top, x + w, horizon],
+                wall,
+                rng.colour([60.0, 75.0, 95.0], 20.0),
+            ));
             x += w + rng.range(-4.0, 10.0);
         }
         Scene {
@@ -207,14 +207,13 @@ impl Scene {
             ],
             ground: rng.colour([110.0, 120.0, 85.0], 25.0),
             road: rng.colour([85.0, 85.0, 90.0], 12.0),
-            vanish: rng.range(50.0, 110.0),
-            road_x: rng.range(55.0, 105.0),
+            road_x: [rng.range(50.0, 110.0), rng.range(55.0, 105.0)],
             road_half: rng.range(45.0, 75.0),
             buildings,
         }
     }
 
-    /// Depth factor of row `y`: 0 at the horizon, 1 at the bottom edge.
+    /// Depth of row `y`: 0 at the horizon, 1 at the bottom edge.
     fn depth(&self, y: f32) -> f32 {
         ((y - self.horizon) / (H as f32 - self.horizon)).clamp(0.0, 1.0)
     }
@@ -222,181 +221,125 @@ impl Scene {
     /// Road centre and half width at row `y`.
     fn road_at(&self, y: f32) -> (f32, f32) {
         let t = self.depth(y);
-        (
-            self.vanish + t * (self.road_x - self.vanish),
-            1.0 + t * self.road_half,
-        )
+        let [far, near] = self.road_x;
+        (far + t * (near - far), 1.0 + t * self.road_half)
     }
 
-    /// Paints the scene. `sun` in [-1, 1] moves building shadows (time of day);
-    /// `lit` is the share of windows lit (at night).
-    fn paint(&self, c: &mut Canvas, sun: f32, lit: f32, rng: &mut Rng) {
-        let hz = self.horizon;
+    /// Paints the scene; `lit` is the share of windows lit (at night), drawn from `rng`.
+    fn paint(&self, c: &mut Canvas, lit: f32, rng: &mut Rng) {
         c.map(|x, y, _| {
-            let yf = y as f32 + 0.5;
-            if yf < hz {
-                let t = yf / hz;
-                std::array::from_fn(|i| self.sky[0][i] + t * (self.sky[1][i] - self.sky[0][i]))
+            let t = self.depth(y);
+            let (cx, half) = self.road_at(y);
+            let (dx, line) = ((x - cx).abs(), 0.6 + 1.5 * t);
+            // Lane marks: a dashed centre line and solid edge lines.
+            let dash = (6.0 / (t + 0.05)) as i32 % 2 == 0;
+            if y < self.horizon {
+                mix(self.sky[0], self.sky[1], y / self.horizon)
+            } else if dx >= half {
+                self.ground.map(|g| g * (0.85 + 0.15 * t))
+            } else if (dx < line && dash) || half - dx < line {
+                [225.0, 225.0, 210.0]
             } else {
-                let (cx, half) = self.road_at(yf);
-                let dx = (x as f32 + 0.5 - cx).abs();
-                let t = self.depth(yf);
-                // Lane marks: a dashed centre line and solid edge lines.
-                let dash = ((1.0 / (t + 0.05)) * 6.0) as i32 % 2 == 0;
-                if dx < half {
-                    if (dx < 0.6 + 1.5 * t && dash) || (half - dx) < 0.6 + 1.5 * t {
-                        [225.0, 225.0, 210.0]
-                    } else {
-                        self.road
-                    }
-                } else {
-                    self.ground.map(|g| g * (0.85 + 0.15 * t))
-                }
+                self.road
             }
         });
-        for b in &self.buildings {
-            // Shadow thrown sideways on the ground, longer when the sun is low.
-            let sx = sun * 25.0;
-            let (s0, s1) = if sx < 0.0 {
-                (b.x0 + sx, b.x0)
-            } else {
-                (b.x1, b.x1 + sx)
-            };
-            c.rect(
-                s0,
-                hz,
-                s1,
-                hz + 4.0 + 8.0 * sun.abs(),
-                [20.0, 20.0, 30.0],
-                0.35,
-            );
-            c.rect(b.x0, b.top, b.x1, hz, b.wall, 1.0);
-            let mut y = b.top + 3.0;
-            while y + 3.0 < hz {
-                let mut x = b.x0 + 2.0;
-                while x + 3.0 < b.x1 {
-                    let on = rng.range(0.0, 1.0) < lit;
-                    let win = if on { [255.0, 215.0, 130.0] } else { b.window };
-                    c.rect(x, y, x + 3.0, y + 3.0, win, 1.0);
-                    x += 6.0;
+        for &([x0, y0, x1, y1], wall, window) in &self.buildings {
+            c.rect([x0, y0, x1, y1], wall, 1.0);
+            for wy in (0..)
+                .map(|k| y0 + 3.0 + 6.0 * k as f32)
+                .take_while(|wy| wy + 3.0 < y1)
+            {
+                for wx in (0..)
+                    .map(|k| x0 + 2.0 + 6.0 * k as f32)
+                    .take_while(|wx| wx + 3.0 < x1)
+                {
+                    let glow = if rng.range(0.0, 1.0) < lit {
+                        [255.0, 215.0, 130.0]
+                    } else {
+                        window
+                    };
+                    c.rect([wx, wy, wx + 3.0, wy + 3.0], glow, 1.0);
                 }
-                y += 6.0;
             }
         }
     }
 }
 
-/// A moving car or person, standing on the ground at `(x, y)`.
-#[derive(Clone)]
+/// A car (on the road) or a person (beside it) standing at `(x, y)`, moving by
+/// `(vx, vy)` pixels per frame.
 struct Target {
     car: bool,
-    x: f32,
-    y: f32,
-    vx: f32,
-    vy: f32,
-    colour: [f32; 3],
+    at: [f32; 2],
+    speed: [f32; 2],
+    colour: Rgb,
 }
 
 impl Target {
-    /// A target somewhere plausible: cars on the road, people beside it.
     fn random(scene: &Scene, rng: &mut Rng) -> Target {
         let car = rng.range(0.0, 1.0) < 0.6;
         let y = rng.range(scene.horizon + 8.0, H as f32 + 4.0);
         let (cx, half) = scene.road_at(y);
-        let x = if car {
-            cx + rng.range(-0.7, 0.7) * half
-        } else {
-            cx + (half + rng.range(3.0, 25.0)) * if rng.range(0.0, 1.0) < 0.5 { -1.0 } else { 1.0 }
-        };
-        let speed = rng.range(1.0, 2.0) * if rng.range(0.0, 1.0) < 0.5 { -1.0 } else { 1.0 };
-        let colour = if car {
-            rng.colour([140.0, 120.0, 120.0], 110.0)
-        } else {
-            rng.colour([120.0, 90.0, 80.0], 80.0)
+        let x = match car {
+            true => cx + rng.range(-0.7, 0.7) * half,
+            false => cx + (half + rng.range(3.0, 25.0)) * rng.sign(),
         };
         Target {
             car,
-            x,
-            y,
-            vx: speed,
-            vy: rng.range(-0.5, 0.5),
-            colour,
+            at: [x, y],
+            speed: [rng.range(1.0, 2.0) * rng.sign(), rng.range(-0.5, 0.5)],
+            colour: rng.colour(
+                if car {
+                    [140.0, 120.0, 120.0]
+                } else {
+                    [120.0, 90.0, 80.0]
+                },
+                100.0,
+            ),
         }
     }
 
-    fn step(&mut self) {
-        self.x += self.vx;
-        self.y += self.vy;
-    }
-
-    /// Paints the target, scaled by its depth; `night` turns headlights on.
+    /// Paints the target, scaled by its depth; at `night` its headlights are on.
     fn paint(&self, c: &mut Canvas, scene: &Scene, night: bool) {
-        let s = 0.25 + scene.depth(self.y);
-        let (x, y) = (self.x, self.y);
-        if self.car {
-            let (w, h) = (40.0 * s, 20.0 * s);
+        let [x, y] = self.at;
+        let s = 0.25 + scene.depth(y);
+        // Parts as boxes relative to the foot point, in units of the target's size.
+        let part = |c: &mut Canvas, size: f32, [a, b, d, e]: [f32; 4], colour: Rgb| {
             c.rect(
-                x - w * 0.55,
-                y - 2.0 * s,
-                x + w * 0.55,
-                y + 2.0 * s,
+                [x + a * size, y + b * size, x + d * size, y + e * size],
+                colour,
+                1.0,
+            )
+        };
+        if self.car {
+            let w = 40.0 * s;
+            c.rect(
+                [x - w * 0.55, y - 2.0 * s, x + w * 0.55, y + 2.0 * s],
                 [15.0; 3],
                 0.5,
             );
-            c.rect(x - w / 2.0, y - h * 0.6, x + w / 2.0, y, self.colour, 1.0);
-            c.rect(
-                x - w * 0.3,
-                y - h,
-                x + w * 0.3,
-                y - h * 0.55,
-                self.colour.map(|v| v * 0.8),
-                1.0,
-            );
-            c.rect(
-                x - w * 0.25,
-                y - h * 0.92,
-                x + w * 0.25,
-                y - h * 0.62,
-                [40.0, 55.0, 70.0],
-                1.0,
-            );
-            for wx in [x - w * 0.32, x + w * 0.32] {
-                c.ellipse(wx, y, 4.0 * s, 4.0 * s, [20.0; 3]);
-            }
-            if night {
-                for lx in [x - w * 0.4, x + w * 0.4] {
-                    c.ellipse(lx, y - h * 0.35, 3.0 * s, 2.0 * s, [255.0, 250.0, 220.0]);
+            part(c, w, [-0.5, -0.3, 0.5, 0.0], self.colour);
+            part(c, w, [-0.3, -0.5, 0.3, -0.27], self.colour.map(|v| v * 0.8));
+            part(c, w, [-0.25, -0.46, 0.25, -0.31], [40.0, 55.0, 70.0]);
+            for side in [-1.0, 1.0] {
+                c.ellipse([x + side * w * 0.32, y, 4.0 * s, 4.0 * s], [20.0; 3]);
+                if night {
+                    let lamp = [x + side * w * 0.4, y - w * 0.18, 3.0 * s, 2.0 * s];
+                    c.ellipse(lamp, [255.0, 250.0, 220.0]);
                 }
             }
         } else {
             let h = 34.0 * s;
-            c.ellipse(x, y, h * 0.2, h * 0.05, [25.0; 3]);
-            c.rect(
-                x - h * 0.11,
-                y - h * 0.45,
-                x + h * 0.11,
-                y,
-                [45.0, 45.0, 60.0],
-                1.0,
-            );
-            c.rect(
-                x - h * 0.15,
-                y - h * 0.8,
-                x + h * 0.15,
-                y - h * 0.42,
-                self.colour,
-                1.0,
-            );
-            c.ellipse(x, y - h * 0.9, h * 0.11, h * 0.11, [215.0, 175.0, 145.0]);
+            c.ellipse([x, y, h * 0.2, h * 0.05], [25.0; 3]);
+            part(c, h, [-0.11, -0.45, 0.11, 0.0], [45.0, 45.0, 60.0]);
+            part(c, h, [-0.15, -0.8, 0.15, -0.42], self.colour);
+            c.ellipse([x, y - h * 0.9, h * 0.11, h * 0.11], [215.0, 175.0, 145.0]);
         }
     }
 }
 
-/// The recording conditions a frame folder holds.
-const CONDITIONS: [&str; 6] = ["day", "night", "rain-fog", "blur", "lowq", "empty"];
-
-/// `(bursts, shortest, longest)` frames per burst for a condition, per camera.
-fn burst_plan(condition: &str) -> (usize, i32, i32) {
+/// `(bursts, shortest, longest)`: per camera, how many bursts of how many
+/// frames each condition gets.
+fn burst_plan(condition: &str) -> (u32, u32, u32) {
     match condition {
         "day" => (8, 3, 5),
         "empty" => (3, 2, 3),
@@ -404,95 +347,85 @@ fn burst_plan(condition: &str) -> (usize, i32, i32) {
     }
 }
 
-/// Renders one frame of `scene` with `targets` under `condition`; returns the
-/// JPEG quality to save it at beside the picture.
+/// Renders one frame under `condition` and returns it with the JPEG quality to
+/// save it at. `look` seeds what stays fixed through a burst (lit windows, cloud
+/// shadows, blur kind); `rng` draws what changes every frame (noise, rain).
 fn render(
     scene: &Scene,
     targets: &[Target],
     condition: &str,
-    sun: f32,
+    look: u64,
     rng: &mut Rng,
 ) -> (Canvas, u8) {
-    let night = condition == "night";
-    let mut c = Canvas::new();
-    // The same window pattern in every frame of a burst: reseed from the sun.
-    let mut windows = Rng(sun.to_bits() as u64);
-    scene.paint(&mut c, sun, if night { 0.35 } else { 0.0 }, &mut windows);
+    let (night, mut fixed, mut c) = (condition == "night", Rng(look), Canvas::new());
+    scene.paint(&mut c, if night { 0.35 } else { 0.0 }, &mut fixed);
     if condition != "empty" {
-        let mut sorted: Vec<&Target> = targets.iter().collect();
-        sorted.sort_by(|a, b| a.y.total_cmp(&b.y));
-        for t in sorted {
-            t.paint(&mut c, scene, night);
-        }
+        let mut order: Vec<&Target> = targets.iter().collect();
+        order.sort_by(|a, b| a.at[1].total_cmp(&b.at[1]));
+        order.iter().for_each(|t| t.paint(&mut c, scene, night));
     }
-    if !night {
-        // Cloud shadows drifting over the scene: the same through a burst,
-        // elsewhere in the next one, so even empty frames differ over a day.
-        for _ in 0..windows.int(1, 3) {
-            let (cx, cy) = (
-                windows.range(0.0, W as f32),
-                windows.range(scene.horizon - 20.0, H as f32),
-            );
-            let (rx, ry, dark) = (
-                windows.range(20.0, 45.0),
-                windows.range(10.0, 25.0),
-                windows.range(0.45, 0.65),
-            );
-            c.map(|x, y, p| {
-                let d = ((x as f32 - cx) / rx).powi(2) + ((y as f32 - cy) / ry).powi(2);
-                let k = 1.0 - (1.0 - dark) * (1.0 - ((d - 0.8) / 0.4).clamp(0.0, 1.0));
-                p.map(|v| v * k)
-            });
-        }
+    // Cloud shadows: fixed through a burst, elsewhere in the next, so that even
+    // empty frames of one camera differ over a day.
+    for _ in 0..if night { 0 } else { fixed.int(1, 3) } {
+        let (cx, cy) = (
+            fixed.range(0.0, W as f32),
+            fixed.range(scene.horizon - 20.0, H as f32),
+        );
+        let (rx, ry, dark) = (
+            fixed.range(20.0, 45.0),
+            fixed.range(10.0, 25.0),
+            fixed.range(0.45, 0.65),
+        );
+        c.map(|x, y, p| {
+            let d = ((x - cx) / rx).powi(2) + ((y - cy) / ry).powi(2);
+            p.map(|v| v * (1.0 - (1.0 - dark) * (1.0 - ((d - 0.8) / 0.4).clamp(0.0, 1.0))))
+        });
     }
     let mut quality = QUALITY;
-    match condition {
+    let sigma = match condition {
         "night" => {
-            // Gamma-crushed, blue tint; bright lights survive, shadows sink.
-            c.map(|_, _, p| {
-                let k = [0.8, 0.9, 1.25];
-                std::array::from_fn(|i| 255.0 * (p[i] / 255.0).powf(2.6) * k[i] * 0.55 + 4.0)
-            });
-            c.noise(rng, 6.0);
+            // Gamma-crushed with a blue tint: lights survive, shadows sink.
+            let tint = [0.44, 0.5, 0.69];
+            c.map(|_, _, p| [0, 1, 2].map(|i| 255.0 * (p[i] / 255.0).powf(2.6) * tint[i] + 4.0));
+            6.0
         }
         "rain-fog" => {
             // Haze thickening towards the horizon, then falling streaks.
             let hz = scene.horizon;
             c.map(|_, y, p| {
-                let fog = 0.75 - 0.35 * ((y as f32 - hz).max(0.0) / (H as f32 - hz));
-                p.map(|v| v + (175.0 - v) * fog)
+                mix(
+                    p,
+                    [175.0; 3],
+                    0.75 - 0.35 * ((y - hz).max(0.0) / (H as f32 - hz)),
+                )
             });
             for _ in 0..60 {
-                let (x, y, len) = (
-                    rng.range(0.0, W as f32),
-                    rng.range(0.0, H as f32),
-                    rng.range(4.0, 9.0),
-                );
-                for k in 0..len as usize {
-                    let (px, py) = (x + k as f32 * 0.4, y + k as f32);
-                    if px < W as f32 && py < H as f32 {
-                        let p = &mut c.0[py as usize * W + px as usize];
-                        *p = p.map(|v| v + (225.0 - v) * 0.4);
+                let (x, y) = (rng.range(0.0, W as f32), rng.range(0.0, H as f32));
+                for k in 0..rng.int(4, 9) {
+                    let (px, py) = ((x + k as f32 * 0.4) as usize, (y + k as f32) as usize);
+                    if px < W && py < H {
+                        c.0[py * W + px] = mix(c.0[py * W + px], [225.0; 3], 0.4);
                     }
                 }
             }
-            c.noise(rng, 3.0);
+            3.0
         }
         "blur" => {
-            // Motion blur (horizontal) or defocus (both axes), fixed per burst.
-            if sun < 0.0 {
+            // Motion blur (along rows) or defocus (both ways).
+            if fixed.sign() < 0.0 {
                 c.blur(5, 0)
             } else {
                 c.blur(2, 2)
             }
-            c.noise(rng, 2.0);
+            2.0
         }
         "lowq" => {
-            c.noise(rng, 3.0);
-            quality = 20 + (sun.abs() * 15.0) as u8;
+            quality = fixed.int(20, 35) as u8;
+            3.0
         }
-        _ => c.noise(rng, 3.0),
-    }
+        _ => 3.0,
+    };
+    c.noise(rng, sigma);
     (c, quality)
 }
 
@@ -502,52 +435,49 @@ fn write_frames(root: &Path, rng: &mut Rng) -> std::io::Result<usize> {
     for cam in ["camA", "camB", "camC", "camD"] {
         let scene = Scene::random(rng);
         // Frame numbers count a 2 fps clock; bursts are seconds to minutes apart.
-        let mut clock = rng.int(0, 500) as u32;
+        let mut clock = rng.int(0, 500);
         for condition in CONDITIONS {
             let (bursts, shortest, longest) = burst_plan(condition);
             for _ in 0..bursts {
-                let sun = rng.range(-1.0, 1.0);
-                let mut targets: Vec<Target> = (0..rng.int(2, 5))
+                let look = rng.next_u64();
+                let mut targets: Vec<Target> = (0..rng.int(3, 6))
                     .map(|_| Target::random(&scene, rng))
                     .collect();
                 for _ in 0..rng.int(shortest, longest) {
-                    let (canvas, q) = render(&scene, &targets, condition, sun, rng);
+                    let (canvas, q) = render(&scene, &targets, condition, look, rng);
                     let path = root.join(format!("frames/{cam}/{condition}/{clock:06}.jpg"));
                     write(&path, &jpeg(&canvas.to_image(), q))?;
-                    written += 1;
-                    clock += 1;
-                    targets.iter_mut().for_each(Target::step);
+                    (written, clock) = (written + 1, clock + 1);
+                    for t in &mut targets {
+                        t.at = [t.at[0] + t.speed[0], t.at[1] + t.speed[1]];
+                    }
                 }
-                clock += rng.int(60, 900) as u32;
+                clock += rng.int(60, 900);
             }
         }
     }
     Ok(written)
 }
 
-/// Draws a background still of `theme`: strong textures, open sky or a wall.
+/// Draws a background still of `theme`: a strong texture, open sky or a wall.
 fn background_still(theme: &str, rng: &mut Rng) -> Canvas {
     let mut c = Canvas::new();
     let (a, b) = (rng.colour([110.0; 3], 90.0), rng.colour([150.0; 3], 90.0));
     match theme {
         "texture" => {
-            // Grilles, warning stripes or checkers, at a random scale and angle.
+            // Stripes, grilles or checkers at a random scale and angle, unevenly lit.
             let (period, kind) = (rng.range(6.0, 30.0), rng.int(0, 2));
             let (ux, uy) = (rng.range(-1.0, 1.0), rng.range(-1.0, 1.0));
+            let (lx, ly) = (rng.range(0.0, W as f32), rng.range(0.0, H as f32));
             c.map(|x, y, _| {
-                let (x, y) = (x as f32, y as f32);
+                let (u, v) = (x / period, y / period);
                 let on = match kind {
                     0 => ((x * ux + y * uy) / period).rem_euclid(2.0) < 1.0,
-                    1 => (x / period).rem_euclid(1.0) < 0.25 || (y / period).rem_euclid(1.0) < 0.25,
-                    _ => ((x / period) as i32 + (y / period) as i32) % 2 == 0,
+                    1 => u.rem_euclid(1.0) < 0.25 || v.rem_euclid(1.0) < 0.25,
+                    _ => (u as i32 + v as i32) % 2 == 0,
                 };
-                if on { a } else { b }
-            });
-            // Uneven light across the surface.
-            let (lx, ly) = (rng.range(0.0, W as f32), rng.range(0.0, H as f32));
-            c.map(|x, y, p| {
-                let d = ((x as f32 - lx).powi(2) + (y as f32 - ly).powi(2)).sqrt() / W as f32;
-                p.map(|v| v * (1.1 - 0.5 * d))
+                let light = 1.1 - 0.5 * ((x - lx).hypot(y - ly) / W as f32);
+                (if on { a } else { b }).map(|v| v * light)
             });
         }
         "sky" => {
@@ -555,10 +485,7 @@ fn background_still(theme: &str, rng: &mut Rng) -> Canvas {
                 rng.colour([90.0, 135.0, 210.0], 35.0),
                 rng.colour([200.0, 215.0, 235.0], 20.0),
             );
-            c.map(|_, y, _| {
-                let t = y as f32 / H as f32;
-                std::array::from_fn(|i| top[i] + t * (bottom[i] - top[i]))
-            });
+            c.map(|_, y, _| mix(top, bottom, y / H as f32));
             for _ in 0..rng.int(3, 9) {
                 let (x, y, r) = (
                     rng.range(0.0, W as f32),
@@ -566,39 +493,32 @@ fn background_still(theme: &str, rng: &mut Rng) -> Canvas {
                     rng.range(6.0, 22.0),
                 );
                 for k in 0..5 {
-                    let dx = rng.range(-r, r);
-                    c.ellipse(
-                        x + dx,
-                        y + k as f32 * 0.5,
-                        r * 0.8,
-                        r * 0.45,
-                        [245.0, 245.0, 250.0],
-                    );
+                    let puff = [x + rng.range(-r, r), y + k as f32 * 0.5, r * 0.8, r * 0.45];
+                    c.ellipse(puff, [245.0, 245.0, 250.0]);
                 }
             }
         }
         _ => {
-            // Brick wall: staggered courses with mortar lines.
-            let (bw, bh) = (rng.range(12.0, 28.0), rng.range(6.0, 12.0));
-            let brick = rng.colour([150.0, 80.0, 60.0], 40.0);
+            // Brick wall: staggered courses on mortar.
+            let (bw, bh, brick) = (
+                rng.range(12.0, 28.0),
+                rng.range(6.0, 12.0),
+                rng.colour([150.0, 80.0, 60.0], 40.0),
+            );
             c.map(|_, _, _| [200.0, 195.0, 185.0]);
-            let mut row = 0;
-            let mut y = -rng.range(0.0, bh);
-            while y < H as f32 {
-                let mut x = -(row % 2) as f32 * bw / 2.0;
-                while x < W as f32 {
+            let y0 = -rng.range(0.0, bh);
+            for row in (0..).take_while(|r| y0 + *r as f32 * bh < H as f32) {
+                let y = y0 + row as f32 * bh;
+                for x in (0..)
+                    .map(|k| (k as f32 - 0.5 * (row % 2) as f32) * bw)
+                    .take_while(|x| *x < W as f32)
+                {
                     c.rect(
-                        x + 1.0,
-                        y + 1.0,
-                        x + bw,
-                        y + bh,
+                        [x + 1.0, y + 1.0, x + bw, y + bh],
                         rng.colour(brick, 15.0),
                         1.0,
                     );
-                    x += bw;
                 }
-                y += bh;
-                row += 1;
             }
         }
     }
@@ -609,29 +529,25 @@ fn background_still(theme: &str, rng: &mut Rng) -> Canvas {
 fn write_stills(root: &Path, rng: &mut Rng) -> std::io::Result<usize> {
     let mut written = 0;
     for (theme, n) in [("texture", 8), ("sky", 6), ("wall", 6)] {
+        let dir = root.join(format!("stills/background/{theme}"));
         for i in 0..n {
             let mut still = background_still(theme, rng);
             // The last two walls are clean PNG renders; the rest are noisy photos.
-            let png = theme == "wall" && i >= n - 2;
-            if !png {
-                still.noise(rng, 2.0);
-            }
-            let img = still.to_image();
-            let dir = root.join(format!("stills/background/{theme}"));
-            if png {
+            if theme == "wall" && i >= n - 2 {
                 fs::create_dir_all(&dir)?;
-                img.save(dir.join(format!("{theme}-{i:02}.png")))
-                    .map_err(std::io::Error::other)?;
+                let png = dir.join(format!("{theme}-{i:02}.png"));
+                still.to_image().save(png).map_err(std::io::Error::other)?;
             } else {
+                still.noise(rng, 2.0);
                 write(
                     &dir.join(format!("{theme}-{i:02}.jpg")),
-                    &jpeg(&img, QUALITY),
+                    &jpeg(&still.to_image(), QUALITY),
                 )?;
             }
             written += 1;
         }
     }
-    // Positives: a fresh street view each, with several targets close by.
+    // Positives: a fresh street view each, with several targets.
     let dir = root.join("stills/positive");
     let mut saved = Vec::new();
     for i in 0..10 {
@@ -639,42 +555,41 @@ fn write_stills(root: &Path, rng: &mut Rng) -> std::io::Result<usize> {
         let targets: Vec<Target> = (0..rng.int(3, 6))
             .map(|_| Target::random(&scene, rng))
             .collect();
-        let (canvas, _) = render(&scene, &targets, "day", rng.range(-1.0, 1.0), rng);
-        let (img, bytes) = (canvas.to_image(), jpeg(&canvas.to_image(), QUALITY));
+        let look = rng.next_u64();
+        let img = render(&scene, &targets, "day", look, rng).0.to_image();
+        let bytes = jpeg(&img, QUALITY);
         write(&dir.join(format!("street-{i:02}.jpg")), &bytes)?;
         saved.push((img, bytes));
-        written += 1;
     }
     // Byte-exact copies, named the way file managers name them.
     for i in [1, 4, 7] {
         write(&dir.join(format!("street-{i:02} (1).jpg")), &saved[i].1)?;
-        written += 1;
     }
-    // Near duplicates: re-saved at quality 40, and cropped by 1% on each side.
+    // Near duplicates: two re-saved at quality 40, one cropped by 1% on each side.
     for i in [2, 5] {
         write(
             &dir.join(format!("street-{i:02}-q40.jpg")),
             &jpeg(&saved[i].0, 40),
         )?;
-        written += 1;
     }
     let (dx, dy) = ((W / 100).max(1) as u32, (H / 100).max(1) as u32);
-    let crop = image::imageops::crop_imm(&saved[8].0, dx, dy, W as u32 - 2 * dx, H as u32 - 2 * dy)
-        .to_image();
-    write(&dir.join("street-08-crop.jpg"), &jpeg(&crop, QUALITY))?;
-    Ok(written + 1)
+    let crop = image::imageops::crop_imm(&saved[8].0, dx, dy, W as u32 - 2 * dx, H as u32 - 2 * dy);
+    write(
+        &dir.join("street-08-crop.jpg"),
+        &jpeg(&crop.to_image(), QUALITY),
+    )?;
+    Ok(written + saved.len() + 6)
 }
 
 /// Writes files calibset must skip and report: empty, truncated, not an image.
-fn write_hostile(root: &Path) -> std::io::Result<usize> {
+fn write_broken(root: &Path) -> std::io::Result<usize> {
     let dir = root.join("frames/camD/day");
     write(&dir.join("empty-file.jpg"), b"")?;
-    let donor = fs::read_dir(&dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+    let first = fs::read_dir(&dir)?
+        .filter_map(|e| Some(e.ok()?.path()))
         .min()
         .expect("camD/day has frames");
-    let bytes = fs::read(donor)?;
+    let bytes = fs::read(first)?;
     write(&dir.join("truncated.jpg"), &bytes[..bytes.len() * 2 / 5])?;
     write(
         &dir.join("not-an-image.png"),
@@ -684,8 +599,7 @@ fn write_hostile(root: &Path) -> std::io::Result<usize> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut force = false;
-    let mut dir: Option<PathBuf> = None;
+    let (mut force, mut dir) = (false, None::<PathBuf>);
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--force" => force = true,
@@ -698,8 +612,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let root = dir.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo"));
-    let non_empty = fs::read_dir(&root).is_ok_and(|mut d| d.next().is_some());
-    if non_empty {
+    if fs::read_dir(&root).is_ok_and(|mut d| d.next().is_some()) {
         if !force {
             return Err(format!(
                 "{} is not empty; pass --force to regenerate it",
@@ -707,21 +620,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .into());
         }
-        for sub in ["frames", "stills"] {
-            if root.join(sub).exists() {
-                fs::remove_dir_all(root.join(sub))?;
-            }
+        for sub in ["frames", "stills"]
+            .map(|s| root.join(s))
+            .iter()
+            .filter(|p| p.exists())
+        {
+            fs::remove_dir_all(sub)?;
         }
     }
     let start = Instant::now();
     let mut rng = Rng(SEED);
     let frames = write_frames(&root, &mut rng)?;
     let stills = write_stills(&root, &mut rng)?;
-    let hostile = write_hostile(&root)?;
+    let broken = write_broken(&root)?;
+    let took = start.elapsed();
     println!(
-        "wrote {frames} frames, {stills} stills and {hostile} broken files to {} in {:.2?}",
-        root.display(),
-        start.elapsed()
+        "wrote {frames} frames, {stills} stills and {broken} broken files to {} in {took:.2?}",
+        root.display()
     );
     Ok(())
 }
