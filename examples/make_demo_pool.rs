@@ -31,8 +31,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
-use image::{ExtendedColorType, RgbImage};
 
 /// Frame width and height in pixels (small, to keep the committed pool tiny).
 const W: usize = 160;
@@ -65,10 +65,6 @@ impl Rng {
     fn int(&mut self, lo: u32, hi: u32) -> u32 {
         lo + (self.next_u64() % u64::from(hi - lo + 1)) as u32
     }
-    /// -1 or +1.
-    fn sign(&mut self) -> f32 {
-        if self.next_u64() & 1 == 0 { -1.0 } else { 1.0 }
-    }
     /// Standard normal (Box–Muller).
     fn normal(&mut self) -> f32 {
         let (u, v) = (
@@ -84,13 +80,9 @@ impl Rng {
 }
 
 /// A W×H RGB picture in floating point, 0–255 per channel.
-#[derive(Clone)]
 struct Canvas(Vec<Rgb>);
 
 impl Canvas {
-    fn new() -> Self {
-        Canvas(vec![[0.0; 3]; W * H])
-    }
     /// Applies `f(x, y, pixel)` to every pixel.
     fn map(&mut self, mut f: impl FnMut(f32, f32, Rgb) -> Rgb) {
         for (i, p) in self.0.iter_mut().enumerate() {
@@ -139,7 +131,7 @@ impl Canvas {
         let raw = self
             .0
             .iter()
-            .flat_map(|p| p.map(|c| c.round().clamp(0.0, 255.0) as u8));
+            .flat_map(|p| p.map(|c| c.clamp(0.0, 255.0).round() as u8));
         RgbImage::from_raw(W as u32, H as u32, raw.collect()).expect("W×H×3 bytes")
     }
 }
@@ -152,13 +144,9 @@ fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
 /// Encodes `img` as a JPEG of the given quality.
 fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, quality)
-        .encode(
-            img.as_raw(),
-            img.width(),
-            img.height(),
-            ExtendedColorType::Rgb8,
-        )
+    let mut encoder = JpegEncoder::new_with_quality(&mut out, quality);
+    encoder
+        .encode_image(img)
         .expect("encoding to memory cannot fail");
     out
 }
@@ -281,12 +269,15 @@ impl Target {
         let (cx, half) = scene.road_at(y);
         let x = match car {
             true => cx + rng.range(-0.7, 0.7) * half,
-            false => cx + (half + rng.range(3.0, 25.0)) * rng.sign(),
+            false => cx + (half + rng.range(3.0, 25.0)) * rng.range(-1.0, 1.0).signum(),
         };
         Target {
             car,
             at: [x, y],
-            speed: [rng.range(1.0, 2.0) * rng.sign(), rng.range(-0.5, 0.5)],
+            speed: [
+                rng.range(1.0, 2.0) * rng.range(-1.0, 1.0).signum(),
+                rng.range(-0.5, 0.5),
+            ],
             colour: rng.colour(
                 if car {
                     [140.0, 120.0, 120.0]
@@ -303,23 +294,21 @@ impl Target {
         let [x, y] = self.at;
         let s = 0.25 + scene.depth(y);
         // Parts as boxes relative to the foot point, in units of the target's size.
-        let part = |c: &mut Canvas, size: f32, [a, b, d, e]: [f32; 4], colour: Rgb| {
-            c.rect(
-                [x + a * size, y + b * size, x + d * size, y + e * size],
-                colour,
-                1.0,
-            )
+        let part = |c: &mut Canvas, k: f32, [a, b, d, e]: [f32; 4], colour: Rgb, alpha: f32| {
+            c.rect([x + a * k, y + b * k, x + d * k, y + e * k], colour, alpha)
         };
         if self.car {
             let w = 40.0 * s;
-            c.rect(
-                [x - w * 0.55, y - 2.0 * s, x + w * 0.55, y + 2.0 * s],
-                [15.0; 3],
-                0.5,
+            part(c, w, [-0.55, -0.05, 0.55, 0.05], [15.0; 3], 0.5);
+            part(c, w, [-0.5, -0.3, 0.5, 0.0], self.colour, 1.0);
+            part(
+                c,
+                w,
+                [-0.3, -0.5, 0.3, -0.27],
+                self.colour.map(|v| v * 0.8),
+                1.0,
             );
-            part(c, w, [-0.5, -0.3, 0.5, 0.0], self.colour);
-            part(c, w, [-0.3, -0.5, 0.3, -0.27], self.colour.map(|v| v * 0.8));
-            part(c, w, [-0.25, -0.46, 0.25, -0.31], [40.0, 55.0, 70.0]);
+            part(c, w, [-0.25, -0.46, 0.25, -0.31], [40.0, 55.0, 70.0], 1.0);
             for side in [-1.0, 1.0] {
                 c.ellipse([x + side * w * 0.32, y, 4.0 * s, 4.0 * s], [20.0; 3]);
                 if night {
@@ -330,8 +319,8 @@ impl Target {
         } else {
             let h = 34.0 * s;
             c.ellipse([x, y, h * 0.2, h * 0.05], [25.0; 3]);
-            part(c, h, [-0.11, -0.45, 0.11, 0.0], [45.0, 45.0, 60.0]);
-            part(c, h, [-0.15, -0.8, 0.15, -0.42], self.colour);
+            part(c, h, [-0.11, -0.45, 0.11, 0.0], [45.0, 45.0, 60.0], 1.0);
+            part(c, h, [-0.15, -0.8, 0.15, -0.42], self.colour, 1.0);
             c.ellipse([x, y - h * 0.9, h * 0.11, h * 0.11], [215.0, 175.0, 145.0]);
         }
     }
@@ -350,16 +339,10 @@ fn burst_plan(condition: &str) -> (u32, u32, u32) {
 /// Renders one frame under `condition` and returns it with the JPEG quality to
 /// save it at. `look` seeds what stays fixed through a burst (lit windows, cloud
 /// shadows, blur kind); `rng` draws what changes every frame (noise, rain).
-fn render(
-    scene: &Scene,
-    targets: &[Target],
-    condition: &str,
-    look: u64,
-    rng: &mut Rng,
-) -> (Canvas, u8) {
-    let (night, mut fixed, mut c) = (condition == "night", Rng(look), Canvas::new());
+fn render(scene: &Scene, targets: &[Target], cond: &str, look: u64, rng: &mut Rng) -> (Canvas, u8) {
+    let (night, mut fixed, mut c) = (cond == "night", Rng(look), Canvas(vec![[0.0; 3]; W * H]));
     scene.paint(&mut c, if night { 0.35 } else { 0.0 }, &mut fixed);
-    if condition != "empty" {
+    if cond != "empty" {
         let mut order: Vec<&Target> = targets.iter().collect();
         order.sort_by(|a, b| a.at[1].total_cmp(&b.at[1]));
         order.iter().for_each(|t| t.paint(&mut c, scene, night));
@@ -367,22 +350,19 @@ fn render(
     // Cloud shadows: fixed through a burst, elsewhere in the next, so that even
     // empty frames of one camera differ over a day.
     for _ in 0..if night { 0 } else { fixed.int(1, 3) } {
-        let (cx, cy) = (
-            fixed.range(0.0, W as f32),
+        let [cx, rx] = [fixed.range(0.0, W as f32), fixed.range(20.0, 45.0)];
+        let [cy, ry] = [
             fixed.range(scene.horizon - 20.0, H as f32),
-        );
-        let (rx, ry, dark) = (
-            fixed.range(20.0, 45.0),
             fixed.range(10.0, 25.0),
-            fixed.range(0.45, 0.65),
-        );
+        ];
+        let shade = fixed.range(0.35, 0.55);
         c.map(|x, y, p| {
             let d = ((x - cx) / rx).powi(2) + ((y - cy) / ry).powi(2);
-            p.map(|v| v * (1.0 - (1.0 - dark) * (1.0 - ((d - 0.8) / 0.4).clamp(0.0, 1.0))))
+            p.map(|v| v * (1.0 - shade * (1.0 - ((d - 0.8) / 0.4).clamp(0.0, 1.0))))
         });
     }
     let mut quality = QUALITY;
-    let sigma = match condition {
+    let sigma = match cond {
         "night" => {
             // Gamma-crushed with a blue tint: lights survive, shadows sink.
             let tint = [0.44, 0.5, 0.69];
@@ -391,14 +371,7 @@ fn render(
         }
         "rain-fog" => {
             // Haze thickening towards the horizon, then falling streaks.
-            let hz = scene.horizon;
-            c.map(|_, y, p| {
-                mix(
-                    p,
-                    [175.0; 3],
-                    0.75 - 0.35 * ((y - hz).max(0.0) / (H as f32 - hz)),
-                )
-            });
+            c.map(|_, y, p| mix(p, [175.0; 3], 0.75 - 0.35 * scene.depth(y)));
             for _ in 0..60 {
                 let (x, y) = (rng.range(0.0, W as f32), rng.range(0.0, H as f32));
                 for k in 0..rng.int(4, 9) {
@@ -412,11 +385,12 @@ fn render(
         }
         "blur" => {
             // Motion blur (along rows) or defocus (both ways).
-            if fixed.sign() < 0.0 {
-                c.blur(5, 0)
+            let (rx, ry) = if fixed.next_u64() % 2 == 0 {
+                (5, 0)
             } else {
-                c.blur(2, 2)
-            }
+                (2, 2)
+            };
+            c.blur(rx, ry);
             2.0
         }
         "lowq" => {
@@ -461,182 +435,162 @@ fn write_frames(root: &Path, rng: &mut Rng) -> std::io::Result<usize> {
 
 /// Draws a background still of `theme`: a strong texture, open sky or a wall.
 fn background_still(theme: &str, rng: &mut Rng) -> Canvas {
-    let mut c = Canvas::new();
+    let mut c = Canvas(vec![[0.0; 3]; W * H]);
     let (a, b) = (rng.colour([110.0; 3], 90.0), rng.colour([150.0; 3], 90.0));
+    let (period, kind) = (rng.range(6.0, 30.0), rng.int(0, 2));
+    let (ux, uy) = (rng.range(-1.0, 1.0), rng.range(-1.0, 1.0));
+    let (lx, ly) = (rng.range(0.0, W as f32), rng.range(0.0, H as f32));
     match theme {
-        "texture" => {
-            // Stripes, grilles or checkers at a random scale and angle, unevenly lit.
-            let (period, kind) = (rng.range(6.0, 30.0), rng.int(0, 2));
-            let (ux, uy) = (rng.range(-1.0, 1.0), rng.range(-1.0, 1.0));
-            let (lx, ly) = (rng.range(0.0, W as f32), rng.range(0.0, H as f32));
-            c.map(|x, y, _| {
-                let (u, v) = (x / period, y / period);
-                let on = match kind {
-                    0 => ((x * ux + y * uy) / period).rem_euclid(2.0) < 1.0,
-                    1 => u.rem_euclid(1.0) < 0.25 || v.rem_euclid(1.0) < 0.25,
-                    _ => (u as i32 + v as i32) % 2 == 0,
-                };
-                let light = 1.1 - 0.5 * ((x - lx).hypot(y - ly) / W as f32);
-                (if on { a } else { b }).map(|v| v * light)
-            });
-        }
+        // Stripes, grilles or checkers at a random scale and angle, unevenly lit.
+        "texture" => c.map(|x, y, _| {
+            let (u, v) = (x / period, y / period);
+            let on = match kind {
+                0 => ((x * ux + y * uy) / period).rem_euclid(2.0) < 1.0,
+                1 => u.fract() < 0.25 || v.fract() < 0.25,
+                _ => (u as i32 + v as i32) % 2 == 0,
+            };
+            let light = 1.1 - 0.5 * ((x - lx).hypot(y - ly) / W as f32);
+            (if on { a } else { b }).map(|v| v * light)
+        }),
+        // A gradient with a few clouds made of overlapping puffs.
         "sky" => {
-            let (top, bottom) = (
-                rng.colour([90.0, 135.0, 210.0], 35.0),
-                rng.colour([200.0, 215.0, 235.0], 20.0),
-            );
+            let top = rng.colour([90.0, 135.0, 210.0], 35.0);
+            let bottom = rng.colour([200.0, 215.0, 235.0], 20.0);
             c.map(|_, y, _| mix(top, bottom, y / H as f32));
             for _ in 0..rng.int(3, 9) {
-                let (x, y, r) = (
-                    rng.range(0.0, W as f32),
-                    rng.range(0.0, H as f32),
-                    rng.range(6.0, 22.0),
-                );
+                let (x, y, r) = (rng.range(0.0, W as f32), rng.range(0.0, H as f32), period);
                 for k in 0..5 {
                     let puff = [x + rng.range(-r, r), y + k as f32 * 0.5, r * 0.8, r * 0.45];
                     c.ellipse(puff, [245.0, 245.0, 250.0]);
                 }
             }
         }
+        // Bricks in staggered courses on mortar, each brick its own shade.
         _ => {
-            // Brick wall: staggered courses on mortar.
-            let (bw, bh, brick) = (
-                rng.range(12.0, 28.0),
-                rng.range(6.0, 12.0),
-                rng.colour([150.0, 80.0, 60.0], 40.0),
-            );
-            c.map(|_, _, _| [200.0, 195.0, 185.0]);
-            let y0 = -rng.range(0.0, bh);
-            for row in (0..).take_while(|r| y0 + *r as f32 * bh < H as f32) {
-                let y = y0 + row as f32 * bh;
-                for x in (0..)
-                    .map(|k| (k as f32 - 0.5 * (row % 2) as f32) * bw)
-                    .take_while(|x| *x < W as f32)
-                {
-                    c.rect(
-                        [x + 1.0, y + 1.0, x + bw, y + bh],
-                        rng.colour(brick, 15.0),
-                        1.0,
-                    );
+            let (bw, bh) = (period + 6.0, period / 3.0 + 4.0);
+            let brick = rng.colour([150.0, 80.0, 60.0], 40.0);
+            c.map(|x, y, _| {
+                let row = (y / bh).floor();
+                let u = x / bw + 0.5 * (row % 2.0);
+                if y % bh < 1.0 || u.fract() * bw < 1.0 {
+                    return [200.0, 195.0, 185.0];
                 }
-            }
+                let shade =
+                    Rng((row as u64) << 32 ^ u.floor() as u64 ^ kind as u64).range(0.8, 1.2);
+                brick.map(|v| v * shade)
+            });
         }
     }
     c
 }
 
+/// Saves `img` as `dir/name`, in the format the extension names.
+fn save(dir: &Path, name: &str, img: &RgbImage, quality: u8) -> std::io::Result<()> {
+    match name.ends_with(".png") {
+        true => img.save(dir.join(name)).map_err(std::io::Error::other),
+        false => write(&dir.join(name), &jpeg(img, quality)),
+    }
+}
+
 /// Writes the stills, their copies and near duplicates; returns how many files.
 fn write_stills(root: &Path, rng: &mut Rng) -> std::io::Result<usize> {
-    let mut written = 0;
     for (theme, n) in [("texture", 8), ("sky", 6), ("wall", 6)] {
         let dir = root.join(format!("stills/background/{theme}"));
+        fs::create_dir_all(&dir)?;
         for i in 0..n {
             let mut still = background_still(theme, rng);
             // The last two walls are clean PNG renders; the rest are noisy photos.
-            if theme == "wall" && i >= n - 2 {
-                fs::create_dir_all(&dir)?;
-                let png = dir.join(format!("{theme}-{i:02}.png"));
-                still.to_image().save(png).map_err(std::io::Error::other)?;
+            let ext = if theme == "wall" && i >= n - 2 {
+                "png"
             } else {
+                "jpg"
+            };
+            if ext == "jpg" {
                 still.noise(rng, 2.0);
-                write(
-                    &dir.join(format!("{theme}-{i:02}.jpg")),
-                    &jpeg(&still.to_image(), QUALITY),
-                )?;
             }
-            written += 1;
+            save(
+                &dir,
+                &format!("{theme}-{i:02}.{ext}"),
+                &still.to_image(),
+                QUALITY,
+            )?;
         }
     }
     // Positives: a fresh street view each, with several targets.
     let dir = root.join("stills/positive");
-    let mut saved = Vec::new();
+    fs::create_dir_all(&dir)?;
+    let mut shots = Vec::new();
     for i in 0..10 {
         let scene = Scene::random(rng);
-        let targets: Vec<Target> = (0..rng.int(3, 6))
+        let targets: Vec<_> = (0..rng.int(3, 6))
             .map(|_| Target::random(&scene, rng))
             .collect();
         let look = rng.next_u64();
-        let img = render(&scene, &targets, "day", look, rng).0.to_image();
-        let bytes = jpeg(&img, QUALITY);
-        write(&dir.join(format!("street-{i:02}.jpg")), &bytes)?;
-        saved.push((img, bytes));
+        shots.push(render(&scene, &targets, "day", look, rng).0.to_image());
+        save(&dir, &format!("street-{i:02}.jpg"), &shots[i], QUALITY)?;
     }
     // Byte-exact copies, named the way file managers name them.
     for i in [1, 4, 7] {
-        write(&dir.join(format!("street-{i:02} (1).jpg")), &saved[i].1)?;
+        fs::copy(
+            dir.join(format!("street-{i:02}.jpg")),
+            dir.join(format!("street-{i:02} (1).jpg")),
+        )?;
     }
     // Near duplicates: two re-saved at quality 40, one cropped by 1% on each side.
     for i in [2, 5] {
-        write(
-            &dir.join(format!("street-{i:02}-q40.jpg")),
-            &jpeg(&saved[i].0, 40),
-        )?;
+        save(&dir, &format!("street-{i:02}-q40.jpg"), &shots[i], 40)?;
     }
     let (dx, dy) = ((W / 100).max(1) as u32, (H / 100).max(1) as u32);
-    let crop = image::imageops::crop_imm(&saved[8].0, dx, dy, W as u32 - 2 * dx, H as u32 - 2 * dy);
-    write(
-        &dir.join("street-08-crop.jpg"),
-        &jpeg(&crop.to_image(), QUALITY),
-    )?;
-    Ok(written + saved.len() + 6)
+    let crop = image::imageops::crop_imm(&shots[8], dx, dy, W as u32 - 2 * dx, H as u32 - 2 * dy);
+    save(&dir, "street-08-crop.jpg", &crop.to_image(), QUALITY)?;
+    Ok(20 + shots.len() + 6)
 }
 
 /// Writes files calibset must skip and report: empty, truncated, not an image.
 fn write_broken(root: &Path) -> std::io::Result<usize> {
     let dir = root.join("frames/camD/day");
-    write(&dir.join("empty-file.jpg"), b"")?;
     let first = fs::read_dir(&dir)?
         .filter_map(|e| Some(e.ok()?.path()))
-        .min()
-        .expect("camD/day has frames");
-    let bytes = fs::read(first)?;
+        .min();
+    let bytes = fs::read(first.expect("camD/day has frames"))?;
     write(&dir.join("truncated.jpg"), &bytes[..bytes.len() * 2 / 5])?;
+    write(&dir.join("empty-file.jpg"), b"")?;
     write(
         &dir.join("not-an-image.png"),
-        b"This is a text file with a .png name.\n",
+        b"A text file with a .png name.\n",
     )?;
     Ok(3)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (mut force, mut dir) = (false, None::<PathBuf>);
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--force" => force = true,
-            "-h" | "--help" => {
-                println!("usage: make_demo_pool [DIR] [--force]   (DIR defaults to examples/demo)");
-                return Ok(());
-            }
-            _ if dir.is_none() && !arg.starts_with('-') => dir = Some(arg.into()),
-            _ => return Err(format!("unexpected argument {arg:?} (try --help)").into()),
-        }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let force = args.iter().any(|a| a == "--force");
+    let dirs: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    if dirs.len() > 1 || args.iter().any(|a| a.starts_with('-') && a != "--force") {
+        return Err(
+            "usage: make_demo_pool [DIR] [--force]   (DIR defaults to examples/demo)".into(),
+        );
     }
-    let root = dir.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo"));
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo");
+    let root = dirs.first().map_or(default, PathBuf::from);
     if fs::read_dir(&root).is_ok_and(|mut d| d.next().is_some()) {
         if !force {
-            return Err(format!(
-                "{} is not empty; pass --force to regenerate it",
-                root.display()
-            )
-            .into());
+            let shown = root.display();
+            return Err(format!("{shown} is not empty; pass --force to regenerate it").into());
         }
-        for sub in ["frames", "stills"]
-            .map(|s| root.join(s))
-            .iter()
-            .filter(|p| p.exists())
-        {
-            fs::remove_dir_all(sub)?;
+        for sub in [root.join("frames"), root.join("stills")] {
+            if sub.exists() {
+                fs::remove_dir_all(sub)?;
+            }
         }
     }
-    let start = Instant::now();
-    let mut rng = Rng(SEED);
+    let (start, mut rng) = (Instant::now(), Rng(SEED));
     let frames = write_frames(&root, &mut rng)?;
     let stills = write_stills(&root, &mut rng)?;
     let broken = write_broken(&root)?;
-    let took = start.elapsed();
+    let (took, shown) = (start.elapsed(), root.display());
     println!(
-        "wrote {frames} frames, {stills} stills and {broken} broken files to {} in {took:.2?}",
-        root.display()
+        "wrote {frames} frames, {stills} stills and {broken} broken files to {shown} in {took:.2?}"
     );
     Ok(())
 }

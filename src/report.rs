@@ -200,8 +200,11 @@ impl Report {
         };
         writeln!(
             w,
-            "dedup     {} exact copies and {} near duplicates removed ({rule}, scope {:?})",
-            d.exact_removed, d.near_removed, d.settings.scope
+            "dedup     {} exact copies and {} near duplicates removed ({rule}, scope {}, {} grouping)",
+            d.exact_removed,
+            d.near_removed,
+            name(&d.settings.scope),
+            name(&d.settings.grouping)
         )?;
         writeln!(w)?;
         writeln!(
@@ -332,8 +335,11 @@ impl Report {
             let verb = if o.written { "wrote" } else { "would write" };
             writeln!(
                 w,
-                "output    {verb} {} images to {} ({:?}, {:?})",
-                o.files, o.dir, o.mode, o.layout
+                "output    {verb} {} images to {} ({}, {})",
+                o.files,
+                o.dir,
+                name(&o.mode),
+                name(&o.layout)
             )?;
         }
         Ok(())
@@ -372,6 +378,14 @@ impl Report {
             writeln!(w, " {:>6}", row.cameras.values().sum::<usize>())?;
         }
         Ok(())
+    }
+}
+
+/// A unit enum's name as it is written in recipes (its serde name).
+fn name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
     }
 }
 
