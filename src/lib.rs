@@ -7,6 +7,7 @@
 //! [`pipeline::build`]. The library never prints: progress goes through
 //! [`progress::Progress`], results come back as a [`report::Report`].
 
+pub mod annotations;
 pub mod bucket;
 pub mod cache;
 pub mod dedup;
@@ -22,6 +23,7 @@ pub mod recipe;
 pub mod report;
 pub mod scan;
 pub mod select;
+pub mod video;
 
 pub use pipeline::{BuildError, BuildOptions, build};
 pub use recipe::{Recipe, RecipeError};
