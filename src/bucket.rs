@@ -2,13 +2,17 @@
 //!
 //! An image's bucket and camera come from, in order of precedence:
 //! 1. its row in the recipe's manifest (non-empty fields only),
-//! 2. the first `[[rules]]` entry whose `match` pattern matches its path,
+//! 2. the first `[[rules]]` entry whose `match` pattern matches its path and whose
+//!    `where` conditions hold on its metadata,
 //! 3. the `camera.from` capture (camera only) and `default_bucket` (bucket only).
+//!
+//! Metadata are the manifest's extra columns plus the `{name}` captures of
+//! `camera.from` and of the matching rule's pattern (`{camera}` names the camera).
 //!
 //! Its tags are the union of the manifest row's tags and the matching rule's tags:
 //! folders usually say the condition (`night`), manifests the content (`vehicle`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::{Index, IndexMut};
 
@@ -110,16 +114,54 @@ pub enum Origin {
 }
 
 /// What an image is, for selection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Labels {
     /// The bucket, if any source gave one.
     pub bucket: Option<Bucket>,
     /// Tags, sorted.
     pub tags: BTreeSet<String>,
+    /// Object classes (from the manifest or annotations), sorted.
+    pub classes: BTreeSet<String>,
     /// Camera name, if known.
     pub camera: Option<String>,
+    /// Capture time in seconds, when known (manifest `time`, video timestamp).
+    pub time: Option<f64>,
+    /// Other fields: manifest columns and `{name}` captures of path patterns.
+    pub meta: BTreeMap<String, String>,
     /// Where the bucket came from.
     pub origin: Origin,
+}
+
+impl Labels {
+    /// Unlabelled.
+    pub fn empty() -> Self {
+        Labels {
+            bucket: None,
+            tags: BTreeSet::new(),
+            classes: BTreeSet::new(),
+            camera: None,
+            time: None,
+            meta: BTreeMap::new(),
+            origin: Origin::None,
+        }
+    }
+
+    /// Whether the image carries `key`, as quota and minimum keys name it: a tag, a
+    /// class, or `field=value` on its metadata (`camera=cam01`, `weather=rain`).
+    pub fn has(&self, key: &str) -> bool {
+        match key.split_once('=') {
+            Some((field, value)) => self.field(field.trim()) == Some(value.trim()),
+            None => self.tags.contains(key) || self.classes.contains(key),
+        }
+    }
+
+    /// A metadata field's value; `camera` is one too.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "camera" => self.camera.as_deref(),
+            _ => self.meta.get(name).map(String::as_str),
+        }
+    }
 }
 
 /// Applies a recipe's manifest, rules and camera pattern to image paths.
@@ -137,27 +179,67 @@ impl<'a> Labeller<'a> {
     /// Labels the image at `path` (absolute), whose path relative to the recipe
     /// directory is `rel` (`/`-separated).
     pub fn label(&self, path: &std::path::Path, rel: &str) -> Labels {
-        let mut labels = Labels {
-            bucket: None,
-            tags: BTreeSet::new(),
-            camera: None,
-            origin: Origin::None,
-        };
-        if let Some((i, rule)) = self
+        let mut labels = Labels::empty();
+        let row = self.manifest.and_then(|m| m.row(path));
+        // Metadata first: manifest fields, then the camera pattern's captures.
+        if let Some(row) = row {
+            labels.meta.clone_from(&row.meta);
+            labels.time = row.time;
+            labels.classes.extend(row.classes.iter().cloned());
+        }
+        if let Some(captures) = self
             .recipe
-            .rules
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.pattern.is_match(rel))
+            .camera
+            .from
+            .as_ref()
+            .and_then(|p| p.captures(rel))
         {
+            for (name, value) in captures {
+                if name == "camera" {
+                    labels.camera = Some(value.to_owned());
+                } else {
+                    labels
+                        .meta
+                        .entry(name.to_owned())
+                        .or_insert_with(|| value.to_owned());
+                }
+            }
+        }
+        // The first rule whose pattern and `where` conditions hold.
+        for (i, rule) in self.recipe.rules.iter().enumerate() {
+            let Some(captures) = rule.pattern.captures(rel) else {
+                continue;
+            };
+            let mut meta = labels.meta.clone();
+            for (name, value) in captures {
+                meta.insert(name.to_owned(), value.to_owned());
+            }
+            let probe = Labels {
+                meta,
+                ..labels.clone()
+            };
+            if !rule
+                .conditions
+                .iter()
+                .all(|(field, glob)| probe.field(field).is_some_and(|v| glob.is_match(v)))
+            {
+                continue;
+            }
+            labels.meta = probe.meta;
+            if let Some(c) = labels.meta.remove("camera") {
+                labels.camera = Some(c);
+            }
             if rule.bucket.is_some() {
                 labels.bucket = rule.bucket;
                 labels.origin = Origin::Rule(i);
             }
             labels.tags.extend(rule.tags.iter().cloned());
-            labels.camera.clone_from(&rule.camera);
+            if rule.camera.is_some() {
+                labels.camera.clone_from(&rule.camera);
+            }
+            break;
         }
-        if let Some(row) = self.manifest.and_then(|m| m.row(path)) {
+        if let Some(row) = row {
             if let Some(b) = row.bucket {
                 labels.bucket = Some(b);
                 labels.origin = Origin::Manifest;
@@ -166,14 +248,6 @@ impl<'a> Labeller<'a> {
             if row.camera.is_some() {
                 labels.camera.clone_from(&row.camera);
             }
-        }
-        if labels.camera.is_none() {
-            labels.camera = self.recipe.camera.from.as_ref().and_then(|p| {
-                p.captures(rel)?
-                    .into_iter()
-                    .find(|(name, _)| *name == "camera")
-                    .map(|(_, v)| v.to_owned())
-            });
         }
         if labels.bucket.is_none() {
             if let Some(b) = self.recipe.default_bucket {
@@ -201,9 +275,10 @@ mod tests {
              [[rules]]\nmatch = 'f/c2/**'\ncamera = 'renamed'\n",
         )
         .unwrap();
-        let manifest = Manifest::from_reader(
+        let manifest = Manifest::parse(
             Path::new("/pool/m.csv"),
-            "path,bucket,tags,camera\nf/c1/night/1.jpg,background,vehicle,\nf/c1/night/2.jpg,,,cam9\n".as_bytes(),
+            "path,bucket,tags,camera\nf/c1/night/1.jpg,background,vehicle,\nf/c1/night/2.jpg,,,cam9\n",
+            false,
         )
         .unwrap();
         let l = Labeller::new(&recipe, Some(&manifest));
@@ -226,6 +301,39 @@ mod tests {
         );
         assert_eq!(c.camera.as_deref(), Some("renamed"));
         assert!(c.tags.is_empty());
+    }
+
+    #[test]
+    fn captures_and_where_conditions_label_images() {
+        let recipe = crate::recipe::Recipe::parse(
+            Path::new("/pool/r.toml"),
+            "total = 1\nsplit = { normal = 1 }\n[sources]\nroots = ['f']\n\
+             [[rules]]\nmatch = 'f/{site}/{camera}/**'\nwhere = { weather = 'rain*' }\nbucket = 'hard'\ntags = ['wet']\n\
+             [[rules]]\nwhere = { site = 'north' }\nbucket = 'normal'\n",
+        )
+        .unwrap();
+        let manifest = Manifest::parse(
+            Path::new("/pool/m.csv"),
+            "path,weather,classes\nf/north/c1/1.jpg,rainy,car;bus\nf/north/c1/2.jpg,sunny,\n",
+            false,
+        )
+        .unwrap();
+        let l = Labeller::new(&recipe, Some(&manifest));
+        let label = |rel: &str| l.label(&Path::new("/pool").join(rel), rel);
+
+        let wet = label("f/north/c1/1.jpg");
+        assert_eq!(
+            (wet.bucket, wet.camera.as_deref()),
+            (Some(Bucket::Hard), Some("c1"))
+        );
+        assert_eq!(wet.meta["site"], "north");
+        assert!(wet.has("wet") && wet.has("car") && wet.has("site=north") && wet.has("camera=c1"));
+        assert!(!wet.has("site=south") && !wet.has("truck"));
+        // The first rule's `where` fails; the second sees no capture of `site`
+        // from its own pattern and no `site` field, so nothing buckets it.
+        let dry = label("f/north/c1/2.jpg");
+        assert_eq!(dry.bucket, None);
+        assert_eq!(dry.meta["weather"], "sunny");
     }
 
     #[test]

@@ -110,7 +110,7 @@ pub fn inventory(
         .sources
         .manifest
         .as_deref()
-        .map(Manifest::load)
+        .map(|m| Manifest::load(m, recipe.sources.allow_outside))
         .transpose()?;
     progress.start(Stage::Scan, None);
     let scan = scan::scan(

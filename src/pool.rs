@@ -51,6 +51,7 @@ pub(crate) mod fake {
                 tags: tags.iter().map(|t| t.to_string()).collect(),
                 camera: camera.map(str::to_owned),
                 origin: Origin::Manifest,
+                ..Labels::empty()
             },
             features: Features {
                 format: Format::Jpeg,

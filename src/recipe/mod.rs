@@ -51,27 +51,46 @@ pub struct Recipe {
     pub dedup: DedupSettings,
     /// `[[rules]]`, in file order; the first match wins.
     pub rules: Vec<Rule>,
+    /// `[classes]`: classes every set must show.
+    pub classes: Option<ClassPlan>,
     /// `[output]`.
     pub output: OutputPlan,
 }
 
-/// What one bucket must hold.
+/// What one bucket must hold. Quota and minimum keys are labels: a tag, a class,
+/// or `field=value` on the image's metadata (see [`crate::bucket::Labels::has`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BucketPlan {
     /// Images in this bucket.
     pub count: usize,
-    /// `[buckets.NAME.quota]`: exactly this many images fill each tag's slot.
+    /// `[buckets.NAME.quota]`: exactly this many images fill each label's slot.
     pub quota: BTreeMap<String, usize>,
-    /// `[buckets.NAME.min]`: at least this many images carry each tag.
+    /// `[buckets.NAME.min]`: at least this many images carry each label.
     pub min: BTreeMap<String, usize>,
+    /// From `[classes]`: this many images of each required class, each counted once.
+    pub classes: BTreeMap<String, usize>,
 }
 
 impl BucketPlan {
     /// Images left for the bucket's free share after quotas and minimums.
     pub fn free(&self) -> usize {
-        self.count
-            .saturating_sub(self.quota.values().sum::<usize>() + self.min.values().sum::<usize>())
+        self.count.saturating_sub(
+            self.quota.values().sum::<usize>()
+                + self.min.values().sum::<usize>()
+                + self.classes.values().sum::<usize>(),
+        )
     }
+}
+
+/// `[classes]`: object classes the set must show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassPlan {
+    /// `require`: the classes.
+    pub require: Vec<String>,
+    /// `min`: images per class. Default 1.
+    pub min: usize,
+    /// `bucket`: where they must appear. Default normal.
+    pub bucket: Bucket,
 }
 
 /// Where images come from.
@@ -83,6 +102,8 @@ pub struct Sources {
     pub manifest: Option<PathBuf>,
     /// `exclude`: patterns of paths to skip.
     pub exclude: Vec<PathPattern>,
+    /// `allow_outside`: let manifest rows name files outside the manifest's folder.
+    pub allow_outside: bool,
 }
 
 /// How cameras are named and how many images each must contribute.
@@ -97,8 +118,10 @@ pub struct CameraPlan {
 /// One `[[rules]]` entry.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    /// `match`: the pattern.
+    /// `match`: the pattern (default `**`). Its `{name}` captures become metadata.
     pub pattern: PathPattern,
+    /// `where`: metadata fields whose values must match these globs.
+    pub conditions: Vec<(String, globset::GlobMatcher)>,
     /// `bucket`: bucket given to matching images.
     pub bucket: Option<Bucket>,
     /// `tags`: tags added to matching images.

@@ -34,8 +34,19 @@ pub(crate) struct RawRecipe {
     pub rules: Vec<Spanned<RawRule>>,
     #[serde(default)]
     pub buckets: RawBuckets,
+    pub classes: Option<Spanned<RawClasses>>,
     #[serde(default)]
     pub output: RawOutput,
+}
+
+/// `[classes]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClasses {
+    #[serde(default)]
+    pub require: Vec<String>,
+    pub min: Option<Spanned<i64>>,
+    pub bucket: Option<Bucket>,
 }
 
 /// `split = { normal = 6, hard = 2, background = 2 }`.
@@ -55,6 +66,7 @@ pub(crate) struct RawSources {
     pub manifest: Option<Spanned<String>>,
     #[serde(default)]
     pub exclude: Vec<Spanned<String>>,
+    pub allow_outside: Option<bool>,
 }
 
 /// `[camera]`.
@@ -81,7 +93,9 @@ pub(crate) struct RawDedup {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRule {
     #[serde(rename = "match")]
-    pub pattern: Spanned<String>,
+    pub pattern: Option<Spanned<String>>,
+    #[serde(rename = "where", default)]
+    pub conditions: BTreeMap<String, Spanned<String>>,
     pub bucket: Option<Bucket>,
     #[serde(default)]
     pub tags: Vec<String>,

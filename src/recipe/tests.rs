@@ -128,7 +128,7 @@ fn syntax_error_names_line_and_column() {
 fn unknown_key_is_named_with_its_table() {
     insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\nmanifets = 'm.csv'\n"), @r#"
     invalid recipe pool/r.toml (1 problem)
-      pool/r.toml:5:1: sources.manifets: unknown field `manifets`, expected one of `roots`, `manifest`, `exclude`
+      pool/r.toml:5:1: sources.manifets: unknown field `manifets`, expected one of `roots`, `manifest`, `exclude`, `allow_outside`
     "#);
 }
 
@@ -228,4 +228,22 @@ fn max_distance_is_accepted_in_bits() {
         problems("total = 5\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n[dedup]\nmax_distance = 65\n")
             .contains("dedup.max_distance: must be 0 to 64 bits")
     );
+}
+
+#[test]
+fn classes_become_slots_of_their_bucket() {
+    let r = parse("total = 100\nsplit = { normal = 6, hard = 2, background = 2 }\n[sources]\nroots = ['a']\n[classes]\nrequire = ['person', 'vehicle']\nmin = 5\n").unwrap();
+    assert_eq!(r.buckets.normal.classes["vehicle"], 5);
+    assert_eq!(r.buckets.normal.free(), 50);
+    let c = r.classes.unwrap();
+    assert_eq!((c.min, c.bucket), (5, Bucket::Normal));
+    insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1, hard = 1 }\n[sources]\nroots = ['a']\n[classes]\nrequire = ['a', 'b', 'c']\nmin = 2\nbucket = 'hard'\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:5:1: classes: 3 classes × 2 images plus the bucket's quotas and minimums (0) need 6, more than bucket `hard`'s 5 images
+    "#);
+    insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n[[rules]]\nbucket = 'hard'\n[[rules]]\nwhere = { site = '[' }\nbucket = 'hard'\n"), @r#"
+    invalid recipe pool/r.toml (2 problems)
+      pool/r.toml:5:1: rules[0]: matches nothing: give it a `match` pattern or `where` conditions
+      pool/r.toml:8:18: rules[1].where.site: invalid glob: unclosed character class; missing ']' in `[`
+    "#);
 }

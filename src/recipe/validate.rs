@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::raw::{RawBucket, RawRecipe, RawSplit};
 use super::span::SourceMap;
-use super::{BucketPlan, CameraPlan, OutputPlan, Problem, Recipe, Rule, Sources};
+use super::{BucketPlan, CameraPlan, ClassPlan, OutputPlan, Problem, Recipe, Rule, Sources};
 use crate::bucket::{Bucket, PerBucket};
 use crate::dedup::{DedupSettings, Threshold};
 use crate::paths;
@@ -90,7 +90,8 @@ pub(super) fn validate(
     };
 
     let mut split = None;
-    let buckets = bucket_plans(&mut c, &raw, &mut split);
+    let mut buckets = bucket_plans(&mut c, &raw, &mut split);
+    let classes = class_plan(&mut c, &raw, &mut buckets);
     let total = buckets.iter().map(|(_, b)| b.count).sum::<usize>();
     if let Some(t) = &raw.total {
         let wanted = c.count(t, "total");
@@ -143,9 +144,32 @@ pub(super) fn validate(
                 "does nothing: give it a `bucket`, `tags` or `camera`",
             );
         }
-        if let Some(pattern) = c.pattern(&r.pattern, &format!("{key}.match")) {
+        if r.pattern.is_none() && r.conditions.is_empty() {
+            c.at_key(
+                rule,
+                &key,
+                "matches nothing: give it a `match` pattern or `where` conditions",
+            );
+        }
+        let mut conditions = Vec::new();
+        for (field, glob) in &r.conditions {
+            match globset::Glob::new(glob.get_ref()) {
+                Ok(g) => conditions.push((field.to_ascii_lowercase(), g.compile_matcher())),
+                Err(e) => c.at_key(
+                    glob,
+                    &format!("{key}.where.{field}"),
+                    format!("invalid glob: {} in `{}`", e.kind(), glob.get_ref()),
+                ),
+            }
+        }
+        let pattern = match &r.pattern {
+            Some(p) => c.pattern(p, &format!("{key}.match")),
+            None => PathPattern::new("**").ok(),
+        };
+        if let Some(pattern) = pattern {
             rules.push(Rule {
                 pattern,
+                conditions,
                 bucket: r.bucket,
                 tags: r.tags.clone(),
                 camera: r.camera.clone(),
@@ -181,7 +205,47 @@ pub(super) fn validate(
         camera,
         dedup,
         rules,
+        classes,
         output,
+    })
+}
+
+/// `[classes]`: one class slot per required class in the chosen bucket.
+fn class_plan(
+    c: &mut Checker<'_, '_>,
+    raw: &RawRecipe,
+    buckets: &mut PerBucket<BucketPlan>,
+) -> Option<ClassPlan> {
+    let spanned = raw.classes.as_ref()?;
+    let rc = spanned.get_ref();
+    let min = rc.min.as_ref().map_or(1, |m| c.count(m, "classes.min"));
+    let bucket = rc.bucket.unwrap_or(Bucket::Normal);
+    if rc.require.is_empty() {
+        c.at_key(spanned, "classes.require", "list at least one class");
+        return None;
+    }
+    let plan = &mut buckets[bucket];
+    let wanted = min * rc.require.len();
+    let taken = plan.quota.values().sum::<usize>() + plan.min.values().sum::<usize>();
+    if taken + wanted > plan.count {
+        c.at_key(
+            spanned,
+            "classes",
+            format!(
+                "{} classes × {min} images plus the bucket's quotas and minimums ({taken}) need {}, more than bucket `{bucket}`'s {} images",
+                rc.require.len(),
+                taken + wanted,
+                plan.count
+            ),
+        );
+    }
+    for class in &rc.require {
+        plan.classes.insert(class.clone(), min);
+    }
+    Some(ClassPlan {
+        require: rc.require.clone(),
+        min,
+        bucket,
     })
 }
 
@@ -365,6 +429,7 @@ fn sources(c: &mut Checker<'_, '_>, raw: &RawRecipe, base: &Path) -> Sources {
         .collect();
     Sources {
         roots,
+        allow_outside: raw.sources.allow_outside.unwrap_or(false),
         manifest: raw
             .sources
             .manifest

@@ -51,6 +51,8 @@ pub enum SlotKind {
     Quota(String),
     /// A tag minimum.
     Min(String),
+    /// A required class (`[classes]`).
+    Class(String),
     /// The rest of the bucket.
     Free,
 }
@@ -61,6 +63,7 @@ impl SlotKind {
         match self {
             SlotKind::Quota(t) => t.clone(),
             SlotKind::Min(t) => format!("min:{t}"),
+            SlotKind::Class(c) => format!("class:{c}"),
             SlotKind::Free => "free".into(),
         }
     }
@@ -136,10 +139,11 @@ impl std::fmt::Display for Shortfall {
             } => write!(
                 f,
                 "bucket {bucket}, {}: wanted {wanted}, filled {filled} ({available} distinct image{} available after dedup)",
-                if slot == "free" {
-                    "free share".to_owned()
-                } else {
-                    format!("tag {slot}")
+                match slot.split_once(':') {
+                    _ if slot == "free" => "free share".to_owned(),
+                    Some(("class", c)) => format!("class {c}"),
+                    Some(("min", t)) => format!("tag {t} (minimum)"),
+                    _ => format!("tag {slot}"),
                 },
                 if *available == 1 { "" } else { "s" }
             ),
@@ -267,6 +271,13 @@ fn initial_slots(buckets: &PerBucket<BucketPlan>) -> Vec<Slot> {
                 cap: n,
             });
         }
+        for (class, &n) in &plan.classes {
+            slots.push(Slot {
+                bucket,
+                kind: SlotKind::Class(class.clone()),
+                cap: n,
+            });
+        }
         slots.push(Slot {
             bucket,
             kind: SlotKind::Free,
@@ -281,8 +292,9 @@ fn serves(img: &PoolImage, slot: &Slot, plan: &BucketPlan) -> bool {
         return false;
     }
     match &slot.kind {
-        SlotKind::Quota(t) | SlotKind::Min(t) => img.labels.tags.contains(t),
-        SlotKind::Free => !plan.quota.keys().any(|t| img.labels.tags.contains(t)),
+        SlotKind::Quota(k) | SlotKind::Min(k) => img.labels.has(k),
+        SlotKind::Class(c) => img.labels.classes.contains(c),
+        SlotKind::Free => !plan.quota.keys().any(|k| img.labels.has(k)),
     }
 }
 

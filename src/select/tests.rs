@@ -26,6 +26,7 @@ fn hard(count: usize, quota: &[(&str, usize)], min: &[(&str, usize)]) -> PerBuck
             count,
             quota: quota.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
             min: min.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
+            ..BucketPlan::default()
         },
         ..PerBucket::default()
     }
@@ -211,4 +212,59 @@ fn picks_spread_across_the_sequence_and_depend_on_the_seed() {
     let mut quarters: Vec<usize> = a.iter().map(|i| i / 16).collect();
     quarters.dedup();
     assert_eq!(quarters.len(), 4, "{a:?}");
+}
+
+#[test]
+fn class_slots_and_label_keys() {
+    let mut images = Vec::new();
+    for (k, classes) in [&["car"][..], &["car", "bus"], &["person"], &["car"], &[]]
+        .iter()
+        .enumerate()
+    {
+        let mut i = img(
+            &format!("{k}.jpg"),
+            Bucket::Normal,
+            &[],
+            Some(if k % 2 == 0 { "a" } else { "b" }),
+        );
+        i.labels.classes = classes.iter().map(|c| c.to_string()).collect();
+        images.push(i);
+    }
+    let buckets = PerBucket {
+        normal: BucketPlan {
+            count: 4,
+            quota: [("camera=b".to_string(), 1)].into(),
+            classes: [("bus".to_string(), 1), ("person".to_string(), 1)].into(),
+            ..BucketPlan::default()
+        },
+        ..PerBucket::default()
+    };
+    let sel = select(
+        &images,
+        &all(&images),
+        &plan_of(&buckets, 0, ShortfallPolicy::Fail),
+    );
+    assert!(sel.shortfalls.is_empty(), "{:?}", sel.shortfalls);
+    assert_eq!(slot_of(&sel, 1).as_deref(), Some("class:bus"));
+    assert_eq!(slot_of(&sel, 2).as_deref(), Some("class:person"));
+    // camera b holds images 1 and 3; 1 serves bus, so 3 fills `camera=b`.
+    assert_eq!(slot_of(&sel, 3).as_deref(), Some("camera=b"));
+
+    let buckets = PerBucket {
+        normal: BucketPlan {
+            count: 4,
+            classes: [("truck".to_string(), 2)].into(),
+            ..BucketPlan::default()
+        },
+        ..PerBucket::default()
+    };
+    let sel = select(
+        &images,
+        &all(&images),
+        &plan_of(&buckets, 0, ShortfallPolicy::Fail),
+    );
+    assert_eq!(
+        sel.shortfalls[0].to_string(),
+        "bucket normal, class truck: wanted 2, filled 0 (0 distinct images available after dedup)"
+    );
 }
