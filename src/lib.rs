@@ -23,6 +23,7 @@ pub mod recipe;
 pub mod report;
 pub mod scan;
 pub mod select;
+pub mod sequence;
 pub mod video;
 
 pub use pipeline::{BuildError, BuildOptions, build};

@@ -23,6 +23,7 @@ use crate::report::{
 };
 use crate::scan::{self, ScanError};
 use crate::select::{self, Plan, Selection};
+use crate::sequence;
 
 /// Name of the lock manifest written into the output folder.
 pub const LOCK_FILE: &str = "manifest.csv";
@@ -347,7 +348,8 @@ pub fn build(
     let images = &inv.images;
 
     progress.start(Stage::Dedup, None);
-    let dd = dedup::dedup(images, &recipe.dedup);
+    let (sampled, sequences) = sequence::sample(images, &recipe.sequences, recipe.dedup.threshold);
+    let dd = dedup::dedup_after(images, &recipe.dedup, sampled);
     progress.finish();
     if cancel.load(Ordering::Relaxed) {
         return Err(BuildError::Interrupted);
@@ -368,6 +370,7 @@ pub fn build(
     progress.finish();
 
     let mut report = assemble(recipe, seed, &inv, &dd, &sel);
+    report.sequences = (sequences.sequences > 0).then_some(sequences);
     let placements = placements(images, &sel, layout);
     let ok = sel.shortfalls.is_empty();
     report.output = out.as_ref().map(|o| OutputSummary {
@@ -488,6 +491,8 @@ fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<u8> {
         let status = match dd.removed[i] {
             Some(dedup::Removal::Exact { .. }) => "exact-duplicate",
             Some(dedup::Removal::Near { .. }) => "near-duplicate",
+            Some(dedup::Removal::NotSampled) => "not-sampled",
+            Some(dedup::Removal::Consecutive { .. }) => "consecutive-duplicate",
             None if chosen.contains(&i) => "chosen",
             None => "not-chosen",
         };
@@ -593,6 +598,7 @@ fn assemble(recipe: &Recipe, seed: u64, inv: &Inventory, dd: &Dedup, sel: &Selec
             max_total(recipe, &kept)
         },
         topped_up: sel.topped_up.clone(),
+        sequences: None,
         output: None,
         warnings: inv.warnings.clone(),
     }

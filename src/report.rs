@@ -140,6 +140,8 @@ pub struct Report {
     /// Measuring (omitted from files written to disk).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<MeasureSummary>,
+    /// Frame sequences: time sampling and consecutive duplicates.
+    pub sequences: Option<crate::sequence::SequenceSummary>,
     /// Duplicates.
     pub dedup: DedupSummary,
     /// Per-bucket counts wanted.
@@ -192,6 +194,20 @@ impl Report {
                 "measured  {} from cache, {} decoded",
                 m.from_cache, m.decoded
             )?;
+        }
+        if let Some(q) = &self.sequences {
+            writeln!(
+                w,
+                "sequences {} with {} frames: {} dropped by time sampling, {} as consecutive duplicates",
+                q.sequences, q.frames, q.not_sampled, q.consecutive_duplicates
+            )?;
+            if !q.untimed.is_empty() {
+                writeln!(
+                    w,
+                    "          {} sequence(s) have no timing and were not sampled: set `fps` under [sequences] or a `time` column",
+                    q.untimed.len()
+                )?;
+            }
         }
         let d = &self.dedup;
         let rule = match d.settings.threshold {

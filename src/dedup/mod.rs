@@ -117,6 +117,13 @@ pub enum Removal {
         /// Index of the kept image.
         kept: usize,
     },
+    /// A frame of a sequence outside the `every` sampling.
+    NotSampled,
+    /// A frame as alike as the threshold to the frame kept just before it.
+    Consecutive {
+        /// Index of the kept frame.
+        kept: usize,
+    },
 }
 
 /// The outcome of de-duplication over a pool.
@@ -243,13 +250,30 @@ pub fn keep_order(a: (&PoolImage, f64), b: (&PoolImage, f64)) -> std::cmp::Order
 
 /// De-duplicates `images` (in path order) under `settings`.
 pub fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
+    dedup_after(images, settings, vec![None; images.len()])
+}
+
+/// De-duplicates the images that `removed` (from sequence sampling) still keeps.
+pub fn dedup_after(
+    images: &[PoolImage],
+    settings: &DedupSettings,
+    mut removed: Vec<Option<Removal>>,
+) -> Dedup {
     let n = images.len();
-    let mut removed: Vec<Option<Removal>> = vec![None; n];
     let mut cluster: Vec<usize> = (0..n).collect();
+    for (i, r) in removed.iter().enumerate() {
+        if let Some(Removal::Consecutive { kept }) = r {
+            cluster[i] = *kept;
+        }
+    }
 
     if settings.exact {
         let mut by_hash: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
-        for (i, img) in images.iter().enumerate() {
+        for (i, img) in images
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| removed[*i].is_none())
+        {
             by_hash
                 .entry(img.features.content_hash)
                 .or_default()
@@ -394,10 +418,16 @@ pub fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
             }
         }
     }
-    // Exact copies follow their kept image into its near-duplicate cluster.
+    // Exact copies and consecutive frames follow their kept image into its cluster.
     for i in 0..n {
-        if let Some(Removal::Exact { kept }) = removed[i] {
-            cluster[i] = cluster[kept];
+        if let Some(Removal::Exact { kept } | Removal::Consecutive { kept }) = removed[i] {
+            let mut k = kept;
+            while let Some(Removal::Exact { kept: next } | Removal::Consecutive { kept: next }) =
+                removed[k]
+            {
+                k = next;
+            }
+            cluster[i] = cluster[k];
         }
     }
     Dedup {

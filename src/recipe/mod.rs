@@ -49,6 +49,10 @@ pub struct Recipe {
     pub camera: CameraPlan,
     /// `[dedup]`.
     pub dedup: DedupSettings,
+    /// `[sequences]`.
+    pub sequences: crate::sequence::SequencePlan,
+    /// `[video]`: path of the ffmpeg executable, when set.
+    pub ffmpeg: Option<PathBuf>,
     /// `[[rules]]`, in file order; the first match wins.
     pub rules: Vec<Rule>,
     /// `[classes]`: classes every set must show.

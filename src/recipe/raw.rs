@@ -31,6 +31,10 @@ pub(crate) struct RawRecipe {
     #[serde(default)]
     pub dedup: RawDedup,
     #[serde(default)]
+    pub sequences: RawSequences,
+    #[serde(default)]
+    pub video: RawVideo,
+    #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
     #[serde(default)]
     pub buckets: RawBuckets,
@@ -129,4 +133,28 @@ pub(crate) struct RawOutput {
     pub dir: Option<Spanned<String>>,
     pub mode: Option<LinkMode>,
     pub layout: Option<Layout>,
+}
+
+/// A duration: seconds as a number, or text such as `"500ms"`, `"1s"`, `"2m"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawDuration {
+    Seconds(f64),
+    Text(String),
+}
+
+/// `[sequences]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSequences {
+    pub every: Option<Spanned<RawDuration>>,
+    pub fps: Option<Spanned<f64>>,
+    pub consecutive: Option<bool>,
+}
+
+/// `[video]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVideo {
+    pub ffmpeg: Option<Spanned<String>>,
 }

@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::raw::{RawBucket, RawRecipe, RawSplit};
+use super::raw::{RawBucket, RawDuration, RawRecipe, RawSplit};
 use super::span::SourceMap;
 use super::{BucketPlan, CameraPlan, ClassPlan, OutputPlan, Problem, Recipe, Rule, Sources};
 use crate::bucket::{Bucket, PerBucket};
 use crate::dedup::{DedupSettings, Threshold};
 use crate::paths;
 use crate::pattern::PathPattern;
+use crate::sequence::SequencePlan;
 
 /// Collects problems while validating.
 struct Checker<'a, 'b> {
@@ -132,6 +133,12 @@ pub(super) fn validate(
     };
 
     let dedup = dedup(&mut c, &raw);
+    let sequences = sequences(&mut c, &raw);
+    let ffmpeg = raw
+        .video
+        .ffmpeg
+        .as_ref()
+        .map(|f| paths::normalize(&base_dir.join(f.get_ref())));
 
     let mut rules = Vec::new();
     for (i, rule) in raw.rules.iter().enumerate() {
@@ -204,6 +211,8 @@ pub(super) fn validate(
         sources,
         camera,
         dedup,
+        sequences,
+        ffmpeg,
         rules,
         classes,
         output,
@@ -478,4 +487,43 @@ fn dedup(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> DedupSettings {
         settings.grouping = grouping;
     }
     settings
+}
+
+fn sequences(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> SequencePlan {
+    let r = &raw.sequences;
+    let every = r.every.as_ref().and_then(|e| {
+        let parsed = match e.get_ref() {
+            RawDuration::Seconds(s) => Ok(*s),
+            RawDuration::Text(t) => crate::sequence::parse_duration(t),
+        };
+        match parsed {
+            Ok(s) if s.is_finite() && s > 0.0 => Some(s),
+            Ok(s) => {
+                c.at_key(
+                    e,
+                    "sequences.every",
+                    format!("must be above 0 seconds, not {s}"),
+                );
+                None
+            }
+            Err(msg) => {
+                c.at_key(e, "sequences.every", msg);
+                None
+            }
+        }
+    });
+    let fps = r.fps.as_ref().and_then(|f| {
+        let v = *f.get_ref();
+        if v.is_finite() && v > 0.0 {
+            Some(v)
+        } else {
+            c.at_key(f, "sequences.fps", format!("must be above 0, not {v}"));
+            None
+        }
+    });
+    SequencePlan {
+        every,
+        fps,
+        consecutive: r.consecutive.unwrap_or(true),
+    }
 }

@@ -1,0 +1,268 @@
+//! Frame sequences: folders of numbered frames (one clip or camera each), sampled
+//! by time and stripped of consecutive near duplicates before the global pass.
+//!
+//! A folder is a sequence when it holds at least [`MIN_FRAMES`] images whose file
+//! names end in a number (`000123.jpg`, `frame_42.png`); videos are sequences too.
+//! A frame's time is its label's `time` (manifest column, video timestamp), else
+//! its number divided by `fps`. With `every`, the first frame of each `every`-second
+//! window is kept. Then, walking the kept frames in time order, a frame at least
+//! as similar as the dedup threshold to the last frame kept is a consecutive
+//! duplicate and is dropped.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::dedup::{Removal, Signature, Threshold, similarity};
+use crate::pool::PoolImage;
+
+/// A folder needs this many numbered frames to count as a sequence.
+pub const MIN_FRAMES: usize = 3;
+
+/// `[sequences]` settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct SequencePlan {
+    /// `every`: keep one frame per this many seconds. Default: keep all.
+    pub every: Option<f64>,
+    /// `fps`: frame rate of numbered frames without a `time`. Default: none.
+    pub fps: Option<f64>,
+    /// `consecutive`: drop consecutive near duplicates. Default true.
+    pub consecutive: bool,
+}
+
+/// What sampling did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SequenceSummary {
+    /// Sequences found.
+    pub sequences: usize,
+    /// Frames in them.
+    pub frames: usize,
+    /// Frames dropped by time sampling.
+    pub not_sampled: usize,
+    /// Frames dropped as consecutive near duplicates.
+    pub consecutive_duplicates: usize,
+    /// Sequences with no timing (no `time`, no `fps`), so not sampled by time.
+    pub untimed: Vec<String>,
+}
+
+/// Parses a duration as recipes write it: `"500ms"`, `"1s"`, `"1.5s"`, `"2m"`,
+/// `"1h"`, or a bare number of seconds. Returns seconds.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. \"500ms\", \"1s\", \"2m\")"))?;
+    let scale = match unit.trim() {
+        "" | "s" | "sec" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}` (use ms, s, m or h)"
+            ));
+        }
+    };
+    let seconds = value * scale;
+    if seconds.is_finite() && seconds > 0.0 {
+        Ok(seconds)
+    } else {
+        Err(format!("`{text}` must be a positive duration"))
+    }
+}
+
+/// Trailing number of a file stem: `000123` → 123, `frame_42` → 42.
+pub fn frame_number(path: &Path) -> Option<u64> {
+    let stem = path.file_stem()?.to_str()?;
+    let digits = stem.len() - stem.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 || digits > 18 {
+        return None;
+    }
+    stem[stem.len() - digits..].parse().ok()
+}
+
+/// Samples every sequence in `images` (path order); returns the removals (indexed
+/// like `images`) and a summary. Images not in a sequence are untouched.
+pub fn sample(
+    images: &[PoolImage],
+    plan: &SequencePlan,
+    threshold: Threshold,
+) -> (Vec<Option<Removal>>, SequenceSummary) {
+    let mut removed = vec![None; images.len()];
+    let mut summary = SequenceSummary::default();
+    let mut folders: BTreeMap<&Path, Vec<usize>> = BTreeMap::new();
+    for (i, img) in images.iter().enumerate() {
+        folders.entry(img.folder()).or_default().push(i);
+    }
+    for (folder, members) in folders {
+        let timed: Vec<(usize, Option<f64>)> = members
+            .iter()
+            .filter_map(|&i| {
+                let img = &images[i];
+                let number = frame_number(&img.file.path);
+                let time = img.labels.time.or_else(|| Some(number? as f64 / plan.fps?));
+                (number.is_some() || img.labels.time.is_some()).then_some((i, time))
+            })
+            .collect();
+        if timed.len() < MIN_FRAMES {
+            continue;
+        }
+        summary.sequences += 1;
+        summary.frames += timed.len();
+        let mut frames = timed;
+        frames.sort_by(|a, b| {
+            let key = |(i, t): &(usize, Option<f64>)| (t.unwrap_or(0.0), *i);
+            key(a).0.total_cmp(&key(b).0).then(a.0.cmp(&b.0))
+        });
+        let has_time = frames.iter().all(|(_, t)| t.is_some());
+        if let Some(every) = plan.every {
+            if has_time {
+                let mut last_window = None;
+                for &(i, t) in &frames {
+                    let window = (t.unwrap_or(0.0) / every).floor() as i64;
+                    if last_window == Some(window) {
+                        removed[i] = Some(Removal::NotSampled);
+                        summary.not_sampled += 1;
+                    } else {
+                        last_window = Some(window);
+                    }
+                }
+            } else {
+                summary.untimed.push(folder.display().to_string());
+            }
+        }
+        if plan.consecutive {
+            let mut last: Option<(usize, Signature)> = None;
+            for &(i, _) in &frames {
+                if removed[i].is_some() {
+                    continue;
+                }
+                let img = &images[i];
+                let sig = Signature::new(&img.features.thumb);
+                if let Some((k, prev)) = &last {
+                    let same_scope = images[*k].labels.bucket == img.labels.bucket
+                        && images[*k].labels.tags == img.labels.tags;
+                    let dup = match threshold {
+                        Threshold::Similarity(t) => similarity(prev, &sig) >= t,
+                        Threshold::MaxDistance(d) => {
+                            (images[*k].features.phash ^ img.features.phash).count_ones() <= d
+                        }
+                    };
+                    if same_scope && dup {
+                        removed[i] = Some(Removal::Consecutive { kept: *k });
+                        summary.consecutive_duplicates += 1;
+                        continue;
+                    }
+                }
+                last = Some((i, sig));
+            }
+        }
+    }
+    (removed, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bucket::Bucket;
+    use crate::pool::fake::{blob, image};
+
+    #[test]
+    fn durations() {
+        for (text, want) in [
+            ("1s", 1.0),
+            ("500ms", 0.5),
+            ("1.5 s", 1.5),
+            ("2m", 120.0),
+            ("3", 3.0),
+            ("1h", 3600.0),
+        ] {
+            assert_eq!(parse_duration(text), Ok(want), "{text}");
+        }
+        for bad in ["", "s", "1 parsec", "-1s", "0"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn frame_numbers() {
+        assert_eq!(frame_number(Path::new("a/000123.jpg")), Some(123));
+        assert_eq!(frame_number(Path::new("frame_42.png")), Some(42));
+        assert_eq!(frame_number(Path::new("IMG_0001.JPG")), Some(1));
+        assert_eq!(frame_number(Path::new("still.jpg")), None);
+    }
+
+    /// 30 frames at 10 fps: a still scene for frames 0-14, then a moving blob.
+    fn clip() -> Vec<PoolImage> {
+        (0..30)
+            .map(|k| {
+                let x = if k < 15 {
+                    8.0
+                } else {
+                    8.0 + 1.5 * (k - 14) as f32
+                };
+                image(
+                    &format!("cam/seq/{k:06}.jpg"),
+                    Bucket::Normal,
+                    &[],
+                    Some("cam"),
+                    blob(x, 12.0, 1.0),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn samples_one_frame_per_interval_at_the_given_fps() {
+        let images = clip();
+        let plan = SequencePlan {
+            every: Some(1.0),
+            fps: Some(10.0),
+            consecutive: false,
+        };
+        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
+        assert_eq!(kept, [0, 10, 20]);
+        assert_eq!((s.sequences, s.frames, s.not_sampled), (1, 30, 27));
+        // 0.5 s at 10 fps: every fifth frame.
+        let plan = SequencePlan {
+            every: Some(0.5),
+            ..plan
+        };
+        let (removed, _) = sample(&images, &plan, Threshold::Similarity(0.98));
+        assert_eq!(removed.iter().filter(|r| r.is_none()).count(), 6);
+    }
+
+    #[test]
+    fn drops_consecutive_duplicates_but_keeps_motion() {
+        let images = clip();
+        let plan = SequencePlan {
+            every: None,
+            fps: None,
+            consecutive: true,
+        };
+        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        // The 15 still frames collapse to the first; moving frames survive.
+        assert!(removed[0].is_none());
+        assert!((1..15).all(|i| removed[i] == Some(Removal::Consecutive { kept: 0 })));
+        assert!(s.consecutive_duplicates >= 14);
+        assert!(removed[29].is_none());
+    }
+
+    #[test]
+    fn untimed_sequences_are_reported_not_sampled() {
+        let images = clip();
+        let plan = SequencePlan {
+            every: Some(1.0),
+            fps: None,
+            consecutive: false,
+        };
+        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        assert!(removed.iter().all(Option::is_none));
+        assert_eq!(s.untimed.len(), 1);
+    }
+}
