@@ -478,13 +478,30 @@ fn lock_manifest(
     w.into_inner().expect("in-memory CSV")
 }
 
-/// Every usable pool image with what became of it: `chosen`, `not-chosen`,
-/// `exact-duplicate` or `near-duplicate`, and the image its cluster kept.
+/// Every usable pool image with what became of it (`chosen`, `not-chosen`,
+/// `exact-duplicate`, `near-duplicate`, `not-sampled`, `consecutive-duplicate`),
+/// the image its duplicate group kept, and its measured quality.
 fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<u8> {
     let chosen: HashSet<usize> = sel.picks.iter().map(|p| p.image).collect();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "path", "bucket", "tags", "camera", "status", "kept", "phash",
+        "path",
+        "bucket",
+        "tags",
+        "camera",
+        "status",
+        "kept",
+        "phash",
+        "width",
+        "height",
+        "mean",
+        "contrast",
+        "dark_clip",
+        "bright_clip",
+        "sharpness",
+        "jpeg_quality",
+        "colourfulness",
+        "entropy",
     ])
     .expect("in-memory CSV");
     for (i, img) in images.iter().enumerate() {
@@ -496,6 +513,7 @@ fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<u8> {
             None if chosen.contains(&i) => "chosen",
             None => "not-chosen",
         };
+        let q = &img.features.quality;
         w.write_record([
             img.file.rel.as_str(),
             img.labels.bucket.map_or("", |b| b.as_str()),
@@ -509,6 +527,16 @@ fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<u8> {
             status,
             images[dd.cluster[i]].file.rel.as_str(),
             &img.features.phash_hex(),
+            &img.features.width.to_string(),
+            &img.features.height.to_string(),
+            &format!("{:.1}", q.mean),
+            &format!("{:.1}", q.contrast),
+            &format!("{:.3}", q.dark_clip),
+            &format!("{:.3}", q.bright_clip),
+            &format!("{:.1}", q.sharpness),
+            &q.jpeg_quality.map_or(String::new(), |v| v.to_string()),
+            &format!("{:.1}", q.colourfulness),
+            &format!("{:.2}", q.entropy),
         ])
         .expect("in-memory CSV");
     }
