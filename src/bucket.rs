@@ -18,6 +18,7 @@ use std::ops::{Index, IndexMut};
 
 use serde::{Deserialize, Serialize};
 
+use crate::features::Quality;
 use crate::manifest::Manifest;
 use crate::recipe::Recipe;
 
@@ -128,6 +129,8 @@ pub struct Labels {
     pub time: Option<f64>,
     /// Other fields: manifest columns and `{name}` captures of path patterns.
     pub meta: BTreeMap<String, String>,
+    /// Measured tags (`auto:dark`, …) from the image's quality signals.
+    pub measured: BTreeSet<String>,
     /// Where the bucket came from.
     pub origin: Origin,
 }
@@ -142,16 +145,20 @@ impl Labels {
             camera: None,
             time: None,
             meta: BTreeMap::new(),
+            measured: BTreeSet::new(),
             origin: Origin::None,
         }
     }
 
     /// Whether the image carries `key`, as quota and minimum keys name it: a tag, a
-    /// class, or `field=value` on its metadata (`camera=cam01`, `weather=rain`).
+    /// class, a measured tag (`auto:dark`), or `field=value` on its metadata
+    /// (`camera=cam01`, `weather=rain`).
     pub fn has(&self, key: &str) -> bool {
         match key.split_once('=') {
             Some((field, value)) => self.field(field.trim()) == Some(value.trim()),
-            None => self.tags.contains(key) || self.classes.contains(key),
+            None => {
+                self.tags.contains(key) || self.classes.contains(key) || self.measured.contains(key)
+            }
         }
     }
 
@@ -176,10 +183,23 @@ impl<'a> Labeller<'a> {
         Self { recipe, manifest }
     }
 
+    /// Adds the measured tags `quality` earns under the recipe's thresholds.
+    pub fn add_measured(&self, labels: &mut Labels, quality: &Quality) {
+        labels.measured = quality
+            .measured_tags(&self.recipe.quality)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+    }
+
     /// Labels the image at `path` (absolute), whose path relative to the recipe
-    /// directory is `rel` (`/`-separated).
-    pub fn label(&self, path: &std::path::Path, rel: &str) -> Labels {
+    /// directory is `rel` (`/`-separated). Without `quality`, rules with `when`
+    /// conditions cannot match.
+    pub fn label(&self, path: &std::path::Path, rel: &str, quality: Option<&Quality>) -> Labels {
         let mut labels = Labels::empty();
+        if let Some(q) = quality {
+            self.add_measured(&mut labels, q);
+        }
         let row = self.manifest.and_then(|m| m.row(path));
         // Metadata first: manifest fields, then the camera pattern's captures.
         if let Some(row) = row {
@@ -222,6 +242,8 @@ impl<'a> Labeller<'a> {
                 .conditions
                 .iter()
                 .all(|(field, glob)| probe.field(field).is_some_and(|v| glob.is_match(v)))
+                || (!rule.when.is_empty() && quality.is_none())
+                || !rule.when.iter().all(|t| labels.measured.contains(t))
             {
                 continue;
             }
@@ -282,7 +304,7 @@ mod tests {
         )
         .unwrap();
         let l = Labeller::new(&recipe, Some(&manifest));
-        let label = |rel: &str| l.label(&Path::new("/pool").join(rel), rel);
+        let label = |rel: &str| l.label(&Path::new("/pool").join(rel), rel, None);
 
         let a = label("f/c1/night/1.jpg");
         assert_eq!(a.bucket, Some(Bucket::Background));
@@ -319,7 +341,7 @@ mod tests {
         )
         .unwrap();
         let l = Labeller::new(&recipe, Some(&manifest));
-        let label = |rel: &str| l.label(&Path::new("/pool").join(rel), rel);
+        let label = |rel: &str| l.label(&Path::new("/pool").join(rel), rel, None);
 
         let wet = label("f/north/c1/1.jpg");
         assert_eq!(
@@ -334,6 +356,41 @@ mod tests {
         let dry = label("f/north/c1/2.jpg");
         assert_eq!(dry.bucket, None);
         assert_eq!(dry.meta["weather"], "sunny");
+    }
+
+    #[test]
+    fn when_rules_need_measurements() {
+        let recipe = crate::recipe::Recipe::parse(
+            Path::new("/pool/r.toml"),
+            "total = 1\nsplit = { normal = 1 }\n[sources]\nroots = ['f']\n\
+             [[rules]]\nwhen = 'auto:dark'\nbucket = 'hard'\ntags = ['night']\n\
+             [[rules]]\nbucket = 'normal'\nmatch = '**'\n",
+        )
+        .unwrap();
+        let l = Labeller::new(&recipe, None);
+        let p = Path::new("/pool/f/a.jpg");
+        let dark = Quality {
+            mean: 20.0,
+            contrast: 30.0,
+            sharpness: 900.0,
+            entropy: 6.0,
+            colourfulness: 20.0,
+            ..Quality::default()
+        };
+        let day = Quality {
+            mean: 120.0,
+            ..dark
+        };
+        assert_eq!(l.label(p, "f/a.jpg", None).bucket, Some(Bucket::Normal));
+        let night = l.label(p, "f/a.jpg", Some(&dark));
+        assert_eq!(
+            (night.bucket, night.origin),
+            (Some(Bucket::Hard), Origin::Rule(0))
+        );
+        assert!(night.has("night") && night.has("auto:dark"));
+        let lit = l.label(p, "f/a.jpg", Some(&day));
+        assert_eq!(lit.bucket, Some(Bucket::Normal));
+        assert!(lit.measured.is_empty(), "{:?}", lit.measured);
     }
 
     #[test]

@@ -146,16 +146,15 @@ pub fn inventory(
     }
 
     let labeller = Labeller::new(recipe, manifest.as_ref());
+    // Rules with `when` need measurements, so then every file is measured first.
+    let measure_all = recipe.rules.iter().any(|r| !r.when.is_empty());
     let mut todo = Vec::new();
     for file in &scan.files {
-        let labels = labeller.label(&file.path, &file.rel);
-        if labels.bucket.is_none() {
-            s.unbucketed += 1;
-            if s.unbucketed_examples.len() < 10 {
-                s.unbucketed_examples.push(file.rel.clone());
-            }
-        } else {
+        let labels = labeller.label(&file.path, &file.rel, None);
+        if labels.bucket.is_some() || measure_all {
             todo.push((file, labels));
+        } else {
+            s.note_unbucketed(&file.rel);
         }
     }
 
@@ -205,7 +204,7 @@ pub fn inventory(
         return Err(BuildError::Interrupted);
     }
 
-    for ((file, labels), (m, source)) in todo.into_iter().zip(measured) {
+    for ((file, mut labels), (m, source)) in todo.into_iter().zip(measured) {
         match source {
             Source::Cache => inv.measure.from_cache += 1,
             Source::Verified => {
@@ -222,7 +221,16 @@ pub fn inventory(
         }
         match m.result {
             Ok(features) => {
-                inv.summary.usable[labels.bucket.expect("bucketed")] += 1;
+                if measure_all {
+                    labels = labeller.label(&file.path, &file.rel, Some(&features.quality));
+                } else {
+                    labeller.add_measured(&mut labels, &features.quality);
+                }
+                let Some(bucket) = labels.bucket else {
+                    inv.summary.note_unbucketed(&file.rel);
+                    continue;
+                };
+                inv.summary.usable[bucket] += 1;
                 inv.images.push(PoolImage {
                     file: file.clone(),
                     labels,

@@ -40,6 +40,16 @@ pub struct PoolSummary {
     pub mislabelled: Vec<String>,
 }
 
+impl PoolSummary {
+    /// Counts an unbucketed image, keeping the first few as examples.
+    pub fn note_unbucketed(&mut self, rel: &str) {
+        self.unbucketed += 1;
+        if self.unbucketed_examples.len() < 10 {
+            self.unbucketed_examples.push(rel.to_owned());
+        }
+    }
+}
+
 /// Counts from the measuring pass (absent from files written to disk: they vary
 /// between cold and warm runs).
 #[derive(Debug, Clone, Copy, Default, Serialize)]

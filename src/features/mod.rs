@@ -17,7 +17,7 @@ use image_hasher::{HashAlg, Hasher, HasherConfig};
 use serde::{Deserialize, Serialize};
 
 pub use decode::{Format, Raster};
-pub use quality::Quality;
+pub use quality::{MEASURED_TAGS, Quality, Thresholds};
 
 /// Short side, in pixels, of the reduced image features are computed on.
 pub const ANALYSIS_SHORT_SIDE: u32 = 120;

@@ -35,7 +35,85 @@ pub struct Quality {
     pub entropy: f32,
 }
 
+/// Thresholds for the measured tags (`[quality]` in a recipe).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// `auto:dark`: mean luma at or below this. Default 40.
+    pub dark: f32,
+    /// `auto:overexposed`: share of clipped-bright pixels at or above this. Default 0.10.
+    pub overexposed: f32,
+    /// `auto:backlit`: clipped-bright and clipped-dark shares both at or above this. Default 0.05.
+    pub backlit: f32,
+    /// `auto:low-contrast`: RMS contrast (luma standard deviation) at or below this. Default 20.
+    pub low_contrast: f32,
+    /// `auto:blurry`: relative sharpness (Laplacian variance / luma variance) at or
+    /// below this. Default 0.25.
+    pub blurry: f32,
+    /// `auto:lowq`: estimated JPEG quality at or below this. Default 40.
+    pub lowq: u8,
+    /// `auto:low-information`: luma entropy at or below this many bits. Default 4.
+    pub low_information: f32,
+    /// `auto:grayscale`: colourfulness at or below this. Default 3.
+    pub grayscale: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            dark: 40.0,
+            overexposed: 0.10,
+            backlit: 0.05,
+            low_contrast: 20.0,
+            blurry: 0.25,
+            lowq: 40,
+            low_information: 4.0,
+            grayscale: 3.0,
+        }
+    }
+}
+
+/// Every measured tag calibset knows, as used in rules (`when`) and quotas.
+pub const MEASURED_TAGS: &[&str] = &[
+    "auto:dark",
+    "auto:overexposed",
+    "auto:backlit",
+    "auto:low-contrast",
+    "auto:blurry",
+    "auto:lowq",
+    "auto:low-information",
+    "auto:grayscale",
+];
+
 impl Quality {
+    /// Sharpness relative to contrast: Laplacian variance over luma variance, so a
+    /// dim or hazy but in-focus picture is not taken for a blurred one.
+    pub fn relative_sharpness(&self) -> f32 {
+        self.sharpness / (self.contrast * self.contrast).max(25.0)
+    }
+
+    /// The measured tags this image earns under `t`.
+    pub fn measured_tags(&self, t: &Thresholds) -> Vec<&'static str> {
+        let mut tags = Vec::new();
+        let mut tag = |on: bool, name| {
+            if on {
+                tags.push(name);
+            }
+        };
+        tag(self.mean <= t.dark, "auto:dark");
+        tag(self.bright_clip >= t.overexposed, "auto:overexposed");
+        tag(
+            self.bright_clip >= t.backlit && self.dark_clip >= t.backlit,
+            "auto:backlit",
+        );
+        tag(self.contrast <= t.low_contrast, "auto:low-contrast");
+        tag(self.relative_sharpness() <= t.blurry, "auto:blurry");
+        tag(self.jpeg_quality.is_some_and(|q| q <= t.lowq), "auto:lowq");
+        tag(self.entropy <= t.low_information, "auto:low-information");
+        tag(self.colourfulness <= t.grayscale, "auto:grayscale");
+        tags
+    }
+
     /// Measures `raster`; `bytes` and `format` give the JPEG tables.
     pub fn measure(raster: &Raster, bytes: &[u8], format: Format) -> Self {
         let grey = &raster.grey;
@@ -224,6 +302,66 @@ mod tests {
             let v = (s >> 16) as u8;
             Rgb([v, v.wrapping_mul(3), v / 2])
         })
+    }
+
+    #[test]
+    fn measured_tags_follow_thresholds() {
+        let t = Thresholds::default();
+        let black = measure(&jpeg(&RgbImage::new(320, 240), 30), Path::new("b.jpg"))
+            .unwrap()
+            .0;
+        let tags = black.quality.measured_tags(&t);
+        for want in [
+            "auto:dark",
+            "auto:low-contrast",
+            "auto:lowq",
+            "auto:low-information",
+            "auto:grayscale",
+        ] {
+            assert!(tags.contains(&want), "{want} in {tags:?}");
+        }
+        assert!(!tags.contains(&"auto:overexposed"));
+        let board = RgbImage::from_fn(480, 480, |x, y| {
+            if (x / 8 + y / 8) % 2 == 0 {
+                Rgb([255, 255, 255])
+            } else {
+                Rgb([0, 0, 0])
+            }
+        });
+        let sharp = measure(&jpeg(&board, 95), Path::new("a.jpg")).unwrap().0;
+        let tags = sharp.quality.measured_tags(&t);
+        for want in [
+            "auto:backlit",
+            "auto:overexposed",
+            "auto:grayscale",
+            "auto:low-information",
+        ] {
+            assert!(tags.contains(&want), "{want} in {tags:?}");
+        }
+        for not in ["auto:blurry", "auto:lowq", "auto:dark", "auto:low-contrast"] {
+            assert!(!tags.contains(&not), "{not} in {tags:?}");
+        }
+        let soft = measure(
+            &jpeg(&image::imageops::blur(&board, 6.0), 95),
+            Path::new("s.jpg"),
+        )
+        .unwrap()
+        .0;
+        assert!(soft.quality.measured_tags(&t).contains(&"auto:blurry"));
+        let grey = measure(
+            &jpeg(&RgbImage::from_pixel(64, 64, Rgb([128; 3])), 30),
+            Path::new("g.jpg"),
+        )
+        .unwrap()
+        .0;
+        assert!(!grey.quality.measured_tags(&t).contains(&"auto:dark"));
+        let other = Thresholds {
+            dark: 150.0,
+            lowq: 10,
+            ..t
+        };
+        assert!(grey.quality.measured_tags(&other).contains(&"auto:dark"));
+        assert!(!grey.quality.measured_tags(&other).contains(&"auto:lowq"));
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct Recipe {
     pub dedup: DedupSettings,
     /// `[sequences]`.
     pub sequences: crate::sequence::SequencePlan,
+    /// `[quality]`: thresholds of the measured tags.
+    pub quality: crate::features::Thresholds,
     /// `[video]`: path of the ffmpeg executable, when set.
     pub ffmpeg: Option<PathBuf>,
     /// `[[rules]]`, in file order; the first match wins.
@@ -126,6 +128,8 @@ pub struct Rule {
     pub pattern: PathPattern,
     /// `where`: metadata fields whose values must match these globs.
     pub conditions: Vec<(String, globset::GlobMatcher)>,
+    /// `when`: measured tags the image must all have (`auto:dark`, …).
+    pub when: Vec<String>,
     /// `bucket`: bucket given to matching images.
     pub bucket: Option<Bucket>,
     /// `tags`: tags added to matching images.

@@ -33,6 +33,8 @@ pub(crate) struct RawRecipe {
     #[serde(default)]
     pub sequences: RawSequences,
     #[serde(default)]
+    pub quality: crate::features::Thresholds,
+    #[serde(default)]
     pub video: RawVideo,
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
@@ -100,6 +102,7 @@ pub(crate) struct RawRule {
     pub pattern: Option<Spanned<String>>,
     #[serde(rename = "where", default)]
     pub conditions: BTreeMap<String, Spanned<String>>,
+    pub when: Option<Spanned<OneOrMany>>,
     pub bucket: Option<Bucket>,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -157,4 +160,12 @@ pub(crate) struct RawSequences {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawVideo {
     pub ffmpeg: Option<Spanned<String>>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }

@@ -243,7 +243,24 @@ fn classes_become_slots_of_their_bucket() {
     "#);
     insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n[[rules]]\nbucket = 'hard'\n[[rules]]\nwhere = { site = '[' }\nbucket = 'hard'\n"), @r#"
     invalid recipe pool/r.toml (2 problems)
-      pool/r.toml:5:1: rules[0]: matches nothing: give it a `match` pattern or `where` conditions
+      pool/r.toml:5:1: rules[0]: matches nothing: give it a `match` pattern, `where` or `when` conditions
       pool/r.toml:8:18: rules[1].where.site: invalid glob: unclosed character class; missing ']' in `[`
+    "#);
+}
+
+#[test]
+fn measured_tags_in_rules_and_quality_thresholds() {
+    let r = parse("total = 10\nsplit = { hard = 1 }\n[sources]\nroots = ['a']\n[quality]\ndark = 55\n[[rules]]\nwhen = 'auto:dark'\nbucket = 'hard'\ntags = ['night']\n[[rules]]\nmatch = 'x/**'\nwhen = ['auto:blurry', 'auto:lowq']\nbucket = 'hard'\n").unwrap();
+    assert_eq!(r.quality.dark, 55.0);
+    assert_eq!(r.quality.lowq, 40);
+    assert_eq!(r.rules[0].when, ["auto:dark"]);
+    assert_eq!(r.rules[1].when.len(), 2);
+    insta::assert_snapshot!(problems("total = 10\nsplit = { hard = 1 }\n[sources]\nroots = ['a']\n[quality]\ndrak = 5\n[[rules]]\nwhen = 'auto:dakr'\nbucket = 'hard'\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:6:1: quality.drak: unknown field `drak`, expected one of `dark`, `overexposed`, `backlit`, `low_contrast`, `blurry`, `lowq`, `low_information`, `grayscale`
+    "#);
+    insta::assert_snapshot!(problems("total = 10\nsplit = { hard = 1 }\n[sources]\nroots = ['a']\n[[rules]]\nwhen = 'auto:dakr'\nbucket = 'hard'\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:6:8: rules[0].when: unknown measured tag `auto:dakr`, expected one of auto:dark, auto:overexposed, auto:backlit, auto:low-contrast, auto:blurry, auto:lowq, auto:low-information, auto:grayscale
     "#);
 }

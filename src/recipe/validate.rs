@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::raw::{RawBucket, RawDuration, RawRecipe, RawSplit};
+use super::raw::{OneOrMany, RawBucket, RawDuration, RawRecipe, RawSplit};
 use super::span::SourceMap;
 use super::{BucketPlan, CameraPlan, ClassPlan, OutputPlan, Problem, Recipe, Rule, Sources};
 use crate::bucket::{Bucket, PerBucket};
 use crate::dedup::{DedupSettings, Threshold};
+use crate::features::MEASURED_TAGS;
 use crate::paths;
 use crate::pattern::PathPattern;
 use crate::sequence::SequencePlan;
@@ -151,12 +152,29 @@ pub(super) fn validate(
                 "does nothing: give it a `bucket`, `tags` or `camera`",
             );
         }
-        if r.pattern.is_none() && r.conditions.is_empty() {
+        if r.pattern.is_none() && r.conditions.is_empty() && r.when.is_none() {
             c.at_key(
                 rule,
                 &key,
-                "matches nothing: give it a `match` pattern or `where` conditions",
+                "matches nothing: give it a `match` pattern, `where` or `when` conditions",
             );
+        }
+        let when: Vec<String> = match r.when.as_ref().map(|w| w.get_ref()) {
+            None => Vec::new(),
+            Some(OneOrMany::One(t)) => vec![t.clone()],
+            Some(OneOrMany::Many(ts)) => ts.clone(),
+        };
+        if let Some(w) = &r.when {
+            for t in when.iter().filter(|t| !MEASURED_TAGS.contains(&t.as_str())) {
+                c.at_key(
+                    w,
+                    &format!("{key}.when"),
+                    format!(
+                        "unknown measured tag `{t}`, expected one of {}",
+                        MEASURED_TAGS.join(", ")
+                    ),
+                );
+            }
         }
         let mut conditions = Vec::new();
         for (field, glob) in &r.conditions {
@@ -177,6 +195,7 @@ pub(super) fn validate(
             rules.push(Rule {
                 pattern,
                 conditions,
+                when,
                 bucket: r.bucket,
                 tags: r.tags.clone(),
                 camera: r.camera.clone(),
@@ -213,6 +232,7 @@ pub(super) fn validate(
         dedup,
         sequences,
         ffmpeg,
+        quality: raw.quality,
         rules,
         classes,
         output,
