@@ -510,6 +510,7 @@ fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<u8> {
         "jpeg_quality",
         "colourfulness",
         "entropy",
+        "measured",
     ])
     .expect("in-memory CSV");
     for (i, img) in images.iter().enumerate() {
@@ -545,6 +546,12 @@ fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<u8> {
             &q.jpeg_quality.map_or(String::new(), |v| v.to_string()),
             &format!("{:.1}", q.colourfulness),
             &format!("{:.2}", q.entropy),
+            &img.labels
+                .measured
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(";"),
         ])
         .expect("in-memory CSV");
     }
