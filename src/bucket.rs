@@ -2,9 +2,11 @@
 //!
 //! An image's bucket and camera come from, in order of precedence:
 //! 1. its row in the recipe's manifest (non-empty fields only),
-//! 2. the first `[[rules]]` entry whose `match` pattern matches its path and whose
-//!    `where` conditions hold on its metadata,
-//! 3. the `camera.from` capture (camera only) and `default_bucket` (bucket only).
+//! 2. its annotations: no object → background; objects → a positive (the rule's
+//!    `hard` or `normal`, else normal),
+//! 3. the first `[[rules]]` entry whose `match` pattern matches its path and whose
+//!    `where` and `when` conditions hold,
+//! 4. the `camera.from` capture (camera only) and `default_bucket` (bucket only).
 //!
 //! Metadata are the manifest's extra columns plus the `{name}` captures of
 //! `camera.from` and of the matching rule's pattern (`{camera}` names the camera).
@@ -18,6 +20,7 @@ use std::ops::{Index, IndexMut};
 
 use serde::{Deserialize, Serialize};
 
+use crate::annotations::Annotations;
 use crate::features::Quality;
 use crate::manifest::Manifest;
 use crate::recipe::Recipe;
@@ -108,6 +111,8 @@ pub enum Origin {
     Manifest,
     /// The `[[rules]]` entry with this 0-based index.
     Rule(usize),
+    /// The recipe's annotations (no objects: background; objects: a positive).
+    Annotation,
     /// The recipe's `default_bucket`.
     Default,
     /// Nothing bucketed the image.
@@ -175,12 +180,25 @@ impl Labels {
 pub struct Labeller<'a> {
     recipe: &'a Recipe,
     manifest: Option<&'a Manifest>,
+    annotations: Option<&'a Annotations>,
 }
 
 impl<'a> Labeller<'a> {
     /// A labeller for `recipe`, using `manifest` rows first when given.
     pub fn new(recipe: &'a Recipe, manifest: Option<&'a Manifest>) -> Self {
-        Self { recipe, manifest }
+        Self {
+            recipe,
+            manifest,
+            annotations: None,
+        }
+    }
+
+    /// Also uses `annotations`: an annotated image with no object is background, one
+    /// with objects a positive (normal, or hard when a rule says so); its classes are
+    /// added, and a box below the far-small size tags it `far-small`.
+    pub fn with_annotations(mut self, annotations: Option<&'a Annotations>) -> Self {
+        self.annotations = annotations;
+        self
     }
 
     /// Adds the measured tags `quality` earns under the recipe's thresholds.
@@ -260,6 +278,19 @@ impl<'a> Labeller<'a> {
                 labels.camera.clone_from(&rule.camera);
             }
             break;
+        }
+        if let Some(a) = self.annotations.and_then(|a| a.of(path)) {
+            labels.classes.extend(a.classes.iter().cloned());
+            if a.far_small {
+                labels.tags.insert("far-small".to_owned());
+            }
+            if a.objects == 0 {
+                labels.bucket = Some(Bucket::Background);
+                labels.origin = Origin::Annotation;
+            } else if matches!(labels.bucket, None | Some(Bucket::Background)) {
+                labels.bucket = Some(Bucket::Normal);
+                labels.origin = Origin::Annotation;
+            }
         }
         if let Some(row) = row {
             if let Some(b) = row.bucket {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+use crate::annotations::{AnnotationError, Annotations};
 use crate::bucket::{Bucket, Labeller, PerBucket};
 use crate::cache::{Cache, CacheWarning, Lookup, Measured};
 use crate::dedup::{self, Dedup};
@@ -62,6 +63,9 @@ pub enum BuildError {
     /// A root is missing.
     #[error(transparent)]
     Scan(#[from] ScanError),
+    /// The annotations could not be read.
+    #[error(transparent)]
+    Annotations(#[from] AnnotationError),
     /// The set could not be written.
     #[error(transparent)]
     Export(#[from] ExportError),
@@ -145,7 +149,22 @@ pub fn inventory(
         }
     }
 
-    let labeller = Labeller::new(recipe, manifest.as_ref());
+    let annotations = match &recipe.annotations {
+        Some(spec) => {
+            let paths: Vec<&Path> = scan.files.iter().map(|f| f.path.as_path()).collect();
+            let (a, issues) = Annotations::load(spec, &paths)?;
+            for i in issues {
+                s.issues.push(Issue {
+                    path: rel(&i.path),
+                    kind: "annotation",
+                    message: i.message,
+                });
+            }
+            Some(a)
+        }
+        None => None,
+    };
+    let labeller = Labeller::new(recipe, manifest.as_ref()).with_annotations(annotations.as_ref());
     // Rules with `when` need measurements, so then every file is measured first.
     let measure_all = recipe.rules.iter().any(|r| !r.when.is_empty());
     let mut todo = Vec::new();

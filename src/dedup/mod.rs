@@ -221,9 +221,10 @@ fn looks_like_a_copy(img: &PoolImage) -> bool {
 fn exact_keep_order(a: &PoolImage, b: &PoolImage) -> std::cmp::Ordering {
     let rank = |o: Origin| match o {
         Origin::Manifest => 0,
-        Origin::Rule(_) => 1,
-        Origin::Default => 2,
-        Origin::None => 3,
+        Origin::Annotation => 1,
+        Origin::Rule(_) => 2,
+        Origin::Default => 3,
+        Origin::None => 4,
     };
     rank(a.labels.origin)
         .cmp(&rank(b.labels.origin))

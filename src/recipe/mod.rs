@@ -51,6 +51,8 @@ pub struct Recipe {
     pub dedup: DedupSettings,
     /// `[sequences]`.
     pub sequences: crate::sequence::SequencePlan,
+    /// `[annotations]`: YOLO, COCO or VOC labels, paths resolved.
+    pub annotations: Option<crate::annotations::AnnotationSpec>,
     /// `[quality]`: thresholds of the measured tags.
     pub quality: crate::features::Thresholds,
     /// `[video]`: path of the ffmpeg executable, when set.

@@ -36,6 +36,7 @@ pub(crate) struct RawRecipe {
     pub quality: crate::features::Thresholds,
     #[serde(default)]
     pub video: RawVideo,
+    pub annotations: Option<Spanned<RawAnnotations>>,
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
     #[serde(default)]
@@ -168,4 +169,16 @@ pub(crate) struct RawVideo {
 pub(crate) enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+/// `[annotations]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAnnotations {
+    pub format: crate::annotations::Format,
+    pub path: Spanned<String>,
+    pub images: Option<String>,
+    pub names: Option<String>,
+    pub deploy_size: Option<Spanned<Vec<i64>>>,
+    pub small_box: Option<Spanned<f64>>,
 }

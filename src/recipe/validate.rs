@@ -213,6 +213,7 @@ pub(super) fn validate(
         layout: raw.output.layout.unwrap_or_default(),
     };
 
+    let annotations = annotations(&mut c, &raw, &base_dir);
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.line, p.column));
         return Err(c.problems);
@@ -233,6 +234,7 @@ pub(super) fn validate(
         sequences,
         ffmpeg,
         quality: raw.quality,
+        annotations,
         rules,
         classes,
         output,
@@ -546,4 +548,45 @@ fn sequences(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> SequencePlan {
         fps,
         consecutive: r.consecutive.unwrap_or(true),
     }
+}
+
+/// `[annotations]` with paths resolved. Defaults: deployment size 1280×720,
+/// far-small below 32 px.
+fn annotations(
+    c: &mut Checker<'_, '_>,
+    raw: &RawRecipe,
+    base: &Path,
+) -> Option<crate::annotations::AnnotationSpec> {
+    let a = raw.annotations.as_ref()?.get_ref();
+    let resolve = |p: &str| paths::normalize(&base.join(p));
+    let deploy_size = match &a.deploy_size {
+        None => (1280, 720),
+        Some(d) => match d.get_ref().as_slice() {
+            &[w, h] if w > 0 && h > 0 && w <= 65_535 && h <= 65_535 => (w as u32, h as u32),
+            _ => {
+                c.at_key(
+                    d,
+                    "annotations.deploy_size",
+                    "must be [width, height] in pixels, e.g. [1280, 720]",
+                );
+                (1280, 720)
+            }
+        },
+    };
+    let small_box = match &a.small_box {
+        None => 32.0,
+        Some(v) if v.get_ref().is_finite() && *v.get_ref() >= 0.0 => *v.get_ref() as f32,
+        Some(v) => {
+            c.at_key(v, "annotations.small_box", "must be 0 or more pixels");
+            32.0
+        }
+    };
+    Some(crate::annotations::AnnotationSpec {
+        format: a.format,
+        path: resolve(a.path.get_ref()),
+        images: a.images.as_deref().map(resolve),
+        names: a.names.as_deref().map(resolve),
+        deploy_size,
+        small_box,
+    })
 }

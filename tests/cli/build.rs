@@ -81,7 +81,9 @@ fn near_duplicates_and_exact_copies_are_chosen_once() {
     // The burst sits in a numbered-frame folder: its frames go as consecutive
     // duplicates of the sequence, before the global near-duplicate pass.
     let near = report["dedup"]["near_removed"].as_u64().unwrap();
-    let consecutive = report["sequences"]["consecutive_duplicates"].as_u64().unwrap();
+    let consecutive = report["sequences"]["consecutive_duplicates"]
+        .as_u64()
+        .unwrap();
     assert_eq!(near + consecutive, 4, "{near} + {consecutive}");
     assert_eq!(report["dedup"]["kept"]["normal"], 38);
     assert_eq!(report["dedup"]["largest_groups"][0]["size"], 5);

@@ -1,5 +1,6 @@
 //! CLI tests: the real `calibset` binary on image pools the tests generate.
 
+mod annotations;
 mod build;
 mod check;
 mod fixture;
