@@ -285,6 +285,7 @@ mod tests {
             rel: String::new(),
             size,
             mtime_ns,
+            frame_of: None,
         }
     }
 

@@ -50,6 +50,9 @@ pub struct Placement {
     pub source: PathBuf,
     /// Path inside the output folder.
     pub dest: PathBuf,
+    /// Copy whatever the mode (the source is calibset's own, e.g. a video frame
+    /// in a cache that may be rebuilt or a temporary folder).
+    pub always_copy: bool,
 }
 
 /// Why the set could not be written.
@@ -195,7 +198,11 @@ pub fn export(
                 std::fs::create_dir_all(dir).map_err(io("create", dir))?;
             }
         }
-        place(&p.source, &dest, mode)?;
+        place(
+            &p.source,
+            &dest,
+            if p.always_copy { LinkMode::Copy } else { mode },
+        )?;
         progress();
     }
     for (file, bytes) in files {
@@ -311,6 +318,7 @@ mod tests {
         let placements = [Placement {
             source: src,
             dest: "a.jpg".into(),
+            always_copy: false,
         }];
         let e = export(
             &out,
@@ -336,6 +344,7 @@ mod tests {
         let placements = [Placement {
             source: src.clone(),
             dest: "normal/a.jpg".into(),
+            always_copy: false,
         }];
         let files = [("manifest.csv", b"x\n".to_vec())];
         export(
@@ -353,6 +362,7 @@ mod tests {
         let placements = [Placement {
             source: src,
             dest: "flat.jpg".into(),
+            always_copy: false,
         }];
         export(
             &out,

@@ -22,9 +22,10 @@ use crate::report::{
     CompositionRow, DedupSummary, GroupSummary, Issue, MaxTotal, MeasureSummary, OutputSummary,
     PoolSummary, Report, Status,
 };
-use crate::scan::{self, ScanError};
+use crate::scan::{self, FrameOf, ScanError};
 use crate::select::{self, Plan, Selection};
 use crate::sequence;
+use crate::video::{self, VideoError};
 
 /// Name of the lock manifest written into the output folder.
 pub const LOCK_FILE: &str = "manifest.csv";
@@ -84,6 +85,9 @@ pub enum BuildError {
         /// The root.
         root: PathBuf,
     },
+    /// ffmpeg is missing, or the frame cache cannot be written.
+    #[error(transparent)]
+    Video(#[from] VideoError),
     /// Ctrl-C or a termination signal.
     #[error("interrupted")]
     Interrupted,
@@ -100,6 +104,60 @@ pub struct Inventory {
     pub measure: MeasureSummary,
     /// Non-fatal warnings.
     pub warnings: Vec<String>,
+    /// Video frames extracted for this run only (no cache): kept until dropped.
+    pub frame_dir: Option<tempfile::TempDir>,
+}
+
+/// Extracts frames from `videos` (one every `recipe.sequences.every`, default
+/// 1 s) into `dir`; returns them as files, plus per-video problems.
+fn extract_frames(
+    recipe: &Recipe,
+    videos: &[scan::FileEntry],
+    dir: &Path,
+    progress: &dyn Progress,
+) -> Result<(Vec<scan::FileEntry>, Vec<(String, VideoError)>), BuildError> {
+    let ffmpeg = video::find_ffmpeg(recipe.ffmpeg.as_deref())?;
+    let every = recipe.sequences.every.unwrap_or(1.0);
+    progress.start(Stage::Extract, Some(videos.len() as u64));
+    let results: Vec<_> = videos
+        .par_iter()
+        .map(|v| {
+            let r = video::extract(&ffmpeg, &v.path, every, dir);
+            progress.advance(1);
+            (v, r)
+        })
+        .collect();
+    progress.finish();
+    let mut frames = Vec::new();
+    let mut problems = Vec::new();
+    for (v, result) in results {
+        match result {
+            Ok(list) => {
+                for f in list {
+                    let meta = std::fs::metadata(&f.path).map_err(|source| {
+                        BuildError::Video(VideoError::Io {
+                            path: f.path.clone(),
+                            source,
+                        })
+                    })?;
+                    frames.push(scan::FileEntry {
+                        rel: format!("{}/{:06}.jpg", v.rel, f.index),
+                        path: f.path,
+                        size: meta.len(),
+                        mtime_ns: scan::mtime_ns(&meta),
+                        frame_of: Some(FrameOf {
+                            video: v.path.clone(),
+                            video_rel: v.rel.clone(),
+                            time: f.time,
+                        }),
+                    });
+                }
+            }
+            Err(e) if e.is_video_fault() => problems.push((v.rel.clone(), e)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((frames, problems))
 }
 
 /// Scans, labels and measures the recipe's pool.
@@ -125,6 +183,37 @@ pub fn inventory(
     )?;
     progress.finish();
     let rel = |p: &Path| paths::slash(&paths::relative(p, &recipe.base_dir));
+    let mut files = scan.files.clone();
+    if !scan.videos.is_empty() {
+        let dir = match cache_dir {
+            Some(d) if save_cache => d.join("frames"),
+            _ => {
+                let t = tempfile::tempdir().map_err(|source| {
+                    BuildError::Video(VideoError::Io {
+                        path: std::env::temp_dir(),
+                        source,
+                    })
+                })?;
+                let p = t.path().to_owned();
+                inv.frame_dir = Some(t);
+                p
+            }
+        };
+        let (frames, problems) = extract_frames(recipe, &scan.videos, &dir, progress)?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(BuildError::Interrupted);
+        }
+        inv.summary.videos = scan.videos.len();
+        inv.summary.video_frames = frames.len();
+        for (video, e) in problems {
+            inv.summary.issues.push(Issue {
+                path: video,
+                kind: "video",
+                message: format!("{e:#}"),
+            });
+        }
+        files.extend(frames);
+    }
     let s = &mut inv.summary;
     s.scanned = scan.files.len();
     s.excluded = scan.excluded;
@@ -136,7 +225,12 @@ pub fn inventory(
         });
     }
     if let Some(m) = &manifest {
-        let found: HashSet<&Path> = scan.files.iter().map(|f| f.path.as_path()).collect();
+        let found: HashSet<&Path> = scan
+            .files
+            .iter()
+            .chain(&scan.videos)
+            .map(|f| f.path.as_path())
+            .collect();
         for missing in m.missing(&found) {
             s.issues.push(Issue {
                 path: rel(missing),
@@ -168,8 +262,8 @@ pub fn inventory(
     // Rules with `when` need measurements, so then every file is measured first.
     let measure_all = recipe.rules.iter().any(|r| !r.when.is_empty());
     let mut todo = Vec::new();
-    for file in &scan.files {
-        let labels = labeller.label(&file.path, &file.rel, None);
+    for file in &files {
+        let labels = label(&labeller, file, None);
         if labels.bucket.is_some() || measure_all {
             todo.push((file, labels));
         } else {
@@ -241,7 +335,7 @@ pub fn inventory(
         match m.result {
             Ok(features) => {
                 if measure_all {
-                    labels = labeller.label(&file.path, &file.rel, Some(&features.quality));
+                    labels = label(&labeller, file, Some(&features.quality));
                 } else {
                     labeller.add_measured(&mut labels, &features.quality);
                 }
@@ -275,6 +369,23 @@ pub fn inventory(
         }
     }
     Ok(inv)
+}
+
+/// Labels a file; a video frame is labelled as its video (manifest row, rules on
+/// its `VIDEO/NNNNNN.jpg` path) and gets its timestamp as time.
+fn label(
+    labeller: &Labeller<'_>,
+    file: &scan::FileEntry,
+    quality: Option<&features::Quality>,
+) -> crate::bucket::Labels {
+    match &file.frame_of {
+        Some(f) => {
+            let mut l = labeller.label(&f.video, &file.rel, quality);
+            l.time = Some(f.time);
+            l
+        }
+        None => labeller.label(&file.path, &file.rel, quality),
+    }
 }
 
 fn issue_kind(issue: &ImageIssue) -> &'static str {
@@ -459,6 +570,7 @@ fn placements(images: &[PoolImage], sel: &Selection, layout: Layout) -> Vec<(usi
                 Placement {
                     source: images[sel.picks[k].image].file.path.clone(),
                     dest,
+                    always_copy: images[sel.picks[k].image].file.frame_of.is_some(),
                 },
             )
         })
@@ -475,7 +587,8 @@ fn lock_manifest(
     rows.sort_by(|a, b| a.1.dest.cmp(&b.1.dest));
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "file", "source", "bucket", "slot", "tags", "camera", "width", "height", "phash", "blake3",
+        "file", "source", "time", "bucket", "slot", "tags", "camera", "width", "height", "phash",
+        "blake3",
     ])
     .expect("in-memory CSV");
     for (k, placement) in rows {
@@ -490,7 +603,11 @@ fn lock_manifest(
             .join(";");
         w.write_record([
             paths::slash(&placement.dest),
-            img.file.rel.clone(),
+            img.file
+                .frame_of
+                .as_ref()
+                .map_or_else(|| img.file.rel.clone(), |f| f.video_rel.clone()),
+            img.labels.time.map_or(String::new(), |t| format!("{t:.3}")),
             pick.bucket.to_string(),
             pick.slot.label(),
             tags,

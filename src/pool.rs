@@ -45,6 +45,7 @@ pub(crate) mod fake {
                 rel: rel.to_owned(),
                 size: 1,
                 mtime_ns: 0,
+                frame_of: None,
             },
             labels: Labels {
                 bucket: Some(bucket),

@@ -8,6 +8,8 @@
 pub enum Stage {
     /// Walking the roots.
     Scan,
+    /// Extracting video frames.
+    Extract,
     /// Decoding and measuring images.
     Measure,
     /// Finding duplicates.
@@ -23,6 +25,7 @@ impl Stage {
     pub fn label(self) -> &'static str {
         match self {
             Stage::Scan => "scanning",
+            Stage::Extract => "extracting",
             Stage::Measure => "measuring",
             Stage::Dedup => "de-duplicating",
             Stage::Select => "selecting",

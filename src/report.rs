@@ -30,6 +30,10 @@ pub struct PoolSummary {
     pub excluded: usize,
     /// Images no manifest row, rule or default bucketed (not used).
     pub unbucketed: usize,
+    /// Video files found.
+    pub videos: usize,
+    /// Frames extracted from them.
+    pub video_frames: usize,
     /// Up to 10 unbucketed paths, to help write rules.
     pub unbucketed_examples: Vec<String>,
     /// Usable images per bucket, before de-duplication.
@@ -198,6 +202,13 @@ impl Report {
             p.excluded,
             p.issues.len()
         )?;
+        if p.videos > 0 {
+            writeln!(
+                w,
+                "videos    {} files, {} frames extracted",
+                p.videos, p.video_frames
+            )?;
+        }
         if let Some(m) = &self.measure {
             writeln!(
                 w,

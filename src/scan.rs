@@ -1,7 +1,7 @@
 //! Finding images: walks the recipe's roots and lists every image file, sorted.
 //!
 //! Hidden files and folders (names starting with `.`) are skipped, symlinks are
-//! not followed, and only known image extensions are kept (any case). What is in
+//! not followed, and only known image and video extensions are kept (any case). What is in
 //! a file is not looked at here; see [`crate::features`].
 
 use std::path::{Path, PathBuf};
@@ -15,8 +15,19 @@ use crate::pattern::PathPattern;
 /// Extensions treated as images (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"];
 
-/// One image file found on disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The video a frame was extracted from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameOf {
+    /// The video file (absolute, normalised).
+    pub video: PathBuf,
+    /// The video's path relative to the recipe directory, `/`-separated.
+    pub video_rel: String,
+    /// The frame's presentation time in seconds.
+    pub time: f64,
+}
+
+/// One image file found on disk (or a frame extracted from a video).
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileEntry {
     /// Absolute, normalised path.
     pub path: PathBuf,
@@ -26,6 +37,9 @@ pub struct FileEntry {
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
     pub mtime_ns: i128,
+    /// For a video frame: where it came from. Its `rel` is then
+    /// `VIDEO_REL/NNNNNN.jpg`, as if the video were a folder of frames.
+    pub frame_of: Option<FrameOf>,
 }
 
 /// A problem met while walking that does not stop the walk.
@@ -53,6 +67,8 @@ pub enum ScanError {
 pub struct Scan {
     /// Image files, sorted by path, each listed once.
     pub files: Vec<FileEntry>,
+    /// Video files, sorted by path.
+    pub videos: Vec<FileEntry>,
     /// Entries that could not be read.
     pub issues: Vec<WalkIssue>,
     /// Files skipped because an `exclude` pattern matched.
@@ -90,7 +106,8 @@ pub fn scan(roots: &[PathBuf], base: &Path, exclude: &[PathPattern]) -> Result<S
                     continue;
                 }
             };
-            if !entry.file_type().is_file() || !is_image_path(entry.path()) {
+            let video = crate::video::is_video_path(entry.path());
+            if !entry.file_type().is_file() || !(video || is_image_path(entry.path())) {
                 continue;
             }
             let path = paths::normalize(entry.path());
@@ -100,16 +117,20 @@ pub fn scan(roots: &[PathBuf], base: &Path, exclude: &[PathPattern]) -> Result<S
                 continue;
             }
             match entry.metadata() {
-                Ok(meta) => out.files.push(FileEntry {
-                    path,
-                    rel,
-                    size: meta.len(),
-                    mtime_ns: meta
-                        .modified()
-                        .ok()
-                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                        .map_or(0, |d| d.as_nanos() as i128),
-                }),
+                Ok(meta) => {
+                    let file = FileEntry {
+                        path,
+                        rel,
+                        size: meta.len(),
+                        mtime_ns: mtime_ns(&meta),
+                        frame_of: None,
+                    };
+                    if video {
+                        out.videos.push(file);
+                    } else {
+                        out.files.push(file);
+                    }
+                }
                 Err(e) => out.issues.push(WalkIssue {
                     path,
                     message: e.to_string(),
@@ -117,9 +138,19 @@ pub fn scan(roots: &[PathBuf], base: &Path, exclude: &[PathPattern]) -> Result<S
             }
         }
     }
-    out.files.sort_by(|a, b| a.path.cmp(&b.path));
-    out.files.dedup_by(|a, b| a.path == b.path);
+    for list in [&mut out.files, &mut out.videos] {
+        list.sort_by(|a, b| a.path.cmp(&b.path));
+        list.dedup_by(|a, b| a.path == b.path);
+    }
     Ok(out)
+}
+
+/// Modification time in nanoseconds since the Unix epoch (0 when unknown).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -141,6 +172,7 @@ mod tests {
             "r/.hidden/3.jpg",
             "r/a/.4.jpg",
             "r/tmp/5.jpeg",
+            "r/b/clip.MP4",
         ] {
             let p = base.join(p);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -152,6 +184,8 @@ mod tests {
         let rels: Vec<_> = scan.files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(rels, ["r/a/1.png", "r/b/2.JPG"]);
         assert_eq!(scan.excluded, 1);
+        assert_eq!(scan.videos.len(), 1);
+        assert_eq!(scan.videos[0].rel, "r/b/clip.MP4");
         assert_eq!(scan.files[0].size, 1);
     }
 

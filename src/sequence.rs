@@ -46,35 +46,6 @@ pub struct SequenceSummary {
     pub untimed: Vec<String>,
 }
 
-/// Parses a duration as recipes write it: `"500ms"`, `"1s"`, `"1.5s"`, `"2m"`,
-/// `"1h"`, or a bare number of seconds. Returns seconds.
-pub fn parse_duration(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. \"500ms\", \"1s\", \"2m\")"))?;
-    let scale = match unit.trim() {
-        "" | "s" | "sec" => 1.0,
-        "ms" => 0.001,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}` (use ms, s, m or h)"
-            ));
-        }
-    };
-    let seconds = value * scale;
-    if seconds.is_finite() && seconds > 0.0 {
-        Ok(seconds)
-    } else {
-        Err(format!("`{text}` must be a positive duration"))
-    }
-}
-
 /// Trailing number of a file stem: `000123` → 123, `frame_42` → 42.
 pub fn frame_number(path: &Path) -> Option<u64> {
     let stem = path.file_stem()?.to_str()?;
@@ -170,23 +141,6 @@ mod tests {
     use super::*;
     use crate::bucket::Bucket;
     use crate::pool::fake::{blob, image};
-
-    #[test]
-    fn durations() {
-        for (text, want) in [
-            ("1s", 1.0),
-            ("500ms", 0.5),
-            ("1.5 s", 1.5),
-            ("2m", 120.0),
-            ("3", 3.0),
-            ("1h", 3600.0),
-        ] {
-            assert_eq!(parse_duration(text), Ok(want), "{text}");
-        }
-        for bad in ["", "s", "1 parsec", "-1s", "0"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn frame_numbers() {

@@ -516,7 +516,7 @@ fn sequences(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> SequencePlan {
     let every = r.every.as_ref().and_then(|e| {
         let parsed = match e.get_ref() {
             RawDuration::Seconds(s) => Ok(*s),
-            RawDuration::Text(t) => crate::sequence::parse_duration(t),
+            RawDuration::Text(t) => crate::video::parse_duration(t),
         };
         match parsed {
             Ok(s) if s.is_finite() && s > 0.0 => Some(s),

@@ -69,19 +69,19 @@ fn empty_labels_are_the_background_and_small_boxes_are_far_small() {
     let number = |r: &Vec<String>| r[1][20..22].parse::<u32>().unwrap();
     let mut background: Vec<u32> = rows
         .iter()
-        .filter(|r| r[2] == "background")
+        .filter(|r| r[3] == "background")
         .map(number)
         .collect();
     background.sort_unstable();
     assert_eq!(background, (0..16).collect::<Vec<_>>());
     let mut far: Vec<u32> = rows
         .iter()
-        .filter(|r| r[4].contains("far-small"))
+        .filter(|r| r[5].contains("far-small"))
         .map(number)
         .collect();
     far.sort_unstable();
     assert_eq!(far, (16..24).collect::<Vec<_>>());
-    assert_eq!(rows.iter().filter(|r| r[3] == "far-small").count(), 8);
+    assert_eq!(rows.iter().filter(|r| r[4] == "far-small").count(), 8);
 }
 
 #[test]

@@ -49,7 +49,7 @@ fn builds_the_set_by_bucket_with_manifest_and_report() {
     }
     let rows = csv_rows(&pool.join("out/manifest.csv"));
     assert_eq!(rows.len(), 30);
-    let slots = |s: &str| rows.iter().filter(|r| r[3] == s).count();
+    let slots = |s: &str| rows.iter().filter(|r| r[4] == s).count();
     assert_eq!((slots("night"), slots("rain"), slots("free")), (3, 3, 24));
     for r in &rows {
         assert!(pool.join(&r[1]).is_file(), "source {} exists", r[1]);
@@ -58,7 +58,7 @@ fn builds_the_set_by_bucket_with_manifest_and_report() {
             std::fs::read(pool.join(&r[1])).unwrap()
         );
     }
-    let per_camera = |c: &str| rows.iter().filter(|r| r[5] == c).count();
+    let per_camera = |c: &str| rows.iter().filter(|r| r[6] == c).count();
     for cam in ["cam1", "cam2", "cam3"] {
         assert!(per_camera(cam) >= 2, "{cam}");
     }
@@ -314,7 +314,7 @@ fn fill_policy_tops_up_short_quotas() {
         .stdout(contains("topped up: bucket hard, snow was 3 short"));
     let rows = csv_rows(&pool.join("out/manifest.csv"));
     assert_eq!(rows.len(), 10);
-    assert_eq!(rows.iter().filter(|r| r[3] == "night").count(), 2);
+    assert_eq!(rows.iter().filter(|r| r[4] == "night").count(), 2);
 }
 
 #[test]

@@ -5,3 +5,4 @@ mod build;
 mod check;
 mod fixture;
 mod recipes;
+mod sequences;

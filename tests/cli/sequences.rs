@@ -1,0 +1,187 @@
+//! Frame sequences and videos through the binary.
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::fixture::{Pool, csv_rows, scene};
+
+fn ffmpeg_available() -> bool {
+    let ok = std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("ffmpeg not found: skipping (CI installs it)");
+    }
+    ok
+}
+
+const BASE: &str = r#"
+[sources]
+roots = ["frames"]
+[camera]
+from = "frames/{camera}/**"
+[[rules]]
+match = "**"
+bucket = "normal"
+[output]
+dir = "out"
+"#;
+
+#[test]
+fn samples_one_frame_per_second_at_the_given_fps() {
+    let pool = Pool::empty();
+    // 30 frames at 10 fps of a slowly panning scene.
+    for k in 0..30 {
+        pool.image(
+            &format!("frames/cam1/{k:06}.jpg"),
+            &scene(42, k as f32 * 4.0, 96, 72),
+        );
+    }
+    let recipe = format!(
+        "total = 3\nsplit = {{ normal = 1 }}\n[sequences]\nevery = \"1s\"\nfps = 10\nconsecutive = false\n{BASE}"
+    );
+    std::fs::write(pool.join("r.toml"), recipe).unwrap();
+    let out = pool
+        .cmd()
+        .args(["build", "--json", "--recipe", "r.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sequences"]["frames"], 30);
+    assert_eq!(report["sequences"]["not_sampled"], 27);
+    let mut chosen: Vec<String> = csv_rows(&pool.join("out/manifest.csv"))
+        .into_iter()
+        .map(|r| r[1].clone())
+        .collect();
+    chosen.sort();
+    assert_eq!(
+        chosen,
+        [
+            "frames/cam1/000000.jpg",
+            "frames/cam1/000010.jpg",
+            "frames/cam1/000020.jpg"
+        ]
+    );
+}
+
+#[test]
+fn videos_become_timed_frame_sequences_extracted_once() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let pool = Pool::empty();
+    std::fs::create_dir_all(pool.join("frames/camv")).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=96x72:rate=10",
+            "-t",
+            "4.2",
+        ])
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(pool.join("frames/camv/clip.mp4"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let recipe = format!(
+        "total = 5\nsplit = {{ normal = 1 }}\n[sequences]\nevery = \"1s\"\n[dedup]\nmax_distance = 0\n{BASE}"
+    );
+    std::fs::write(pool.join("r.toml"), recipe).unwrap();
+    let run = |extra: &[&str]| {
+        let out = pool
+            .cmd()
+            .args(["build", "--json", "--force", "--recipe", "r.toml"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let first = run(&[]);
+    assert_eq!(first["pool"]["videos"], 1);
+    assert_eq!(first["pool"]["video_frames"], 5);
+    let rows = csv_rows(&pool.join("out/manifest.csv"));
+    let mut times: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r[1].clone(), r[2].clone(), r[6].clone()))
+        .collect();
+    times.sort();
+    let want: Vec<(String, String, String)> = (0..5)
+        .map(|t| {
+            (
+                "frames/camv/clip.mp4".into(),
+                format!("{t}.000"),
+                "camv".into(),
+            )
+        })
+        .collect();
+    assert_eq!(times, want);
+    let file = pool.join("out").join(&rows[0][0]);
+    assert!(!file.symlink_metadata().unwrap().file_type().is_symlink());
+    // Second run: frames come from the frame cache and their features from the cache.
+    let second = run(&["--mode", "symlink"]);
+    assert_eq!(second["measure"]["decoded"], 0);
+    let file = pool.join("out").join(&rows[0][0]);
+    assert!(
+        !file.symlink_metadata().unwrap().file_type().is_symlink(),
+        "video frames are always copied"
+    );
+}
+
+#[test]
+fn a_missing_ffmpeg_says_how_to_install_it() {
+    let pool = Pool::empty();
+    pool.write("frames/camv/clip.mp4", b"not really a video");
+    let recipe = format!(
+        "total = 1\nsplit = {{ normal = 1 }}\n[video]\nffmpeg = \"/nonexistent/ffmpeg\"\n{BASE}"
+    );
+    std::fs::write(pool.join("r.toml"), recipe).unwrap();
+    pool.cmd()
+        .args(["build", "--recipe", "r.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("calibset: error:").and(contains("install ffmpeg")));
+}
+
+#[test]
+fn a_broken_video_is_a_reported_issue_not_a_failure() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let pool = Pool::empty();
+    pool.write("frames/camv/broken.mp4", b"not really a video");
+    pool.image("frames/camv/still.jpg", &scene(3, 0.0, 96, 72));
+    let recipe = format!("total = 1\nsplit = {{ normal = 1 }}\n{BASE}");
+    std::fs::write(pool.join("r.toml"), recipe).unwrap();
+    let out = pool
+        .cmd()
+        .args(["build", "--json", "--recipe", "r.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["pool"]["issues"][0]["path"],
+        "frames/camv/broken.mp4"
+    );
+    assert_eq!(report["pool"]["issues"][0]["kind"], "video");
+}
