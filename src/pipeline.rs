@@ -108,6 +108,9 @@ pub struct Inventory {
     pub frame_dir: Option<tempfile::TempDir>,
 }
 
+/// Frames extracted from videos, and the videos that could not be read.
+type Extracted = (Vec<scan::FileEntry>, Vec<(String, VideoError)>);
+
 /// Extracts frames from `videos` (one every `recipe.sequences.every`, default
 /// 1 s) into `dir`; returns them as files, plus per-video problems.
 fn extract_frames(
@@ -115,7 +118,7 @@ fn extract_frames(
     videos: &[scan::FileEntry],
     dir: &Path,
     progress: &dyn Progress,
-) -> Result<(Vec<scan::FileEntry>, Vec<(String, VideoError)>), BuildError> {
+) -> Result<Extracted, BuildError> {
     let ffmpeg = video::find_ffmpeg(recipe.ffmpeg.as_deref())?;
     let every = recipe.sequences.every.unwrap_or(1.0);
     progress.start(Stage::Extract, Some(videos.len() as u64));
