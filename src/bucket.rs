@@ -132,6 +132,8 @@ pub struct Labels {
     pub camera: Option<String>,
     /// Capture time in seconds, when known (manifest `time`, video timestamp).
     pub time: Option<f64>,
+    /// Frame rate of its sequence, when a rule sets one.
+    pub fps: Option<f64>,
     /// Other fields: manifest columns and `{name}` captures of path patterns.
     pub meta: BTreeMap<String, String>,
     /// Measured tags (`auto:dark`, …) from the image's quality signals.
@@ -149,6 +151,7 @@ impl Labels {
             classes: BTreeSet::new(),
             camera: None,
             time: None,
+            fps: None,
             meta: BTreeMap::new(),
             measured: BTreeSet::new(),
             origin: Origin::None,
@@ -274,6 +277,7 @@ impl<'a> Labeller<'a> {
                 labels.origin = Origin::Rule(i);
             }
             labels.tags.extend(rule.tags.iter().cloned());
+            labels.fps = rule.fps;
             if rule.camera.is_some() {
                 labels.camera.clone_from(&rule.camera);
             }

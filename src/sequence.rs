@@ -4,7 +4,8 @@
 //! A folder is a sequence when it holds at least [`MIN_FRAMES`] images whose file
 //! names end in a number (`000123.jpg`, `frame_42.png`); videos are sequences too.
 //! A frame's time is its label's `time` (manifest column, video timestamp), else
-//! its number divided by `fps`. With `every`, the first frame of each `every`-second
+//! its number divided by the frame rate (a matching rule's `fps`, else
+//! `sequences.fps`). With `every`, the first frame of each `every`-second
 //! window is kept. Then, walking the kept frames in time order, a frame at least
 //! as similar as the dedup threshold to the last frame kept is a consecutive
 //! duplicate and is dropped.
@@ -189,6 +190,22 @@ mod tests {
         };
         let (removed, _) = sample(&images, &plan, Threshold::Similarity(0.98));
         assert_eq!(removed.iter().filter(|r| r.is_none()).count(), 6);
+    }
+
+    #[test]
+    fn a_rule_fps_overrides_the_default() {
+        let mut images = clip();
+        for i in &mut images {
+            i.labels.fps = Some(5.0);
+        }
+        let plan = SequencePlan {
+            every: Some(1.0),
+            fps: Some(10.0),
+            consecutive: false,
+        };
+        let (removed, _) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
+        assert_eq!(kept, [0, 5, 10, 15, 20, 25]);
     }
 
     #[test]

@@ -138,6 +138,8 @@ pub struct Rule {
     pub tags: Vec<String>,
     /// `camera`: camera name given to matching images.
     pub camera: Option<String>,
+    /// `fps`: frame rate of matching numbered frames (overrides `sequences.fps`).
+    pub fps: Option<f64>,
 }
 
 /// `[output]`.

@@ -104,6 +104,7 @@ pub(crate) struct RawRule {
     #[serde(rename = "where", default)]
     pub conditions: BTreeMap<String, Spanned<String>>,
     pub when: Option<Spanned<OneOrMany>>,
+    pub fps: Option<Spanned<f64>>,
     pub bucket: Option<Bucket>,
     #[serde(default)]
     pub tags: Vec<String>,

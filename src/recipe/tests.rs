@@ -191,7 +191,7 @@ blur = 10
       pool/r.toml:10:8: camera.from: needs a `{camera}` capture, e.g. `frames/{camera}/**`
       pool/r.toml:11:7: camera.min: must be 0 or more, not -3
       pool/r.toml:14:14: dedup.similarity: must be in (0, 1], not 1.5
-      pool/r.toml:16:1: rules[0]: does nothing: give it a `bucket`, `tags` or `camera`
+      pool/r.toml:16:1: rules[0]: does nothing: give it a `bucket`, `tags`, `camera` or `fps`
       pool/r.toml:17:9: rules[0].match: capture `{camera}` must come before any `**` segment in `**/{camera}/x`
       pool/r.toml:24:9: buckets.hard.count: conflicts with `split`: use either `split` or a `count` per bucket
       pool/r.toml:27:9: buckets.hard.quota.night: quota of 30 is more than the bucket's 20 images

@@ -192,10 +192,24 @@ pub(super) fn validate(
             None => PathPattern::new("**").ok(),
         };
         if let Some(pattern) = pattern {
+            let fps = r.fps.as_ref().and_then(|f| {
+                let v = *f.get_ref();
+                if v.is_finite() && v > 0.0 {
+                    Some(v)
+                } else {
+                    c.at_key(
+                        f,
+                        &format!("{key}.fps"),
+                        format!("must be above 0, not {v}"),
+                    );
+                    None
+                }
+            });
             rules.push(Rule {
                 pattern,
                 conditions,
                 when,
+                fps,
                 bucket: r.bucket,
                 tags: r.tags.clone(),
                 camera: r.camera.clone(),
