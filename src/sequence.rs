@@ -76,7 +76,8 @@ pub fn sample(
             .filter_map(|&i| {
                 let img = &images[i];
                 let number = frame_number(&img.file.path);
-                let time = img.labels.time.or_else(|| Some(number? as f64 / plan.fps?));
+                let fps = img.labels.fps.or(plan.fps);
+                let time = img.labels.time.or_else(|| Some(number? as f64 / fps?));
                 (number.is_some() || img.labels.time.is_some()).then_some((i, time))
             })
             .collect();

@@ -145,11 +145,11 @@ pub(super) fn validate(
     for (i, rule) in raw.rules.iter().enumerate() {
         let r = rule.get_ref();
         let key = format!("rules[{i}]");
-        if r.bucket.is_none() && r.tags.is_empty() && r.camera.is_none() {
+        if r.bucket.is_none() && r.tags.is_empty() && r.camera.is_none() && r.fps.is_none() {
             c.at_key(
                 rule,
                 &key,
-                "does nothing: give it a `bucket`, `tags` or `camera`",
+                "does nothing: give it a `bucket`, `tags`, `camera` or `fps`",
             );
         }
         if r.pattern.is_none() && r.conditions.is_empty() && r.when.is_none() {
