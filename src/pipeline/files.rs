@@ -1,0 +1,165 @@
+//! Files a build writes beside the images: the lock manifest and pool.csv, and
+//! where each chosen image goes.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use crate::dedup::{self, Dedup};
+use crate::export::{self, Layout, Placement};
+use crate::paths;
+use crate::pool::PoolImage;
+use crate::select::Selection;
+
+/// Output paths for every pick, by layout, collision-free; paired with pick index.
+pub(super) fn placements(
+    images: &[PoolImage],
+    sel: &Selection,
+    layout: Layout,
+) -> Vec<(usize, Placement)> {
+    let wanted = sel.picks.iter().map(|p| {
+        let img = &images[p.image];
+        match layout {
+            Layout::ByBucket => {
+                PathBuf::from(p.bucket.as_str()).join(export::flat_name(&img.file.rel))
+            }
+            Layout::Flat => PathBuf::from(export::flat_name(&img.file.rel)),
+            Layout::Mirror => img
+                .file
+                .rel
+                .split('/')
+                .map(|s| if s == ".." { "_up_" } else { s })
+                .collect(),
+        }
+    });
+    export::unique_paths(wanted)
+        .into_iter()
+        .enumerate()
+        .map(|(k, dest)| {
+            (
+                k,
+                Placement {
+                    source: images[sel.picks[k].image].file.path.clone(),
+                    dest,
+                    always_copy: images[sel.picks[k].image].file.frame_of.is_some(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The lock manifest: one CSV row per chosen image, sorted by output path.
+pub(super) fn lock_manifest(
+    images: &[PoolImage],
+    sel: &Selection,
+    placements: &[(usize, Placement)],
+) -> Vec<u8> {
+    let mut rows: Vec<_> = placements.iter().collect();
+    rows.sort_by(|a, b| a.1.dest.cmp(&b.1.dest));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "file", "source", "time", "bucket", "slot", "tags", "camera", "width", "height", "phash",
+        "blake3",
+    ])
+    .expect("in-memory CSV");
+    for (k, placement) in rows {
+        let pick = &sel.picks[*k];
+        let img = &images[pick.image];
+        let tags = img
+            .labels
+            .tags
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(";");
+        w.write_record([
+            paths::slash(&placement.dest),
+            img.file
+                .frame_of
+                .as_ref()
+                .map_or_else(|| img.file.rel.clone(), |f| f.video_rel.clone()),
+            img.labels.time.map_or(String::new(), |t| format!("{t:.3}")),
+            pick.bucket.to_string(),
+            pick.slot.label(),
+            tags,
+            img.labels.camera.clone().unwrap_or_default(),
+            img.features.width.to_string(),
+            img.features.height.to_string(),
+            img.features.phash_hex(),
+            img.features.content_hex(),
+        ])
+        .expect("in-memory CSV");
+    }
+    w.into_inner().expect("in-memory CSV")
+}
+
+/// Every usable pool image with what became of it (`chosen`, `not-chosen`,
+/// `exact-duplicate`, `near-duplicate`, `not-sampled`, `consecutive-duplicate`),
+/// the image its duplicate group kept, and its measured quality.
+pub(super) fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<u8> {
+    let chosen: HashSet<usize> = sel.picks.iter().map(|p| p.image).collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "path",
+        "bucket",
+        "tags",
+        "camera",
+        "status",
+        "kept",
+        "phash",
+        "width",
+        "height",
+        "mean",
+        "contrast",
+        "dark_clip",
+        "bright_clip",
+        "sharpness",
+        "jpeg_quality",
+        "colourfulness",
+        "entropy",
+        "measured",
+    ])
+    .expect("in-memory CSV");
+    for (i, img) in images.iter().enumerate() {
+        let status = match dd.removed[i] {
+            Some(dedup::Removal::Exact { .. }) => "exact-duplicate",
+            Some(dedup::Removal::Near { .. }) => "near-duplicate",
+            Some(dedup::Removal::NotSampled) => "not-sampled",
+            Some(dedup::Removal::Consecutive { .. }) => "consecutive-duplicate",
+            None if chosen.contains(&i) => "chosen",
+            None => "not-chosen",
+        };
+        let q = &img.features.quality;
+        w.write_record([
+            img.file.rel.as_str(),
+            img.labels.bucket.map_or("", |b| b.as_str()),
+            &img.labels
+                .tags
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(";"),
+            img.labels.camera.as_deref().unwrap_or(""),
+            status,
+            images[dd.cluster[i]].file.rel.as_str(),
+            &img.features.phash_hex(),
+            &img.features.width.to_string(),
+            &img.features.height.to_string(),
+            &format!("{:.1}", q.mean),
+            &format!("{:.1}", q.contrast),
+            &format!("{:.3}", q.dark_clip),
+            &format!("{:.3}", q.bright_clip),
+            &format!("{:.1}", q.sharpness),
+            &q.jpeg_quality.map_or(String::new(), |v| v.to_string()),
+            &format!("{:.1}", q.colourfulness),
+            &format!("{:.2}", q.entropy),
+            &img.labels
+                .measured
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(";"),
+        ])
+        .expect("in-memory CSV");
+    }
+    w.into_inner().expect("in-memory CSV")
+}

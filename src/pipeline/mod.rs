@@ -1,0 +1,306 @@
+//! The build pipeline: scan → label → measure → de-duplicate → select → export,
+//! with the report of every step. [`inventory`] reads the pool, [`files`]
+//! writes the lock manifest and per-image list.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::annotations::AnnotationError;
+use crate::bucket::{Bucket, PerBucket};
+use crate::dedup::{self, Dedup};
+use crate::export::{self, ExportError, Layout, LinkMode, Placement};
+use crate::manifest::ManifestError;
+use crate::paths;
+use crate::progress::{Progress, Stage};
+use crate::recipe::Recipe;
+use crate::report::{
+    CompositionRow, DedupSummary, GroupSummary, MaxTotal, OutputSummary, Report, Status,
+};
+use crate::scan::ScanError;
+use crate::select::{self, Plan, Selection};
+use crate::sequence;
+use crate::video::VideoError;
+
+mod files;
+mod inventory;
+
+use files::{lock_manifest, placements, pool_list};
+pub use inventory::{Inventory, inventory};
+
+/// Name of the lock manifest written into the output folder.
+pub const LOCK_FILE: &str = "manifest.csv";
+/// Name of the JSON report written into the output folder.
+pub const REPORT_FILE: &str = "report.json";
+/// Name of the per-image decision list written into the output folder.
+pub const POOL_FILE: &str = "pool.csv";
+/// Name of the recipe copy written into the output folder.
+pub const RECIPE_FILE: &str = "recipe.toml";
+
+/// Overrides and switches for one build; `None` keeps the recipe's value.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Output folder (overrides `output.dir`).
+    pub out: Option<PathBuf>,
+    /// Link mode (overrides `output.mode`).
+    pub mode: Option<LinkMode>,
+    /// Layout (overrides `output.layout`).
+    pub layout: Option<Layout>,
+    /// Seed (overrides `seed`).
+    pub seed: Option<u64>,
+    /// Plan and report, write nothing (not even the cache).
+    pub dry_run: bool,
+    /// Replace an earlier calibset output in the output folder.
+    pub force: bool,
+    /// Cache folder; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Why a build could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The manifest could not be read.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A root is missing.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// The annotations could not be read.
+    #[error(transparent)]
+    Annotations(#[from] AnnotationError),
+    /// The set could not be written.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// Neither `--out` nor `output.dir` names the output folder.
+    #[error("no output folder: set `dir` under `[output]` in the recipe or pass --out")]
+    NoOutput,
+    /// The output folder overlaps a source root.
+    #[error(
+        "output folder {} overlaps source root {}; choose an output outside the roots",
+        out.display(),
+        root.display()
+    )]
+    OutputOverlapsRoot {
+        /// The output folder.
+        out: PathBuf,
+        /// The root.
+        root: PathBuf,
+    },
+    /// ffmpeg is missing, or the frame cache cannot be written.
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    /// Ctrl-C or a termination signal.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// Runs a whole build. A shortfall is not an error: the report's status says so
+/// and nothing is written unless the recipe's policy filled it.
+pub fn build(
+    recipe: &Recipe,
+    opts: &BuildOptions,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Report, BuildError> {
+    let out = match opts.out.as_ref().or(recipe.output.dir.as_ref()) {
+        Some(o) => Some(paths::normalize(
+            &std::path::absolute(o).unwrap_or_else(|_| o.clone()),
+        )),
+        None if opts.dry_run => None,
+        None => return Err(BuildError::NoOutput),
+    };
+    if let Some(out) = &out {
+        for root in &recipe.sources.roots {
+            if out.starts_with(root) || root.starts_with(out) {
+                return Err(BuildError::OutputOverlapsRoot {
+                    out: out.clone(),
+                    root: root.clone(),
+                });
+            }
+        }
+        if !opts.dry_run {
+            export::check_output(out, opts.force)?;
+        }
+    }
+    let mode = opts.mode.unwrap_or(recipe.output.mode);
+    let layout = opts.layout.unwrap_or(recipe.output.layout);
+    let seed = opts.seed.unwrap_or(recipe.seed);
+
+    let inv = inventory(
+        recipe,
+        opts.cache_dir.as_deref(),
+        !opts.dry_run,
+        progress,
+        cancel,
+    )?;
+    let images = &inv.images;
+
+    progress.start(Stage::Dedup, None);
+    let (sampled, sequences) = sequence::sample(images, &recipe.sequences, recipe.dedup.threshold);
+    let dd = dedup::dedup_after(images, &recipe.dedup, sampled);
+    progress.finish();
+    if cancel.load(Ordering::Relaxed) {
+        return Err(BuildError::Interrupted);
+    }
+
+    progress.start(Stage::Select, None);
+    let candidates: Vec<usize> = (0..images.len()).filter(|&i| dd.is_kept(i)).collect();
+    let sel = select::select(
+        images,
+        &candidates,
+        &Plan {
+            buckets: &recipe.buckets,
+            camera_min: recipe.camera.min,
+            seed,
+            shortfall: recipe.shortfall,
+        },
+    );
+    progress.finish();
+
+    let mut report = assemble(recipe, seed, &inv, &dd, &sel);
+    report.sequences = (sequences.sequences > 0).then_some(sequences);
+    let placements = placements(images, &sel, layout);
+    let ok = sel.shortfalls.is_empty();
+    report.output = out.as_ref().map(|o| OutputSummary {
+        dir: o.display().to_string(),
+        mode,
+        layout,
+        files: placements.len(),
+        written: ok && !opts.dry_run,
+    });
+    if ok && !opts.dry_run {
+        let out = out.expect("output folder checked above");
+        let lock = lock_manifest(images, &sel, &placements);
+        let mut on_disk = report.clone();
+        on_disk.measure = None;
+        let recipe_text = std::fs::read(&recipe.path).unwrap_or_default();
+        let files = [
+            (LOCK_FILE, lock),
+            (POOL_FILE, pool_list(images, &dd, &sel)),
+            (REPORT_FILE, on_disk.to_json().into_bytes()),
+            (RECIPE_FILE, recipe_text),
+        ];
+        progress.start(Stage::Export, Some(placements.len() as u64));
+        let placed: Vec<Placement> = placements.into_iter().map(|(_, p)| p).collect();
+        let result = export::export(&out, &placed, &files, mode, opts.force, cancel, || {
+            progress.advance(1)
+        });
+        progress.finish();
+        match result {
+            Err(ExportError::Interrupted) => return Err(BuildError::Interrupted),
+            other => other?,
+        }
+    }
+    Ok(report)
+}
+
+fn assemble(recipe: &Recipe, seed: u64, inv: &Inventory, dd: &Dedup, sel: &Selection) -> Report {
+    let images = &inv.images;
+    let mut kept = PerBucket::<usize>::default();
+    for (i, img) in images.iter().enumerate() {
+        if dd.is_kept(i) {
+            if let Some(b) = img.labels.bucket {
+                kept[b] += 1;
+            }
+        }
+    }
+    let largest_groups = dd
+        .groups()
+        .into_iter()
+        .take(10)
+        .map(|(rep, members)| GroupSummary {
+            kept: images[rep].file.rel.clone(),
+            size: members.len(),
+        })
+        .collect();
+    let mut chosen = PerBucket::<usize>::default();
+    let mut composition: BTreeMap<(Bucket, String), BTreeMap<String, usize>> = BTreeMap::new();
+    for p in &sel.picks {
+        chosen[p.bucket] += 1;
+        let img = &images[p.image];
+        let tags = if img.labels.tags.is_empty() {
+            "(untagged)".to_owned()
+        } else {
+            img.labels
+                .tags
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        *composition
+            .entry((p.bucket, tags))
+            .or_default()
+            .entry(img.labels.camera.clone().unwrap_or_else(|| "-".into()))
+            .or_default() += 1;
+    }
+    Report {
+        version: env!("CARGO_PKG_VERSION"),
+        recipe: recipe.name.clone(),
+        seed,
+        status: if sel.shortfalls.is_empty() {
+            Status::Ok
+        } else {
+            Status::Shortfall
+        },
+        total: recipe.total,
+        pool: inv.summary.clone(),
+        measure: Some(inv.measure),
+        dedup: DedupSummary {
+            settings: recipe.dedup,
+            exact_removed: dd.exact_removed(),
+            near_removed: dd.near_removed(),
+            candidate_pairs: dd.candidate_pairs,
+            kept: kept.clone(),
+            largest_groups,
+        },
+        wanted: PerBucket {
+            normal: recipe.buckets.normal.count,
+            hard: recipe.buckets.hard.count,
+            background: recipe.buckets.background.count,
+        },
+        chosen,
+        slots: sel.slots.clone(),
+        cameras: sel.cameras.clone(),
+        composition: composition
+            .into_iter()
+            .map(|((bucket, tags), cameras)| CompositionRow {
+                bucket,
+                tags,
+                cameras,
+            })
+            .collect(),
+        shortfalls: sel.shortfalls.clone(),
+        max_total: if sel.shortfalls.is_empty() {
+            None
+        } else {
+            max_total(recipe, &kept)
+        },
+        topped_up: sel.topped_up.clone(),
+        sequences: None,
+        output: None,
+        warnings: inv.warnings.clone(),
+    }
+}
+
+/// The largest total whose bucket counts (at the recipe's shares) all fit the
+/// distinct images per bucket; `None` when even one image does not fit.
+fn max_total(recipe: &Recipe, kept: &PerBucket<usize>) -> Option<MaxTotal> {
+    let fits = |t: usize| {
+        let c = recipe.counts_for(t);
+        Bucket::ALL.into_iter().all(|b| c[b] <= kept[b])
+    };
+    // Largest-remainder counts are not monotone in the total (the Alabama
+    // paradox), so scan rather than bisect; each step is a few operations.
+    let upper: usize = kept.iter().map(|(_, n)| n).sum();
+    let lo = (1..=upper).rev().find(|&t| fits(t)).unwrap_or(0);
+    let next = recipe.counts_for(lo + 1);
+    let limited_by = Bucket::ALL
+        .into_iter()
+        .find(|&b| next[b] > kept[b])
+        .unwrap_or(Bucket::Normal);
+    (lo > 0).then_some(MaxTotal {
+        total: lo,
+        limited_by,
+    })
+}
