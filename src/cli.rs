@@ -10,7 +10,9 @@ use calibset::export::{Layout, LinkMode};
 /// Build reproducible INT8 calibration image sets from a TOML recipe.
 #[derive(Debug, Parser)]
 #[command(name = "calibset", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 quota shortfall, 2 error, 130 interrupted.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 quota shortfall or audit findings, 2 error, 130 interrupted."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -28,6 +30,44 @@ pub enum Command {
     Build(BuildArgs),
     /// Validate a recipe and print what it asks for, without reading any image.
     Check(CheckArgs),
+    /// Audit a pool (a recipe's, or folders): counts, duplicates, quality, skipped
+    /// files, and whether the recipe can be filled. Writes nothing but the cache.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["recipe", "roots"])))]
+pub struct AuditArgs {
+    /// The recipe whose pool to audit.
+    #[arg(short, long, value_name = "FILE")]
+    pub recipe: Option<PathBuf>,
+    /// Folders to audit instead of a recipe (nothing is bucketed).
+    #[arg(value_name = "FOLDER", conflicts_with = "recipe")]
+    pub roots: Vec<PathBuf>,
+    /// Print the audit as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Duplicate groups to list.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub groups: usize,
+    /// Exit 1 when more than N files are skipped as unreadable.
+    #[arg(long, value_name = "N")]
+    pub max_issues: Option<usize>,
+    /// Exit 1 when more than this share (0-1) of images duplicate another.
+    #[arg(long, value_name = "SHARE")]
+    pub max_duplicates: Option<f64>,
+    /// Exit 1 when the recipe cannot be filled.
+    #[arg(long)]
+    pub require_fill: bool,
+    /// Worker threads [default: all cores].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Do not read or write the feature cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache folder (as for build).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

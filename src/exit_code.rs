@@ -5,7 +5,8 @@
 pub enum ExitCode {
     /// Success: the set was built (or planned) as the recipe asks.
     Success = 0,
-    /// The pool cannot fill the recipe (shortfall); nothing was written.
+    /// The pool cannot fill the recipe (shortfall; nothing was written), or an
+    /// audit's findings crossed a threshold given on the command line.
     Shortfall = 1,
     /// Usage error, invalid recipe or manifest, unreadable input, refused output.
     Error = 2,

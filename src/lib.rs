@@ -8,6 +8,7 @@
 //! [`progress::Progress`], results come back as a [`report::Report`].
 
 pub mod annotations;
+pub mod audit;
 pub mod bucket;
 pub mod cache;
 pub mod dedup;

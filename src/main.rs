@@ -14,7 +14,7 @@ use clap::Parser;
 
 use calibset::pipeline::BuildOptions;
 use calibset::{BuildError, Recipe, Status};
-use cli::{BuildArgs, CheckArgs, Cli, Command};
+use cli::{AuditArgs, BuildArgs, CheckArgs, Cli, Command};
 use exit_code::ExitCode;
 
 fn main() -> std::process::ExitCode {
@@ -29,6 +29,7 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Build(args) => build(&cli, args, &cancel),
         Command::Check(args) => check(args),
+        Command::Audit(args) => audit(&cli, args, &cancel),
     };
     match result {
         Ok(code) => code.into(),
@@ -50,12 +51,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
-    if let Some(jobs) = args.jobs {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
-            .build_global()
-            .context("cannot set up worker threads")?;
-    }
+    set_jobs(args.jobs)?;
     let recipe = Recipe::load(&args.recipe)?;
     let opts = BuildOptions {
         out: args.out.clone(),
@@ -97,6 +93,60 @@ fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<Exi
             ExitCode::Shortfall
         }
     })
+}
+
+fn audit(cli: &Cli, args: &AuditArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
+    set_jobs(args.jobs)?;
+    let recipe = match &args.recipe {
+        Some(path) => Recipe::load(path)?,
+        None => Recipe::for_roots(&std::env::current_dir()?, &args.roots),
+    };
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        args.cache_dir.clone().or_else(cli::default_cache_dir)
+    };
+    let opts = calibset::pipeline::PlanOptions {
+        cache_dir: cache_dir.as_deref(),
+        save_cache: true,
+        seed: recipe.seed,
+        keep_unbucketed: true,
+    };
+    let thresholds = calibset::audit::Thresholds {
+        max_issues: args.max_issues,
+        max_duplicate_share: args.max_duplicates,
+        require_fill: args.require_fill,
+    };
+    let bar = progress_bar::Bar::new(cli.quiet, cli.verbose);
+    let (audit, _) =
+        calibset::audit::audit(&recipe, &opts, args.groups, &thresholds, &bar, cancel)?;
+    if !cli.quiet {
+        for w in &audit.report.warnings {
+            eprintln!("calibset: warning: {w}");
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        out.write_all(audit.to_json().as_bytes())?;
+    } else if !cli.quiet || !audit.findings.is_empty() {
+        audit.write_text(&mut out)?;
+    }
+    out.flush()?;
+    Ok(if audit.findings.is_empty() {
+        ExitCode::Success
+    } else {
+        ExitCode::Shortfall
+    })
+}
+
+fn set_jobs(jobs: Option<usize>) -> anyhow::Result<()> {
+    if let Some(jobs) = jobs {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build_global()
+            .context("cannot set up worker threads")?;
+    }
+    Ok(())
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use super::BuildError;
+use super::{BuildError, PlanOptions};
 use crate::annotations::Annotations;
 use crate::bucket::Labeller;
 use crate::cache::{Cache, CacheWarning, Lookup, Measured};
@@ -93,11 +93,11 @@ fn extract_frames(
 /// Scans, labels and measures the recipe's pool.
 pub fn inventory(
     recipe: &Recipe,
-    cache_dir: Option<&Path>,
-    save_cache: bool,
+    opts: &PlanOptions<'_>,
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Result<Inventory, BuildError> {
+    let (cache_dir, save_cache) = (opts.cache_dir, opts.save_cache);
     let mut inv = Inventory::default();
     let manifest = recipe
         .sources
@@ -194,7 +194,7 @@ pub fn inventory(
     let mut todo = Vec::new();
     for file in &files {
         let labels = label(&labeller, file, None);
-        if labels.bucket.is_some() || measure_all {
+        if labels.bucket.is_some() || measure_all || opts.keep_unbucketed {
             todo.push((file, labels));
         } else {
             s.note_unbucketed(&file.rel);
@@ -269,11 +269,14 @@ pub fn inventory(
                 } else {
                     labeller.add_measured(&mut labels, &features.quality);
                 }
-                let Some(bucket) = labels.bucket else {
-                    inv.summary.note_unbucketed(&file.rel);
-                    continue;
-                };
-                inv.summary.usable[bucket] += 1;
+                match labels.bucket {
+                    Some(bucket) => inv.summary.usable[bucket] += 1,
+                    None if opts.keep_unbucketed => inv.summary.note_unbucketed(&file.rel),
+                    None => {
+                        inv.summary.note_unbucketed(&file.rel);
+                        continue;
+                    }
+                }
                 inv.images.push(PoolImage {
                     file: file.clone(),
                     labels,

@@ -3,7 +3,7 @@
 //! writes the lock manifest and per-image list.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::annotations::AnnotationError;
@@ -94,6 +94,73 @@ pub enum BuildError {
     Interrupted,
 }
 
+/// Switches for [`plan`].
+#[derive(Debug, Clone, Copy)]
+pub struct PlanOptions<'a> {
+    /// Cache folder; `None` disables the cache.
+    pub cache_dir: Option<&'a Path>,
+    /// Write the cache back.
+    pub save_cache: bool,
+    /// Selection seed.
+    pub seed: u64,
+    /// Keep images nothing buckets (audits look at the whole pool).
+    pub keep_unbucketed: bool,
+}
+
+/// Everything decided before anything is written.
+#[derive(Debug)]
+pub struct Planned {
+    /// The pool.
+    pub inv: Inventory,
+    /// Duplicates (after sequence sampling).
+    pub dd: Dedup,
+    /// The chosen images.
+    pub sel: Selection,
+    /// What sequence sampling did.
+    pub sequences: sequence::SequenceSummary,
+}
+
+/// Reads the pool, samples sequences, removes duplicates and selects.
+pub fn plan(
+    recipe: &Recipe,
+    opts: &PlanOptions<'_>,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Planned, BuildError> {
+    let inv = inventory(recipe, opts, progress, cancel)?;
+    let images = &inv.images;
+
+    progress.start(Stage::Dedup, None);
+    let (sampled, sequences) = sequence::sample(images, &recipe.sequences, recipe.dedup.threshold);
+    let dd = dedup::dedup_after(images, &recipe.dedup, sampled);
+    progress.finish();
+    if cancel.load(Ordering::Relaxed) {
+        return Err(BuildError::Interrupted);
+    }
+
+    progress.start(Stage::Select, None);
+    let candidates: Vec<usize> = (0..images.len())
+        .filter(|&i| dd.is_kept(i) && images[i].labels.bucket.is_some())
+        .collect();
+    let sel = select::select(
+        images,
+        &candidates,
+        &Plan {
+            buckets: &recipe.buckets,
+            camera_min: recipe.camera.min,
+            seed: opts.seed,
+            shortfall: recipe.shortfall,
+        },
+    );
+    progress.finish();
+    Ok(Planned {
+        inv,
+        dd,
+        sel,
+        sequences,
+    })
+}
+
 /// Runs a whole build. A shortfall is not an error: the report's status says so
 /// and nothing is written unless the recipe's policy filled it.
 pub fn build(
@@ -126,40 +193,27 @@ pub fn build(
     let layout = opts.layout.unwrap_or(recipe.output.layout);
     let seed = opts.seed.unwrap_or(recipe.seed);
 
-    let inv = inventory(
+    let planned = plan(
         recipe,
-        opts.cache_dir.as_deref(),
-        !opts.dry_run,
+        &PlanOptions {
+            cache_dir: opts.cache_dir.as_deref(),
+            save_cache: !opts.dry_run,
+            seed,
+            keep_unbucketed: false,
+        },
         progress,
         cancel,
     )?;
+    let Planned {
+        inv,
+        dd,
+        sel,
+        sequences,
+    } = &planned;
     let images = &inv.images;
-
-    progress.start(Stage::Dedup, None);
-    let (sampled, sequences) = sequence::sample(images, &recipe.sequences, recipe.dedup.threshold);
-    let dd = dedup::dedup_after(images, &recipe.dedup, sampled);
-    progress.finish();
-    if cancel.load(Ordering::Relaxed) {
-        return Err(BuildError::Interrupted);
-    }
-
-    progress.start(Stage::Select, None);
-    let candidates: Vec<usize> = (0..images.len()).filter(|&i| dd.is_kept(i)).collect();
-    let sel = select::select(
-        images,
-        &candidates,
-        &Plan {
-            buckets: &recipe.buckets,
-            camera_min: recipe.camera.min,
-            seed,
-            shortfall: recipe.shortfall,
-        },
-    );
-    progress.finish();
-
-    let mut report = assemble(recipe, seed, &inv, &dd, &sel);
-    report.sequences = (sequences.sequences > 0).then_some(sequences);
-    let placements = placements(images, &sel, layout);
+    let mut report = assemble(recipe, seed, inv, dd, sel);
+    report.sequences = (sequences.sequences > 0).then_some(sequences.clone());
+    let placements = placements(images, sel, layout);
     let ok = sel.shortfalls.is_empty();
     report.output = out.as_ref().map(|o| OutputSummary {
         dir: o.display().to_string(),
@@ -170,13 +224,13 @@ pub fn build(
     });
     if ok && !opts.dry_run {
         let out = out.expect("output folder checked above");
-        let lock = lock_manifest(images, &sel, &placements);
+        let lock = lock_manifest(images, sel, &placements);
         let mut on_disk = report.clone();
         on_disk.measure = None;
         let recipe_text = std::fs::read(&recipe.path).unwrap_or_default();
         let files = [
             (LOCK_FILE, lock),
-            (POOL_FILE, pool_list(images, &dd, &sel)),
+            (POOL_FILE, pool_list(images, dd, sel)),
             (REPORT_FILE, on_disk.to_json().into_bytes()),
             (RECIPE_FILE, recipe_text),
         ];
@@ -194,7 +248,14 @@ pub fn build(
     Ok(report)
 }
 
-fn assemble(recipe: &Recipe, seed: u64, inv: &Inventory, dd: &Dedup, sel: &Selection) -> Report {
+/// The report of a planned build (without output details).
+pub(crate) fn assemble(
+    recipe: &Recipe,
+    seed: u64,
+    inv: &Inventory,
+    dd: &Dedup,
+    sel: &Selection,
+) -> Report {
     let images = &inv.images;
     let mut kept = PerBucket::<usize>::default();
     for (i, img) in images.iter().enumerate() {

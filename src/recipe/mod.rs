@@ -252,6 +252,50 @@ impl Recipe {
 }
 
 impl Recipe {
+    /// A recipe that only names folders to read (for audits): no buckets, no
+    /// quotas, default dedup and quality settings, paths relative to `base_dir`.
+    pub fn for_roots(base_dir: &Path, roots: &[PathBuf]) -> Self {
+        let base_dir = crate::paths::normalize(
+            &std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_owned()),
+        );
+        Recipe {
+            path: base_dir.join("(roots)"),
+            name: "(folders)".into(),
+            seed: 0,
+            total: 0,
+            buckets: PerBucket::default(),
+            split: None,
+            shortfall: ShortfallPolicy::Fail,
+            default_bucket: None,
+            sources: Sources {
+                roots: roots
+                    .iter()
+                    .map(|r| crate::paths::normalize(&base_dir.join(r)))
+                    .collect(),
+                manifest: None,
+                exclude: Vec::new(),
+                allow_outside: false,
+            },
+            camera: CameraPlan::default(),
+            dedup: DedupSettings::default(),
+            sequences: crate::sequence::SequencePlan {
+                consecutive: true,
+                ..Default::default()
+            },
+            ffmpeg: None,
+            quality: crate::features::Thresholds::default(),
+            annotations: None,
+            rules: Vec::new(),
+            classes: None,
+            output: OutputPlan {
+                dir: None,
+                mode: LinkMode::Copy,
+                layout: Layout::ByBucket,
+            },
+            base_dir,
+        }
+    }
+
     /// Bucket counts for `total` images at this recipe's split (or its explicit
     /// counts scaled by largest remainder).
     pub fn counts_for(&self, total: usize) -> PerBucket<usize> {

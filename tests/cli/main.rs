@@ -1,6 +1,7 @@
 //! CLI tests: the real `calibset` binary on image pools the tests generate.
 
 mod annotations;
+mod audit;
 mod build;
 mod check;
 mod fixture;

@@ -1,0 +1,111 @@
+//! `calibset audit`.
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::fixture::{Pool, jpeg, scene};
+
+fn json(pool: &Pool, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = pool
+        .cmd()
+        .arg("audit")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code != 2, "{}", String::from_utf8_lossy(&out.stderr));
+    (code, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn audits_a_recipe_pool_from_the_cache_of_a_build() {
+    let pool = Pool::standard();
+    let good = jpeg(&scene(77, 0.0, 96, 72), 90);
+    pool.write("frames/cam2/day/truncated.jpg", &good[..good.len() / 3]);
+    let recipe = pool.recipe_with_camera_min(
+        "total = 30\nsplit = { normal = 6, hard = 2, background = 2 }\n[output]\ndir = \"out\"\n",
+        2,
+    );
+    pool.cmd()
+        .args(["build", "-q", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    let (code, a) = json(&pool, &["--recipe", recipe.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        a["report"]["measure"]["decoded"], 0,
+        "the build's cache serves the audit"
+    );
+    assert_eq!(a["tags"]["night"], 12);
+    assert_eq!(a["cameras"]["cam3"], 24);
+    assert_eq!(a["duplicates"], 5);
+    assert_eq!(a["groups"][0]["members"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        a["report"]["pool"]["issues"][0]["path"],
+        "frames/cam2/day/truncated.jpg"
+    );
+    assert_eq!(a["report"]["status"], "ok");
+    assert!(
+        a["measured"]["auto:dark"].as_u64().unwrap() >= 12,
+        "night frames are dark"
+    );
+    assert_eq!(a["histograms"][0]["counts"].as_array().unwrap().len(), 16);
+    assert!(!pool.join("out2").exists());
+}
+
+#[test]
+fn thresholds_make_findings_exit_1() {
+    let pool = Pool::standard();
+    let good = jpeg(&scene(77, 0.0, 96, 72), 90);
+    pool.write("frames/cam2/day/truncated.jpg", &good[..good.len() / 3]);
+    let recipe = pool.recipe("total = 500\nsplit = { normal = 1 }\n");
+    let r = recipe.to_str().unwrap();
+    assert_eq!(
+        json(&pool, &["--recipe", r]).0,
+        0,
+        "no thresholds, no failure"
+    );
+    let (code, a) = json(
+        &pool,
+        &[
+            "--recipe",
+            r,
+            "--max-issues",
+            "0",
+            "--max-duplicates",
+            "0.01",
+            "--require-fill",
+        ],
+    );
+    assert_eq!(code, 1);
+    let checks: Vec<&str> = a["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        checks,
+        ["max-issues", "max-duplicate-share", "require-fill"]
+    );
+    pool.cmd()
+        .args(["audit", "--max-issues", "0", "--recipe", r])
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "FINDING   max-issues: 1 files skipped, more than 0",
+        ));
+}
+
+#[test]
+fn audits_plain_folders() {
+    let pool = Pool::standard();
+    pool.cmd()
+        .args(["audit", "frames", "stills"])
+        .assert()
+        .success()
+        .stdout(contains("unbucketed 79").and(contains("recipe    none (audit of folders)")));
+    pool.cmd().args(["audit"]).assert().code(2);
+}
