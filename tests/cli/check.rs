@@ -55,6 +55,6 @@ fn help_documents_exit_codes() {
         .assert()
         .success()
         .stdout(contains(
-            "Exit codes: 0 success, 1 quota shortfall, 2 error, 130 interrupted",
+            "Exit codes: 0 success, 1 quota shortfall or audit findings, 2 error, 130 interrupted",
         ));
 }
