@@ -25,6 +25,7 @@ pub mod report;
 pub mod scan;
 pub mod select;
 pub mod sequence;
+pub mod stability;
 pub mod video;
 
 pub use pipeline::{BuildError, BuildOptions, build};

@@ -72,6 +72,11 @@ fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<Exi
         for w in &report.warnings {
             eprintln!("calibset: warning: {w}");
         }
+        if let Some(st) = &report.stability {
+            for f in &st.flagged {
+                eprintln!("calibset: warning: stability: {f}");
+            }
+        }
         if !report.pool.issues.is_empty() {
             eprintln!(
                 "calibset: warning: {} file(s) skipped (see the report)",

@@ -62,6 +62,7 @@ pub(crate) mod fake {
                 phash: sig,
                 thumb,
                 quality: Quality::default(),
+                histogram: vec![0; 3 * crate::features::HIST_BINS],
             },
         }
     }

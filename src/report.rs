@@ -175,6 +175,8 @@ pub struct Report {
     pub max_total: Option<MaxTotal>,
     /// Quotas topped up under `shortfall = "fill"`.
     pub topped_up: Vec<TopUp>,
+    /// The stability self-check of the chosen set (two seeded halves).
+    pub stability: Option<crate::stability::Stability>,
     /// The output.
     pub output: Option<OutputSummary>,
     /// Non-fatal warnings (damaged cache, …).
@@ -340,6 +342,21 @@ impl Report {
             writeln!(w, "largest duplicate groups:")?;
             for g in d.largest_groups.iter().take(5) {
                 writeln!(w, "  {:>5} images, kept {}", g.size, g.kept)?;
+            }
+        }
+        if let Some(st) = &self.stability {
+            let worst = st.rows.iter().map(|r| r.halves).fold(0.0, f64::max);
+            writeln!(w)?;
+            writeln!(
+                w,
+                "stability halves of {} and {} images: largest difference {:.1}% of the calibrated range (threshold {:.0}%)",
+                st.halves.0,
+                st.halves.1,
+                worst * 100.0,
+                st.threshold * 100.0
+            )?;
+            for f in &st.flagged {
+                writeln!(w, "  WARNING {f}: too few images or a skewed mix")?;
             }
         }
         for t in &self.topped_up {

@@ -26,7 +26,10 @@ pub const ANALYSIS_SHORT_SIDE: u32 = 120;
 pub const THUMB_SIDE: usize = 32;
 
 /// Bumped whenever what [`measure`] computes changes; part of the cache key.
-pub const FEATURES_VERSION: u32 = 1;
+pub const FEATURES_VERSION: u32 = 2;
+
+/// Bins per channel of [`Features::histogram`] (each covers 256 / `HIST_BINS` levels).
+pub const HIST_BINS: usize = 64;
 
 /// Everything the pipeline knows about one image's content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +48,9 @@ pub struct Features {
     pub thumb: Vec<u8>,
     /// Measured image quality.
     pub quality: Quality,
+    /// Pixel counts per channel (R, G, B) in [`HIST_BINS`] bins each, on the
+    /// analysis raster: what the stability check merges.
+    pub histogram: Vec<u32>,
 }
 
 impl Features {
@@ -117,6 +123,7 @@ pub fn measure(bytes: &[u8], path: &Path) -> Result<(Features, Notes), ImageIssu
     let thumb = raster.thumbnail(THUMB_SIDE);
     let phash = phash(&thumb);
     let quality = Quality::measure(&raster, bytes, format);
+    let histogram = channel_histogram(&raster);
     let notes = Notes {
         mislabelled: !format.matches_extension(path),
     };
@@ -129,9 +136,33 @@ pub fn measure(bytes: &[u8], path: &Path) -> Result<(Features, Notes), ImageIssu
             phash,
             thumb,
             quality,
+            histogram,
         },
         notes,
     ))
+}
+
+/// R, G, B histograms of `raster` (grey rasters count into all three).
+fn channel_histogram(raster: &Raster) -> Vec<u32> {
+    let mut h = vec![0u32; 3 * HIST_BINS];
+    let bin = |v: u8| usize::from(v) * HIST_BINS / 256;
+    match &raster.rgb {
+        Some(rgb) => {
+            for px in rgb.chunks_exact(3) {
+                for (c, &v) in px.iter().enumerate() {
+                    h[c * HIST_BINS + bin(v)] += 1;
+                }
+            }
+        }
+        None => {
+            for &v in &raster.grey {
+                for c in 0..3 {
+                    h[c * HIST_BINS + bin(v)] += 1;
+                }
+            }
+        }
+    }
+    h
 }
 
 /// The 64-bit pHash of a 32×32 thumbnail.

@@ -338,6 +338,13 @@ pub(crate) fn assemble(
             max_total(recipe, &kept)
         },
         topped_up: sel.topped_up.clone(),
+        stability: (sel.picks.len() >= 2).then(|| {
+            let chosen: Vec<usize> = sel.picks.iter().map(|p| p.image).collect();
+            let pool: Vec<usize> = (0..images.len())
+                .filter(|&i| dd.is_kept(i) && images[i].labels.bucket.is_some())
+                .collect();
+            crate::stability::check(images, &chosen, &pool, seed, recipe.stability_threshold)
+        }),
         sequences: None,
         output: None,
         warnings: inv.warnings.clone(),

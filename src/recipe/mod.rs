@@ -55,6 +55,9 @@ pub struct Recipe {
     pub annotations: Option<crate::annotations::AnnotationSpec>,
     /// `[quality]`: thresholds of the measured tags.
     pub quality: crate::features::Thresholds,
+    /// `[stability] threshold`: share of the calibrated range above which the two
+    /// halves of the set are flagged as differing. Default 0.10.
+    pub stability_threshold: f64,
     /// `[video]`: path of the ffmpeg executable, when set.
     pub ffmpeg: Option<PathBuf>,
     /// `[[rules]]`, in file order; the first match wins.
@@ -284,6 +287,7 @@ impl Recipe {
             },
             ffmpeg: None,
             quality: crate::features::Thresholds::default(),
+            stability_threshold: crate::stability::DEFAULT_THRESHOLD,
             annotations: None,
             rules: Vec::new(),
             classes: None,

@@ -35,6 +35,8 @@ pub(crate) struct RawRecipe {
     #[serde(default)]
     pub quality: crate::features::Thresholds,
     #[serde(default)]
+    pub stability: RawStability,
+    #[serde(default)]
     pub video: RawVideo,
     pub annotations: Option<Spanned<RawAnnotations>>,
     #[serde(default)]
@@ -182,4 +184,11 @@ pub(crate) struct RawAnnotations {
     pub names: Option<String>,
     pub deploy_size: Option<Spanned<Vec<i64>>>,
     pub small_box: Option<Spanned<f64>>,
+}
+
+/// `[stability]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStability {
+    pub threshold: Option<Spanned<f64>>,
 }

@@ -228,6 +228,18 @@ pub(super) fn validate(
     };
 
     let annotations = annotations(&mut c, &raw, &base_dir);
+    let stability_threshold = match &raw.stability.threshold {
+        None => crate::stability::DEFAULT_THRESHOLD,
+        Some(t) if t.get_ref().is_finite() && *t.get_ref() > 0.0 => *t.get_ref(),
+        Some(t) => {
+            c.at_key(
+                t,
+                "stability.threshold",
+                "must be a share above 0, e.g. 0.10",
+            );
+            crate::stability::DEFAULT_THRESHOLD
+        }
+    };
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.line, p.column));
         return Err(c.problems);
@@ -248,6 +260,7 @@ pub(super) fn validate(
         sequences,
         ffmpeg,
         quality: raw.quality,
+        stability_threshold,
         annotations,
         rules,
         classes,

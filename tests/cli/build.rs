@@ -396,3 +396,26 @@ fn missing_output_and_missing_root_are_clear_errors() {
                 .and(contains("is not a folder")),
         );
 }
+
+#[test]
+fn stability_check_compares_two_halves_of_the_set() {
+    let pool = Pool::standard();
+    let recipe =
+        pool.recipe_with_camera_min(&format!("{BODY}[stability]\nthreshold = 0.0001\n"), 2);
+    let out = pool
+        .cmd()
+        .args(["build", "--json", "--dry-run", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let st = &report["stability"];
+    assert_eq!(st["halves"], serde_json::json!([15, 15]));
+    assert_eq!(st["rows"].as_array().unwrap().len(), 18);
+    assert!(
+        !st["flagged"].as_array().unwrap().is_empty(),
+        "a tiny threshold flags"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("calibset: warning: stability:"));
+}
