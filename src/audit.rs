@@ -124,13 +124,8 @@ pub fn audit(
         })
         .count();
     let rel = |i: usize| images[i].file.rel.clone();
-    let status = |r: &Option<Removal>| match r {
-        Some(Removal::Exact { .. }) => "exact-duplicate",
-        Some(Removal::Near { .. }) => "near-duplicate",
-        Some(Removal::Consecutive { .. }) => "consecutive-duplicate",
-        Some(Removal::NotSampled) => "not-sampled",
-        None => "kept",
-    };
+    let chosen = sel.picks.iter().map(|p| p.image).collect();
+    let status = |i: usize| pipeline::status(dd, &chosen, i);
     let groups = dd
         .groups()
         .into_iter()
@@ -140,7 +135,7 @@ pub fn audit(
             members: members
                 .into_iter()
                 .filter(|&m| m != kept)
-                .map(|m| (rel(m), status(&dd.removed[m])))
+                .map(|m| (rel(m), status(m)))
                 .collect(),
         })
         .collect();

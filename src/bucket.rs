@@ -170,6 +170,11 @@ impl Labels {
         }
     }
 
+    /// Tags joined with `;`, as manifests and reports write them.
+    pub fn tags_joined(&self) -> String {
+        self.tags.iter().cloned().collect::<Vec<_>>().join(";")
+    }
+
     /// A metadata field's value; `camera` is one too.
     pub fn field(&self, name: &str) -> Option<&str> {
         match name {

@@ -47,6 +47,9 @@ pub struct AuditArgs {
     /// Print the audit as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also write a self-contained visual report to this HTML file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Duplicate groups to list.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub groups: usize,
@@ -59,15 +62,33 @@ pub struct AuditArgs {
     /// Exit 1 when the recipe cannot be filled.
     #[arg(long)]
     pub require_fill: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Threads and cache, shared by the commands that read images.
+#[derive(Debug, Args)]
+pub struct RunArgs {
     /// Worker threads [default: all cores].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Do not read or write the feature cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// Cache folder (as for build).
+    /// Cache folder [default: $CALIBSET_CACHE_DIR, else $XDG_CACHE_HOME/calibset, else ~/.cache/calibset].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The cache folder to use, or `None` with `--no-cache`.
+    pub fn cache(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            None
+        } else {
+            self.cache_dir.clone().or_else(default_cache_dir)
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -96,15 +117,12 @@ pub struct BuildArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Worker threads [default: all cores].
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Do not read or write the feature cache.
-    #[arg(long)]
-    pub no_cache: bool,
-    /// Cache folder [default: $CALIBSET_CACHE_DIR, else $XDG_CACHE_HOME/calibset, else ~/.cache/calibset].
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
+    /// Also write a self-contained visual report (contact sheets, duplicate
+    /// groups, histograms) to this HTML file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod cache;
 pub mod dedup;
 pub mod export;
 pub mod features;
+pub mod html;
 pub mod manifest;
 pub mod paths;
 pub mod pattern;

@@ -51,7 +51,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
-    set_jobs(args.jobs)?;
+    set_jobs(args.run.jobs)?;
     let recipe = Recipe::load(&args.recipe)?;
     let opts = BuildOptions {
         out: args.out.clone(),
@@ -60,11 +60,8 @@ fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<Exi
         seed: args.seed,
         dry_run: args.dry_run,
         force: args.force,
-        cache_dir: if args.no_cache {
-            None
-        } else {
-            args.cache_dir.clone().or_else(cli::default_cache_dir)
-        },
+        cache_dir: args.run.cache(),
+        html: args.html.clone(),
     };
     let bar = progress_bar::Bar::new(cli.quiet, cli.verbose);
     let report = calibset::build(&recipe, &opts, &bar, cancel)?;
@@ -101,16 +98,12 @@ fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<Exi
 }
 
 fn audit(cli: &Cli, args: &AuditArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
-    set_jobs(args.jobs)?;
+    set_jobs(args.run.jobs)?;
     let recipe = match &args.recipe {
         Some(path) => Recipe::load(path)?,
         None => Recipe::for_roots(&std::env::current_dir()?, &args.roots),
     };
-    let cache_dir = if args.no_cache {
-        None
-    } else {
-        args.cache_dir.clone().or_else(cli::default_cache_dir)
-    };
+    let cache_dir = args.run.cache();
     let opts = calibset::pipeline::PlanOptions {
         cache_dir: cache_dir.as_deref(),
         save_cache: true,
@@ -123,8 +116,12 @@ fn audit(cli: &Cli, args: &AuditArgs, cancel: &AtomicBool) -> anyhow::Result<Exi
         require_fill: args.require_fill,
     };
     let bar = progress_bar::Bar::new(cli.quiet, cli.verbose);
-    let (audit, _) =
+    let (audit, planned) =
         calibset::audit::audit(&recipe, &opts, args.groups, &thresholds, &bar, cancel)?;
+    if let Some(path) = &args.html {
+        let title = format!("{} pool audit", recipe.name);
+        calibset::pipeline::write_html(path, title, &audit.report, &planned)?;
+    }
     if !cli.quiet {
         for w in &audit.report.warnings {
             eprintln!("calibset: warning: {w}");

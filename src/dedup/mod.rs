@@ -176,14 +176,7 @@ impl Dedup {
 /// The key two images must share to be compared under `scope`.
 fn scope_key(img: &PoolImage, scope: Scope) -> String {
     let bucket = img.labels.bucket.map_or("", |b| b.as_str());
-    let tags = || {
-        img.labels
-            .tags
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(";")
-    };
+    let tags = || img.labels.tags_joined();
     match scope {
         Scope::Global => String::new(),
         Scope::Bucket => bucket.to_owned(),

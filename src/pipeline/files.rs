@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::dedup::{self, Dedup};
 use crate::export::{self, Layout, Placement};
+use crate::html::HtmlImage;
 use crate::paths;
 use crate::pool::PoolImage;
 use crate::select::Selection;
@@ -64,13 +65,7 @@ pub(super) fn lock_manifest(
     for (k, placement) in rows {
         let pick = &sel.picks[*k];
         let img = &images[pick.image];
-        let tags = img
-            .labels
-            .tags
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(";");
+        let tags = img.labels.tags_joined();
         w.write_record([
             paths::slash(&placement.dest),
             img.file
@@ -90,6 +85,45 @@ pub(super) fn lock_manifest(
         .expect("in-memory CSV");
     }
     w.into_inner().expect("in-memory CSV")
+}
+
+/// What became of image `i`: `chosen`, `not-chosen`, `exact-duplicate`,
+/// `near-duplicate`, `not-sampled` or `consecutive-duplicate`.
+pub fn status(dd: &Dedup, chosen: &HashSet<usize>, i: usize) -> &'static str {
+    match dd.removed[i] {
+        Some(dedup::Removal::Exact { .. }) => "exact-duplicate",
+        Some(dedup::Removal::Near { .. }) => "near-duplicate",
+        Some(dedup::Removal::NotSampled) => "not-sampled",
+        Some(dedup::Removal::Consecutive { .. }) => "consecutive-duplicate",
+        None if chosen.contains(&i) => "chosen",
+        None => "not-chosen",
+    }
+}
+
+/// The pool as the HTML report shows it.
+pub fn html_images(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<HtmlImage> {
+    let chosen: HashSet<usize> = sel.picks.iter().map(|p| p.image).collect();
+    let slots: std::collections::HashMap<usize, String> = sel
+        .picks
+        .iter()
+        .map(|p| (p.image, p.slot.label()))
+        .collect();
+    images
+        .iter()
+        .enumerate()
+        .map(|(i, img)| HtmlImage {
+            path: img.file.path.clone(),
+            rel: img.file.rel.clone(),
+            bucket: img.labels.bucket,
+            tags: img.labels.tags.iter().cloned().collect(),
+            measured: img.labels.measured.iter().cloned().collect(),
+            camera: img.labels.camera.clone(),
+            status: status(dd, &chosen, i),
+            slot: slots.get(&i).cloned(),
+            kept: dd.cluster[i],
+            quality: img.features.quality,
+        })
+        .collect()
 }
 
 /// Every usable pool image with what became of it (`chosen`, `not-chosen`,
@@ -120,24 +154,12 @@ pub(super) fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Ve
     ])
     .expect("in-memory CSV");
     for (i, img) in images.iter().enumerate() {
-        let status = match dd.removed[i] {
-            Some(dedup::Removal::Exact { .. }) => "exact-duplicate",
-            Some(dedup::Removal::Near { .. }) => "near-duplicate",
-            Some(dedup::Removal::NotSampled) => "not-sampled",
-            Some(dedup::Removal::Consecutive { .. }) => "consecutive-duplicate",
-            None if chosen.contains(&i) => "chosen",
-            None => "not-chosen",
-        };
+        let status = status(dd, &chosen, i);
         let q = &img.features.quality;
         w.write_record([
             img.file.rel.as_str(),
             img.labels.bucket.map_or("", |b| b.as_str()),
-            &img.labels
-                .tags
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(";"),
+            &img.labels.tags_joined(),
             img.labels.camera.as_deref().unwrap_or(""),
             status,
             images[dd.cluster[i]].file.rel.as_str(),

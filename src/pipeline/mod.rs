@@ -25,6 +25,7 @@ use crate::video::VideoError;
 mod files;
 mod inventory;
 
+pub use files::{html_images, status};
 use files::{lock_manifest, placements, pool_list};
 pub use inventory::{Inventory, inventory};
 
@@ -54,6 +55,8 @@ pub struct BuildOptions {
     pub force: bool,
     /// Cache folder; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Also write the visual report here (even with `dry_run`: it was asked for).
+    pub html: Option<PathBuf>,
 }
 
 /// Why a build could not run.
@@ -89,9 +92,54 @@ pub enum BuildError {
     /// ffmpeg is missing, or the frame cache cannot be written.
     #[error(transparent)]
     Video(#[from] VideoError),
+    /// A report file could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Ctrl-C or a termination signal.
     #[error("interrupted")]
     Interrupted,
+}
+
+/// Writes the self-contained visual report of `planned` to `path` (temporary
+/// file, then rename).
+pub fn write_html(
+    path: &Path,
+    title: String,
+    report: &Report,
+    planned: &Planned,
+) -> Result<(), BuildError> {
+    let images = html_images(&planned.inv.images, &planned.dd, &planned.sel);
+    let page = crate::html::render(&crate::html::HtmlInput {
+        title,
+        report,
+        images: &images,
+        groups: crate::html::DEFAULT_GROUPS,
+    });
+    let fail = |source| BuildError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    std::io::Write::write_all(&mut tmp, page.as_bytes()).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        // A report is for reading: not the temporary file's private 0600.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        tmp.as_file().set_permissions(mode).map_err(fail)?;
+    }
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
 }
 
 /// Switches for [`plan`].
@@ -214,6 +262,10 @@ pub fn build(
     let mut report = assemble(recipe, seed, inv, dd, sel);
     report.sequences = (sequences.sequences > 0).then_some(sequences.clone());
     let placements = placements(images, sel, layout);
+    if let Some(path) = &opts.html {
+        let title = format!("{} calibration set", recipe.name);
+        write_html(path, title, &report, &planned)?;
+    }
     let ok = sel.shortfalls.is_empty();
     report.output = out.as_ref().map(|o| OutputSummary {
         dir: o.display().to_string(),
@@ -282,12 +334,7 @@ pub(crate) fn assemble(
         let tags = if img.labels.tags.is_empty() {
             "(untagged)".to_owned()
         } else {
-            img.labels
-                .tags
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(";")
+            img.labels.tags_joined()
         };
         *composition
             .entry((p.bucket, tags))

@@ -109,3 +109,38 @@ fn audits_plain_folders() {
         .stdout(contains("unbucketed 79").and(contains("recipe    none (audit of folders)")));
     pool.cmd().args(["audit"]).assert().code(2);
 }
+
+#[test]
+fn build_and_audit_write_a_self_contained_html_report() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(
+        "total = 30\nsplit = { normal = 6, hard = 2, background = 2 }\n[output]\ndir = \"out\"\n",
+    );
+    pool.cmd()
+        .args(["build", "-q", "--dry-run", "--html", "set.html", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    pool.cmd()
+        .args(["audit", "-q", "--html", "pool.html", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    for page in ["set.html", "pool.html"] {
+        let html = std::fs::read_to_string(pool.join(page)).unwrap();
+        assert!(
+            html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"),
+            "{page}"
+        );
+        assert!(
+            html.contains("data:image/jpeg;base64,"),
+            "{page} embeds thumbnails"
+        );
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "{page} needs no network"
+        );
+        assert!(html.contains("kept"), "{page} marks kept images");
+    }
+    assert!(!pool.join("out").exists(), "--dry-run still writes no set");
+}
