@@ -3,7 +3,7 @@
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::fixture::{Pool, csv_rows, jpeg, scene};
+use crate::fixture::{Pool, csv_rows, jpeg, json_of, scene};
 
 const BODY: &str = r#"
 total = 30
@@ -68,14 +68,11 @@ fn builds_the_set_by_bucket_with_manifest_and_report() {
 fn near_duplicates_and_exact_copies_are_chosen_once() {
     let pool = Pool::standard();
     let recipe = standard(&pool);
-    let out = pool
-        .cmd()
-        .args(["build", "--json", "--recipe"])
-        .arg(&recipe)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_of(
+        pool.cmd()
+            .args(["build", "--json", "--recipe"])
+            .arg(&recipe),
+    );
     assert_eq!(report["status"], "ok");
     assert_eq!(report["dedup"]["exact_removed"], 1);
     // The burst sits in a numbered-frame folder: its frames go as consecutive

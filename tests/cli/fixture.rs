@@ -209,6 +209,17 @@ bucket = "normal"
     }
 }
 
+/// Runs `cmd` (which must print JSON), asserts it succeeded, returns the JSON.
+pub fn json_of(cmd: &mut assert_cmd::Command) -> serde_json::Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A night version: gamma-crushed and dim.
 pub fn darken(img: &RgbImage) -> RgbImage {
     let mut out = img.clone();

@@ -3,7 +3,7 @@
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::fixture::{Pool, csv_rows, scene};
+use crate::fixture::{Pool, csv_rows, json_of, scene};
 
 fn ffmpeg_available() -> bool {
     let ok = std::process::Command::new("ffmpeg")
@@ -42,17 +42,7 @@ fn samples_one_frame_per_second_at_the_given_fps() {
         "total = 3\nsplit = {{ normal = 1 }}\n[sequences]\nevery = \"1s\"\nfps = 10\nconsecutive = false\n{BASE}"
     );
     std::fs::write(pool.join("r.toml"), recipe).unwrap();
-    let out = pool
-        .cmd()
-        .args(["build", "--json", "--recipe", "r.toml"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_of(pool.cmd().args(["build", "--json", "--recipe", "r.toml"]));
     assert_eq!(report["sequences"]["frames"], 30);
     assert_eq!(report["sequences"]["not_sampled"], 27);
     let mut chosen: Vec<String> = csv_rows(&pool.join("out/manifest.csv"))
@@ -168,17 +158,7 @@ fn a_broken_video_is_a_reported_issue_not_a_failure() {
     pool.image("frames/camv/still.jpg", &scene(3, 0.0, 96, 72));
     let recipe = format!("total = 1\nsplit = {{ normal = 1 }}\n{BASE}");
     std::fs::write(pool.join("r.toml"), recipe).unwrap();
-    let out = pool
-        .cmd()
-        .args(["build", "--json", "--recipe", "r.toml"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_of(pool.cmd().args(["build", "--json", "--recipe", "r.toml"]));
     assert_eq!(
         report["pool"]["issues"][0]["path"],
         "frames/camv/broken.mp4"
