@@ -92,6 +92,21 @@ impl PathPattern {
                 .collect(),
         )
     }
+
+    /// The part of `rel` up to and including the segment captured as `name`
+    /// (`frames/cam01` for `frames/{camera}/**` and `frames/cam01/0001.jpg`), or
+    /// `None` when `rel` does not match or the pattern has no such capture.
+    pub fn prefix_through<'a>(&self, rel: &'a str, name: &str) -> Option<&'a str> {
+        let (index, _) = self.captures.iter().find(|(_, n)| n == name)?;
+        if !self.matcher.is_match(rel) {
+            return None;
+        }
+        let end = rel
+            .match_indices('/')
+            .nth(*index)
+            .map_or(rel.len(), |(at, _)| at);
+        Some(&rel[..end])
+    }
 }
 
 /// `{name}` with an identifier inside (letters, digits, `_`, `-`) is a capture.
@@ -120,6 +135,18 @@ mod tests {
             p.capture_names().collect::<Vec<_>>(),
             ["camera", "condition"]
         );
+    }
+
+    #[test]
+    fn prefix_through_a_capture() {
+        let p = PathPattern::new("frames/{camera}/{clip}/**").unwrap();
+        let rel = "frames/cam01/clip7/sub/000001.jpg";
+        assert_eq!(p.prefix_through(rel, "camera"), Some("frames/cam01"));
+        assert_eq!(p.prefix_through(rel, "clip"), Some("frames/cam01/clip7"));
+        assert_eq!(p.prefix_through(rel, "sequence"), None);
+        assert_eq!(p.prefix_through("stills/a.jpg", "camera"), None);
+        let p = PathPattern::new("{sequence}").unwrap();
+        assert_eq!(p.prefix_through("a.jpg", "sequence"), Some("a.jpg"));
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! Frame sequences: folders of numbered frames (one clip or camera each), sampled
 //! by time and stripped of consecutive near duplicates before the global pass.
 //!
-//! A folder is a sequence when it holds at least [`MIN_FRAMES`] images whose file
-//! names end in a number (`000123.jpg`, `frame_42.png`); videos are sequences too.
+//! Which images form sequences is declared by `sequences.match` patterns (a
+//! `{sequence}` capture names the sequence, else each matching folder is one)
+//! or, without them, found by a heuristic: a folder holding at least
+//! [`MIN_FRAMES`] images whose file names end in a number (`000123.jpg`,
+//! `frame_42.png`). Video frames always form one sequence per video.
 //! A frame's time is its label's `time` (manifest column, video timestamp), else
-//! its number divided by the frame rate (a matching rule's `fps`, else
-//! `sequences.fps`). With `every`, the first frame of each `every`-second
-//! window is kept. Then, walking the kept frames in time order, a frame at least
-//! as similar as the dedup threshold to the last frame kept is a consecutive
-//! duplicate and is dropped.
+//! its frame index divided by the frame rate (a matching rule's `fps`, else
+//! `sequences.fps`); the index is the file name's number, or in a declared
+//! sequence whose names are not all numbered, the position in name order. With
+//! `every`, the first frame of each `every`-second window is kept. Then, walking
+//! the kept frames in time order, a frame at least as similar as the dedup
+//! threshold to the last frame kept is a consecutive duplicate and is dropped.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,13 +20,15 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::dedup::{Removal, Signature, Threshold, similarity};
+use crate::pattern::PathPattern;
 use crate::pool::PoolImage;
 
-/// A folder needs this many numbered frames to count as a sequence.
+/// Without `sequences.match`, a folder needs this many numbered frames to count
+/// as a sequence.
 pub const MIN_FRAMES: usize = 3;
 
 /// `[sequences]` settings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct SequencePlan {
     /// `every`: keep one frame per this many seconds. Default: keep all.
     pub every: Option<f64>,
@@ -30,6 +36,9 @@ pub struct SequencePlan {
     pub fps: Option<f64>,
     /// `consecutive`: drop consecutive near duplicates. Default true.
     pub consecutive: bool,
+    /// `match`: patterns whose images are sequence frames. `None` (the default):
+    /// the numbered-folder heuristic; `Some(empty)`: no sequences but videos.
+    pub declared: Option<Vec<PathPattern>>,
 }
 
 /// What sampling did.
@@ -66,22 +75,37 @@ pub fn sample(
 ) -> (Vec<Option<Removal>>, SequenceSummary) {
     let mut removed = vec![None; images.len()];
     let mut summary = SequenceSummary::default();
-    let mut folders: BTreeMap<&Path, Vec<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, (bool, Vec<usize>)> = BTreeMap::new();
     for (i, img) in images.iter().enumerate() {
-        folders.entry(img.folder()).or_default().push(i);
+        if let Some((key, declared)) = sequence_of(img, plan) {
+            groups
+                .entry(key)
+                .or_insert((declared, Vec::new()))
+                .1
+                .push(i);
+        }
     }
-    for (folder, members) in folders {
+    for (key, (declared, members)) in groups {
+        let by_position = declared
+            && !members
+                .iter()
+                .all(|&i| frame_number(&images[i].file.path).is_some());
         let timed: Vec<(usize, Option<f64>)> = members
             .iter()
-            .filter_map(|&i| {
+            .enumerate()
+            .filter_map(|(position, &i)| {
                 let img = &images[i];
-                let number = frame_number(&img.file.path);
+                let number = if by_position {
+                    Some(position as u64)
+                } else {
+                    frame_number(&img.file.path)
+                };
                 let fps = img.labels.fps.or(plan.fps);
                 let time = img.labels.time.or_else(|| Some(number? as f64 / fps?));
                 (number.is_some() || img.labels.time.is_some()).then_some((i, time))
             })
             .collect();
-        if timed.len() < MIN_FRAMES {
+        if timed.is_empty() || (!declared && timed.len() < MIN_FRAMES) {
             continue;
         }
         summary.sequences += 1;
@@ -105,7 +129,7 @@ pub fn sample(
                     }
                 }
             } else {
-                summary.untimed.push(folder.display().to_string());
+                summary.untimed.push(key.to_owned());
             }
         }
         if plan.consecutive {
@@ -136,6 +160,21 @@ pub fn sample(
         }
     }
     (removed, summary)
+}
+
+/// The sequence `img` belongs to, as a `/`-separated key, and whether it was
+/// declared by a `sequences.match` pattern; `None` when it is in none.
+fn sequence_of<'a>(img: &'a PoolImage, plan: &SequencePlan) -> Option<(&'a str, bool)> {
+    let rel = img.file.rel.as_str();
+    let folder = rel.rsplit_once('/').map_or("", |(folder, _)| folder);
+    match &plan.declared {
+        _ if img.file.frame_of.is_some() => Some((folder, false)),
+        None => Some((folder, false)),
+        Some(patterns) => patterns.iter().find(|p| p.is_match(rel)).map(|p| {
+            let key = p.prefix_through(rel, "sequence").unwrap_or(folder);
+            (key, true)
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -179,6 +218,7 @@ mod tests {
             every: Some(1.0),
             fps: Some(10.0),
             consecutive: false,
+            declared: None,
         };
         let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
@@ -203,6 +243,7 @@ mod tests {
             every: Some(1.0),
             fps: Some(10.0),
             consecutive: false,
+            declared: None,
         };
         let (removed, _) = sample(&images, &plan, Threshold::Similarity(0.98));
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
@@ -216,6 +257,7 @@ mod tests {
             every: None,
             fps: None,
             consecutive: true,
+            declared: None,
         };
         let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
         // The 15 still frames collapse to the first; moving frames survive.
@@ -232,9 +274,96 @@ mod tests {
             every: Some(1.0),
             fps: None,
             consecutive: false,
+            declared: None,
         };
         let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
         assert!(removed.iter().all(Option::is_none));
         assert_eq!(s.untimed.len(), 1);
+    }
+
+    fn declared(patterns: &[&str]) -> Option<Vec<PathPattern>> {
+        Some(
+            patterns
+                .iter()
+                .map(|p| PathPattern::new(p).unwrap())
+                .collect(),
+        )
+    }
+
+    /// `clip()` with file names that carry no number, in frame order.
+    fn unnumbered_clip(folder: &str) -> Vec<PoolImage> {
+        clip()
+            .into_iter()
+            .enumerate()
+            .map(|(k, mut img)| {
+                let name = format!("{folder}/shot-{}.jpg", (b'a' + k as u8) as char);
+                img.file.path = Path::new("/pool").join(&name);
+                img.file.rel = name;
+                img
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_declared_sequence_of_unnumbered_files_is_timed_by_position() {
+        let images = unnumbered_clip("cam/seq");
+        let mut plan = SequencePlan {
+            every: Some(1.0),
+            fps: Some(10.0),
+            consecutive: false,
+            declared: None,
+        };
+        // The heuristic does not see unnumbered names as frames.
+        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        assert!(removed.iter().all(Option::is_none));
+        assert_eq!(s.sequences, 0);
+        plan.declared = declared(&["cam/**"]);
+        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
+        assert_eq!(kept, [0, 10, 20]);
+        assert_eq!((s.sequences, s.frames, s.not_sampled), (1, 30, 27));
+    }
+
+    #[test]
+    fn a_sequence_capture_joins_folders_and_declaring_turns_the_heuristic_off() {
+        // One clip split over two folders (frames 0-14 and 15-29), plus a folder of
+        // numbered frames the patterns do not declare.
+        let mut images: Vec<PoolImage> = clip()
+            .into_iter()
+            .enumerate()
+            .map(|(k, mut img)| {
+                let name = format!("clips/c1/part{}/{k:06}.jpg", k / 15);
+                img.file.path = Path::new("/pool").join(&name);
+                img.file.rel = name;
+                img
+            })
+            .collect();
+        images.extend(clip());
+        let plan = SequencePlan {
+            every: Some(1.0),
+            fps: Some(10.0),
+            consecutive: false,
+            declared: declared(&["clips/{sequence}/**"]),
+        };
+        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        assert_eq!((s.sequences, s.frames), (1, 30));
+        let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
+        assert_eq!(kept, [0, 10, 20]);
+        assert!(removed[30..].iter().all(Option::is_none));
+        // Without the capture, each folder is its own sequence.
+        let plan = SequencePlan {
+            declared: declared(&["clips/**"]),
+            ..plan
+        };
+        let (_, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        assert_eq!((s.sequences, s.frames), (2, 30));
+        // An empty list declares none.
+        let plan = SequencePlan {
+            declared: Some(Vec::new()),
+            ..plan
+        };
+        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        assert_eq!(s.sequences, 0);
+        assert!(removed.iter().all(Option::is_none));
     }
 }

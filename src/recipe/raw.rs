@@ -154,6 +154,8 @@ pub(crate) enum RawDuration {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSequences {
+    #[serde(rename = "match")]
+    pub pattern: Option<Spanned<OneOrMany>>,
     pub every: Option<Spanned<RawDuration>>,
     pub fps: Option<Spanned<f64>>,
     pub consecutive: Option<bool>,
@@ -172,6 +174,16 @@ pub(crate) struct RawVideo {
 pub(crate) enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The strings, one or many.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// `[annotations]`.

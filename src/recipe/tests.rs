@@ -264,3 +264,31 @@ fn measured_tags_in_rules_and_quality_thresholds() {
       pool/r.toml:6:8: rules[0].when: unknown measured tag `auto:dakr`, expected one of auto:dark, auto:overexposed, auto:backlit, auto:low-contrast, auto:blurry, auto:lowq, auto:low-information, auto:grayscale
     "#);
 }
+
+#[test]
+fn sequences_take_durations_rates_and_declaring_patterns() {
+    let base = "total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n[sequences]\n";
+    let r = parse(&format!("{base}every = '500ms'\nfps = 25\n")).unwrap();
+    assert_eq!(
+        (r.sequences.every, r.sequences.fps),
+        (Some(0.5), Some(25.0))
+    );
+    assert!(r.sequences.consecutive);
+    assert!(r.sequences.declared.is_none());
+    let r = parse(&format!(
+        "{base}every = 2\nmatch = 'frames/{{sequence}}/**'\nconsecutive = false\n"
+    ))
+    .unwrap();
+    assert_eq!(r.sequences.every, Some(2.0));
+    assert!(!r.sequences.consecutive);
+    let declared = r.sequences.declared.unwrap();
+    assert_eq!(declared[0].as_str(), "frames/{sequence}/**");
+    let r = parse(&format!("{base}match = []\n")).unwrap();
+    assert_eq!(r.sequences.declared.map(|d| d.len()), Some(0));
+    insta::assert_snapshot!(problems(&format!("{base}every = '1 fortnight'\nfps = 0\nmatch = ['clips/**', '**/{{sequence}}/*']\n")), @r#"
+    invalid recipe pool/r.toml (3 problems)
+      pool/r.toml:6:9: sequences.every: unknown unit `fortnight` in `1 fortnight` (use ms, s, m or h)
+      pool/r.toml:7:7: sequences.fps: must be above 0, not 0
+      pool/r.toml:8:9: sequences.match[1]: capture `{sequence}` must come before any `**` segment in `**/{sequence}/*`
+    "#);
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::raw::{OneOrMany, RawBucket, RawDuration, RawRecipe, RawSplit};
+use super::raw::{RawBucket, RawDuration, RawRecipe, RawSplit};
 use super::span::SourceMap;
 use super::{BucketPlan, CameraPlan, ClassPlan, OutputPlan, Problem, Recipe, Rule, Sources};
 use crate::bucket::{Bucket, PerBucket};
@@ -159,11 +159,10 @@ pub(super) fn validate(
                 "matches nothing: give it a `match` pattern, `where` or `when` conditions",
             );
         }
-        let when: Vec<String> = match r.when.as_ref().map(|w| w.get_ref()) {
-            None => Vec::new(),
-            Some(OneOrMany::One(t)) => vec![t.clone()],
-            Some(OneOrMany::Many(ts)) => ts.clone(),
-        };
+        let when: Vec<String> = r
+            .when
+            .as_ref()
+            .map_or_else(Vec::new, |w| w.get_ref().to_vec());
         if let Some(w) = &r.when {
             for t in when.iter().filter(|t| !MEASURED_TAGS.contains(&t.as_str())) {
                 c.at_key(
@@ -570,10 +569,29 @@ fn sequences(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> SequencePlan {
             None
         }
     });
+    let declared = r.pattern.as_ref().map(|m| {
+        let patterns = m.get_ref().to_vec();
+        let many = patterns.len() > 1;
+        patterns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let key = if many {
+                    format!("sequences.match[{i}]")
+                } else {
+                    "sequences.match".to_owned()
+                };
+                PathPattern::new(p)
+                    .map_err(|e| c.at_key(m, &key, format!("{e} in `{p}`")))
+                    .ok()
+            })
+            .collect()
+    });
     SequencePlan {
         every,
         fps,
         consecutive: r.consecutive.unwrap_or(true),
+        declared,
     }
 }
 

@@ -61,6 +61,43 @@ fn samples_one_frame_per_second_at_the_given_fps() {
 }
 
 #[test]
+fn a_recipe_declares_sequences_whose_files_carry_no_number() {
+    let pool = Pool::empty();
+    // 30 frames at 10 fps named in frame order without numbers (`ka.jpg`, `kb.jpg`…),
+    // beside three numbered stills the recipe does not declare a sequence.
+    let name = |k: u8| format!("{}{}", (b'k' + k / 26) as char, (b'a' + k % 26) as char);
+    for k in 0..30u8 {
+        pool.image(
+            &format!("frames/cam1/{}.jpg", name(k)),
+            &scene(42, f32::from(k) * 4.0, 96, 72),
+        );
+    }
+    for k in 0..3 {
+        pool.image(&format!("frames/stills/{k:06}.jpg"), &scene(k, 0.0, 96, 72));
+    }
+    let recipe = format!(
+        "total = 6\nsplit = {{ normal = 1 }}\n[sequences]\nmatch = \"frames/cam*/**\"\nevery = \"1s\"\nfps = 10\nconsecutive = false\n{BASE}"
+    );
+    std::fs::write(pool.join("r.toml"), recipe).unwrap();
+    let report = json_of(pool.cmd().args(["build", "--json", "--recipe", "r.toml"]));
+    assert_eq!(report["sequences"]["sequences"], 1);
+    assert_eq!(report["sequences"]["frames"], 30);
+    assert_eq!(report["sequences"]["not_sampled"], 27);
+    let mut chosen: Vec<String> = csv_rows(&pool.join("out/manifest.csv"))
+        .into_iter()
+        .map(|r| r[1].clone())
+        .collect();
+    chosen.sort();
+    let mut expected: Vec<String> = [0, 10, 20]
+        .iter()
+        .map(|&k| format!("frames/cam1/{}.jpg", name(k)))
+        .chain((0..3).map(|k| format!("frames/stills/{k:06}.jpg")))
+        .collect();
+    expected.sort();
+    assert_eq!(chosen, expected);
+}
+
+#[test]
 fn videos_become_timed_frame_sequences_extracted_once() {
     if !ffmpeg_available() {
         return;
