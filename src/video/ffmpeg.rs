@@ -110,7 +110,7 @@ fn run(
     sync_option: &str,
 ) -> Result<(tempfile::TempDir, Result<Vec<f64>, VideoError>), VideoError> {
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp-"))
+        .prefix(&super::store::tmp_prefix(name))
         .tempdir_in(cache_dir)
         .map_err(|source| VideoError::Io {
             path: cache_dir.to_owned(),

@@ -34,7 +34,9 @@
 //! Extraction runs in a temporary folder beside the final one, writes `frames.json`
 //! last and renames the folder into place, so an interrupted run never leaves a
 //! half-extraction that would be reused. A folder whose index is missing, damaged,
-//! from another version or whose frames are gone is deleted and extracted again.
+//! from another version or whose frames are gone is deleted and extracted again,
+//! and so are temporary folders of the same extraction untouched for an hour (a
+//! killed run's).
 //! Nothing is written outside the cache folder.
 //!
 //! Inside: `ffmpeg` runs the executable, `store` owns the cache folders, `duration`
@@ -186,8 +188,9 @@ pub fn extract(
     if let Some(frames) = store::load(&dir, &key) {
         return Ok(frames);
     }
-    // Stale, damaged or incomplete: start over.
+    // Stale, damaged or incomplete: start over, and clear what killed runs left.
     store::clear(&dir)?;
+    store::sweep_abandoned(cache_dir, &name, store::ABANDONED_AFTER);
     std::fs::create_dir_all(cache_dir).map_err(|source| VideoError::Io {
         path: cache_dir.to_owned(),
         source,

@@ -90,6 +90,45 @@ pub(super) fn clear(dir: &Path) -> Result<(), VideoError> {
     }
 }
 
+/// Extractions in progress untouched for this long were left by a killed run.
+pub(super) const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Prefix of the temporary folders extractions into `name` run in.
+pub(super) fn tmp_prefix(name: &str) -> String {
+    format!(".{name}.tmp-")
+}
+
+/// Removes temporary folders of extractions into `name` not modified for
+/// `older_than` (ffmpeg writes frames into a live one all the time), which a
+/// killed run left behind. Returns how many were removed; errors are ignored, as
+/// a folder that cannot be removed now is no worse than before.
+pub(super) fn sweep_abandoned(
+    cache_dir: &Path,
+    name: &str,
+    older_than: std::time::Duration,
+) -> usize {
+    let prefix = tmp_prefix(name);
+    let Ok(entries) = std::fs::read_dir(cache_dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= older_than)
+        })
+        .filter(|e| std::fs::remove_dir_all(e.path()).is_ok())
+        .count()
+}
+
 /// Writes the index of the frames at `times` into `tmp` (after everything else),
 /// then renames `tmp` to `dir`.
 pub(super) fn publish(
@@ -192,5 +231,34 @@ mod tests {
         clear(&dir).unwrap();
         assert!(!dir.exists());
         clear(&dir).unwrap();
+    }
+
+    #[test]
+    fn abandoned_extractions_are_swept_live_ones_kept() {
+        let cache = tempfile::tempdir().unwrap();
+        let name = "clip-0123456789abcdef";
+        let old = cache.path().join(format!("{}old", tmp_prefix(name)));
+        let live = cache.path().join(format!("{}live", tmp_prefix(name)));
+        let other = cache
+            .path()
+            .join(format!("{}old", tmp_prefix("other-0123456789abcdef")));
+        for d in [&old, &live, &other] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::write(d.join(frame_file(0)), b"x").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - 2 * ABANDONED_AFTER;
+        for d in [&old, &other] {
+            std::fs::File::open(d)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        assert_eq!(sweep_abandoned(cache.path(), name, ABANDONED_AFTER), 1);
+        assert!(!old.exists());
+        assert!(live.exists() && other.exists());
+        assert_eq!(
+            sweep_abandoned(&cache.path().join("missing"), name, ABANDONED_AFTER),
+            0
+        );
     }
 }
