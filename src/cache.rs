@@ -1,7 +1,8 @@
 //! The feature cache: per-image measurements kept between runs.
 //!
 //! One file per scanned root, under the cache directory, named by a hash of the
-//! root's path. An entry is reused when the file's path, size and mtime match; when
+//! root's path; a video's extracted frames are kept with the video's root. Saving
+//! drops the entries of files the run did not see. An entry is reused when the file's path, size and mtime match; when
 //! only the mtime changed (a fresh `git clone`, a copy), the file's blake3 is
 //! compared with the cached one before anything is decoded again. A file from
 //! another calibset version or with other analysis parameters is ignored; a
@@ -189,11 +190,11 @@ impl Cache {
         self.dirty = true;
     }
 
-    /// Drops entries under `root` whose files were not seen in this scan.
-    pub fn retain_seen(&mut self, root: &Path, seen: &std::collections::HashSet<&Path>) {
+    /// Drops entries of files this run did not see: deleted or excluded files, and
+    /// frames of an earlier extraction of a video that has changed since.
+    pub fn retain_seen(&mut self, seen: &std::collections::HashSet<&Path>) {
         let before = self.entries.len();
-        self.entries
-            .retain(|p, _| !p.starts_with(root) || seen.contains(p.as_path()));
+        self.entries.retain(|p, _| seen.contains(p.as_path()));
         self.dirty |= self.entries.len() != before;
     }
 
@@ -339,5 +340,26 @@ mod tests {
         c.insert(&f, measured());
         c.save().unwrap();
         assert!(Cache::open(dir.path(), root).1.is_none());
+    }
+
+    #[test]
+    fn unseen_entries_are_dropped_on_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new("/pool");
+        let kept = entry(Path::new("/pool/a.jpg"), 10, 5);
+        let gone = entry(Path::new("/pool/b.jpg"), 10, 5);
+        let old_frame = entry(Path::new("/cache/frames/clip-00/000001.jpg"), 10, 5);
+        let (mut c, _) = Cache::open(dir.path(), root);
+        for f in [&kept, &gone, &old_frame] {
+            c.insert(f, measured());
+        }
+        c.save().unwrap();
+        let (mut c, _) = Cache::open(dir.path(), root);
+        c.retain_seen(&std::collections::HashSet::from([kept.path.as_path()]));
+        c.save().unwrap();
+        let (c, _) = Cache::open(dir.path(), root);
+        assert_eq!(c.len(), 1);
+        assert!(matches!(c.lookup(&kept), Lookup::Hit(_)));
+        assert!(matches!(c.lookup(&old_frame), Lookup::Miss));
     }
 }

@@ -215,7 +215,9 @@ pub fn inventory(
             None => Cache::disabled(),
         })
         .collect();
-    let root_of = |p: &Path| {
+    // A video frame belongs with its video.
+    let root_of = |file: &scan::FileEntry| {
+        let p = file.frame_of.as_ref().map_or(&file.path, |f| &f.video);
         recipe
             .sources
             .roots
@@ -237,7 +239,7 @@ pub fn inventory(
                     Source::Decoded,
                 );
             }
-            let out = measure_one(file, &caches[root_of(&file.path)]);
+            let out = measure_one(file, &caches[root_of(file)]);
             progress.advance(1);
             out
         })
@@ -252,11 +254,11 @@ pub fn inventory(
             Source::Cache => inv.measure.from_cache += 1,
             Source::Verified => {
                 inv.measure.from_cache += 1;
-                caches[root_of(&file.path)].insert(file, m.clone());
+                caches[root_of(file)].insert(file, m.clone());
             }
             Source::Decoded => {
                 inv.measure.decoded += 1;
-                caches[root_of(&file.path)].insert(file, m.clone());
+                caches[root_of(file)].insert(file, m.clone());
             }
         }
         if m.mislabelled && m.result.is_ok() {
@@ -293,9 +295,9 @@ pub fn inventory(
     inv.summary.issues.sort_by(|a, b| a.path.cmp(&b.path));
 
     if save_cache {
-        let seen: HashSet<&Path> = scan.files.iter().map(|f| f.path.as_path()).collect();
-        for (cache, root) in caches.iter_mut().zip(&recipe.sources.roots) {
-            cache.retain_seen(root, &seen);
+        let seen: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+        for cache in &mut caches {
+            cache.retain_seen(&seen);
             if let Err(w) = cache.save() {
                 inv.warnings.push(CacheWarning::to_string(&w));
             }
