@@ -1,7 +1,8 @@
 //! Duplicate removal: exact copies by content hash, near duplicates by
 //! perceptual hash and thumbnail similarity.
 //!
-//! 1. **Exact**: files with the same blake3 are one image, whatever their bucket.
+//! 1. **Exact**: files with the same blake3 are one image, whatever their bucket;
+//!    when sequence sampling dropped the copy kept, the others go with it.
 //! 2. **Near**: candidate pairs are images within [`CANDIDATE_RADIUS`] bits of pHash
 //!    (found with a BK-tree, never all pairs) plus neighbouring frames of one folder;
 //!    a candidate pair is a duplicate when its [`similarity`] reaches the threshold
@@ -262,12 +263,11 @@ pub fn dedup_after(
     }
 
     if settings.exact {
+        // Over the whole pool, sampled-out frames included: a copy of a frame that
+        // sampling dropped is that frame, and goes with it, rather than surviving
+        // under another path (and maybe another bucket).
         let mut by_hash: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
-        for (i, img) in images
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| removed[*i].is_none())
-        {
+        for (i, img) in images.iter().enumerate() {
             by_hash
                 .entry(img.features.content_hash)
                 .or_default()
@@ -279,8 +279,10 @@ pub fn dedup_after(
                 .min_by(|&&a, &&b| exact_keep_order(&images[a], &images[b]))
                 .expect("non-empty group");
             for &m in members.iter().filter(|&&m| m != keep) {
-                removed[m] = Some(Removal::Exact { kept: keep });
-                cluster[m] = keep;
+                if removed[m].is_none() {
+                    removed[m] = Some(Removal::Exact { kept: keep });
+                    cluster[m] = keep;
+                }
             }
         }
     }

@@ -115,6 +115,26 @@ fn exact_copies_keep_the_original_name() {
 }
 
 #[test]
+fn a_copy_of_a_sampled_out_frame_goes_with_it() {
+    // Frame 1 of the burst is a consecutive duplicate of frame 0; a byte copy of
+    // it filed by a rule as a normal still must not survive in its place.
+    let mut images = pool();
+    let mut copy = images[1].clone();
+    copy.labels.origin = Origin::Rule(0);
+    copy.labels.tags.clear();
+    copy.file.path = "/pool/stills/x.jpg".into();
+    copy.file.rel = "stills/x.jpg".into();
+    images.push(copy);
+    let mut sampled = vec![None; images.len()];
+    sampled[1] = Some(Removal::Consecutive { kept: 0 });
+    let d = dedup_after(&images, &settings(Threshold::Similarity(0.98)), sampled);
+    assert_eq!(d.removed[6], Some(Removal::Exact { kept: 1 }));
+    assert_eq!(d.removed[1], Some(Removal::Consecutive { kept: 0 }));
+    assert_eq!(d.cluster[6], d.cluster[0]);
+    assert_eq!(d.exact_removed(), 1);
+}
+
+#[test]
 fn looks_like_a_copy_recognises_common_names() {
     let named = |n: &str| {
         let mut i = pool().remove(0);
