@@ -315,17 +315,21 @@ fn solve(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>, slots: &[S
             rank.insert(i, r);
         }
     }
+    let in_used_bucket =
+        |img: &PoolImage| img.labels.bucket.is_some_and(|b| plan.buckets[b].count > 0);
     let used: Vec<usize> = candidates
         .iter()
         .copied()
-        .filter(|&i| {
-            images[i]
-                .labels
-                .bucket
-                .is_some_and(|b| plan.buckets[b].count > 0)
-        })
+        .filter(|&i| in_used_bucket(&images[i]))
         .collect();
-    let mut cameras: BTreeMap<&str, usize> = BTreeMap::new();
+    // Every camera of the pool owes its minimum, also one whose images were all
+    // removed as duplicates or by sampling; `available` counts candidates only.
+    let mut cameras: BTreeMap<&str, usize> = images
+        .iter()
+        .filter(|img| in_used_bucket(img))
+        .filter_map(|img| img.labels.camera.as_deref())
+        .map(|c| (c, 0))
+        .collect();
     for &i in &used {
         if let Some(c) = &images[i].labels.camera {
             *cameras.entry(c.as_str()).or_default() += 1;

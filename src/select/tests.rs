@@ -189,6 +189,32 @@ fn camera_minimums_are_met_when_possible_and_reported_when_not() {
 }
 
 #[test]
+fn a_camera_left_without_candidates_is_still_short() {
+    // Camera "gone" has images in the pool, but dedup removed them all.
+    let mut images: Vec<PoolImage> = (0..10)
+        .map(|k| img(&format!("a/{k:02}.jpg"), Bucket::Hard, &[], Some("big")))
+        .collect();
+    images.push(img("g/00.jpg", Bucket::Hard, &[], Some("gone")));
+    let candidates: Vec<usize> = (0..10).collect();
+    let buckets = hard(5, &[], &[]);
+    let sel = select(
+        &images,
+        &candidates,
+        &plan_of(&buckets, 2, ShortfallPolicy::Fail),
+    );
+    assert_eq!(
+        sel.shortfalls,
+        vec![Shortfall::Camera {
+            camera: "gone".into(),
+            wanted: 2,
+            chosen: 0,
+            available: 0
+        }]
+    );
+    assert_eq!(sel.picks.len(), 5);
+}
+
+#[test]
 fn picks_spread_across_the_sequence_and_depend_on_the_seed() {
     let images: Vec<PoolImage> = (0..64)
         .map(|k| img(&format!("cam/{k:03}.jpg"), Bucket::Hard, &[], Some("cam")))
