@@ -342,12 +342,8 @@ impl AuditReport {
             for s in &r.shortfalls {
                 writeln!(w, "  {s}")?;
             }
-            if let Some(m) = &r.max_total {
-                writeln!(
-                    w,
-                    "  at its bucket shares the pool supports at most {} images (bucket {} runs out first)",
-                    m.total, m.limited_by
-                )?;
+            for note in r.shortfall_notes() {
+                writeln!(w, "  {note}")?;
             }
         }
         for f in &self.findings {

@@ -184,6 +184,25 @@ pub struct Report {
 }
 
 impl Report {
+    /// What the shortfall section adds under the shortfalls, as sentences: the
+    /// largest total the buckets can fill, and whether shrinking the total is
+    /// no cure for some of them.
+    pub fn shortfall_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(m) = &self.max_total {
+            notes.push(format!(
+                "at these bucket shares the pool, near duplicates counted once, supports at most {} images (bucket {} runs out first)",
+                m.total, m.limited_by
+            ));
+        }
+        if self.shortfalls.iter().any(|s| !s.shrinks_with_total()) {
+            notes.push(
+                "a smaller total does not fix the tag, class or camera shortfalls: they need more distinct images or a smaller quota".to_owned(),
+            );
+        }
+        notes
+    }
+
     /// The report as pretty JSON, newline-terminated.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("report serialises");
@@ -372,12 +391,8 @@ impl Report {
             for s in &self.shortfalls {
                 writeln!(w, "  {s}")?;
             }
-            if let Some(m) = &self.max_total {
-                writeln!(
-                    w,
-                    "  at these bucket shares the pool, near duplicates counted once, supports at most {} images (bucket {} runs out first)",
-                    m.total, m.limited_by
-                )?;
+            for note in self.shortfall_notes() {
+                writeln!(w, "  {note}")?;
             }
             writeln!(
                 w,

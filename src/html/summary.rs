@@ -63,12 +63,14 @@ impl Page<'_> {
                 write!(out, "<li>{}</li>", Esc(&s.to_string()))?;
             }
             out.push_str("</ul>");
-            if let Some(m) = &r.max_total {
+            for note in r.shortfall_notes() {
+                let mut chars = note.chars();
+                let first = chars.next().map(|c| c.to_ascii_uppercase());
                 write!(
                     out,
-                    "<p>At these bucket shares the pool, near duplicates counted once, supports at most \
-                     <b>{}</b> images (bucket <b>{}</b> runs out first).</p>",
-                    m.total, m.limited_by
+                    "<p>{}{}.</p>",
+                    first.unwrap_or_default(),
+                    Esc(chars.as_str())
                 )?;
             }
             out.push_str(

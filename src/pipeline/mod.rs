@@ -399,12 +399,16 @@ pub(crate) fn assemble(
 }
 
 /// The largest total whose bucket counts (at the recipe's shares) all fit the
-/// distinct images per bucket; `None` when even one image does not fit.
+/// distinct images per bucket; `None` when the recipe's own total fits (its
+/// shortfall is elsewhere) or when even one image does not.
 fn max_total(recipe: &Recipe, kept: &PerBucket<usize>) -> Option<MaxTotal> {
     let fits = |t: usize| {
         let c = recipe.counts_for(t);
         Bucket::ALL.into_iter().all(|b| c[b] <= kept[b])
     };
+    if fits(recipe.total) {
+        return None;
+    }
     // Largest-remainder counts are not monotone in the total (the Alabama
     // paradox), so scan rather than bisect; each step is a few operations.
     let upper: usize = kept.iter().map(|(_, n)| n).sum();

@@ -127,6 +127,14 @@ pub enum Shortfall {
     },
 }
 
+impl Shortfall {
+    /// Whether a smaller total can make it go away: only a bucket's free share
+    /// shrinks with the total; tag quotas, class and camera minimums do not.
+    pub fn shrinks_with_total(&self) -> bool {
+        matches!(self, Shortfall::Slot { slot, .. } if slot == "free")
+    }
+}
+
 impl std::fmt::Display for Shortfall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

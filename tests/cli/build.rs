@@ -293,8 +293,27 @@ fn shortfall_exits_1_names_the_quota_and_writes_nothing() {
         ))
         .stdout(contains("bucket normal, free share: wanted 60, filled 38"))
         .stdout(contains("supports at most 63 images (bucket background runs out first)"))
+        .stdout(contains("a smaller total does not fix the tag, class or camera shortfalls"))
         .stderr(contains("nothing was written"));
     assert!(!pool.join("out").exists());
+}
+
+#[test]
+fn a_camera_shortfall_does_not_suggest_a_smaller_total() {
+    let pool = Pool::standard();
+    // 30 images fit the buckets easily; no camera has 20 distinct images.
+    let recipe = pool.recipe_with_camera_min(
+        "total = 30\nsplit = { normal = 6, hard = 2, background = 2 }\n[output]\ndir = \"out\"\n",
+        20,
+    );
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(1)
+        .stdout(contains("camera cam1: wanted at least 20"))
+        .stdout(contains("supports at most").not())
+        .stdout(contains("a smaller total does not fix"));
 }
 
 #[test]
