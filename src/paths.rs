@@ -1,5 +1,6 @@
-//! Lexical path arithmetic: normalising joined paths and expressing one path
-//! relative to another, without touching the file system.
+//! Path arithmetic: normalising joined paths and expressing one path relative to
+//! another, lexically; and [`resolved`], the one function that asks the file
+//! system, for where a path really leads.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -61,6 +62,26 @@ pub fn is_within(path: &Path, root: &Path) -> bool {
     path.starts_with(root)
 }
 
+/// Where `path` (absolute, normalised) really leads: its longest existing
+/// ancestor with symlinks resolved, then the components that do not exist yet.
+/// An output folder and a source root overlap when their resolved forms do.
+pub fn resolved(path: &Path) -> PathBuf {
+    let mut existing = path;
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(canonical) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(canonical, |p, c| p.join(c));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => return path.to_owned(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +107,20 @@ mod tests {
         assert_eq!(slash(Path::new("a/b/c.jpg")), "a/b/c.jpg");
         assert!(is_within(Path::new("/a/b/c"), Path::new("/a/b")));
         assert!(!is_within(Path::new("/a/bc"), Path::new("/a/b")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn resolves_symlinks_of_existing_ancestors() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(base.join("pool")).unwrap();
+        std::os::unix::fs::symlink(base.join("pool"), base.join("link")).unwrap();
+        assert_eq!(
+            resolved(&base.join("link/new/out")),
+            base.join("pool/new/out")
+        );
+        assert_eq!(resolved(&base.join("pool")), base.join("pool"));
+        assert_eq!(resolved(&base.join("none/x")), base.join("none/x"));
     }
 }

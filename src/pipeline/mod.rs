@@ -225,8 +225,14 @@ pub fn build(
         None => return Err(BuildError::NoOutput),
     };
     if let Some(out) = &out {
+        let real_out = paths::resolved(out);
         for root in &recipe.sources.roots {
-            if out.starts_with(root) || root.starts_with(out) {
+            let real_root = paths::resolved(root);
+            if out.starts_with(root)
+                || root.starts_with(out)
+                || real_out.starts_with(&real_root)
+                || real_root.starts_with(&real_out)
+            {
                 return Err(BuildError::OutputOverlapsRoot {
                     out: out.clone(),
                     root: root.clone(),

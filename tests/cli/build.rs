@@ -388,6 +388,18 @@ fn output_inside_a_root_is_refused() {
         .assert()
         .code(2)
         .stderr(contains("overlaps source root"));
+    // Through a symlink to a root, too.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(pool.join("frames"), pool.join("link")).unwrap();
+        pool.cmd()
+            .args(["build", "--out", "link/cam1/calib", "--recipe"])
+            .arg(&recipe)
+            .assert()
+            .code(2)
+            .stderr(contains("overlaps source root"));
+        assert!(!pool.join("frames/cam1/calib").exists());
+    }
 }
 
 #[test]
