@@ -1,11 +1,13 @@
 //! Writing the set: copies, hard links or symlinks in a staging folder beside the
 //! output, renamed into place only when complete.
 //!
-//! The output folder is calibset's when it holds the [`MARKER`] file. calibset
-//! refuses to write into a non-empty folder without it, replaces its own earlier
-//! output only when asked (`--force`), and never writes outside the output
-//! folder except for its staging folder beside it (`.NAME.calibset-*`, removed on
-//! failure or interruption).
+//! The output folder is calibset's when it holds the [`MARKER`] file, which lists
+//! every file the build wrote. calibset refuses to write into a non-empty folder
+//! without it, replaces its own earlier output only when asked (`--force`) and
+//! only when the folder holds nothing but what the marker lists (a file someone
+//! added stops it), and never writes outside the output folder except for its
+//! staging folder beside it (`.NAME.calibset-*`, removed on failure or
+//! interruption).
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -72,6 +74,19 @@ pub enum ExportError {
     Exists {
         /// The output folder.
         path: PathBuf,
+    },
+    /// calibset's earlier output holds files calibset did not write.
+    #[error(
+        "output folder {} holds {} file(s) calibset did not write (first: {}); move them out of it or choose another --out",
+        path.display(), count, first
+    )]
+    NotOnlyOurs {
+        /// The output folder.
+        path: PathBuf,
+        /// How many such files.
+        count: usize,
+        /// The first one, relative to the folder.
+        first: String,
     },
     /// The output path is a file.
     #[error("output path {} exists and is not a folder", path.display())]
@@ -145,7 +160,7 @@ pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
         Ok(_) => {
             if out.join(MARKER).is_file() {
                 if force {
-                    Ok(())
+                    only_ours(out)
                 } else {
                     Err(ExportError::Exists {
                         path: out.to_owned(),
@@ -163,6 +178,46 @@ pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
                 })
             }
         }
+    }
+}
+
+/// First line of the [`MARKER`] file; the files written follow, one per line.
+const MARKER_HEAD: &str = "This folder was written by calibset. `calibset build --force` may replace it.\n\
+     Files it wrote (anything else here stops --force):\n";
+
+/// Errors unless every file under `out` is listed in its marker.
+fn only_ours(out: &Path) -> Result<(), ExportError> {
+    let marker = out.join(MARKER);
+    let text = std::fs::read_to_string(&marker).map_err(io("read", &marker))?;
+    let listed: HashSet<&str> = text.lines().skip(MARKER_HEAD.lines().count()).collect();
+    let mut foreign = Vec::new();
+    for entry in walkdir::WalkDir::new(out).min_depth(1).sort_by_file_name() {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(out).to_owned();
+            ExportError::Io {
+                action: "read",
+                source: e.into(),
+                path,
+            }
+        })?;
+        let rel = crate::paths::slash(entry.path().strip_prefix(out).unwrap_or(entry.path()));
+        let ours = if entry.file_type().is_dir() {
+            let prefix = format!("{rel}/");
+            listed.iter().any(|f| f.starts_with(&prefix))
+        } else {
+            rel == MARKER || listed.contains(rel.as_str())
+        };
+        if !ours {
+            foreign.push(rel);
+        }
+    }
+    match foreign.first() {
+        None => Ok(()),
+        Some(first) => Err(ExportError::NotOnlyOurs {
+            path: out.to_owned(),
+            count: foreign.len(),
+            first: first.clone(),
+        }),
     }
 }
 
@@ -209,9 +264,18 @@ pub fn export(
         let path = staging.path().join(file);
         std::fs::write(&path, bytes).map_err(io("write", &path))?;
     }
+    let mut listing = String::from(MARKER_HEAD);
+    let written = placements
+        .iter()
+        .map(|p| crate::paths::slash(&p.dest))
+        .chain(files.iter().map(|(f, _)| (*f).to_owned()));
+    for rel in written {
+        listing.push_str(&rel);
+        listing.push('\n');
+    }
     let marker = staging.path().join(MARKER);
     let mut m = std::fs::File::create(&marker).map_err(io("write", &marker))?;
-    m.write_all(b"This folder was written by calibset. `calibset build --force` may replace it.\n")
+    m.write_all(listing.as_bytes())
         .map_err(io("write", &marker))?;
     if cancel.load(Ordering::Relaxed) {
         return Err(ExportError::Interrupted);
@@ -300,11 +364,17 @@ mod tests {
             check_output(&out, true),
             Err(ExportError::Foreign { .. })
         ));
-        std::fs::write(out.join(MARKER), b"").unwrap();
+        std::fs::write(out.join(MARKER), MARKER_HEAD).unwrap();
         assert!(matches!(
             check_output(&out, false),
             Err(ExportError::Exists { .. })
         ));
+        // The marker does not list mine.txt: --force must not delete it.
+        assert!(matches!(
+            check_output(&out, true),
+            Err(ExportError::NotOnlyOurs { count: 1, ref first, .. }) if first == "mine.txt"
+        ));
+        std::fs::write(out.join(MARKER), format!("{MARKER_HEAD}mine.txt\n")).unwrap();
         check_output(&out, true).unwrap();
     }
 
@@ -359,6 +429,24 @@ mod tests {
         .unwrap();
         assert_eq!(std::fs::read(out.join("normal/a.jpg")).unwrap(), b"img");
         assert!(out.join(MARKER).is_file());
+        // A file added to the set, or an empty folder, stops --force.
+        for added in ["normal/notes.txt", "extra/"] {
+            let path = out.join(added);
+            if added.ends_with('/') {
+                std::fs::create_dir(&path).unwrap();
+            } else {
+                std::fs::write(&path, b"mine").unwrap();
+            }
+            assert!(matches!(
+                check_output(&out, true),
+                Err(ExportError::NotOnlyOurs { .. })
+            ));
+            if path.is_dir() {
+                std::fs::remove_dir(&path).unwrap();
+            } else {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
         let placements = [Placement {
             source: src,
             dest: "flat.jpg".into(),

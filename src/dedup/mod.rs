@@ -1,8 +1,9 @@
 //! Duplicate removal: exact copies by content hash, near duplicates by
 //! perceptual hash and thumbnail similarity.
 //!
-//! 1. **Exact**: files with the same blake3 are one image, whatever their bucket;
-//!    when sequence sampling dropped the copy kept, the others go with it.
+//! 1. **Exact**: files with the same blake3 are one image, whatever their bucket.
+//!    The best-labelled copy decides (`exact_keep_order`); when sequence
+//!    sampling dropped it, the other copies go with it.
 //! 2. **Near**: candidate pairs are images within [`CANDIDATE_RADIUS`] bits of pHash
 //!    (found with a BK-tree, never all pairs) plus neighbouring frames of one folder;
 //!    a candidate pair is a duplicate when its [`similarity`] reaches the threshold
@@ -209,10 +210,14 @@ fn looks_like_a_copy(img: &PoolImage) -> bool {
             .any(|s| stem.ends_with(s))
 }
 
-/// Which of two byte-identical files to keep: the better-labelled one (manifest,
-/// then rule, then default), then a name that does not look like a copy, then
-/// the shorter path, then path order.
-fn exact_keep_order(a: &PoolImage, b: &PoolImage) -> std::cmp::Ordering {
+/// Which of two byte-identical files to keep, each given with whether sequence
+/// sampling dropped it: the better-labelled one (manifest, then annotations,
+/// rule, default), then one sampling kept, then a name that does not look like a
+/// copy, then the shorter path, then path order.
+fn exact_keep_order(
+    (a, a_sampled_out): (&PoolImage, bool),
+    (b, b_sampled_out): (&PoolImage, bool),
+) -> std::cmp::Ordering {
     let rank = |o: Origin| match o {
         Origin::Manifest => 0,
         Origin::Annotation => 1,
@@ -222,6 +227,7 @@ fn exact_keep_order(a: &PoolImage, b: &PoolImage) -> std::cmp::Ordering {
     };
     rank(a.labels.origin)
         .cmp(&rank(b.labels.origin))
+        .then(a_sampled_out.cmp(&b_sampled_out))
         .then(looks_like_a_copy(a).cmp(&looks_like_a_copy(b)))
         .then(
             a.file
@@ -276,7 +282,12 @@ pub fn dedup_after(
         for members in by_hash.values().filter(|m| m.len() > 1) {
             let keep = *members
                 .iter()
-                .min_by(|&&a, &&b| exact_keep_order(&images[a], &images[b]))
+                .min_by(|&&a, &&b| {
+                    exact_keep_order(
+                        (&images[a], removed[a].is_some()),
+                        (&images[b], removed[b].is_some()),
+                    )
+                })
                 .expect("non-empty group");
             for &m in members.iter().filter(|&&m| m != keep) {
                 if removed[m].is_none() {

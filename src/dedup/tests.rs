@@ -132,6 +132,13 @@ fn a_copy_of_a_sampled_out_frame_goes_with_it() {
     assert_eq!(d.removed[1], Some(Removal::Consecutive { kept: 0 }));
     assert_eq!(d.cluster[6], d.cluster[0]);
     assert_eq!(d.exact_removed(), 1);
+    // Equally labelled, the copy that sampling kept is the one kept.
+    images[6].labels.origin = Origin::Manifest;
+    let mut sampled = vec![None; images.len()];
+    sampled[1] = Some(Removal::NotSampled);
+    let d = dedup_after(&images, &settings(Threshold::Similarity(0.98)), sampled);
+    assert!(d.removed[6].is_none());
+    assert_eq!(d.removed[1], Some(Removal::NotSampled));
 }
 
 #[test]
