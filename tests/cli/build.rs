@@ -200,6 +200,18 @@ fn refuses_a_foreign_folder_and_replaces_its_own_only_with_force() {
         .arg(&recipe)
         .assert()
         .success();
+    // A file added to calibset's output is not deleted by --force.
+    pool.write("out/normal/my-notes.txt", b"mine");
+    pool.cmd()
+        .args(["build", "--force", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains("calibset did not write (first: normal/my-notes.txt)"));
+    assert_eq!(
+        std::fs::read(pool.join("out/normal/my-notes.txt")).unwrap(),
+        b"mine"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(pool.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
