@@ -64,7 +64,7 @@ impl Bucket {
 
 impl fmt::Display for Bucket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -325,6 +325,14 @@ impl<'a> Labeller<'a> {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn bucket_names_honour_width() {
+        assert_eq!(
+            format!("{:<8}|{:>7}", Bucket::Hard, Bucket::Normal),
+            "hard    | normal"
+        );
+    }
 
     #[test]
     fn manifest_wins_bucket_and_camera_and_tags_add_up() {

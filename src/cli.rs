@@ -9,7 +9,7 @@ use calibset::export::{Layout, LinkMode};
 
 /// Build reproducible INT8 calibration image sets from a TOML recipe.
 #[derive(Debug, Parser)]
-#[command(name = "calibset", version, about, long_about = None)]
+#[command(name = "calibset", version, about, long_about = None, color = clap::ColorChoice::Never)]
 #[command(
     after_help = "Exit codes: 0 success, 1 quota shortfall or audit findings, 2 error, 130 interrupted."
 )]
@@ -19,7 +19,7 @@ pub struct Cli {
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print stage timings and cache use to stderr.
+    /// Also print stage timings to stderr.
     #[arg(short, long, global = true)]
     pub verbose: bool,
 }

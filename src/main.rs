@@ -18,7 +18,19 @@ use cli::{AuditArgs, BuildArgs, CheckArgs, Cli, Command};
 use exit_code::ExitCode;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e)
+            if e.use_stderr()
+                && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            // Usage errors carry the same prefix as every other diagnostic.
+            eprint!("calibset: {e}");
+            return ExitCode::Error.into();
+        }
+        // --help and --version on stdout; bare `calibset` prints help on stderr.
+        Err(e) => e.exit(),
+    };
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
     let _ = ctrlc::set_handler(move || {

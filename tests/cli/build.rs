@@ -207,7 +207,9 @@ fn refuses_a_foreign_folder_and_replaces_its_own_only_with_force() {
         .arg(&recipe)
         .assert()
         .code(2)
-        .stderr(contains("calibset did not write (first: normal/my-notes.txt)"));
+        .stderr(contains(
+            "calibset did not write (first: normal/my-notes.txt)",
+        ));
     assert_eq!(
         std::fs::read(pool.join("out/normal/my-notes.txt")).unwrap(),
         b"mine"

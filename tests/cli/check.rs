@@ -43,7 +43,11 @@ fn unreadable_recipe_and_bad_flags_exit_2() {
     pool.cmd()
         .args(["build", "--mode", "move", "--recipe", "x"])
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "calibset: error: invalid value 'move' for '--mode <MODE>'",
+        ))
+        .stderr(contains("\u{1b}").not());
     pool.cmd().assert().code(2);
 }
 
