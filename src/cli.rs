@@ -108,10 +108,12 @@ pub struct BuildArgs {
     /// Seed for selection [default: the recipe's seed, else 0].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Plan and report only: write nothing, not even the cache.
+    /// Plan and report only: write nothing, not even the cache (but the --html
+    /// report, when asked for).
     #[arg(long)]
     pub dry_run: bool,
-    /// Replace an earlier calibset output in the output folder.
+    /// Replace an earlier calibset output in the output folder (refused when it
+    /// holds files calibset did not write).
     #[arg(long)]
     pub force: bool,
     /// Print the report as JSON on stdout.

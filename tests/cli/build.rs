@@ -234,6 +234,16 @@ fn dry_run_writes_nothing() {
         .stdout(contains("would write 30 images"));
     assert!(!pool.join("out").exists());
     assert!(!pool.join(".cache").exists());
+    // A preview report is written when asked for, and nothing else.
+    let before = pool.files("");
+    pool.cmd()
+        .args(["build", "--dry-run", "--html", "plan.html", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    let mut after = pool.files("");
+    after.retain(|f| !before.contains(f));
+    assert_eq!(after, ["plan.html"]);
 }
 
 #[test]
