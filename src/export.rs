@@ -202,8 +202,10 @@ fn only_ours(out: &Path) -> Result<(), ExportError> {
         })?;
         let rel = crate::paths::slash(entry.path().strip_prefix(out).unwrap_or(entry.path()));
         let ours = if entry.file_type().is_dir() {
+            // A folder is judged by its files; only an empty one on its own.
             let prefix = format!("{rel}/");
             listed.iter().any(|f| f.starts_with(&prefix))
+                || std::fs::read_dir(entry.path()).is_ok_and(|mut d| d.next().is_some())
         } else {
             rel == MARKER || listed.contains(rel.as_str())
         };
