@@ -108,8 +108,8 @@ pub struct BuildArgs {
     /// Seed for selection [default: the recipe's seed, else 0].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Plan and report only: write nothing, not even the cache (but the --html
-    /// report, when asked for).
+    /// Plan and report only: write nothing, not even the cache (but an --html
+    /// report outside the output folder, when asked for).
     #[arg(long)]
     pub dry_run: bool,
     /// Replace an earlier calibset output in the output folder (refused when it
@@ -120,7 +120,8 @@ pub struct BuildArgs {
     #[arg(long)]
     pub json: bool,
     /// Also write a self-contained visual report (contact sheets, duplicate
-    /// groups, histograms) to this HTML file.
+    /// groups, histograms) to this HTML file; inside the output folder, it is
+    /// written with the set.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     #[command(flatten)]

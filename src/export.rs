@@ -264,6 +264,9 @@ pub fn export(
     }
     for (file, bytes) in files {
         let path = staging.path().join(file);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        }
         std::fs::write(&path, bytes).map_err(io("write", &path))?;
     }
     let mut listing = String::from(MARKER_HEAD);

@@ -89,6 +89,12 @@ pub enum BuildError {
         /// The root.
         root: PathBuf,
     },
+    /// `--html` names the output folder itself or a file the build writes there.
+    #[error("--html {} would replace the output folder or one of its own files; choose another name", path.display())]
+    HtmlClash {
+        /// The path given.
+        path: PathBuf,
+    },
     /// ffmpeg is missing, or the frame cache cannot be written.
     #[error(transparent)]
     Video(#[from] VideoError),
@@ -114,13 +120,22 @@ pub fn write_html(
     report: &Report,
     planned: &Planned,
 ) -> Result<(), BuildError> {
+    write_page(path, &render_html(title, report, planned))
+}
+
+/// The self-contained visual report of `planned`.
+fn render_html(title: String, report: &Report, planned: &Planned) -> String {
     let images = html_images(&planned.inv.images, &planned.dd, &planned.sel);
-    let page = crate::html::render(&crate::html::HtmlInput {
+    crate::html::render(&crate::html::HtmlInput {
         title,
         report,
         images: &images,
         groups: crate::html::DEFAULT_GROUPS,
-    });
+    })
+}
+
+/// Writes `page` to `path`: a temporary file beside it, then a rename.
+fn write_page(path: &Path, page: &str) -> Result<(), BuildError> {
     let fail = |source| BuildError::Write {
         path: path.to_owned(),
         source,
@@ -243,6 +258,27 @@ pub fn build(
             export::check_output(out, opts.force)?;
         }
     }
+    // An HTML report inside the output folder is part of the set: written with it,
+    // or not at all.
+    let html_in_out = opts.html.as_ref().and_then(|h| {
+        let h = paths::normalize(&std::path::absolute(h).unwrap_or_else(|_| h.clone()));
+        let rel = h.strip_prefix(out.as_ref()?).ok()?;
+        Some(paths::slash(rel))
+    });
+    if let Some(rel) = &html_in_out {
+        let taken = [
+            LOCK_FILE,
+            POOL_FILE,
+            REPORT_FILE,
+            RECIPE_FILE,
+            export::MARKER,
+        ];
+        if rel.is_empty() || taken.contains(&rel.as_str()) {
+            return Err(BuildError::HtmlClash {
+                path: opts.html.clone().unwrap_or_default(),
+            });
+        }
+    }
     let mode = opts.mode.unwrap_or(recipe.output.mode);
     let layout = opts.layout.unwrap_or(recipe.output.layout);
     let seed = opts.seed.unwrap_or(recipe.seed);
@@ -268,30 +304,43 @@ pub fn build(
     let mut report = assemble(recipe, seed, inv, dd, sel);
     report.sequences = (sequences.sequences > 0).then_some(sequences.clone());
     let placements = placements(images, sel, layout);
+    let ok = sel.shortfalls.is_empty();
+    let writing = ok && !opts.dry_run;
+    let mut page = None;
     if let Some(path) = &opts.html {
         let title = format!("{} calibration set", recipe.name);
-        write_html(path, title, &report, &planned)?;
+        let html = render_html(title, &report, &planned);
+        match &html_in_out {
+            None => write_page(path, &html)?,
+            Some(_) if writing => page = Some(html),
+            Some(_) => report.warnings.push(format!(
+                "{} is inside the output folder, which was not written, so neither was it; give --html a path outside it",
+                path.display()
+            )),
+        }
     }
-    let ok = sel.shortfalls.is_empty();
     report.output = out.as_ref().map(|o| OutputSummary {
         dir: o.display().to_string(),
         mode,
         layout,
         files: placements.len(),
-        written: ok && !opts.dry_run,
+        written: writing,
     });
-    if ok && !opts.dry_run {
+    if writing {
         let out = out.expect("output folder checked above");
         let lock = lock_manifest(images, sel, &placements);
         let mut on_disk = report.clone();
         on_disk.measure = None;
         let recipe_text = std::fs::read(&recipe.path).unwrap_or_default();
-        let files = [
+        let mut files = vec![
             (LOCK_FILE, lock),
             (POOL_FILE, pool_list(images, dd, sel)),
             (REPORT_FILE, on_disk.to_json().into_bytes()),
             (RECIPE_FILE, recipe_text),
         ];
+        if let (Some(rel), Some(page)) = (&html_in_out, page) {
+            files.push((rel.as_str(), page.into_bytes()));
+        }
         progress.start(Stage::Export, Some(placements.len() as u64));
         let placed: Vec<Placement> = placements.into_iter().map(|(_, p)| p).collect();
         let result = export::export(&out, &placed, &files, mode, opts.force, cancel, || {

@@ -526,3 +526,38 @@ fn ctrl_c_exits_130_and_leaves_nothing() {
         "{left:?}"
     );
 }
+
+#[test]
+fn an_html_report_inside_the_output_is_part_of_the_set() {
+    let pool = Pool::standard();
+    let recipe = standard(&pool);
+    let build = |extra: &[&str]| {
+        let mut cmd = pool.cmd();
+        cmd.args(["build", "--html", "out/report.html"])
+            .args(extra)
+            .arg("--recipe")
+            .arg(&recipe);
+        cmd.assert()
+    };
+    // A dry run writes no set, so not the page inside it either, and says so.
+    build(&["--dry-run"])
+        .success()
+        .stderr(contains("inside the output folder, which was not written"));
+    assert!(!pool.join("out").exists());
+    build(&[]).success();
+    assert!(
+        std::fs::read_to_string(pool.join("out/report.html"))
+            .unwrap()
+            .starts_with("<!DOCTYPE html>")
+    );
+    // Listed in the marker, so --force may replace it.
+    build(&["--force"]).success();
+    pool.cmd()
+        .args(["build", "--force", "--html", "out/manifest.csv", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "would replace the output folder or one of its own files",
+        ));
+}
