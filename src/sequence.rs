@@ -66,17 +66,22 @@ pub fn frame_number(path: &Path) -> Option<u64> {
     stem[stem.len() - digits..].parse().ok()
 }
 
-/// Samples every sequence in `images` (path order); returns the removals (indexed
-/// like `images`) and a summary. Images not in a sequence are untouched.
+/// Samples every sequence in `images` (path order) among the images `removed`
+/// (indexed like `images`: the exact-copy pass) still keeps; returns `removed`
+/// with sampling's removals added, and a summary. Images not in a sequence are
+/// untouched.
 pub fn sample(
     images: &[PoolImage],
     plan: &SequencePlan,
     threshold: Threshold,
+    mut removed: Vec<Option<Removal>>,
 ) -> (Vec<Option<Removal>>, SequenceSummary) {
-    let mut removed = vec![None; images.len()];
     let mut summary = SequenceSummary::default();
     let mut groups: BTreeMap<&str, (bool, Vec<usize>)> = BTreeMap::new();
     for (i, img) in images.iter().enumerate() {
+        if removed[i].is_some() {
+            continue;
+        }
         if let Some((key, declared)) = sequence_of(img, plan) {
             groups
                 .entry(key)
@@ -220,7 +225,12 @@ mod tests {
             consecutive: false,
             declared: None,
         };
-        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (removed, s) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
         assert_eq!(kept, [0, 10, 20]);
         assert_eq!((s.sequences, s.frames, s.not_sampled), (1, 30, 27));
@@ -229,7 +239,12 @@ mod tests {
             every: Some(0.5),
             ..plan
         };
-        let (removed, _) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (removed, _) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         assert_eq!(removed.iter().filter(|r| r.is_none()).count(), 6);
     }
 
@@ -245,7 +260,12 @@ mod tests {
             consecutive: false,
             declared: None,
         };
-        let (removed, _) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (removed, _) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
         assert_eq!(kept, [0, 5, 10, 15, 20, 25]);
     }
@@ -259,7 +279,12 @@ mod tests {
             consecutive: true,
             declared: None,
         };
-        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (removed, s) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         // The 15 still frames collapse to the first; moving frames survive.
         assert!(removed[0].is_none());
         assert!((1..15).all(|i| removed[i] == Some(Removal::Consecutive { kept: 0 })));
@@ -276,7 +301,12 @@ mod tests {
             consecutive: false,
             declared: None,
         };
-        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (removed, s) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         assert!(removed.iter().all(Option::is_none));
         assert_eq!(s.untimed.len(), 1);
     }
@@ -314,11 +344,21 @@ mod tests {
             declared: None,
         };
         // The heuristic does not see unnumbered names as frames.
-        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (removed, s) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         assert!(removed.iter().all(Option::is_none));
         assert_eq!(s.sequences, 0);
         plan.declared = declared(&["cam/**"]);
-        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (removed, s) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
         assert_eq!(kept, [0, 10, 20]);
         assert_eq!((s.sequences, s.frames, s.not_sampled), (1, 30, 27));
@@ -345,7 +385,12 @@ mod tests {
             consecutive: false,
             declared: declared(&["clips/{sequence}/**"]),
         };
-        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (removed, s) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         assert_eq!((s.sequences, s.frames), (1, 30));
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
         assert_eq!(kept, [0, 10, 20]);
@@ -355,14 +400,24 @@ mod tests {
             declared: declared(&["clips/**"]),
             ..plan
         };
-        let (_, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (_, s) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         assert_eq!((s.sequences, s.frames), (2, 30));
         // An empty list declares none.
         let plan = SequencePlan {
             declared: Some(Vec::new()),
             ..plan
         };
-        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98));
+        let (removed, s) = sample(
+            &images,
+            &plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        );
         assert_eq!(s.sequences, 0);
         assert!(removed.iter().all(Option::is_none));
     }

@@ -1,9 +1,9 @@
 //! Duplicate removal: exact copies by content hash, near duplicates by
 //! perceptual hash and thumbnail similarity.
 //!
-//! 1. **Exact**: files with the same blake3 are one image, whatever their bucket.
-//!    The best-labelled copy decides (`exact_keep_order`); when sequence
-//!    sampling dropped it, the other copies go with it.
+//! 1. **Exact** ([`exact_copies`], before sequence sampling): files with the same
+//!    blake3 are one image, whatever their bucket; the best-labelled copy is kept
+//!    (`exact_keep_order`), and if sampling drops it later, the copies went first.
 //! 2. **Near**: candidate pairs are images within [`CANDIDATE_RADIUS`] bits of pHash
 //!    (found with a BK-tree, never all pairs) plus neighbouring frames of one folder;
 //!    a candidate pair is a duplicate when its [`similarity`] reaches the threshold
@@ -210,14 +210,10 @@ fn looks_like_a_copy(img: &PoolImage) -> bool {
             .any(|s| stem.ends_with(s))
 }
 
-/// Which of two byte-identical files to keep, each given with whether sequence
-/// sampling dropped it: the better-labelled one (manifest, then annotations,
-/// rule, default), then one sampling kept, then a name that does not look like a
-/// copy, then the shorter path, then path order.
-fn exact_keep_order(
-    (a, a_sampled_out): (&PoolImage, bool),
-    (b, b_sampled_out): (&PoolImage, bool),
-) -> std::cmp::Ordering {
+/// Which of two byte-identical files to keep: the better-labelled one (manifest,
+/// then annotations, rule, default), then a name that does not look like a copy,
+/// then the shorter path, then path order.
+fn exact_keep_order(a: &PoolImage, b: &PoolImage) -> std::cmp::Ordering {
     let rank = |o: Origin| match o {
         Origin::Manifest => 0,
         Origin::Annotation => 1,
@@ -227,7 +223,6 @@ fn exact_keep_order(
     };
     rank(a.labels.origin)
         .cmp(&rank(b.labels.origin))
-        .then(a_sampled_out.cmp(&b_sampled_out))
         .then(looks_like_a_copy(a).cmp(&looks_like_a_copy(b)))
         .then(
             a.file
@@ -251,10 +246,40 @@ pub fn keep_order(a: (&PoolImage, f64), b: (&PoolImage, f64)) -> std::cmp::Order
 
 /// De-duplicates `images` (in path order) under `settings`.
 pub fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
-    dedup_after(images, settings, vec![None; images.len()])
+    dedup_after(images, settings, exact_copies(images, settings.exact))
 }
 
-/// De-duplicates the images that `removed` (from sequence sampling) still keeps.
+/// The first pass, before sequence sampling: every file byte-identical to a
+/// better copy (`exact_keep_order`) is removed in its favour. All `None` when
+/// `enabled` is false. The copies kept are never removed by this pass, so
+/// removals point at an image that survives it.
+pub fn exact_copies(images: &[PoolImage], enabled: bool) -> Vec<Option<Removal>> {
+    let mut removed = vec![None; images.len()];
+    if !enabled {
+        return removed;
+    }
+    let mut by_hash: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
+    for (i, img) in images.iter().enumerate() {
+        by_hash
+            .entry(img.features.content_hash)
+            .or_default()
+            .push(i);
+    }
+    for members in by_hash.values().filter(|m| m.len() > 1) {
+        let keep = *members
+            .iter()
+            .min_by(|&&a, &&b| exact_keep_order(&images[a], &images[b]))
+            .expect("non-empty group");
+        for &m in members.iter().filter(|&&m| m != keep) {
+            removed[m] = Some(Removal::Exact { kept: keep });
+        }
+    }
+    removed
+}
+
+/// De-duplicates the images that `removed` still keeps: exact copies
+/// ([`exact_copies`]) and sequence sampling have already run; this is the near
+/// pass.
 pub fn dedup_after(
     images: &[PoolImage],
     settings: &DedupSettings,
@@ -263,38 +288,8 @@ pub fn dedup_after(
     let n = images.len();
     let mut cluster: Vec<usize> = (0..n).collect();
     for (i, r) in removed.iter().enumerate() {
-        if let Some(Removal::Consecutive { kept }) = r {
+        if let Some(Removal::Exact { kept } | Removal::Consecutive { kept }) = r {
             cluster[i] = *kept;
-        }
-    }
-
-    if settings.exact {
-        // Over the whole pool, sampled-out frames included: a copy of a frame that
-        // sampling dropped is that frame, and goes with it, rather than surviving
-        // under another path (and maybe another bucket).
-        let mut by_hash: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
-        for (i, img) in images.iter().enumerate() {
-            by_hash
-                .entry(img.features.content_hash)
-                .or_default()
-                .push(i);
-        }
-        for members in by_hash.values().filter(|m| m.len() > 1) {
-            let keep = *members
-                .iter()
-                .min_by(|&&a, &&b| {
-                    exact_keep_order(
-                        (&images[a], removed[a].is_some()),
-                        (&images[b], removed[b].is_some()),
-                    )
-                })
-                .expect("non-empty group");
-            for &m in members.iter().filter(|&&m| m != keep) {
-                if removed[m].is_none() {
-                    removed[m] = Some(Removal::Exact { kept: keep });
-                    cluster[m] = keep;
-                }
-            }
         }
     }
 
@@ -426,14 +421,27 @@ pub fn dedup_after(
         }
     }
     // Exact copies and consecutive frames follow their kept image into its cluster.
+    // The links form no cycle (an exact copy points at a copy the exact pass kept,
+    // a consecutive frame at a frame sampling kept), so each chain is short; the
+    // step bound only turns a broken invariant into a wrong cluster, not a hang.
     for i in 0..n {
         if let Some(Removal::Exact { kept } | Removal::Consecutive { kept }) = removed[i] {
             let mut k = kept;
-            while let Some(Removal::Exact { kept: next } | Removal::Consecutive { kept: next }) =
-                removed[k]
-            {
-                k = next;
+            for _ in 0..n {
+                match removed[k] {
+                    Some(Removal::Exact { kept: next } | Removal::Consecutive { kept: next }) => {
+                        k = next
+                    }
+                    _ => break,
+                }
             }
+            debug_assert!(
+                !matches!(
+                    removed[k],
+                    Some(Removal::Exact { .. } | Removal::Consecutive { .. })
+                ),
+                "cycle of exact/consecutive removals through {k}"
+            );
             cluster[i] = cluster[k];
         }
     }

@@ -116,8 +116,9 @@ fn exact_copies_keep_the_original_name() {
 
 #[test]
 fn a_copy_of_a_sampled_out_frame_goes_with_it() {
-    // Frame 1 of the burst is a consecutive duplicate of frame 0; a byte copy of
-    // it filed by a rule as a normal still must not survive in its place.
+    // A byte copy of burst frame 1, filed by a rule as an untagged still. The
+    // exact pass runs first and keeps the manifest-labelled frame; when sampling
+    // then drops frame 1 as a consecutive duplicate, the copy is already gone.
     let mut images = pool();
     let mut copy = images[1].clone();
     copy.labels.origin = Origin::Rule(0);
@@ -125,20 +126,48 @@ fn a_copy_of_a_sampled_out_frame_goes_with_it() {
     copy.file.path = "/pool/stills/x.jpg".into();
     copy.file.rel = "stills/x.jpg".into();
     images.push(copy);
-    let mut sampled = vec![None; images.len()];
-    sampled[1] = Some(Removal::Consecutive { kept: 0 });
-    let d = dedup_after(&images, &settings(Threshold::Similarity(0.98)), sampled);
+    let mut removed = exact_copies(&images, true);
+    assert_eq!(removed[6], Some(Removal::Exact { kept: 1 }));
+    assert!(exact_copies(&images, false).iter().all(Option::is_none));
+    removed[1] = Some(Removal::Consecutive { kept: 0 });
+    let d = dedup_after(&images, &settings(Threshold::Similarity(0.98)), removed);
     assert_eq!(d.removed[6], Some(Removal::Exact { kept: 1 }));
-    assert_eq!(d.removed[1], Some(Removal::Consecutive { kept: 0 }));
     assert_eq!(d.cluster[6], d.cluster[0]);
     assert_eq!(d.exact_removed(), 1);
-    // Equally labelled, the copy that sampling kept is the one kept.
-    images[6].labels.origin = Origin::Manifest;
-    let mut sampled = vec![None; images.len()];
-    sampled[1] = Some(Removal::NotSampled);
-    let d = dedup_after(&images, &settings(Threshold::Similarity(0.98)), sampled);
-    assert!(d.removed[6].is_none());
-    assert_eq!(d.removed[1], Some(Removal::NotSampled));
+}
+
+#[test]
+fn a_better_labelled_copy_inside_a_sequence_does_not_loop() {
+    // Frames 0-3 of one folder; frame 2 is a byte copy of frame 1 and is the one
+    // the manifest lists. Exact first, then sampling over the survivors, then the
+    // near pass must finish with frame 1 an exact copy of frame 2.
+    let mut images: Vec<PoolImage> = (0..4)
+        .map(|k| {
+            let mut img = image(
+                &format!("seq/{k:06}.jpg"),
+                Bucket::Normal,
+                &[],
+                Some("cam"),
+                blob(6.0 + 6.0 * k as f32, 12.0, 1.0),
+            );
+            img.labels.origin = Origin::Rule(0);
+            img
+        })
+        .collect();
+    images[2] = images[1].clone();
+    images[2].file.path = "/pool/seq/000002.jpg".into();
+    images[2].file.rel = "seq/000002.jpg".into();
+    images[2].labels.origin = Origin::Manifest;
+    let exact = exact_copies(&images, true);
+    assert_eq!(exact[1], Some(Removal::Exact { kept: 2 }));
+    let plan = crate::sequence::SequencePlan {
+        consecutive: true,
+        ..Default::default()
+    };
+    let (removed, _) = crate::sequence::sample(&images, &plan, Threshold::Similarity(0.98), exact);
+    let d = dedup_after(&images, &settings(Threshold::Similarity(0.98)), removed);
+    assert_eq!(d.removed[1], Some(Removal::Exact { kept: 2 }));
+    assert_eq!(d.cluster[1], d.cluster[2]);
 }
 
 #[test]

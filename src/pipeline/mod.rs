@@ -194,7 +194,9 @@ pub fn plan(
     let images = &inv.images;
 
     progress.start(Stage::Dedup, None);
-    let (sampled, sequences) = sequence::sample(images, &recipe.sequences, recipe.dedup.threshold);
+    let exact = dedup::exact_copies(images, recipe.dedup.exact);
+    let (sampled, sequences) =
+        sequence::sample(images, &recipe.sequences, recipe.dedup.threshold, exact);
     let dd = dedup::dedup_after(images, &recipe.dedup, sampled);
     progress.finish();
     if cancel.load(Ordering::Relaxed) {
