@@ -88,6 +88,15 @@ pub enum ExportError {
         /// The first one, relative to the folder.
         first: String,
     },
+    /// calibset's earlier output has a marker without a file list (an older version).
+    #[error(
+        "output folder {} was written by an older calibset that did not list its files; remove it by hand to rebuild there",
+        path.display()
+    )]
+    Unlisted {
+        /// The output folder.
+        path: PathBuf,
+    },
     /// The output path is a file.
     #[error("output path {} exists and is not a folder", path.display())]
     NotAFolder {
@@ -181,15 +190,59 @@ pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
     }
 }
 
-/// First line of the [`MARKER`] file; the files written follow, one per line.
+/// Head of the [`MARKER`] file; the files written follow, one [`marker_entry`]
+/// per line.
 const MARKER_HEAD: &str = "This folder was written by calibset. `calibset build --force` may replace it.\n\
      Files it wrote (anything else here stops --force):\n";
+
+/// How a file `rel` (relative to the output folder) is listed in the marker: its
+/// components joined by `/`, with `%`, control characters and (in a name that is
+/// not UTF-8) every non-ASCII byte written `%XX`. Distinct paths never share a
+/// line, and no name can split into two lines.
+fn marker_entry(rel: &Path) -> String {
+    let mut out = String::new();
+    for (i, c) in rel.components().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let bytes = c.as_os_str().as_encoded_bytes();
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                for ch in text.chars() {
+                    if ch == '%' || ch.is_control() {
+                        let mut buf = [0u8; 4];
+                        for b in ch.encode_utf8(&mut buf).bytes() {
+                            out.push_str(&format!("%{b:02X}"));
+                        }
+                    } else {
+                        out.push(ch);
+                    }
+                }
+            }
+            Err(_) => {
+                for &b in bytes {
+                    if b == b'%' || !(0x20..0x7F).contains(&b) {
+                        out.push_str(&format!("%{b:02X}"));
+                    } else {
+                        out.push(char::from(b));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
 
 /// Errors unless every file under `out` is listed in its marker.
 fn only_ours(out: &Path) -> Result<(), ExportError> {
     let marker = out.join(MARKER);
     let text = std::fs::read_to_string(&marker).map_err(io("read", &marker))?;
-    let listed: HashSet<&str> = text.lines().skip(MARKER_HEAD.lines().count()).collect();
+    let Some(list) = text.strip_prefix(MARKER_HEAD) else {
+        return Err(ExportError::Unlisted {
+            path: out.to_owned(),
+        });
+    };
+    let listed: HashSet<&str> = list.lines().collect();
     let mut foreign = Vec::new();
     for entry in walkdir::WalkDir::new(out).min_depth(1).sort_by_file_name() {
         let entry = entry.map_err(|e| {
@@ -200,7 +253,7 @@ fn only_ours(out: &Path) -> Result<(), ExportError> {
                 path,
             }
         })?;
-        let rel = crate::paths::slash(entry.path().strip_prefix(out).unwrap_or(entry.path()));
+        let rel = marker_entry(entry.path().strip_prefix(out).unwrap_or(entry.path()));
         let ours = if entry.file_type().is_dir() {
             // A folder is judged by its files; only an empty one on its own.
             let prefix = format!("{rel}/");
@@ -267,13 +320,20 @@ pub fn export(
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io("create", dir))?;
         }
-        std::fs::write(&path, bytes).map_err(io("write", &path))?;
+        // `create_new`: a name that clashes with a placed image (maybe a hard link
+        // to a source) fails instead of writing through it.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(io("write", &path))?;
     }
     let mut listing = String::from(MARKER_HEAD);
     let written = placements
         .iter()
-        .map(|p| crate::paths::slash(&p.dest))
-        .chain(files.iter().map(|(f, _)| (*f).to_owned()));
+        .map(|p| marker_entry(&p.dest))
+        .chain(files.iter().map(|(f, _)| marker_entry(Path::new(f))));
     for rel in written {
         listing.push_str(&rel);
         listing.push('\n');
@@ -368,6 +428,11 @@ mod tests {
         assert!(matches!(
             check_output(&out, true),
             Err(ExportError::Foreign { .. })
+        ));
+        std::fs::write(out.join(MARKER), "This folder was written by calibset.\n").unwrap();
+        assert!(matches!(
+            check_output(&out, true),
+            Err(ExportError::Unlisted { .. })
         ));
         std::fs::write(out.join(MARKER), MARKER_HEAD).unwrap();
         assert!(matches!(
@@ -480,5 +545,49 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names.len(), 2, "no staging or old folder left: {names:?}");
+    }
+
+    #[test]
+    fn marker_entries_are_one_line_and_distinct() {
+        assert_eq!(marker_entry(Path::new("normal/a b.jpg")), "normal/a b.jpg");
+        assert_eq!(
+            marker_entry(Path::new("n/odd\nname%.jpg")),
+            "n/odd%0Aname%25.jpg"
+        );
+        assert_eq!(marker_entry(Path::new("夜间.jpg")), "夜间.jpg");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let raw = std::ffi::OsStr::from_bytes(b"x\xFF\xE5.jpg");
+            assert_eq!(marker_entry(Path::new(raw)), "x%FF%E5.jpg");
+            let lossy = std::ffi::OsStr::from_bytes(b"x\xFE\xE5.jpg");
+            assert_ne!(marker_entry(Path::new(raw)), marker_entry(Path::new(lossy)));
+        }
+    }
+
+    #[test]
+    fn an_extra_file_never_writes_through_a_placed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.jpg");
+        std::fs::write(&src, b"img").unwrap();
+        let placements = [Placement {
+            source: src.clone(),
+            dest: "normal/a.jpg".into(),
+            always_copy: false,
+        }];
+        let files = [("normal/a.jpg", b"<html>".to_vec())];
+        let out = dir.path().join("out");
+        let e = export(
+            &out,
+            &placements,
+            &files,
+            LinkMode::Hardlink,
+            false,
+            &AtomicBool::new(false),
+            || {},
+        );
+        assert!(matches!(e, Err(ExportError::Io { .. })));
+        assert_eq!(std::fs::read(&src).unwrap(), b"img");
+        assert!(!out.exists());
     }
 }

@@ -90,7 +90,7 @@ pub enum BuildError {
         root: PathBuf,
     },
     /// `--html` names the output folder itself or a file the build writes there.
-    #[error("--html {} would replace the output folder or one of its own files; choose another name", path.display())]
+    #[error("--html {} would replace the output folder or a file the set writes there; choose another name", path.display())]
     HtmlClash {
         /// The path given.
         path: PathBuf,
@@ -262,25 +262,40 @@ pub fn build(
     }
     // An HTML report inside the output folder is part of the set: written with it,
     // or not at all.
+    // Compared as written and with symlinks resolved, like the roots above.
     let html_in_out = opts.html.as_ref().and_then(|h| {
         let h = paths::normalize(&std::path::absolute(h).unwrap_or_else(|_| h.clone()));
-        let rel = h.strip_prefix(out.as_ref()?).ok()?;
-        Some(paths::slash(rel))
+        let out = out.as_ref()?;
+        let rel = h
+            .strip_prefix(out)
+            .map(Path::to_owned)
+            .or_else(|_| {
+                paths::resolved(&h)
+                    .strip_prefix(paths::resolved(out))
+                    .map(Path::to_owned)
+            })
+            .ok()?;
+        Some(paths::slash(&rel))
     });
-    if let Some(rel) = &html_in_out {
-        let taken = [
+    // Names are compared ignoring case, for case-insensitive file systems.
+    let html_clash = |taken: &[String]| match &html_in_out {
+        Some(rel) if rel.is_empty() || taken.iter().any(|t| t.eq_ignore_ascii_case(rel)) => {
+            Err(BuildError::HtmlClash {
+                path: opts.html.clone().unwrap_or_default(),
+            })
+        }
+        _ => Ok(()),
+    };
+    html_clash(
+        &[
             LOCK_FILE,
             POOL_FILE,
             REPORT_FILE,
             RECIPE_FILE,
             export::MARKER,
-        ];
-        if rel.is_empty() || taken.contains(&rel.as_str()) {
-            return Err(BuildError::HtmlClash {
-                path: opts.html.clone().unwrap_or_default(),
-            });
-        }
-    }
+        ]
+        .map(str::to_owned),
+    )?;
     let mode = opts.mode.unwrap_or(recipe.output.mode);
     let layout = opts.layout.unwrap_or(recipe.output.layout);
     let seed = opts.seed.unwrap_or(recipe.seed);
@@ -306,6 +321,13 @@ pub fn build(
     let mut report = assemble(recipe, seed, inv, dd, sel);
     report.sequences = (sequences.sequences > 0).then_some(sequences.clone());
     let placements = placements(images, sel, layout);
+    if html_in_out.is_some() {
+        let names: Vec<String> = placements
+            .iter()
+            .map(|(_, p)| paths::slash(&p.dest))
+            .collect();
+        html_clash(&names)?;
+    }
     let ok = sel.shortfalls.is_empty();
     let writing = ok && !opts.dry_run;
     let mut page = None;

@@ -552,12 +552,52 @@ fn an_html_report_inside_the_output_is_part_of_the_set() {
     );
     // Listed in the marker, so --force may replace it.
     build(&["--force"]).success();
+    for clash in ["out/manifest.csv", "out/Manifest.CSV"] {
+        pool.cmd()
+            .args(["build", "--force", "--html", clash, "--recipe"])
+            .arg(&recipe)
+            .assert()
+            .code(2)
+            .stderr(contains(
+                "would replace the output folder or a file the set writes",
+            ));
+    }
+    // Nor may it land on a chosen image: with hard links, that would be a source.
+    let row = &csv_rows(&pool.join("out/manifest.csv"))[0];
+    let (file, source) = (format!("out/{}", row[0]), pool.join(&row[1]));
+    let before = std::fs::read(&source).unwrap();
     pool.cmd()
-        .args(["build", "--force", "--html", "out/manifest.csv", "--recipe"])
+        .args([
+            "build", "--force", "--mode", "hardlink", "--html", &file, "--recipe",
+        ])
         .arg(&recipe)
         .assert()
         .code(2)
         .stderr(contains(
-            "would replace the output folder or one of its own files",
+            "would replace the output folder or a file the set writes",
         ));
+    assert_eq!(std::fs::read(&source).unwrap(), before);
+    // Through a symlink to the output folder, the page is still part of the set.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(pool.join("out"), pool.join("out-link")).unwrap();
+        pool.cmd()
+            .args([
+                "build",
+                "-q",
+                "--force",
+                "--html",
+                "out-link/page.html",
+                "--recipe",
+            ])
+            .arg(&recipe)
+            .assert()
+            .success();
+        assert!(pool.join("out/page.html").is_file());
+        build(&["--force"]).success();
+        assert!(
+            !pool.join("out/page.html").exists(),
+            "replaced with the set"
+        );
+    }
 }
