@@ -29,6 +29,10 @@ pub enum PatternError {
     /// A capture name is used twice.
     #[error("capture `{{{0}}}` appears twice")]
     DuplicateCapture(String),
+    /// A `{a,b/c}` alternation spans a `/` in a pattern with captures, whose
+    /// segments could then not be counted.
+    #[error("an alternation with `/` inside cannot be combined with captures")]
+    SlashInAlternation,
 }
 
 impl PathPattern {
@@ -51,6 +55,9 @@ impl PathPattern {
                 seen_recursive |= segment.contains("**");
                 glob_segments.push(segment);
             }
+        }
+        if !captures.is_empty() && slash_in_braces(pattern) {
+            return Err(PatternError::SlashInAlternation);
         }
         let glob: Glob = GlobBuilder::new(&glob_segments.join("/"))
             .literal_separator(true)
@@ -107,6 +114,24 @@ impl PathPattern {
             .map_or(rel.len(), |(at, _)| at);
         Some(&rel[..end])
     }
+}
+
+/// Whether a `/` occurs inside `{…}` (an alternation), skipping `\` escapes.
+fn slash_in_braces(pattern: &str) -> bool {
+    let mut depth = 0usize;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            '/' if depth > 0 => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// `{name}` with an identifier inside (letters, digits, `_`, `-`) is a capture.
@@ -182,5 +207,15 @@ mod tests {
             PathPattern::new("frames/[a").unwrap_err(),
             PatternError::Glob(_)
         ));
+        assert_eq!(
+            PathPattern::new("{clips,more/clips}/{sequence}/**").unwrap_err(),
+            PatternError::SlashInAlternation
+        );
+        // Without captures nothing is counted, so the alternation may span `/`.
+        assert!(
+            PathPattern::new("{clips,more/clips}/**")
+                .unwrap()
+                .is_match("more/clips/a.jpg")
+        );
     }
 }

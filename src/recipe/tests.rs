@@ -292,3 +292,11 @@ fn sequences_take_durations_rates_and_declaring_patterns() {
       pool/r.toml:8:9: sequences.match[1]: capture `{sequence}` must come before any `**` segment in `**/{sequence}/*`
     "#);
 }
+
+#[test]
+fn free_is_not_a_tag_name() {
+    assert!(
+        problems("total = 10\nsplit = { hard = 1 }\n[sources]\nroots = ['a']\n[buckets.hard.quota]\nfree = 2\n")
+            .contains("pool/r.toml:6:8: buckets.hard.quota.free: `free` names the bucket's free share")
+    );
+}

@@ -378,6 +378,13 @@ fn bucket_plan(
         for (tag, value) in table {
             let key = format!("buckets.{bucket}.{kind}.{tag}");
             let n = c.count(value, &key);
+            if tag == "free" {
+                c.at_key(
+                    value,
+                    &key,
+                    "`free` names the bucket's free share in reports and manifests; give the tag another name",
+                );
+            }
             if kind == "min" && rb.quota.contains_key(tag) {
                 c.at_key(
                     value,
