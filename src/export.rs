@@ -193,7 +193,7 @@ pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
 /// Head of the [`MARKER`] file; the files written follow, one [`marker_entry`]
 /// per line.
 const MARKER_HEAD: &str = "This folder was written by calibset. `calibset build --force` may replace it.\n\
-     Files it wrote (anything else here stops --force):\n";
+     Files it wrote, %-escaped (anything else here stops --force):\n";
 
 /// How a file `rel` (relative to the output folder) is listed in the marker: its
 /// components joined by `/`, with `%`, control characters and (in a name that is
@@ -276,11 +276,11 @@ fn only_ours(out: &Path) -> Result<(), ExportError> {
     }
 }
 
-/// Writes `placements` and the extra `files` (name, bytes) into `out`.
+/// Writes `placements` and the extra `files` (path inside `out`, bytes) into `out`.
 pub fn export(
     out: &Path,
     placements: &[Placement],
-    files: &[(&str, Vec<u8>)],
+    files: &[(&Path, Vec<u8>)],
     mode: LinkMode,
     force: bool,
     cancel: &AtomicBool,
@@ -333,7 +333,7 @@ pub fn export(
     let written = placements
         .iter()
         .map(|p| marker_entry(&p.dest))
-        .chain(files.iter().map(|(f, _)| marker_entry(Path::new(f))));
+        .chain(files.iter().map(|(f, _)| marker_entry(f)));
     for rel in written {
         listing.push_str(&rel);
         listing.push('\n');
@@ -486,7 +486,7 @@ mod tests {
             dest: "normal/a.jpg".into(),
             always_copy: false,
         }];
-        let files = [("manifest.csv", b"x\n".to_vec())];
+        let files = [(Path::new("manifest.csv"), b"x\n".to_vec())];
         export(
             &out,
             &placements,
@@ -575,7 +575,7 @@ mod tests {
             dest: "normal/a.jpg".into(),
             always_copy: false,
         }];
-        let files = [("normal/a.jpg", b"<html>".to_vec())];
+        let files = [(Path::new("normal/a.jpg"), b"<html>".to_vec())];
         let out = dir.path().join("out");
         let e = export(
             &out,

@@ -66,11 +66,24 @@ pub fn is_within(path: &Path, root: &Path) -> bool {
 /// ancestor with symlinks resolved, then the components that do not exist yet.
 /// An output folder and a source root overlap when their resolved forms do.
 pub fn resolved(path: &Path) -> PathBuf {
+    resolved_within(path, 40)
+}
+
+/// [`resolved`], following at most `links` dangling symlinks.
+fn resolved_within(path: &Path, links: usize) -> PathBuf {
     let mut existing = path;
     let mut rest = Vec::new();
     loop {
         if let Ok(canonical) = std::fs::canonicalize(existing) {
             return rest.iter().rev().fold(canonical, |p, c| p.join(c));
+        }
+        // A symlink to what does not exist yet leads where its target will be.
+        if let (Ok(target), Some(parent), true) =
+            (std::fs::read_link(existing), existing.parent(), links > 0)
+        {
+            let target = normalize(&parent.join(target));
+            let whole = rest.iter().rev().fold(target, |p, c| p.join(c));
+            return resolved_within(&whole, links - 1);
         }
         match (existing.parent(), existing.file_name()) {
             (Some(parent), Some(name)) => {
@@ -122,5 +135,14 @@ mod tests {
         );
         assert_eq!(resolved(&base.join("pool")), base.join("pool"));
         assert_eq!(resolved(&base.join("none/x")), base.join("none/x"));
+        // A link to a folder that does not exist yet.
+        std::os::unix::fs::symlink(base.join("later"), base.join("dangling")).unwrap();
+        assert_eq!(
+            resolved(&base.join("dangling/r.html")),
+            base.join("later/r.html")
+        );
+        // A loop ends.
+        std::os::unix::fs::symlink(base.join("loop"), base.join("loop")).unwrap();
+        let _ = resolved(&base.join("loop/x"));
     }
 }

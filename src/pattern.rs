@@ -116,7 +116,8 @@ impl PathPattern {
     }
 }
 
-/// Whether a `/` occurs inside `{…}` (an alternation), skipping `\` escapes.
+/// Whether a `/` occurs inside `{…}` (an alternation), skipping `\` escapes
+/// and `[…]` classes.
 fn slash_in_braces(pattern: &str) -> bool {
     let mut depth = 0usize;
     let mut chars = pattern.chars();
@@ -124,6 +125,18 @@ fn slash_in_braces(pattern: &str) -> bool {
         match c {
             '\\' => {
                 chars.next();
+            }
+            '[' => {
+                // Skip the class; a `]` first (after an optional `!`) is a member.
+                let mut members = 0;
+                for c in chars.by_ref() {
+                    if c == ']' && members > 0 {
+                        break;
+                    }
+                    if !(members == 0 && c == '!') {
+                        members += 1;
+                    }
+                }
             }
             '{' => depth += 1,
             '}' => depth = depth.saturating_sub(1),
@@ -211,6 +224,9 @@ mod tests {
             PathPattern::new("{clips,more/clips}/{sequence}/**").unwrap_err(),
             PatternError::SlashInAlternation
         );
+        // A `{` inside a class is not an alternation.
+        assert!(PathPattern::new("pool/[{]x/{sequence}/**").is_ok());
+        assert!(PathPattern::new("[]{]/{a,b/c}/{sequence}/**").is_err());
         // Without captures nothing is counted, so the alternation may span `/`.
         assert!(
             PathPattern::new("{clips,more/clips}/**")

@@ -10,7 +10,10 @@
 //! its frame index divided by the frame rate (a matching rule's `fps`, else
 //! `sequences.fps`); the index is the file name's number, or in a declared
 //! sequence whose names are not all numbered, the position in name order. With
-//! `every`, the first frame of each `every`-second window is kept. Then, walking
+//! `every`, the first frame of each `every`-second window is kept. A frame the
+//! exact-copy pass removed keeps its place (its number or position, and it
+//! counts towards [`MIN_FRAMES`]) but is not a candidate: the window takes its
+//! next frame. Then, walking
 //! the kept frames in time order, a frame at least as similar as the dedup
 //! threshold to the last frame kept is a consecutive duplicate and is dropped.
 
@@ -78,10 +81,9 @@ pub fn sample(
 ) -> (Vec<Option<Removal>>, SequenceSummary) {
     let mut summary = SequenceSummary::default();
     let mut groups: BTreeMap<&str, (bool, Vec<usize>)> = BTreeMap::new();
+    // Frames the exact pass removed keep their place (positions, the frame
+    // count) but are never kept again.
     for (i, img) in images.iter().enumerate() {
-        if removed[i].is_some() {
-            continue;
-        }
         if let Some((key, declared)) = sequence_of(img, plan) {
             groups
                 .entry(key)
@@ -126,6 +128,9 @@ pub fn sample(
                 let mut last_window = None;
                 for &(i, t) in &frames {
                     let window = (t.unwrap_or(0.0) / every).floor() as i64;
+                    if removed[i].is_some() {
+                        continue;
+                    }
                     if last_window == Some(window) {
                         removed[i] = Some(Removal::NotSampled);
                         summary.not_sampled += 1;
@@ -420,5 +425,40 @@ mod tests {
         );
         assert_eq!(s.sequences, 0);
         assert!(removed.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn frames_removed_as_exact_copies_keep_their_place() {
+        let images = unnumbered_clip("cam/seq");
+        let plan = SequencePlan {
+            every: Some(1.0),
+            fps: Some(10.0),
+            consecutive: false,
+            declared: declared(&["cam/**"]),
+        };
+        // Frame 3 and frame 10 are copies of files kept elsewhere.
+        let mut pre = vec![None; images.len()];
+        pre[3] = Some(Removal::Exact { kept: 0 });
+        pre[10] = Some(Removal::Exact { kept: 0 });
+        let (removed, s) = sample(&images, &plan, Threshold::Similarity(0.98), pre);
+        let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
+        // Positions do not shift; frame 10's window takes frame 11 instead.
+        assert_eq!(kept, [0, 11, 20]);
+        assert_eq!(removed[10], Some(Removal::Exact { kept: 0 }));
+        assert_eq!((s.frames, s.not_sampled), (30, 25));
+        // Three numbered frames stay a sequence with one of them removed.
+        let three: Vec<PoolImage> = clip().into_iter().take(3).collect();
+        let mut pre = vec![None; 3];
+        pre[0] = Some(Removal::Exact { kept: 1 });
+        let plan = SequencePlan {
+            every: Some(1.0),
+            fps: Some(10.0),
+            consecutive: false,
+            declared: None,
+        };
+        let (removed, s) = sample(&three, &plan, Threshold::Similarity(0.98), pre);
+        assert_eq!(s.sequences, 1);
+        assert_eq!(removed[1], None, "the copy kept opens the window");
+        assert_eq!(removed[2], Some(Removal::NotSampled));
     }
 }

@@ -275,16 +275,30 @@ pub fn build(
                     .map(Path::to_owned)
             })
             .ok()?;
-        Some(paths::slash(&rel))
+        Some(rel)
     });
-    // Names are compared ignoring case, for case-insensitive file systems.
-    let html_clash = |taken: &[String]| match &html_in_out {
-        Some(rel) if rel.is_empty() || taken.iter().any(|t| t.eq_ignore_ascii_case(rel)) => {
+    // The page may not be, or sit inside, or hold, a file the set writes. Names are
+    // compared ignoring case, for case-insensitive file systems.
+    let html_clash = |taken: &[String]| {
+        let Some(rel) = &html_in_out else {
+            return Ok(());
+        };
+        let rel = paths::slash(rel).to_lowercase();
+        let inside = |a: &str, b: &str| {
+            a.len() > b.len() && a.starts_with(b) && a[b.len()..].starts_with('/')
+        };
+        let clash = rel.is_empty()
+            || taken.iter().any(|t| {
+                let t = t.to_lowercase();
+                t == rel || inside(&t, &rel) || inside(&rel, &t)
+            });
+        if clash {
             Err(BuildError::HtmlClash {
                 path: opts.html.clone().unwrap_or_default(),
             })
+        } else {
+            Ok(())
         }
-        _ => Ok(()),
     };
     html_clash(
         &[
@@ -357,13 +371,13 @@ pub fn build(
         on_disk.measure = None;
         let recipe_text = std::fs::read(&recipe.path).unwrap_or_default();
         let mut files = vec![
-            (LOCK_FILE, lock),
-            (POOL_FILE, pool_list(images, dd, sel)),
-            (REPORT_FILE, on_disk.to_json().into_bytes()),
-            (RECIPE_FILE, recipe_text),
+            (Path::new(LOCK_FILE), lock),
+            (Path::new(POOL_FILE), pool_list(images, dd, sel)),
+            (Path::new(REPORT_FILE), on_disk.to_json().into_bytes()),
+            (Path::new(RECIPE_FILE), recipe_text),
         ];
         if let (Some(rel), Some(page)) = (&html_in_out, page) {
-            files.push((rel.as_str(), page.into_bytes()));
+            files.push((rel.as_path(), page.into_bytes()));
         }
         progress.start(Stage::Export, Some(placements.len() as u64));
         let placed: Vec<Placement> = placements.into_iter().map(|(_, p)| p).collect();

@@ -552,7 +552,13 @@ fn an_html_report_inside_the_output_is_part_of_the_set() {
     );
     // Listed in the marker, so --force may replace it.
     build(&["--force"]).success();
-    for clash in ["out/manifest.csv", "out/Manifest.CSV"] {
+    for clash in [
+        "out/manifest.csv",
+        "out/Manifest.CSV",
+        "out/normal",
+        "out/report.json/x.html",
+        "out/.calibset/x.html",
+    ] {
         pool.cmd()
             .args(["build", "--force", "--html", clash, "--recipe"])
             .arg(&recipe)
