@@ -230,12 +230,7 @@ mod tests {
             consecutive: false,
             declared: None,
         };
-        let (removed, s) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (removed, s) = run(&images, &plan);
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
         assert_eq!(kept, [0, 10, 20]);
         assert_eq!((s.sequences, s.frames, s.not_sampled), (1, 30, 27));
@@ -244,12 +239,7 @@ mod tests {
             every: Some(0.5),
             ..plan
         };
-        let (removed, _) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (removed, _) = run(&images, &plan);
         assert_eq!(removed.iter().filter(|r| r.is_none()).count(), 6);
     }
 
@@ -265,12 +255,7 @@ mod tests {
             consecutive: false,
             declared: None,
         };
-        let (removed, _) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (removed, _) = run(&images, &plan);
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
         assert_eq!(kept, [0, 5, 10, 15, 20, 25]);
     }
@@ -284,12 +269,7 @@ mod tests {
             consecutive: true,
             declared: None,
         };
-        let (removed, s) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (removed, s) = run(&images, &plan);
         // The 15 still frames collapse to the first; moving frames survive.
         assert!(removed[0].is_none());
         assert!((1..15).all(|i| removed[i] == Some(Removal::Consecutive { kept: 0 })));
@@ -306,14 +286,19 @@ mod tests {
             consecutive: false,
             declared: None,
         };
-        let (removed, s) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (removed, s) = run(&images, &plan);
         assert!(removed.iter().all(Option::is_none));
         assert_eq!(s.untimed.len(), 1);
+    }
+
+    /// Samples `images` with nothing removed before.
+    fn run(images: &[PoolImage], plan: &SequencePlan) -> (Vec<Option<Removal>>, SequenceSummary) {
+        sample(
+            images,
+            plan,
+            Threshold::Similarity(0.98),
+            vec![None; images.len()],
+        )
     }
 
     fn declared(patterns: &[&str]) -> Option<Vec<PathPattern>> {
@@ -349,21 +334,11 @@ mod tests {
             declared: None,
         };
         // The heuristic does not see unnumbered names as frames.
-        let (removed, s) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (removed, s) = run(&images, &plan);
         assert!(removed.iter().all(Option::is_none));
         assert_eq!(s.sequences, 0);
         plan.declared = declared(&["cam/**"]);
-        let (removed, s) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (removed, s) = run(&images, &plan);
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
         assert_eq!(kept, [0, 10, 20]);
         assert_eq!((s.sequences, s.frames, s.not_sampled), (1, 30, 27));
@@ -390,12 +365,7 @@ mod tests {
             consecutive: false,
             declared: declared(&["clips/{sequence}/**"]),
         };
-        let (removed, s) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (removed, s) = run(&images, &plan);
         assert_eq!((s.sequences, s.frames), (1, 30));
         let kept: Vec<usize> = (0..30).filter(|&i| removed[i].is_none()).collect();
         assert_eq!(kept, [0, 10, 20]);
@@ -405,24 +375,14 @@ mod tests {
             declared: declared(&["clips/**"]),
             ..plan
         };
-        let (_, s) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (_, s) = run(&images, &plan);
         assert_eq!((s.sequences, s.frames), (2, 30));
         // An empty list declares none.
         let plan = SequencePlan {
             declared: Some(Vec::new()),
             ..plan
         };
-        let (removed, s) = sample(
-            &images,
-            &plan,
-            Threshold::Similarity(0.98),
-            vec![None; images.len()],
-        );
+        let (removed, s) = run(&images, &plan);
         assert_eq!(s.sequences, 0);
         assert!(removed.iter().all(Option::is_none));
     }

@@ -16,6 +16,16 @@ fn ffmpeg_available() -> bool {
     ok
 }
 
+/// Source paths of the chosen images (`out/manifest.csv`), sorted.
+fn chosen_sources(pool: &Pool) -> Vec<String> {
+    let mut chosen: Vec<String> = csv_rows(&pool.join("out/manifest.csv"))
+        .into_iter()
+        .map(|r| r[1].clone())
+        .collect();
+    chosen.sort();
+    chosen
+}
+
 const BASE: &str = r#"
 [sources]
 roots = ["frames"]
@@ -45,11 +55,7 @@ fn samples_one_frame_per_second_at_the_given_fps() {
     let report = json_of(pool.cmd().args(["build", "--json", "--recipe", "r.toml"]));
     assert_eq!(report["sequences"]["frames"], 30);
     assert_eq!(report["sequences"]["not_sampled"], 27);
-    let mut chosen: Vec<String> = csv_rows(&pool.join("out/manifest.csv"))
-        .into_iter()
-        .map(|r| r[1].clone())
-        .collect();
-    chosen.sort();
+    let chosen = chosen_sources(&pool);
     assert_eq!(
         chosen,
         [
@@ -83,11 +89,7 @@ fn a_recipe_declares_sequences_whose_files_carry_no_number() {
     assert_eq!(report["sequences"]["sequences"], 1);
     assert_eq!(report["sequences"]["frames"], 30);
     assert_eq!(report["sequences"]["not_sampled"], 27);
-    let mut chosen: Vec<String> = csv_rows(&pool.join("out/manifest.csv"))
-        .into_iter()
-        .map(|r| r[1].clone())
-        .collect();
-    chosen.sort();
+    let chosen = chosen_sources(&pool);
     let mut expected: Vec<String> = [0, 10, 20]
         .iter()
         .map(|&k| format!("frames/cam1/{}.jpg", name(k)))
