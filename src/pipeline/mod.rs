@@ -261,55 +261,28 @@ pub fn build(
         }
     }
     // An HTML report inside the output folder is part of the set: written with it,
-    // or not at all.
-    // Compared as written and with symlinks resolved, like the roots above.
-    let html_in_out = opts.html.as_ref().and_then(|h| {
-        let h = paths::normalize(&std::path::absolute(h).unwrap_or_else(|_| h.clone()));
-        let out = out.as_ref()?;
-        let rel = h
-            .strip_prefix(out)
-            .map(Path::to_owned)
-            .or_else(|_| {
-                paths::resolved(&h)
-                    .strip_prefix(paths::resolved(out))
-                    .map(Path::to_owned)
-            })
-            .ok()?;
-        Some(rel)
-    });
-    // The page may not be, or sit inside, or hold, a file the set writes. Names are
-    // compared ignoring case, for case-insensitive file systems.
-    let html_clash = |taken: &[String]| {
-        let Some(rel) = &html_in_out else {
-            return Ok(());
-        };
-        let rel = paths::slash(rel).to_lowercase();
-        let inside = |a: &str, b: &str| {
-            a.len() > b.len() && a.starts_with(b) && a[b.len()..].starts_with('/')
-        };
-        let clash = rel.is_empty()
-            || taken.iter().any(|t| {
-                let t = t.to_lowercase();
-                t == rel || inside(&t, &rel) || inside(&rel, &t)
-            });
-        if clash {
-            Err(BuildError::HtmlClash {
-                path: opts.html.clone().unwrap_or_default(),
-            })
-        } else {
-            Ok(())
-        }
+    // or not at all, and never over one of the set's own files.
+    let html_in_out = opts
+        .html
+        .as_deref()
+        .zip(out.as_deref())
+        .and_then(|(h, o)| inside_output(h, o));
+    let html_clash = || BuildError::HtmlClash {
+        path: opts.html.clone().unwrap_or_default(),
     };
-    html_clash(
-        &[
-            LOCK_FILE,
-            POOL_FILE,
-            REPORT_FILE,
-            RECIPE_FILE,
-            export::MARKER,
-        ]
-        .map(str::to_owned),
-    )?;
+    let reserved = [
+        LOCK_FILE,
+        POOL_FILE,
+        REPORT_FILE,
+        RECIPE_FILE,
+        export::MARKER,
+    ];
+    if html_in_out
+        .as_deref()
+        .is_some_and(|rel| clashes(rel, reserved.map(str::to_owned)))
+    {
+        return Err(html_clash());
+    }
     let mode = opts.mode.unwrap_or(recipe.output.mode);
     let layout = opts.layout.unwrap_or(recipe.output.layout);
     let seed = opts.seed.unwrap_or(recipe.seed);
@@ -335,12 +308,11 @@ pub fn build(
     let mut report = assemble(recipe, seed, inv, dd, sel);
     report.sequences = (sequences.sequences > 0).then_some(sequences.clone());
     let placements = placements(images, sel, layout);
-    if html_in_out.is_some() {
-        let names: Vec<String> = placements
-            .iter()
-            .map(|(_, p)| paths::slash(&p.dest))
-            .collect();
-        html_clash(&names)?;
+    if html_in_out
+        .as_deref()
+        .is_some_and(|rel| clashes(rel, placements.iter().map(|(_, p)| paths::slash(&p.dest))))
+    {
+        return Err(html_clash());
     }
     let ok = sel.shortfalls.is_empty();
     let writing = ok && !opts.dry_run;
@@ -391,6 +363,33 @@ pub fn build(
         }
     }
     Ok(report)
+}
+
+/// Where `html` lies inside the output folder `out`, compared as written and
+/// with symlinks resolved (like the roots); `None` when it is outside.
+fn inside_output(html: &Path, out: &Path) -> Option<PathBuf> {
+    let html = paths::normalize(&std::path::absolute(html).unwrap_or_else(|_| html.to_owned()));
+    html.strip_prefix(out)
+        .map(Path::to_owned)
+        .or_else(|_| {
+            paths::resolved(&html)
+                .strip_prefix(paths::resolved(out))
+                .map(Path::to_owned)
+        })
+        .ok()
+}
+
+/// Whether the output path `rel` is the folder itself, or is, sits inside or
+/// holds one of the `taken` paths (`/`-separated), ignoring case for
+/// case-insensitive file systems.
+fn clashes(rel: &Path, taken: impl IntoIterator<Item = String>) -> bool {
+    let rel = paths::slash(rel).to_lowercase();
+    let inside = |a: &str, b: &str| a.strip_prefix(b).is_some_and(|r| r.starts_with('/'));
+    rel.is_empty()
+        || taken.into_iter().any(|t| {
+            let t = t.to_lowercase();
+            t == rel || inside(&t, &rel) || inside(&rel, &t)
+        })
 }
 
 /// The report of a planned build (without output details).
@@ -515,4 +514,32 @@ fn max_total(recipe: &Recipe, kept: &PerBucket<usize>) -> Option<MaxTotal> {
         total: lo,
         limited_by,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_clashes_with_files_folders_and_their_contents() {
+        let taken = || ["manifest.csv", "normal/a.jpg"].map(str::to_owned);
+        for bad in [
+            "",
+            "Manifest.CSV",
+            "normal",
+            "normal/a.jpg",
+            "manifest.csv/x.html",
+            "normal/a.jpg/x",
+        ] {
+            assert!(clashes(Path::new(bad), taken()), "{bad}");
+        }
+        for good in [
+            "report.html",
+            "normal/b.html",
+            "normalx/a.jpg",
+            "reports/manifest.csv",
+        ] {
+            assert!(!clashes(Path::new(good), taken()), "{good}");
+        }
+    }
 }
