@@ -1,13 +1,14 @@
 //! The feature cache: per-image measurements kept between runs.
 //!
 //! One file per scanned root, under the cache directory, named by a hash of the
-//! root's path; a video's extracted frames are kept with the video's root. Saving
-//! drops the entries of files the run did not see. An entry is reused when the file's path, size and mtime match; when
-//! only the mtime changed (a fresh `git clone`, a copy), the file's blake3 is
-//! compared with the cached one before anything is decoded again. A file from
-//! another calibset version or with other analysis parameters is ignored; a
-//! damaged one is reported as a warning and rebuilt. Writes are atomic: a
-//! temporary file renamed over the old one.
+//! root's path; a video's extracted frames are kept with the video's root. An
+//! entry is reused when the file's path, size and mtime match; when only the
+//! mtime changed (a fresh `git clone`, a copy), the file's blake3 is compared
+//! with the cached one before anything is decoded again. Saving drops the
+//! entries of files the run did not see. A file from another calibset version
+//! or with other analysis parameters is ignored; a damaged one is reported as a
+//! warning and rebuilt. Writes are atomic: a temporary file renamed over the old
+//! one.
 
 use std::collections::HashMap;
 use std::io::Write;
