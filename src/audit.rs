@@ -170,13 +170,13 @@ pub fn audit(
     ];
     let mut findings = Vec::new();
     let issues = report.pool.issues.len();
-    if let Some(max) = thresholds.max_issues {
-        if issues > max {
-            findings.push(Finding {
-                check: "max-issues",
-                message: format!("{issues} files skipped, more than {max}"),
-            });
-        }
+    if let Some(max) = thresholds.max_issues
+        && issues > max
+    {
+        findings.push(Finding {
+            check: "max-issues",
+            message: format!("{issues} files skipped, more than {max}"),
+        });
     }
     if let Some(max) = thresholds.max_duplicate_share {
         let share = duplicates as f64 / images.len().max(1) as f64;

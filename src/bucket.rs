@@ -311,11 +311,11 @@ impl<'a> Labeller<'a> {
                 labels.camera.clone_from(&row.camera);
             }
         }
-        if labels.bucket.is_none() {
-            if let Some(b) = self.recipe.default_bucket {
-                labels.bucket = Some(b);
-                labels.origin = Origin::Default;
-            }
+        if labels.bucket.is_none()
+            && let Some(b) = self.recipe.default_bucket
+        {
+            labels.bucket = Some(b);
+            labels.origin = Origin::Default;
         }
         labels
     }

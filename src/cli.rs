@@ -78,6 +78,20 @@ pub struct RunArgs {
     /// Cache folder [default: $CALIBSET_CACHE_DIR, else $XDG_CACHE_HOME/calibset, else ~/.cache/calibset].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Skip (and report) images whose header declares more than N megapixels
+    /// [default: the recipe's limits.max_megapixels, else 100].
+    #[arg(long, value_name = "N", value_parser = megapixels)]
+    pub max_megapixels: Option<u64>,
+}
+
+/// Parses a positive number of megapixels into pixels.
+fn megapixels(text: &str) -> Result<u64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e6 => Ok((v * 1e6).round() as u64),
+        _ => Err(format!(
+            "expected a number of megapixels above 0, not `{text}`"
+        )),
+    }
 }
 
 impl RunArgs {

@@ -11,6 +11,7 @@ pub mod annotations;
 pub mod audit;
 pub mod bucket;
 pub mod cache;
+pub mod decode;
 pub mod dedup;
 pub mod export;
 pub mod features;
@@ -26,6 +27,7 @@ pub mod report;
 pub mod scan;
 pub mod select;
 pub mod sequence;
+pub mod source;
 pub mod stability;
 pub mod video;
 

@@ -31,6 +31,7 @@ fn main() -> std::process::ExitCode {
         // --help and --version on stdout; bare `calibset` prints help on stderr.
         Err(e) => e.exit(),
     };
+    ignore_file_size_signal();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
     let _ = ctrlc::set_handler(move || {
@@ -64,7 +65,10 @@ fn main() -> std::process::ExitCode {
 
 fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
     set_jobs(args.run.jobs)?;
-    let recipe = Recipe::load(&args.recipe)?;
+    let mut recipe = Recipe::load(&args.recipe)?;
+    if let Some(max) = args.run.max_megapixels {
+        recipe.limits.max_pixels = max;
+    }
     let opts = BuildOptions {
         out: args.out.clone(),
         mode: args.mode.map(Into::into),
@@ -111,10 +115,13 @@ fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<Exi
 
 fn audit(cli: &Cli, args: &AuditArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
     set_jobs(args.run.jobs)?;
-    let recipe = match &args.recipe {
+    let mut recipe = match &args.recipe {
         Some(path) => Recipe::load(path)?,
         None => Recipe::for_roots(&std::env::current_dir()?, &args.roots),
     };
+    if let Some(max) = args.run.max_megapixels {
+        recipe.limits.max_pixels = max;
+    }
     let cache_dir = args.run.cache();
     let opts = calibset::pipeline::PlanOptions {
         cache_dir: cache_dir.as_deref(),
@@ -198,6 +205,17 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::Success)
+}
+
+/// Past `ulimit -f`, a write fails with EFBIG instead of SIGXFSZ killing the
+/// process, so the build cleans up its staging folder like any failed write.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: installing SIG_IGN for SIGXFSZ before any thread starts; no handler
+    // code runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

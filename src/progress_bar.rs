@@ -58,10 +58,10 @@ impl Progress for Bar {
 
     fn finish(&self) {
         self.bar.finish_and_clear();
-        if let Some((stage, t)) = self.current.lock().expect("progress lock").take() {
-            if self.verbose {
-                eprintln!("calibset: {} took {:.2?}", stage.label(), t.elapsed());
-            }
+        if let Some((stage, t)) = self.current.lock().expect("progress lock").take()
+            && self.verbose
+        {
+            eprintln!("calibset: {} took {:.2?}", stage.label(), t.elapsed());
         }
     }
 }

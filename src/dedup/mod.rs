@@ -329,10 +329,11 @@ pub fn dedup_after(
                     }
                 });
                 // The next frame of the same folder is always a candidate.
-                if let Some(&next) = members.get(pos + 1) {
-                    if images[alive[next]].folder() == img.folder() && !cands.contains(&next) {
-                        cands.push(next);
-                    }
+                if let Some(&next) = members.get(pos + 1)
+                    && images[alive[next]].folder() == img.folder()
+                    && !cands.contains(&next)
+                {
+                    cands.push(next);
                 }
                 cands.sort_unstable();
                 let tested = cands.len();

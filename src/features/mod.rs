@@ -7,7 +7,6 @@
 //! [`ANALYSIS_SHORT_SIDE`]), other formats are decoded fully and box-averaged down
 //! to the same size; nothing ever hashes a full-size RGB buffer.
 
-mod decode;
 mod quality;
 
 use std::path::Path;
@@ -16,7 +15,8 @@ use std::sync::LazyLock;
 use image_hasher::{HashAlg, Hasher, HasherConfig};
 use serde::{Deserialize, Serialize};
 
-pub use decode::{Format, Raster};
+use crate::decode::{self, Problem, Request};
+pub use crate::decode::{Format, Limits, Raster};
 pub use quality::{MEASURED_TAGS, Quality, Thresholds};
 
 /// Short side, in pixels, of the reduced image features are computed on.
@@ -26,7 +26,7 @@ pub const ANALYSIS_SHORT_SIDE: u32 = 120;
 pub const THUMB_SIDE: usize = 32;
 
 /// Bumped whenever what [`measure`] computes changes; part of the cache key.
-pub const FEATURES_VERSION: u32 = 2;
+pub const FEATURES_VERSION: u32 = 3;
 
 /// Bins per channel of [`Features::histogram`] (each covers 256 / `HIST_BINS` levels).
 pub const HIST_BINS: usize = 64;
@@ -82,12 +82,41 @@ pub enum ImageIssue {
     /// The bytes are not any supported image format.
     #[error("not an image (content matches no supported format)")]
     NotAnImage,
-    /// The decoder failed: truncated or corrupt data.
-    #[error("corrupt or truncated {0}")]
+    /// The data ends before the image does (a cut file, or a header claiming
+    /// a larger image than the data holds).
+    #[error("truncated {0}")]
+    Truncated(String),
+    /// The decoder failed on damaged data.
+    #[error("corrupt {0}")]
     Corrupt(String),
+    /// The header declares more pixels than the limit allows (not decoded).
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// The file could not be read.
     #[error("cannot read: {0}")]
     Io(String),
+}
+
+impl ImageIssue {
+    /// The short kind shown in reports: `empty`, `not-an-image`, `truncated`,
+    /// `corrupt`, `too-large` or `io`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ImageIssue::Empty => "empty",
+            ImageIssue::NotAnImage => "not-an-image",
+            ImageIssue::Truncated(_) => "truncated",
+            ImageIssue::Corrupt(_) => "corrupt",
+            ImageIssue::TooLarge(_) => "too-large",
+            ImageIssue::Io(_) => "io",
+        }
+    }
+
+    /// Whether the verdict belongs to the file's bytes and may be cached. A
+    /// read error may be transient (a permission fixed, a flaky mount), and a
+    /// size verdict depends on the limit of the run.
+    pub fn is_cacheable(&self) -> bool {
+        !matches!(self, ImageIssue::Io(_) | ImageIssue::TooLarge(_))
+    }
 }
 
 /// What [`measure`] also notices about a readable image.
@@ -106,20 +135,42 @@ static HASHER: LazyLock<Hasher> = LazyLock::new(|| {
         .to_hasher()
 });
 
-/// Reads and measures the image at `path`, also returning its bytes' length.
-pub fn measure_file(path: &Path) -> Result<(Features, Notes), ImageIssue> {
-    let bytes = std::fs::read(path).map_err(|e| ImageIssue::Io(e.to_string()))?;
-    measure(&bytes, path)
+/// Reads the bytes of the image file at `path`, refusing a file larger than
+/// `limits` allow (see [`Limits::max_file_bytes`]) or one that is not a regular
+/// file.
+pub fn read(path: &Path, limits: &Limits) -> Result<Vec<u8>, ImageIssue> {
+    crate::source::read_bytes(path, limits.max_file_bytes()).map_err(|e| match e {
+        crate::source::ReadError::TooLarge { .. } => ImageIssue::TooLarge(e.to_string()),
+        other => ImageIssue::Io(other.to_string()),
+    })
+}
+
+/// Reads and measures the image at `path`.
+pub fn measure_file(path: &Path, limits: &Limits) -> Result<(Features, Notes), ImageIssue> {
+    measure(&read(path, limits)?, path, limits)
 }
 
 /// Measures an image from its bytes; `path` only serves the extension check.
-pub fn measure(bytes: &[u8], path: &Path) -> Result<(Features, Notes), ImageIssue> {
+pub fn measure(
+    bytes: &[u8],
+    path: &Path,
+    limits: &Limits,
+) -> Result<(Features, Notes), ImageIssue> {
     if bytes.is_empty() {
         return Err(ImageIssue::Empty);
     }
     let format = Format::sniff(bytes).ok_or(ImageIssue::NotAnImage)?;
-    let raster = decode::decode(bytes, format, ANALYSIS_SHORT_SIDE)
-        .map_err(|e| ImageIssue::Corrupt(format!("{}: {e}", format.as_str())))?;
+    let request = Request::ShortSide(ANALYSIS_SHORT_SIDE);
+    let raster = decode::decode(bytes, format, request, limits).map_err(|e| {
+        let name = format.as_str();
+        match e {
+            Problem::Truncated(m) => ImageIssue::Truncated(format!("{name}: {m}")),
+            Problem::Corrupt(m) => ImageIssue::Corrupt(format!("{name}: {m}")),
+            too_large @ Problem::TooLarge { .. } => {
+                ImageIssue::TooLarge(format!("{name} {too_large}"))
+            }
+        }
+    })?;
     let thumb = raster.thumbnail(THUMB_SIDE);
     let phash = phash(&thumb);
     let quality = Quality::measure(&raster, bytes, format);
@@ -212,28 +263,44 @@ mod tests {
     #[test]
     fn bad_bytes_are_issues_not_panics() {
         let p = Path::new("x.jpg");
-        assert_eq!(measure(b"", p).unwrap_err(), ImageIssue::Empty);
         assert_eq!(
-            measure(b"hello world", p).unwrap_err(),
+            measure(b"", p, &Limits::default()).unwrap_err(),
+            ImageIssue::Empty
+        );
+        assert_eq!(
+            measure(b"hello world", p, &Limits::default()).unwrap_err(),
             ImageIssue::NotAnImage
         );
         let full = jpeg(&scene(320, 240, 0), 90);
         let cut = &full[..full.len() * 4 / 10];
         assert!(matches!(
-            measure(cut, p).unwrap_err(),
-            ImageIssue::Corrupt(_)
+            measure(cut, p, &Limits::default()).unwrap_err(),
+            ImageIssue::Truncated(_)
         ));
+        // A header claiming 20000 × 20000 is refused before any decoding.
+        let mut bomb = full.clone();
+        let sof = bomb.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+        bomb[sof + 5..sof + 9].copy_from_slice(&[0x4E, 0x20, 0x4E, 0x20]);
+        let e = measure(&bomb, p, &Limits::default()).unwrap_err();
+        assert_eq!(e.kind(), "too-large", "{e}");
+        assert!(
+            e.to_string().contains("20000×20000 is 400 megapixels"),
+            "{e}"
+        );
+        assert!(!e.is_cacheable());
+        let small = Limits { max_pixels: 1000 };
+        assert_eq!(measure(&full, p, &small).unwrap_err().kind(), "too-large");
     }
 
     #[test]
     fn same_picture_same_hash_across_formats_and_sizes() {
         let img = scene(640, 480, 0);
-        let (a, na) = measure(&jpeg(&img, 92), Path::new("a.jpg")).unwrap();
+        let (a, na) = measure(&jpeg(&img, 92), Path::new("a.jpg"), &Limits::default()).unwrap();
         let mut png = Vec::new();
         image::codecs::png::PngEncoder::new(&mut png)
             .write_image(&img, 640, 480, image::ExtendedColorType::Rgb8)
             .unwrap();
-        let (b, nb) = measure(&png, Path::new("b.jpg")).unwrap();
+        let (b, nb) = measure(&png, Path::new("b.jpg"), &Limits::default()).unwrap();
         assert_eq!((a.width, a.height, a.format), (640, 480, Format::Jpeg));
         assert_eq!(b.format, Format::Png);
         assert!(!na.mislabelled);
@@ -241,9 +308,13 @@ mod tests {
         let d = (a.phash ^ b.phash).count_ones();
         assert!(d <= 4, "jpeg vs png pHash distance {d}");
         assert_ne!(a.content_hash, b.content_hash);
-        let other = measure(&jpeg(&scene(640, 480, 200), 92), Path::new("c.jpg"))
-            .unwrap()
-            .0;
+        let other = measure(
+            &jpeg(&scene(640, 480, 200), 92),
+            Path::new("c.jpg"),
+            &Limits::default(),
+        )
+        .unwrap()
+        .0;
         let d = (a.phash ^ other.phash).count_ones();
         assert!(d > 8, "moved scene pHash distance {d}");
     }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Format, Raster};
+use crate::decode::{Format, Raster};
 
 /// Luma at or below this counts as clipped dark.
 const DARK_CLIP: u8 = 8;
@@ -290,7 +290,7 @@ fn luma_table(bytes: &[u8]) -> Option<[u16; 64]> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::jpeg;
-    use super::super::{Format, measure};
+    use super::super::{Format, Limits, measure};
     use super::*;
     use image::{Rgb, RgbImage};
     use std::path::Path;
@@ -307,9 +307,13 @@ mod tests {
     #[test]
     fn measured_tags_follow_thresholds() {
         let t = Thresholds::default();
-        let black = measure(&jpeg(&RgbImage::new(320, 240), 30), Path::new("b.jpg"))
-            .unwrap()
-            .0;
+        let black = measure(
+            &jpeg(&RgbImage::new(320, 240), 30),
+            Path::new("b.jpg"),
+            &Limits::default(),
+        )
+        .unwrap()
+        .0;
         let tags = black.quality.measured_tags(&t);
         for want in [
             "auto:dark",
@@ -328,7 +332,9 @@ mod tests {
                 Rgb([0, 0, 0])
             }
         });
-        let sharp = measure(&jpeg(&board, 95), Path::new("a.jpg")).unwrap().0;
+        let sharp = measure(&jpeg(&board, 95), Path::new("a.jpg"), &Limits::default())
+            .unwrap()
+            .0;
         let tags = sharp.quality.measured_tags(&t);
         for want in [
             "auto:backlit",
@@ -344,6 +350,7 @@ mod tests {
         let soft = measure(
             &jpeg(&image::imageops::blur(&board, 6.0), 95),
             Path::new("s.jpg"),
+            &Limits::default(),
         )
         .unwrap()
         .0;
@@ -351,6 +358,7 @@ mod tests {
         let grey = measure(
             &jpeg(&RgbImage::from_pixel(64, 64, Rgb([128; 3])), 30),
             Path::new("g.jpg"),
+            &Limits::default(),
         )
         .unwrap()
         .0;
@@ -377,7 +385,7 @@ mod tests {
     #[test]
     fn black_frame_is_dark_flat_and_empty() {
         let img = RgbImage::new(320, 240);
-        let (f, _) = measure(&jpeg(&img, 90), Path::new("b.jpg")).unwrap();
+        let (f, _) = measure(&jpeg(&img, 90), Path::new("b.jpg"), &Limits::default()).unwrap();
         let q = f.quality;
         assert!(q.mean < 1.0 && q.p99 <= 1 && q.dark_clip > 0.99, "{q:?}");
         assert!(
@@ -397,8 +405,10 @@ mod tests {
             }
         });
         let blurred = image::imageops::blur(&board, 6.0);
-        let (sharp, _) = measure(&jpeg(&board, 95), Path::new("a.jpg")).unwrap();
-        let (soft, _) = measure(&jpeg(&blurred, 95), Path::new("b.jpg")).unwrap();
+        let (sharp, _) =
+            measure(&jpeg(&board, 95), Path::new("a.jpg"), &Limits::default()).unwrap();
+        let (soft, _) =
+            measure(&jpeg(&blurred, 95), Path::new("b.jpg"), &Limits::default()).unwrap();
         assert!(sharp.quality.sharpness > 20.0 * soft.quality.sharpness.max(0.1));
         assert!(sharp.quality.contrast > 100.0);
         assert!(sharp.quality.colourfulness < 2.0);

@@ -118,7 +118,7 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
                 .encode_image(&rgb)
                 .unwrap();
             std::fs::write(&path, bytes).unwrap();
-            let quality = crate::features::measure_file(&path)
+            let quality = crate::features::measure_file(&path, &crate::decode::Limits::default())
                 .map(|(f, _)| f.quality)
                 .unwrap_or_default();
             let mut img = image(

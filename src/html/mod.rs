@@ -92,6 +92,8 @@ pub struct HtmlInput<'a> {
     pub images: &'a [HtmlImage],
     /// Largest duplicate groups to show ([`DEFAULT_GROUPS`] by default).
     pub groups: usize,
+    /// Decode limits for the thumbnails (the recipe's).
+    pub limits: crate::decode::Limits,
 }
 
 /// Renders the page. Thumbnails (120 px on the long side, JPEG quality 75) are
@@ -107,7 +109,7 @@ pub fn render(input: &HtmlInput<'_>) -> String {
     shown.dedup();
     let page = Page {
         input,
-        thumbs: thumb::thumbnails(input.images, &shown),
+        thumbs: thumb::thumbnails(input.images, &shown, &input.limits),
         groups,
     };
     let mut out = String::with_capacity(64 * 1024 + page.thumbs.len() * 6 * 1024);

@@ -103,6 +103,7 @@ fn render_shows_every_section_with_thumbnails_and_escaped_text() {
         report: &report,
         images: &images,
         groups: 12,
+        limits: crate::decode::Limits::default(),
     };
     let page = render(&input);
 
@@ -178,6 +179,7 @@ fn render_handles_an_empty_pool() {
         report: &report,
         images: &[],
         groups: DEFAULT_GROUPS,
+        limits: crate::decode::Limits::default(),
     };
     let page = render(&input);
     assert!(page.contains("✓ OK"));
@@ -199,6 +201,7 @@ fn chromium_screenshot_is_not_blank() {
         report: &report,
         images: &images,
         groups: 12,
+        limits: crate::decode::Limits::default(),
     };
     let png = screenshot(&chromium, &render(&input), dir.path());
     let img = image::open(&png).expect("screenshot decodes").into_rgb8();
@@ -247,6 +250,7 @@ fn demo_page() {
         report: &report,
         images: &images,
         groups: 12,
+        limits: crate::decode::Limits::default(),
     };
     let page = render(&input);
     std::fs::write(out.join("report.html"), &page).unwrap();

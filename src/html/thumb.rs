@@ -1,4 +1,5 @@
-//! Thumbnails: each shown image decoded (JPEGs at a reduced DCT scale), shrunk to
+//! Thumbnails: each shown image decoded through [`crate::decode`] (JPEGs at a
+//! reduced DCT scale, others box-averaged close to the size), shrunk to
 //! [`THUMB_LONG_SIDE`] on its long side and re-encoded as a base64 JPEG data URI.
 //! An unreadable file yields no thumbnail; the page then draws a placeholder.
 
@@ -10,6 +11,7 @@ use rayon::prelude::*;
 
 use super::HtmlImage;
 use super::encode::base64;
+use crate::decode::{self, Format, Limits, Request};
 
 /// Long side of a thumbnail, in pixels.
 pub(super) const THUMB_LONG_SIDE: u32 = 120;
@@ -30,13 +32,17 @@ pub(super) struct Thumb {
 
 /// Thumbnails of `images[i]` for every `i` in `shown`, decoded in parallel.
 /// Images that cannot be read or decoded are absent from the map.
-pub(super) fn thumbnails(images: &[HtmlImage], shown: &[usize]) -> BTreeMap<usize, Thumb> {
+pub(super) fn thumbnails(
+    images: &[HtmlImage],
+    shown: &[usize],
+    limits: &Limits,
+) -> BTreeMap<usize, Thumb> {
     shown
         .par_iter()
         .filter_map(|&i| {
             images
                 .get(i)
-                .and_then(|img| thumbnail(&img.path))
+                .and_then(|img| thumbnail(&img.path, limits))
                 .map(|t| (i, t))
         })
         .collect::<Vec<_>>()
@@ -45,13 +51,19 @@ pub(super) fn thumbnails(images: &[HtmlImage], shown: &[usize]) -> BTreeMap<usiz
 }
 
 /// The thumbnail of the image at `path`, or `None` when it cannot be read.
-pub(super) fn thumbnail(path: &Path) -> Option<Thumb> {
-    let bytes = std::fs::read(path).ok()?;
-    let img = decode_jpeg_scaled(&bytes).or_else(|| image::load_from_memory(&bytes).ok())?;
-    let (w, h) = (img.width(), img.height());
+pub(super) fn thumbnail(path: &Path, limits: &Limits) -> Option<Thumb> {
+    let bytes = crate::source::read_bytes(path, limits.max_file_bytes()).ok()?;
+    let format = Format::sniff(&bytes)?;
+    let request = Request::LongSide(THUMB_LONG_SIDE);
+    let raster = decode::decode(&bytes, format, request, limits).ok()?;
+    let (w, h) = (raster.width as u32, raster.height as u32);
     if w == 0 || h == 0 {
         return None;
     }
+    let rgb = match raster.rgb {
+        Some(rgb) => RgbImage::from_raw(w, h, rgb)?,
+        None => DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, raster.grey)?).into_rgb8(),
+    };
     let long = w.max(h);
     let (tw, th) = if long <= THUMB_LONG_SIDE {
         (w, h)
@@ -62,7 +74,6 @@ pub(super) fn thumbnail(path: &Path) -> Option<Thumb> {
         };
         (s(w), s(h))
     };
-    let rgb = img.into_rgb8();
     let small = if (tw, th) == (w, h) {
         rgb
     } else {
@@ -77,50 +88,4 @@ pub(super) fn thumbnail(path: &Path) -> Option<Thumb> {
         height: th,
         uri: format!("data:image/jpeg;base64,{}", base64(&jpeg)),
     })
-}
-
-/// Decodes a JPEG at the smallest DCT scale (1/8 … 1/1) that still covers the
-/// thumbnail size; `None` for anything that is not a JPEG jpeg-decoder can read.
-fn decode_jpeg_scaled(bytes: &[u8]) -> Option<DynamicImage> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let mut d = jpeg_decoder::Decoder::new(bytes);
-    d.read_info().ok()?;
-    let info = d.info()?;
-    let (fw, fh) = (u32::from(info.width), u32::from(info.height));
-    let long = fw.max(fh);
-    if long == 0 {
-        return None;
-    }
-    let req = |v: u32| {
-        (v * THUMB_LONG_SIDE)
-            .div_ceil(long)
-            .clamp(1, u32::from(u16::MAX)) as u16
-    };
-    let (w, h) = d.scale(req(fw), req(fh)).ok()?;
-    let pixels = d.decode().ok()?;
-    let (w, h) = (u32::from(w), u32::from(h));
-    match d.info()?.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => {
-            GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
-        }
-        jpeg_decoder::PixelFormat::L16 => {
-            let grey = pixels.chunks_exact(2).map(|p| p[0]).collect();
-            GrayImage::from_raw(w, h, grey).map(DynamicImage::ImageLuma8)
-        }
-        jpeg_decoder::PixelFormat::RGB24 => {
-            RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
-        }
-        jpeg_decoder::PixelFormat::CMYK32 => {
-            let rgb = pixels
-                .chunks_exact(4)
-                .flat_map(|p| {
-                    let k = 255 - u16::from(p[3]);
-                    [0, 1, 2].map(|i| ((255 - u16::from(p[i])) * k / 255) as u8)
-                })
-                .collect();
-            RgbImage::from_raw(w, h, rgb).map(DynamicImage::ImageRgb8)
-        }
-    }
 }

@@ -239,7 +239,7 @@ pub fn inventory(
                     Source::Decoded,
                 );
             }
-            let out = measure_one(file, &caches[root_of(file)]);
+            let out = measure_one(file, &caches[root_of(file)], &recipe.limits);
             progress.advance(1);
             out
         })
@@ -252,14 +252,13 @@ pub fn inventory(
     for ((file, mut labels), (m, source)) in todo.into_iter().zip(measured) {
         match source {
             Source::Cache => inv.measure.from_cache += 1,
-            Source::Verified => {
-                inv.measure.from_cache += 1;
-                caches[root_of(file)].insert(file, m.clone());
-            }
-            Source::Decoded => {
-                inv.measure.decoded += 1;
-                caches[root_of(file)].insert(file, m.clone());
-            }
+            Source::Verified => inv.measure.from_cache += 1,
+            Source::Decoded => inv.measure.decoded += 1,
+        }
+        // Only verdicts on the bytes are kept: a read error may be gone next run.
+        let cacheable = m.result.as_ref().err().is_none_or(ImageIssue::is_cacheable);
+        if source != Source::Cache && cacheable {
+            caches[root_of(file)].insert(file, m.clone());
         }
         if m.mislabelled && m.result.is_ok() {
             inv.summary.mislabelled.push(file.rel.clone());
@@ -287,7 +286,7 @@ pub fn inventory(
             }
             Err(issue) => inv.summary.issues.push(Issue {
                 path: file.rel.clone(),
-                kind: issue_kind(&issue),
+                kind: issue.kind(),
                 message: issue.to_string(),
             }),
         }
@@ -323,15 +322,6 @@ fn label(
     }
 }
 
-fn issue_kind(issue: &ImageIssue) -> &'static str {
-    match issue {
-        ImageIssue::Empty => "empty",
-        ImageIssue::NotAnImage => "not-an-image",
-        ImageIssue::Corrupt(_) => "corrupt",
-        ImageIssue::Io(_) => "io",
-    }
-}
-
 /// Where a measurement came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
@@ -344,37 +334,35 @@ enum Source {
 }
 
 /// Measures one file, from the cache when it still describes the file.
-fn measure_one(file: &scan::FileEntry, cache: &Cache) -> (Measured, Source) {
-    let bytes = match cache.lookup(file) {
+fn measure_one(
+    file: &scan::FileEntry,
+    cache: &Cache,
+    limits: &features::Limits,
+) -> (Measured, Source) {
+    let cached = match cache.lookup(file) {
         Lookup::Hit(m) => return (m.clone(), Source::Cache),
-        Lookup::Verify(m) => match std::fs::read(&file.path) {
-            Ok(bytes) => {
-                if let Ok(cached) = &m.result {
-                    if *blake3::hash(&bytes).as_bytes() == cached.content_hash {
-                        return (m.clone(), Source::Verified);
-                    }
-                }
-                Ok(bytes)
-            }
-            Err(e) => Err(e),
-        },
-        Lookup::Miss => std::fs::read(&file.path),
+        Lookup::Verify(m) => Some(m),
+        Lookup::Miss => None,
     };
-    let measured = match bytes {
-        Err(e) => Measured {
-            result: Err(ImageIssue::Io(e.to_string())),
-            mislabelled: false,
+    let failed = |issue| Measured {
+        result: Err(issue),
+        mislabelled: false,
+    };
+    let bytes = match features::read(&file.path, limits) {
+        Ok(bytes) => bytes,
+        Err(issue) => return (failed(issue), Source::Decoded),
+    };
+    if let Some(m @ Measured { result: Ok(f), .. }) = cached
+        && *blake3::hash(&bytes).as_bytes() == f.content_hash
+    {
+        return (m.clone(), Source::Verified);
+    }
+    let measured = match features::measure(&bytes, &file.path, limits) {
+        Ok((f, notes)) => Measured {
+            result: Ok(f),
+            mislabelled: notes.mislabelled,
         },
-        Ok(bytes) => match features::measure(&bytes, &file.path) {
-            Ok((f, notes)) => Measured {
-                result: Ok(f),
-                mislabelled: notes.mislabelled,
-            },
-            Err(issue) => Measured {
-                result: Err(issue),
-                mislabelled: false,
-            },
-        },
+        Err(issue) => failed(issue),
     };
     (measured, Source::Decoded)
 }

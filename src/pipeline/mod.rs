@@ -131,6 +131,7 @@ fn render_html(title: String, report: &Report, planned: &Planned) -> String {
         report,
         images: &images,
         groups: crate::html::DEFAULT_GROUPS,
+        limits: planned.limits,
     })
 }
 
@@ -181,6 +182,8 @@ pub struct Planned {
     pub sel: Selection,
     /// What sequence sampling did.
     pub sequences: sequence::SequenceSummary,
+    /// The decode limits images were read under.
+    pub limits: crate::decode::Limits,
 }
 
 /// Reads the pool, samples sequences, removes duplicates and selects.
@@ -223,6 +226,7 @@ pub fn plan(
         dd,
         sel,
         sequences,
+        limits: recipe.limits,
     })
 }
 
@@ -256,10 +260,19 @@ pub fn build(
                 });
             }
         }
-        if !opts.dry_run {
-            export::check_output(out, opts.force)?;
-        }
     }
+    // One build at a time per output, from the first check to the final rename;
+    // under the lock, what killed builds left beside the output is cleared.
+    let mut cleaned = Vec::new();
+    let lock = match &out {
+        Some(out) if !opts.dry_run => {
+            let lock = export::OutputLock::acquire(out)?;
+            cleaned = lock.clean_stale()?;
+            export::check_output(out, opts.force)?;
+            Some(lock)
+        }
+        _ => None,
+    };
     // An HTML report inside the output folder is part of the set: written with it,
     // or not at all, and never over one of the set's own files.
     let html_in_out = opts
@@ -303,9 +316,11 @@ pub fn build(
         dd,
         sel,
         sequences,
+        ..
     } = &planned;
     let images = &inv.images;
     let mut report = assemble(recipe, seed, inv, dd, sel);
+    report.warnings.extend(cleaned);
     report.sequences = (sequences.sequences > 0).then_some(sequences.clone());
     let placements = placements(images, sel, layout);
     if html_in_out
@@ -336,14 +351,13 @@ pub fn build(
         files: placements.len(),
         written: writing,
     });
-    if writing {
-        let out = out.expect("output folder checked above");
-        let lock = lock_manifest(images, sel, &placements);
+    if let (true, Some(lock)) = (writing, &lock) {
+        let lock_file = lock_manifest(images, sel, &placements);
         let mut on_disk = report.clone();
         on_disk.measure = None;
         let recipe_text = std::fs::read(&recipe.path).unwrap_or_default();
         let mut files = vec![
-            (Path::new(LOCK_FILE), lock),
+            (Path::new(LOCK_FILE), lock_file),
             (Path::new(POOL_FILE), pool_list(images, dd, sel)),
             (Path::new(REPORT_FILE), on_disk.to_json().into_bytes()),
             (Path::new(RECIPE_FILE), recipe_text),
@@ -353,13 +367,13 @@ pub fn build(
         }
         progress.start(Stage::Export, Some(placements.len() as u64));
         let placed: Vec<Placement> = placements.into_iter().map(|(_, p)| p).collect();
-        let result = export::export(&out, &placed, &files, mode, opts.force, cancel, || {
+        let result = export::export(lock, &placed, &files, mode, opts.force, cancel, || {
             progress.advance(1)
         });
         progress.finish();
         match result {
             Err(ExportError::Interrupted) => return Err(BuildError::Interrupted),
-            other => other?,
+            other => report.warnings.extend(other?),
         }
     }
     Ok(report)
@@ -403,10 +417,10 @@ pub(crate) fn assemble(
     let images = &inv.images;
     let mut kept = PerBucket::<usize>::default();
     for (i, img) in images.iter().enumerate() {
-        if dd.is_kept(i) {
-            if let Some(b) = img.labels.bucket {
-                kept[b] += 1;
-            }
+        if dd.is_kept(i)
+            && let Some(b) = img.labels.bucket
+        {
+            kept[b] += 1;
         }
     }
     let largest_groups = dd

@@ -55,6 +55,8 @@ pub struct Recipe {
     pub annotations: Option<crate::annotations::AnnotationSpec>,
     /// `[quality]`: thresholds of the measured tags.
     pub quality: crate::features::Thresholds,
+    /// `[limits]`: what one image may cost to decode.
+    pub limits: crate::decode::Limits,
     /// `[stability] threshold`: share of the calibrated range above which the two
     /// halves of the set are flagged as differing. Default 0.10.
     pub stability_threshold: f64,
@@ -287,6 +289,7 @@ impl Recipe {
             },
             ffmpeg: None,
             quality: crate::features::Thresholds::default(),
+            limits: crate::decode::Limits::default(),
             stability_threshold: crate::stability::DEFAULT_THRESHOLD,
             annotations: None,
             rules: Vec::new(),

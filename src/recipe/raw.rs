@@ -33,7 +33,9 @@ pub(crate) struct RawRecipe {
     #[serde(default)]
     pub sequences: RawSequences,
     #[serde(default)]
-    pub quality: crate::features::Thresholds,
+    pub quality: RawQuality,
+    #[serde(default)]
+    pub limits: RawLimits,
     #[serde(default)]
     pub stability: RawStability,
     #[serde(default)]
@@ -196,6 +198,27 @@ pub(crate) struct RawAnnotations {
     pub names: Option<String>,
     pub deploy_size: Option<Spanned<Vec<i64>>>,
     pub small_box: Option<Spanned<f64>>,
+}
+
+/// `[quality]`: thresholds of the measured tags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawQuality {
+    pub dark: Option<Spanned<f64>>,
+    pub overexposed: Option<Spanned<f64>>,
+    pub backlit: Option<Spanned<f64>>,
+    pub low_contrast: Option<Spanned<f64>>,
+    pub blurry: Option<Spanned<f64>>,
+    pub lowq: Option<Spanned<i64>>,
+    pub low_information: Option<Spanned<f64>>,
+    pub grayscale: Option<Spanned<f64>>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    pub max_megapixels: Option<Spanned<f64>>,
 }
 
 /// `[stability]`.

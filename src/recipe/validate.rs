@@ -10,8 +10,9 @@ use super::raw::{RawBucket, RawDuration, RawRecipe, RawSplit};
 use super::span::SourceMap;
 use super::{BucketPlan, CameraPlan, ClassPlan, OutputPlan, Problem, Recipe, Rule, Sources};
 use crate::bucket::{Bucket, PerBucket};
+use crate::decode::Limits;
 use crate::dedup::{DedupSettings, Threshold};
-use crate::features::MEASURED_TAGS;
+use crate::features::{MEASURED_TAGS, Thresholds};
 use crate::paths;
 use crate::pattern::PathPattern;
 use crate::sequence::SequencePlan;
@@ -239,6 +240,8 @@ pub(super) fn validate(
             crate::stability::DEFAULT_THRESHOLD
         }
     };
+    let quality = quality(&mut c, &raw);
+    let limits = limits(&mut c, &raw);
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.line, p.column));
         return Err(c.problems);
@@ -258,13 +261,91 @@ pub(super) fn validate(
         dedup,
         sequences,
         ffmpeg,
-        quality: raw.quality,
+        quality,
+        limits,
         stability_threshold,
         annotations,
         rules,
         classes,
         output,
     })
+}
+
+/// `[quality]`: each threshold within the range its signal can take.
+fn quality(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> Thresholds {
+    let q = &raw.quality;
+    let mut t = Thresholds::default();
+    let mut number = |value: &Option<Spanned<f64>>, key: &str, max: f64, what: &str| {
+        let v = value.as_ref()?;
+        let x = *v.get_ref();
+        if x.is_finite() && (0.0..=max).contains(&x) {
+            Some(x as f32)
+        } else {
+            c.at_key(
+                v,
+                &format!("quality.{key}"),
+                format!("must be {what}, not {x}"),
+            );
+            None
+        }
+    };
+    let luma = "a luma level from 0 to 255";
+    let share = "a share from 0 to 1";
+    if let Some(v) = number(&q.dark, "dark", 255.0, luma) {
+        t.dark = v;
+    }
+    if let Some(v) = number(&q.overexposed, "overexposed", 1.0, share) {
+        t.overexposed = v;
+    }
+    if let Some(v) = number(&q.backlit, "backlit", 1.0, share) {
+        t.backlit = v;
+    }
+    if let Some(v) = number(&q.low_contrast, "low_contrast", 255.0, luma) {
+        t.low_contrast = v;
+    }
+    if let Some(v) = number(&q.blurry, "blurry", f64::MAX, "a ratio of 0 or more") {
+        t.blurry = v;
+    }
+    if let Some(v) = number(
+        &q.low_information,
+        "low_information",
+        8.0,
+        "bits from 0 to 8",
+    ) {
+        t.low_information = v;
+    }
+    if let Some(v) = number(&q.grayscale, "grayscale", f64::MAX, "0 or more") {
+        t.grayscale = v;
+    }
+    if let Some(v) = &q.lowq {
+        match u8::try_from(*v.get_ref()) {
+            Ok(n) if n <= 100 => t.lowq = n,
+            _ => c.at_key(
+                v,
+                "quality.lowq",
+                format!("must be a JPEG quality from 0 to 100, not {}", v.get_ref()),
+            ),
+        }
+    }
+    t
+}
+
+/// `[limits]`.
+fn limits(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(v) = &raw.limits.max_megapixels {
+        let x = *v.get_ref();
+        if x.is_finite() && x > 0.0 && x <= 1e6 {
+            limits.max_pixels = (x * 1e6).round() as u64;
+        } else {
+            c.at_key(
+                v,
+                "limits.max_megapixels",
+                format!("must be above 0 (megapixels, e.g. 100), not {x}"),
+            );
+        }
+    }
+    limits
 }
 
 /// `[classes]`: one class slot per required class in the chosen bucket.

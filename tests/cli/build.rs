@@ -287,7 +287,7 @@ fn hostile_files_are_skipped_and_reported() {
         [
             ("frames/cam2/day/empty.jpg".into(), "empty".into()),
             ("frames/cam2/day/text.png".into(), "not-an-image".into()),
-            ("frames/cam2/day/truncated.jpg".into(), "corrupt".into()),
+            ("frames/cam2/day/truncated.jpg".into(), "truncated".into()),
         ]
     );
     assert_eq!(

@@ -6,4 +6,5 @@ mod build;
 mod check;
 mod fixture;
 mod recipes;
+mod safety;
 mod sequences;

@@ -2,12 +2,19 @@
 //! output, renamed into place only when complete.
 //!
 //! The output folder is calibset's when it holds the [`MARKER`] file, which lists
-//! every file the build wrote. calibset refuses to write into a non-empty folder
-//! without it, replaces its own earlier output only when asked (`--force`) and
-//! only when the folder holds nothing but what the marker lists (a file someone
-//! added stops it), and never writes outside the output folder except for its
-//! staging folder beside it (`.NAME.calibset-*`, removed on failure or
-//! interruption).
+//! every file the build wrote ([`marker`]). calibset refuses to write into a
+//! non-empty folder without it, replaces its own earlier output only when asked
+//! (`--force`) and only when the folder holds nothing but what the marker lists
+//! (a file someone added stops it), and never writes outside the output folder
+//! except beside it: its lock file and staging folder ([`lock`]).
+//!
+//! A build holds the [`OutputLock`] from before it checks the output until the
+//! set is in place. The swap itself re-checks what it replaces at the moment it
+//! moves it aside, and deletes the earlier set file by listed file, so a file
+//! added during the build is never lost: the build fails instead.
+
+mod lock;
+mod marker;
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -16,8 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-/// File whose presence marks a folder as calibset's output.
-pub const MARKER: &str = ".calibset";
+pub use lock::OutputLock;
+pub use marker::MARKER;
 
 /// How chosen images get into the output folder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +121,24 @@ pub enum ExportError {
         #[source]
         source: std::io::Error,
     },
+    /// Another build holds the output folder's lock.
+    #[error(
+        "another calibset build{} holds {}; wait for it to finish or choose another --out",
+        pid.map(|p| format!(" (process {p})")).unwrap_or_default(),
+        path.display()
+    )]
+    Busy {
+        /// The output folder.
+        path: PathBuf,
+        /// The process holding the lock, when known.
+        pid: Option<u32>,
+    },
+    /// The output path is a symbolic link.
+    #[error("output path {} is a symbolic link; give the folder it points to as --out", path.display())]
+    Symlink {
+        /// The output path.
+        path: PathBuf,
+    },
     /// Interrupted before completion; nothing was left behind.
     #[error("interrupted")]
     Interrupted,
@@ -158,155 +183,62 @@ pub fn unique_paths(wanted: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Checks that `out` may be written, before any work is done.
+/// Checks that `out` may be written, before any work is done: absent, an empty
+/// folder, or (with `force`) calibset's own output holding nothing unlisted.
 pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
-    match std::fs::metadata(out) {
+    match std::fs::symlink_metadata(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(io("inspect", out)(e)),
+        Ok(m) if m.file_type().is_symlink() => Err(ExportError::Symlink {
+            path: out.to_owned(),
+        }),
         Ok(m) if !m.is_dir() => Err(ExportError::NotAFolder {
             path: out.to_owned(),
         }),
-        Ok(_) => {
-            if out.join(MARKER).is_file() {
-                if force {
-                    only_ours(out)
-                } else {
-                    Err(ExportError::Exists {
-                        path: out.to_owned(),
-                    })
-                }
-            } else if std::fs::read_dir(out)
-                .map_err(io("read", out))?
-                .next()
-                .is_none()
-            {
-                Ok(())
-            } else {
-                Err(ExportError::Foreign {
-                    path: out.to_owned(),
-                })
-            }
-        }
+        Ok(_) => marker::judge(out, out, force).map(drop),
     }
 }
 
-/// Head of the [`MARKER`] file; the files written follow, one [`marker_entry`]
-/// per line.
-const MARKER_HEAD: &str = "This folder was written by calibset. `calibset build --force` may replace it.\n\
-     Files it wrote, %-escaped (anything else here stops --force):\n";
-
-/// How a file `rel` (relative to the output folder) is listed in the marker: its
-/// components joined by `/`, with `%`, control characters and (in a name that is
-/// not UTF-8) every non-ASCII byte written `%XX`. Distinct paths never share a
-/// line, and no name can split into two lines.
-fn marker_entry(rel: &Path) -> String {
-    let mut out = String::new();
-    for (i, c) in rel.components().enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        let bytes = c.as_os_str().as_encoded_bytes();
-        match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                for ch in text.chars() {
-                    if ch == '%' || ch.is_control() {
-                        let mut buf = [0u8; 4];
-                        for b in ch.encode_utf8(&mut buf).bytes() {
-                            out.push_str(&format!("%{b:02X}"));
-                        }
-                    } else {
-                        out.push(ch);
-                    }
-                }
-            }
-            Err(_) => {
-                for &b in bytes {
-                    if b == b'%' || !(0x20..0x7F).contains(&b) {
-                        out.push_str(&format!("%{b:02X}"));
-                    } else {
-                        out.push(char::from(b));
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Errors unless every file under `out` is listed in its marker.
-fn only_ours(out: &Path) -> Result<(), ExportError> {
-    let marker = out.join(MARKER);
-    let text = std::fs::read_to_string(&marker).map_err(io("read", &marker))?;
-    let Some(list) = text.strip_prefix(MARKER_HEAD) else {
-        return Err(ExportError::Unlisted {
-            path: out.to_owned(),
-        });
-    };
-    let listed: HashSet<&str> = list.lines().collect();
-    let mut foreign = Vec::new();
-    for entry in walkdir::WalkDir::new(out).min_depth(1).sort_by_file_name() {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(out).to_owned();
-            ExportError::Io {
-                action: "read",
-                source: e.into(),
-                path,
-            }
-        })?;
-        let rel = marker_entry(entry.path().strip_prefix(out).unwrap_or(entry.path()));
-        let ours = if entry.file_type().is_dir() {
-            // A folder is judged by its files; only an empty one on its own.
-            let prefix = format!("{rel}/");
-            listed.iter().any(|f| f.starts_with(&prefix))
-                || std::fs::read_dir(entry.path()).is_ok_and(|mut d| d.next().is_some())
-        } else {
-            rel == MARKER || listed.contains(rel.as_str())
-        };
-        if !ours {
-            foreign.push(rel);
-        }
-    }
-    match foreign.first() {
-        None => Ok(()),
-        Some(first) => Err(ExportError::NotOnlyOurs {
-            path: out.to_owned(),
-            count: foreign.len(),
-            first: first.clone(),
-        }),
-    }
-}
-
-/// Writes `placements` and the extra `files` (path inside `out`, bytes) into `out`.
+/// Writes `placements` and the extra `files` (path inside the output, bytes)
+/// into the output folder `lock` holds. Returns warnings for the report (an
+/// earlier set that could not be removed completely).
 pub fn export(
-    out: &Path,
+    lock: &OutputLock,
     placements: &[Placement],
     files: &[(&Path, Vec<u8>)],
     mode: LinkMode,
     force: bool,
     cancel: &AtomicBool,
     mut progress: impl FnMut(),
-) -> Result<(), ExportError> {
+) -> Result<Vec<String>, ExportError> {
+    let out = lock.out();
     check_output(out, force)?;
-    let parent = out.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io("create", parent))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "calibset".into());
+    let parent = lock::parent_of(out);
     let staging = tempfile::Builder::new()
-        .prefix(&format!(".{name}.calibset-"))
+        .prefix(&lock::prefix_of(out))
+        .rand_bytes(lock::RAND_CHARS)
         .tempdir_in(parent)
         .map_err(io("create a staging folder in", parent))?;
+    // The marker goes first: a killed build's staging folder is then known to
+    // be calibset's, file by file, and the next build can clear it.
+    let listing = marker::listing(
+        placements
+            .iter()
+            .map(|p| p.dest.as_path())
+            .chain(files.iter().map(|(f, _)| *f)),
+    );
+    let marker_path = staging.path().join(MARKER);
+    std::fs::write(&marker_path, listing).map_err(io("write", &marker_path))?;
     let mut made: HashSet<PathBuf> = HashSet::new();
     for p in placements {
         if cancel.load(Ordering::Relaxed) {
             return Err(ExportError::Interrupted);
         }
         let dest = staging.path().join(&p.dest);
-        if let Some(dir) = dest.parent() {
-            if made.insert(dir.to_owned()) {
-                std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-            }
+        if let Some(dir) = dest.parent()
+            && made.insert(dir.to_owned())
+        {
+            std::fs::create_dir_all(dir).map_err(io("create", dir))?;
         }
         place(
             &p.source,
@@ -329,23 +261,10 @@ pub fn export(
             .and_then(|mut f| f.write_all(bytes))
             .map_err(io("write", &path))?;
     }
-    let mut listing = String::from(MARKER_HEAD);
-    let written = placements
-        .iter()
-        .map(|p| marker_entry(&p.dest))
-        .chain(files.iter().map(|(f, _)| marker_entry(f)));
-    for rel in written {
-        listing.push_str(&rel);
-        listing.push('\n');
-    }
-    let marker = staging.path().join(MARKER);
-    let mut m = std::fs::File::create(&marker).map_err(io("write", &marker))?;
-    m.write_all(listing.as_bytes())
-        .map_err(io("write", &marker))?;
     if cancel.load(Ordering::Relaxed) {
         return Err(ExportError::Interrupted);
     }
-    swap_into_place(staging, out)
+    swap_into_place(staging, out, force)
 }
 
 fn place(source: &Path, dest: &Path, mode: LinkMode) -> Result<(), ExportError> {
@@ -371,36 +290,86 @@ fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
     std::os::windows::fs::symlink_file(target, link)
 }
 
-/// Renames the finished staging folder to `out`, moving an earlier calibset
-/// output (or an empty folder) aside first and deleting it only afterwards.
-fn swap_into_place(staging: tempfile::TempDir, out: &Path) -> Result<(), ExportError> {
-    let parent = out.parent().unwrap_or(Path::new("."));
-    let old = if out.exists() {
-        let aside = tempfile::Builder::new()
-            .prefix(".calibset-old-")
-            .tempdir_in(parent)
-            .map_err(io("create a folder in", parent))?;
-        let aside_path = aside.path().join("old");
-        std::fs::rename(out, &aside_path).map_err(io("move aside", out))?;
-        Some((aside, aside_path))
-    } else {
-        None
+/// Renames the finished staging folder to `out`. Whatever sits at `out` is
+/// first moved aside and judged there, where nobody else writes any more: an
+/// empty folder or (with `force`) calibset's own output is replaced and then
+/// deleted file by listed file; anything else is moved back and the build fails.
+fn swap_into_place(
+    staging: tempfile::TempDir,
+    out: &Path,
+    force: bool,
+) -> Result<Vec<String>, ExportError> {
+    let parent = lock::parent_of(out);
+    let mut warnings = Vec::new();
+    let aside = match std::fs::symlink_metadata(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io("inspect", out)(e)),
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(ExportError::Symlink {
+                path: out.to_owned(),
+            });
+        }
+        Ok(_) => {
+            let mut prefix = lock::prefix_of(out);
+            prefix.push("old-");
+            let holder = tempfile::Builder::new()
+                .prefix(&prefix)
+                .rand_bytes(lock::RAND_CHARS)
+                .tempdir_in(parent)
+                .map_err(io("create a folder in", parent))?
+                .keep();
+            let old = holder.join("old");
+            if let Err(e) = std::fs::rename(out, &old) {
+                let _ = std::fs::remove_dir(&holder);
+                return Err(io("move aside", out)(e));
+            }
+            let verdict = if std::fs::symlink_metadata(&old).is_ok_and(|m| m.is_dir()) {
+                marker::judge(&old, out, force).map(drop)
+            } else {
+                Err(ExportError::NotAFolder {
+                    path: out.to_owned(),
+                })
+            };
+            if let Err(e) = verdict {
+                move_back(&old, &holder, out);
+                return Err(e);
+            }
+            Some((holder, old))
+        }
     };
     let staged = staging.keep();
     if let Err(e) = std::fs::rename(&staged, out) {
-        if let Some((_, aside_path)) = &old {
-            let _ = std::fs::rename(aside_path, out);
+        let _ = marker::remove_own(&staged);
+        if let Some((holder, old)) = &aside {
+            move_back(old, holder, out);
         }
-        let _ = std::fs::remove_dir_all(&staged);
         return Err(io("move into place", out)(e));
     }
-    // Dropping the aside folder deletes the earlier output.
-    drop(old);
-    Ok(())
+    if let Some((holder, old)) = aside {
+        let kept = marker::remove_own(&old).unwrap_or(1);
+        if kept > 0 || std::fs::remove_dir(&holder).is_err() {
+            warnings.push(format!(
+                "the earlier set in {} holds {kept} entr{} calibset did not write (added during the build); they were kept in {}",
+                out.display(),
+                if kept == 1 { "y" } else { "ies" },
+                holder.display()
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// Puts what was moved aside from `out` back; if `out` has been taken
+/// meanwhile, leaves it in `holder` (nothing is deleted either way).
+fn move_back(old: &Path, holder: &Path, out: &Path) {
+    if std::fs::rename(old, out).is_ok() {
+        let _ = std::fs::remove_dir(holder);
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::marker::{MARKER_HEAD, listing};
     use super::*;
 
     #[test]
@@ -446,22 +415,57 @@ mod tests {
         ));
         std::fs::write(out.join(MARKER), format!("{MARKER_HEAD}mine.txt\n")).unwrap();
         check_output(&out, true).unwrap();
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&out, &link).unwrap();
+            assert!(matches!(
+                check_output(&link, true),
+                Err(ExportError::Symlink { .. })
+            ));
+        }
+    }
+
+    /// A source image and one placement of it at `dest`.
+    fn one_image(dir: &Path, dest: &str) -> Vec<Placement> {
+        let src = dir.join("a.jpg");
+        std::fs::write(&src, b"img").unwrap();
+        vec![Placement {
+            source: src,
+            dest: dest.into(),
+            always_copy: false,
+        }]
+    }
+
+    fn run(
+        out: &Path,
+        placements: &[Placement],
+        files: &[(&Path, Vec<u8>)],
+        mode: LinkMode,
+        force: bool,
+        during: impl FnMut(),
+    ) -> Result<Vec<String>, ExportError> {
+        let lock = OutputLock::acquire(out).unwrap();
+        export(
+            &lock,
+            placements,
+            files,
+            mode,
+            force,
+            &AtomicBool::new(false),
+            during,
+        )
     }
 
     #[test]
     fn interrupted_export_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("a.jpg");
-        std::fs::write(&src, b"img").unwrap();
+        let placements = one_image(dir.path(), "a.jpg");
         let out = dir.path().join("out");
+        let lock = OutputLock::acquire(&out).unwrap();
         let cancel = AtomicBool::new(true);
-        let placements = [Placement {
-            source: src,
-            dest: "a.jpg".into(),
-            always_copy: false,
-        }];
         let e = export(
-            &out,
+            &lock,
             &placements,
             &[],
             LinkMode::Copy,
@@ -470,6 +474,7 @@ mod tests {
             || {},
         );
         assert!(matches!(e, Err(ExportError::Interrupted)));
+        drop(lock);
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "only the source remains");
     }
@@ -477,26 +482,10 @@ mod tests {
     #[test]
     fn replaces_own_output_atomically() {
         let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("a.jpg");
-        std::fs::write(&src, b"img").unwrap();
+        let placements = one_image(dir.path(), "normal/a.jpg");
         let out = dir.path().join("out");
-        let cancel = AtomicBool::new(false);
-        let placements = [Placement {
-            source: src.clone(),
-            dest: "normal/a.jpg".into(),
-            always_copy: false,
-        }];
         let files = [(Path::new("manifest.csv"), b"x\n".to_vec())];
-        export(
-            &out,
-            &placements,
-            &files,
-            LinkMode::Copy,
-            false,
-            &cancel,
-            || {},
-        )
-        .unwrap();
+        run(&out, &placements, &files, LinkMode::Copy, false, || {}).unwrap();
         assert_eq!(std::fs::read(out.join("normal/a.jpg")).unwrap(), b"img");
         assert!(out.join(MARKER).is_file());
         // A file added to the set, or an empty folder, stops --force.
@@ -517,21 +506,10 @@ mod tests {
                 std::fs::remove_file(&path).unwrap();
             }
         }
-        let placements = [Placement {
-            source: src,
-            dest: "flat.jpg".into(),
-            always_copy: false,
-        }];
-        export(
-            &out,
-            &placements,
-            &files,
-            LinkMode::Symlink,
-            true,
-            &cancel,
-            || {},
-        )
-        .unwrap();
+        let mut placements = placements;
+        placements[0].dest = "flat.jpg".into();
+        let warnings = run(&out, &placements, &files, LinkMode::Symlink, true, || {}).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
         assert!(!out.join("normal").exists());
         assert!(
             out.join("flat.jpg")
@@ -544,48 +522,74 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(names.len(), 2, "no staging or old folder left: {names:?}");
+        assert_eq!(names.len(), 2, "no staging, old or lock left: {names:?}");
     }
 
     #[test]
-    fn marker_entries_are_one_line_and_distinct() {
-        assert_eq!(marker_entry(Path::new("normal/a b.jpg")), "normal/a b.jpg");
-        assert_eq!(
-            marker_entry(Path::new("n/odd\nname%.jpg")),
-            "n/odd%0Aname%25.jpg"
+    fn a_file_added_to_the_old_set_during_a_forced_rebuild_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let placements = one_image(dir.path(), "normal/a.jpg");
+        let out = dir.path().join("out");
+        run(&out, &placements, &[], LinkMode::Copy, false, || {}).unwrap();
+        // Checked clean at the start; the user adds a file while images are copied.
+        let added = out.join("normal/notes.txt");
+        let e = run(&out, &placements, &[], LinkMode::Copy, true, || {
+            std::fs::write(&added, b"precious").unwrap();
+        });
+        assert!(
+            matches!(e, Err(ExportError::NotOnlyOurs { count: 1, ref first, .. }) if first == "normal/notes.txt"),
+            "{e:?}"
         );
-        assert_eq!(marker_entry(Path::new("夜间.jpg")), "夜间.jpg");
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStrExt;
-            let raw = std::ffi::OsStr::from_bytes(b"x\xFF\xE5.jpg");
-            assert_eq!(marker_entry(Path::new(raw)), "x%FF%E5.jpg");
-            let lossy = std::ffi::OsStr::from_bytes(b"x\xFE\xE5.jpg");
-            assert_ne!(marker_entry(Path::new(raw)), marker_entry(Path::new(lossy)));
-        }
+        assert_eq!(std::fs::read(&added).unwrap(), b"precious");
+        assert_eq!(std::fs::read(out.join("normal/a.jpg")).unwrap(), b"img");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(
+            names.len(),
+            2,
+            "the source and the earlier set, nothing else"
+        );
+    }
+
+    #[test]
+    fn a_folder_made_at_the_output_path_during_a_first_build_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let placements = one_image(dir.path(), "normal/a.jpg");
+        let out = dir.path().join("out");
+        let e = run(&out, &placements, &[], LinkMode::Copy, false, || {
+            std::fs::create_dir(&out).unwrap();
+            std::fs::write(out.join("mine.txt"), b"precious").unwrap();
+        });
+        assert!(matches!(e, Err(ExportError::Foreign { .. })), "{e:?}");
+        assert_eq!(std::fs::read(out.join("mine.txt")).unwrap(), b"precious");
+        assert_eq!(
+            std::fs::read_dir(&out).unwrap().count(),
+            1,
+            "nothing of the set went in"
+        );
+    }
+
+    #[test]
+    fn a_set_made_by_someone_else_meanwhile_is_not_replaced_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let placements = one_image(dir.path(), "normal/a.jpg");
+        let out = dir.path().join("out");
+        let e = run(&out, &placements, &[], LinkMode::Copy, false, || {
+            std::fs::create_dir(&out).unwrap();
+            std::fs::write(out.join(MARKER), listing([Path::new("x.jpg")])).unwrap();
+            std::fs::write(out.join("x.jpg"), b"theirs").unwrap();
+        });
+        assert!(matches!(e, Err(ExportError::Exists { .. })), "{e:?}");
+        assert_eq!(std::fs::read(out.join("x.jpg")).unwrap(), b"theirs");
     }
 
     #[test]
     fn an_extra_file_never_writes_through_a_placed_one() {
         let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("a.jpg");
-        std::fs::write(&src, b"img").unwrap();
-        let placements = [Placement {
-            source: src.clone(),
-            dest: "normal/a.jpg".into(),
-            always_copy: false,
-        }];
+        let placements = one_image(dir.path(), "normal/a.jpg");
+        let src = placements[0].source.clone();
         let files = [(Path::new("normal/a.jpg"), b"<html>".to_vec())];
         let out = dir.path().join("out");
-        let e = export(
-            &out,
-            &placements,
-            &files,
-            LinkMode::Hardlink,
-            false,
-            &AtomicBool::new(false),
-            || {},
-        );
+        let e = run(&out, &placements, &files, LinkMode::Hardlink, false, || {});
         assert!(matches!(e, Err(ExportError::Io { .. })));
         assert_eq!(std::fs::read(&src).unwrap(), b"img");
         assert!(!out.exists());

@@ -1,0 +1,406 @@
+//! JPEG: the marker walk that reads the frame header and checks that every scan
+//! carries enough data for its frame, then the decode at a reduced DCT scale.
+//!
+//! Decoders zero-fill what a scan lacks, so a JPEG whose entropy-coded data
+//! ends early — a truncated download, or a header patched to claim a far larger
+//! frame — would decode "successfully" into grey. [`inspect`] walks the markers
+//! without decoding anything and refuses such files: a file that ends inside a
+//! scan or before the end-of-image marker, or a scan with fewer bits than its
+//! blocks need at the very least (every block of a sequential scan needs one DC
+//! and one AC Huffman code, each at least as long as the shortest code of its
+//! table; every block of a progressive DC scan, one DC code or refinement bit).
+
+use super::{Header, Pixels, Problem, Raster};
+
+/// One frame component.
+#[derive(Debug, Clone, Copy)]
+struct Component {
+    id: u8,
+    h: u32,
+    v: u32,
+}
+
+/// The start-of-frame header.
+#[derive(Debug, Clone)]
+struct Frame {
+    width: u32,
+    height: u32,
+    components: Vec<Component>,
+    progressive: bool,
+    arithmetic: bool,
+}
+
+impl Frame {
+    fn max_sampling(&self) -> (u32, u32) {
+        let h = self.components.iter().map(|c| c.h).max().unwrap_or(1);
+        let v = self.components.iter().map(|c| c.v).max().unwrap_or(1);
+        (h.max(1), v.max(1))
+    }
+
+    /// Blocks of component `c` a scan codes: all its blocks in a non-interleaved
+    /// scan, whole MCUs' worth in an interleaved one.
+    fn blocks(&self, c: &Component, interleaved: bool) -> u64 {
+        let (hmax, vmax) = self.max_sampling();
+        let (w, h) = (u64::from(self.width), u64::from(self.height));
+        if interleaved {
+            let mcux = w.div_ceil(8 * u64::from(hmax));
+            let mcuy = h.div_ceil(8 * u64::from(vmax));
+            mcux * mcuy * u64::from(c.h) * u64::from(c.v)
+        } else {
+            let cw = (w * u64::from(c.h)).div_ceil(u64::from(hmax));
+            let ch = (h * u64::from(c.v)).div_ceil(u64::from(vmax));
+            cw.div_ceil(8) * ch.div_ceil(8)
+        }
+    }
+
+    /// Estimated bytes a decoder holds while decoding at `scaled` size: full
+    /// coefficient planes for a progressive frame, component planes and the
+    /// output at the reduced size for a sequential one.
+    fn memory(&self, scaled: (u32, u32)) -> u64 {
+        let out = u64::from(scaled.0) * u64::from(scaled.1) * 4;
+        if self.progressive {
+            let blocks: u64 = self.components.iter().map(|c| self.blocks(c, false)).sum();
+            blocks * 64 * 2 + out
+        } else {
+            out * 2
+        }
+    }
+}
+
+/// What [`inspect`] learned of a JPEG.
+#[derive(Debug, Clone)]
+pub(super) struct Info {
+    pub header: Header,
+    frame: Frame,
+}
+
+impl Info {
+    /// See [`Frame::memory`].
+    pub fn memory(&self, scaled: (u32, u32)) -> u64 {
+        self.frame.memory(scaled)
+    }
+}
+
+/// Walks the markers of `bytes`: the frame header, and whether every scan holds
+/// enough data for its frame and the file reaches its end-of-image marker. A
+/// frame of more than `max_pixels` stops the walk at once.
+pub(super) fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Info, Problem> {
+    let corrupt = |m: &str| Problem::Corrupt(m.to_owned());
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Err(corrupt("no start-of-image marker"));
+    }
+    let mut pos = 2;
+    let mut frame: Option<Frame> = None;
+    // Shortest code length of each Huffman table: [class][id]; class 0 is DC.
+    let mut shortest = [[None::<u32>; 4]; 2];
+    let mut scans = 0;
+    loop {
+        // Next marker: skip anything up to a 0xFF, then fill bytes.
+        while pos < bytes.len() && bytes[pos] != 0xFF {
+            pos += 1;
+        }
+        while pos < bytes.len() && bytes[pos] == 0xFF {
+            pos += 1;
+        }
+        let Some(&marker) = bytes.get(pos) else {
+            return Err(Problem::Truncated(
+                "the file ends before its end-of-image marker".into(),
+            ));
+        };
+        pos += 1;
+        match marker {
+            0xD9 => break,
+            0x01 | 0xD0..=0xD8 => continue,
+            _ => {}
+        }
+        let len = match bytes.get(pos..pos + 2) {
+            Some(&[a, b]) => usize::from(u16::from_be_bytes([a, b])),
+            _ => {
+                return Err(Problem::Truncated(format!(
+                    "the file ends inside marker FF{marker:02X}"
+                )));
+            }
+        };
+        if len < 2 || pos + len > bytes.len() {
+            return Err(Problem::Truncated(format!(
+                "segment FF{marker:02X} runs past the end of the file"
+            )));
+        }
+        let seg = &bytes[pos + 2..pos + len];
+        pos += len;
+        match marker {
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let f = parse_frame(marker, seg)?;
+                if u64::from(f.width) * u64::from(f.height) > max_pixels {
+                    return Err(Problem::TooLarge {
+                        width: f.width,
+                        height: f.height,
+                        limit: max_pixels,
+                    });
+                }
+                frame = Some(f);
+            }
+            0xC4 => parse_tables(seg, &mut shortest)?,
+            0xDA => {
+                let Some(f) = &frame else {
+                    return Err(corrupt("scan before the frame header"));
+                };
+                let need = scan_bits(f, seg, &shortest)?;
+                let (data, end) = entropy_data(bytes, pos);
+                if end.is_none() {
+                    return Err(Problem::Truncated(format!(
+                        "the file ends inside scan {} ({data} bytes of entropy-coded data)",
+                        scans + 1
+                    )));
+                }
+                if data * 8 < need {
+                    return Err(Problem::Truncated(format!(
+                        "scan {} holds {data} bytes, but its {}×{} frame needs at least {}",
+                        scans + 1,
+                        f.width,
+                        f.height,
+                        need.div_ceil(8)
+                    )));
+                }
+                pos = end.unwrap_or(bytes.len());
+                scans += 1;
+            }
+            _ => {}
+        }
+    }
+    let Some(frame) = frame else {
+        return Err(corrupt("no frame header"));
+    };
+    if scans == 0 {
+        return Err(Problem::Truncated(
+            "no scan before the end-of-image marker".into(),
+        ));
+    }
+    Ok(Info {
+        header: Header {
+            width: frame.width,
+            height: frame.height,
+        },
+        frame,
+    })
+}
+
+fn parse_frame(marker: u8, seg: &[u8]) -> Result<Frame, Problem> {
+    let bad = || Problem::Corrupt("malformed frame header".into());
+    if seg.len() < 6 {
+        return Err(bad());
+    }
+    let height = u32::from(u16::from_be_bytes([seg[1], seg[2]]));
+    let width = u32::from(u16::from_be_bytes([seg[3], seg[4]]));
+    let n = usize::from(seg[5]);
+    if n == 0 || seg.len() < 6 + 3 * n {
+        return Err(bad());
+    }
+    if width == 0 || height == 0 {
+        return Err(Problem::Corrupt("zero-sized frame".into()));
+    }
+    let components = seg[6..6 + 3 * n]
+        .chunks_exact(3)
+        .map(|c| Component {
+            id: c[0],
+            h: u32::from(c[1] >> 4).max(1),
+            v: u32::from(c[1] & 0x0F).max(1),
+        })
+        .collect();
+    Ok(Frame {
+        width,
+        height,
+        components,
+        progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+        arithmetic: marker >= 0xC9,
+    })
+}
+
+/// Records the shortest code length of each Huffman table in a DHT segment.
+fn parse_tables(mut seg: &[u8], shortest: &mut [[Option<u32>; 4]; 2]) -> Result<(), Problem> {
+    while !seg.is_empty() {
+        if seg.len() < 17 {
+            return Err(Problem::Corrupt("malformed Huffman table".into()));
+        }
+        let (class, id) = (usize::from(seg[0] >> 4), usize::from(seg[0] & 0x0F));
+        let counts = &seg[1..17];
+        let values: usize = counts.iter().map(|&c| usize::from(c)).sum();
+        if class > 1 || id > 3 || seg.len() < 17 + values {
+            return Err(Problem::Corrupt("malformed Huffman table".into()));
+        }
+        shortest[class][id] = counts.iter().position(|&c| c > 0).map(|i| i as u32 + 1);
+        seg = &seg[17 + values..];
+    }
+    Ok(())
+}
+
+/// The fewest bits the scan whose header is `seg` can take.
+fn scan_bits(f: &Frame, seg: &[u8], shortest: &[[Option<u32>; 4]; 2]) -> Result<u64, Problem> {
+    let bad = || Problem::Corrupt("malformed scan header".into());
+    let n = usize::from(*seg.first().ok_or_else(bad)?);
+    if n == 0 || seg.len() < 1 + 2 * n + 3 {
+        return Err(bad());
+    }
+    let (ss, ah) = (seg[1 + 2 * n], seg[3 + 2 * n] >> 4);
+    if f.arithmetic || (f.progressive && ss > 0) {
+        // Arithmetic coding and progressive AC scans (end-of-band runs span
+        // many blocks) give no useful per-block floor.
+        return Ok(0);
+    }
+    let mut bits = 0u64;
+    for sel in seg[1..1 + 2 * n].chunks_exact(2) {
+        let Some(c) = f.components.iter().find(|c| c.id == sel[0]) else {
+            return Err(Problem::Corrupt(format!(
+                "scan names component {} the frame does not have",
+                sel[0]
+            )));
+        };
+        let (dc, ac) = (usize::from(sel[1] >> 4) & 3, usize::from(sel[1] & 0x0F) & 3);
+        // A table the file does not define is a standard one (Motion JPEG),
+        // whose shortest codes are 2 bits; count 1 to stay a floor.
+        let per_block = if f.progressive {
+            if ah > 0 {
+                1
+            } else {
+                shortest[0][dc].unwrap_or(1)
+            }
+        } else {
+            shortest[0][dc].unwrap_or(1) + shortest[1][ac].unwrap_or(1)
+        };
+        bits += f.blocks(c, n > 1) * u64::from(per_block);
+    }
+    Ok(bits)
+}
+
+/// Entropy-coded bytes from `pos` up to the next marker (stuffed zero bytes and
+/// restart markers not counted), and where that marker starts; `None` when the
+/// file ends first.
+fn entropy_data(bytes: &[u8], mut pos: usize) -> (u64, Option<usize>) {
+    let mut data = 0u64;
+    while pos < bytes.len() {
+        if bytes[pos] != 0xFF {
+            data += 1;
+            pos += 1;
+            continue;
+        }
+        match bytes.get(pos + 1) {
+            Some(0x00) => {
+                data += 1;
+                pos += 2;
+            }
+            Some(0xD0..=0xD7) => pos += 2,
+            Some(0xFF) => pos += 1,
+            Some(_) => return (data, Some(pos)),
+            None => break,
+        }
+    }
+    (data, None)
+}
+
+/// Decodes a JPEG at the smallest DCT scale whose size reaches `want` (width,
+/// height) on both axes, or at full size.
+pub(super) fn decode(bytes: &[u8], header: Header, want: (u32, u32)) -> Result<Raster, Problem> {
+    let corrupt = |e: &dyn std::fmt::Display| Problem::Corrupt(e.to_string());
+    let mut d = jpeg_decoder::Decoder::new(bytes);
+    d.read_info().map_err(|e| corrupt(&e))?;
+    let clamp = |v: u32| v.clamp(1, u32::from(u16::MAX)) as u16;
+    let (w, h) = d
+        .scale(clamp(want.0), clamp(want.1))
+        .map_err(|e| corrupt(&e))?;
+    let pixels = d.decode().map_err(|e| corrupt(&e))?;
+    let info = d.info().ok_or_else(|| corrupt(&"no frame header"))?;
+    let (w, h) = (usize::from(w), usize::from(h));
+    let n = w * h;
+    let pixels = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => Pixels::Grey(pixels),
+        jpeg_decoder::PixelFormat::L16 => {
+            Pixels::Grey(pixels.chunks_exact(2).map(|p| p[0]).collect())
+        }
+        jpeg_decoder::PixelFormat::RGB24 => Pixels::Rgb(pixels),
+        jpeg_decoder::PixelFormat::CMYK32 => Pixels::Rgb(super::cmyk_to_rgb(&pixels)),
+    };
+    if pixels.len() < n * pixels.channels() {
+        return Err(corrupt(&"short pixel buffer"));
+    }
+    Ok(Raster::new(header, w, h, pixels))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageEncoder, RgbImage};
+
+    fn jpeg(w: u32, h: u32, progressive: bool) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([
+                (x * 7 % 256) as u8,
+                (y * 3 % 256) as u8,
+                ((x ^ y) % 256) as u8,
+            ])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+            .write_image(&img, w, h, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        if progressive {
+            // image writes baseline only: relabel SOF0 as SOF2 to exercise the
+            // progressive floor on the same data (one interleaved DC+AC scan).
+            let at = out.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+            out[at + 1] = 0xC2;
+        }
+        out
+    }
+
+    /// The same JPEG with its frame header claiming `w × h`.
+    fn patched(mut bytes: Vec<u8>, w: u16, h: u16) -> Vec<u8> {
+        let at = bytes
+            .windows(2)
+            .position(|m| m[0] == 0xFF && matches!(m[1], 0xC0 | 0xC2))
+            .unwrap();
+        bytes[at + 5..at + 7].copy_from_slice(&h.to_be_bytes());
+        bytes[at + 7..at + 9].copy_from_slice(&w.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_whole_jpeg_passes_with_its_size() {
+        let info = inspect(&jpeg(320, 240, false), u64::MAX).unwrap();
+        assert_eq!((info.header.width, info.header.height), (320, 240));
+        assert!(!info.frame.progressive);
+    }
+
+    #[test]
+    fn a_cut_jpeg_is_truncated() {
+        let full = jpeg(320, 240, false);
+        for keep in [full.len() * 4 / 10, full.len() - 2, 400] {
+            match inspect(&full[..keep], u64::MAX) {
+                Err(Problem::Truncated(_)) => {}
+                other => panic!("cut at {keep}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_header_claiming_a_larger_frame_is_truncated() {
+        for progressive in [false, true] {
+            let bytes = patched(jpeg(64, 48, progressive), 8000, 6000);
+            match inspect(&bytes, u64::MAX) {
+                Err(Problem::Truncated(m)) => assert!(m.contains("8000×6000"), "{m}"),
+                other => panic!("progressive {progressive}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_is_corrupt_not_a_panic() {
+        for bytes in [
+            &b"\xFF\xD8\xFF\xC0\x00\x02"[..],
+            b"\xFF\xD8\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00\xFF\xD9",
+            b"\xFF\xD8\xFF\xC4\x00\x05\x00\x01\x02",
+            b"\xFF\xD8",
+            b"\xFF\xD8\xFF\xD9",
+        ] {
+            assert!(inspect(bytes, u64::MAX).is_err(), "{bytes:?}");
+        }
+    }
+}

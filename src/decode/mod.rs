@@ -1,0 +1,440 @@
+//! Decoding: the one entry point from an image file's bytes to pixels, at the
+//! scale the caller needs, within limits.
+//!
+//! [`decode`] first reads the image's size from its header ([`probe`]) and
+//! refuses, before allocating anything, an image above [`Limits::max_pixels`]
+//! or (for JPEG) one whose data ends before its frame does ([`jpeg`]). It then
+//! decodes at the smallest scale that still covers the request: JPEGs at a
+//! reduced DCT scale (1/8, 1/4, 1/2 or 1/1), non-interlaced PNGs row by row
+//! into a box average (memory of one row, whatever the height), other formats
+//! in full and box-averaged down. CMYK JPEGs become RGB here. Decodes that need
+//! much memory wait for each other ([`budget`]), so peak memory does not grow
+//! with the number of worker threads.
+
+mod budget;
+mod jpeg;
+mod png;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// An image format, as found in the file's first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// JPEG / JFIF / EXIF.
+    Jpeg,
+    /// PNG.
+    Png,
+    /// Windows bitmap.
+    Bmp,
+    /// WebP.
+    Webp,
+    /// TIFF.
+    Tiff,
+}
+
+impl Format {
+    /// Recognises a format from its magic bytes.
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        match bytes {
+            [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
+            [0x89, b'P', b'N', b'G', ..] => Some(Format::Png),
+            [b'B', b'M', ..] => Some(Format::Bmp),
+            [
+                b'R',
+                b'I',
+                b'F',
+                b'F',
+                _,
+                _,
+                _,
+                _,
+                b'W',
+                b'E',
+                b'B',
+                b'P',
+                ..,
+            ] => Some(Format::Webp),
+            [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => Some(Format::Tiff),
+            _ => None,
+        }
+    }
+
+    /// The format's lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::Bmp => "bmp",
+            Format::Webp => "webp",
+            Format::Tiff => "tiff",
+        }
+    }
+
+    /// Whether `path`'s extension is one this format is saved under.
+    pub fn matches_extension(self, path: &Path) -> bool {
+        let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+            return false;
+        };
+        let ext = ext.to_ascii_lowercase();
+        match self {
+            Format::Jpeg => matches!(ext.as_str(), "jpg" | "jpeg" | "jpe" | "jfif"),
+            Format::Png => ext == "png",
+            Format::Bmp => ext == "bmp",
+            Format::Webp => ext == "webp",
+            Format::Tiff => matches!(ext.as_str(), "tif" | "tiff"),
+        }
+    }
+
+    fn to_image(self) -> image::ImageFormat {
+        match self {
+            Format::Jpeg => image::ImageFormat::Jpeg,
+            Format::Png => image::ImageFormat::Png,
+            Format::Bmp => image::ImageFormat::Bmp,
+            Format::Webp => image::ImageFormat::WebP,
+            Format::Tiff => image::ImageFormat::Tiff,
+        }
+    }
+}
+
+/// An image's size, read from its header without decoding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl Header {
+    /// Pixels in the full image.
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+}
+
+/// Why bytes could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// The data ends before the image does.
+    #[error("truncated: {0}")]
+    Truncated(String),
+    /// The decoder failed.
+    #[error("{0}")]
+    Corrupt(String),
+    /// More pixels than allowed.
+    #[error("{width}×{height} is {} megapixels, above the limit of {} (raise `limits.max_megapixels`)", mp(*width as u64 * *height as u64), mp(*limit))]
+    TooLarge {
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// The limit, in pixels.
+        limit: u64,
+    },
+}
+
+fn mp(pixels: u64) -> String {
+    let m = pixels as f64 / 1e6;
+    if m >= 10.0 {
+        format!("{m:.0}")
+    } else {
+        format!("{m:.1}")
+    }
+}
+
+/// Bounds on what one image may cost to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most pixels (width × height, from the header) an image may have. Default
+    /// [`Limits::DEFAULT_MAX_PIXELS`].
+    pub max_pixels: u64,
+}
+
+impl Limits {
+    /// 100 megapixels: above any camera frame, below what a decompression bomb
+    /// declares.
+    pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
+    /// Most bytes an image file may have to be read at all: 8 per allowed pixel
+    /// (16-bit RGBA uncompressed), at least 64 MiB.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_pixels.saturating_mul(8).max(64 << 20)
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pixels: Self::DEFAULT_MAX_PIXELS,
+        }
+    }
+}
+
+/// How large a decoded raster must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// The short side at least this many pixels (or the full image if smaller).
+    ShortSide(u32),
+    /// The long side at least this many pixels (or the full image if smaller).
+    LongSide(u32),
+}
+
+impl Request {
+    /// The side the request is about, and its length, for an image of `h`.
+    fn side(self, h: Header) -> (u32, u32) {
+        match self {
+            Request::ShortSide(n) => (h.width.min(h.height).max(1), n.max(1)),
+            Request::LongSide(n) => (h.width.max(h.height).max(1), n.max(1)),
+        }
+    }
+
+    /// The size (width, height) a DCT-scaled decode must reach.
+    fn target(self, h: Header) -> (u32, u32) {
+        let (side, n) = self.side(h);
+        let scale = |v: u32| (u64::from(v) * u64::from(n)).div_ceil(u64::from(side)) as u32;
+        (scale(h.width), scale(h.height))
+    }
+
+    /// The box-averaging factor for a full decode: how many pixels per side
+    /// become one while the requested side stays at least its length.
+    fn factor(self, h: Header) -> usize {
+        let (side, n) = self.side(h);
+        (side / n).max(1) as usize
+    }
+}
+
+/// Decoded pixels, row-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pixels {
+    /// One luma byte per pixel.
+    Grey(Vec<u8>),
+    /// Interleaved RGB.
+    Rgb(Vec<u8>),
+}
+
+impl Pixels {
+    fn channels(&self) -> usize {
+        match self {
+            Pixels::Grey(_) => 1,
+            Pixels::Rgb(_) => 3,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Pixels::Grey(v) | Pixels::Rgb(v) => v.len(),
+        }
+    }
+}
+
+/// A decoded image, possibly reduced: grey and RGB planes of `width × height`.
+#[derive(Debug, Clone)]
+pub struct Raster {
+    /// Width of the original image.
+    pub full_width: u32,
+    /// Height of the original image.
+    pub full_height: u32,
+    /// Width of this raster.
+    pub width: usize,
+    /// Height of this raster.
+    pub height: usize,
+    /// BT.601 luma, row-major.
+    pub grey: Vec<u8>,
+    /// Interleaved RGB, row-major; `None` for grey sources.
+    pub rgb: Option<Vec<u8>>,
+}
+
+impl Raster {
+    fn new(header: Header, width: usize, height: usize, pixels: Pixels) -> Self {
+        let (grey, rgb) = match pixels {
+            Pixels::Grey(g) => (g, None),
+            Pixels::Rgb(rgb) => (luma(&rgb), Some(rgb)),
+        };
+        Raster {
+            full_width: header.width,
+            full_height: header.height,
+            width,
+            height,
+            grey,
+            rgb,
+        }
+    }
+
+    /// Area-averages the grey plane to `side × side`.
+    pub fn thumbnail(&self, side: usize) -> Vec<u8> {
+        let (w, h) = (self.width, self.height);
+        let mut out = Vec::with_capacity(side * side);
+        for ty in 0..side {
+            let y0 = ty * h / side;
+            let y1 = ((ty + 1) * h / side).max(y0 + 1).min(h);
+            for tx in 0..side {
+                let x0 = tx * w / side;
+                let x1 = ((tx + 1) * w / side).max(x0 + 1).min(w);
+                let mut sum = 0u32;
+                for y in y0..y1 {
+                    sum += self.grey[y * w + x0..y * w + x1]
+                        .iter()
+                        .map(|&v| u32::from(v))
+                        .sum::<u32>();
+                }
+                let n = ((y1 - y0) * (x1 - x0)) as u32;
+                out.push(((sum + n / 2) / n) as u8);
+            }
+        }
+        out
+    }
+}
+
+/// Reads an image's size from its header, checking a JPEG's scans as it goes.
+pub fn probe(bytes: &[u8], format: Format) -> Result<Header, Problem> {
+    let header = match format {
+        Format::Jpeg => jpeg::inspect(bytes, u64::MAX)?.header,
+        Format::Png => png::header(bytes)?,
+        other => {
+            let reader =
+                image::ImageReader::with_format(std::io::Cursor::new(bytes), other.to_image());
+            let (width, height) = reader
+                .into_dimensions()
+                .map_err(|e| Problem::Corrupt(e.to_string()))?;
+            Header { width, height }
+        }
+    };
+    if header.width == 0 || header.height == 0 {
+        return Err(Problem::Corrupt("zero-sized image".into()));
+    }
+    Ok(header)
+}
+
+/// Decodes `bytes` (of `format`) to a raster at least as large as `request`,
+/// within `limits`.
+pub fn decode(
+    bytes: &[u8],
+    format: Format,
+    request: Request,
+    limits: &Limits,
+) -> Result<Raster, Problem> {
+    let jpeg_info = match format {
+        Format::Jpeg => Some(jpeg::inspect(bytes, limits.max_pixels)?),
+        _ => None,
+    };
+    let header = match &jpeg_info {
+        Some(info) => info.header,
+        None => probe(bytes, format)?,
+    };
+    if header.pixels() > limits.max_pixels {
+        return Err(Problem::TooLarge {
+            width: header.width,
+            height: header.height,
+            limit: limits.max_pixels,
+        });
+    }
+    match (format, &jpeg_info) {
+        (Format::Jpeg, Some(info)) => {
+            let want = request.target(header);
+            let _permit = budget::reserve(info.memory(want));
+            jpeg::decode(bytes, header, want)
+        }
+        (Format::Png, _) if !png::interlaced(bytes) => {
+            png::decode_reduced(bytes, header, request.factor(header))
+        }
+        _ => {
+            // Decoded whole (up to RGBA16), then the RGB copy.
+            let _permit = budget::reserve(header.pixels() * (8 + 3));
+            decode_whole(bytes, format, header, request.factor(header))
+        }
+    }
+}
+
+/// Decodes with the image crate, then box-averages by `k`.
+fn decode_whole(bytes: &[u8], format: Format, header: Header, k: usize) -> Result<Raster, Problem> {
+    let mut reader =
+        image::ImageReader::with_format(std::io::Cursor::new(bytes), format.to_image());
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(header.width);
+    limits.max_image_height = Some(header.height);
+    limits.max_alloc = Some(header.pixels().saturating_mul(8).saturating_add(1 << 20));
+    reader.limits(limits);
+    let img = reader
+        .decode()
+        .map_err(|e| Problem::Corrupt(e.to_string()))?;
+    let (fw, fh) = (img.width(), img.height());
+    if (fw, fh) != (header.width, header.height) {
+        return Err(Problem::Corrupt(format!(
+            "decoded {fw}×{fh}, but the header says {}×{}",
+            header.width, header.height
+        )));
+    }
+    let rgb = img.into_rgb8();
+    let (w, h, rgb) = box_reduce(rgb.as_raw(), fw as usize, fh as usize, k);
+    Ok(Raster::new(header, w, h, Pixels::Rgb(rgb)))
+}
+
+/// RGB of inverted CMYK (Adobe) pixels.
+fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
+    cmyk.chunks_exact(4)
+        .flat_map(|p| {
+            let k = 255 - u16::from(p[3]);
+            [0, 1, 2].map(|i| ((255 - u16::from(p[i])) * k / 255) as u8)
+        })
+        .collect()
+}
+
+/// BT.601 luma of interleaved RGB.
+fn luma(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3)
+        .map(|p| {
+            let v = 299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2]);
+            ((v + 500) / 1000) as u8
+        })
+        .collect()
+}
+
+/// Averages `k × k` blocks of interleaved RGB (partial edge blocks dropped).
+fn box_reduce(rgb: &[u8], w: usize, h: usize, k: usize) -> (usize, usize, Vec<u8>) {
+    if k == 1 {
+        return (w, h, rgb.to_vec());
+    }
+    let mut reducer = png::RowReducer::new(w, k);
+    let mut out = Vec::with_capacity((w / k) * (h / k) * 3);
+    for row in rgb.chunks_exact(w * 3).take(h / k * k) {
+        reducer.push(row, &mut out);
+    }
+    (w / k, h / k, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_magic_not_extension() {
+        assert_eq!(Format::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(Format::Jpeg));
+        assert_eq!(Format::sniff(b"\x89PNG\r\n"), Some(Format::Png));
+        assert_eq!(Format::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(Format::Webp));
+        assert_eq!(Format::sniff(b"II*\0"), Some(Format::Tiff));
+        assert_eq!(Format::sniff(b"GIF89a"), None);
+        assert!(Format::Jpeg.matches_extension(Path::new("IMG_0001.JPG")));
+        assert!(!Format::Png.matches_extension(Path::new("a.jpg")));
+    }
+
+    #[test]
+    fn box_reduce_averages_blocks() {
+        let rgb = [0, 0, 0, 10, 10, 10, 20, 20, 20, 30, 30, 30].repeat(2);
+        let (w, h, out) = box_reduce(&rgb, 4, 2, 2);
+        assert_eq!((w, h), (2, 1));
+        assert_eq!(out, [5, 5, 5, 25, 25, 25]);
+    }
+
+    #[test]
+    fn thumbnail_of_uniform_is_uniform() {
+        let header = Header {
+            width: 100,
+            height: 50,
+        };
+        let r = Raster::new(header, 100, 50, Pixels::Grey(vec![77; 5000]));
+        assert!(r.thumbnail(32).iter().all(|&v| v == 77));
+    }
+}

@@ -1,0 +1,186 @@
+//! Reading input files: every byte calibset reads from disk — images, recipes,
+//! manifests, labels, its own cache and markers — goes through here.
+//!
+//! Only regular files are read. A FIFO, socket or device (`/dev/zero`) named as
+//! an image, a label file, the recipe or the cache is refused at once instead of
+//! blocking forever or being read until memory runs out: files are opened
+//! non-blocking and checked with `fstat` before the first read. Every read is
+//! capped: text inputs are small by nature, and an image file larger than its
+//! cap is refused before its bytes are loaded.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// Most bytes read from a recipe.
+pub const RECIPE_LIMIT: u64 = 4 << 20;
+/// Most bytes read from one label file (YOLO `.txt`, VOC `.xml`, a names file).
+pub const LABEL_LIMIT: u64 = 64 << 20;
+/// Most bytes read from a manifest or a COCO JSON file.
+pub const LIST_LIMIT: u64 = 8 << 30;
+/// Most bytes read from an output folder's marker.
+pub const MARKER_LIMIT: u64 = 1 << 30;
+/// Most bytes read from a feature cache file.
+pub const CACHE_LIMIT: u64 = 16 << 30;
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not a regular file: a FIFO, socket, device or folder.
+    #[error("not a regular file (it is a {kind})")]
+    NotRegular {
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// Larger than the cap for its kind of input.
+    #[error("too large: {size} bytes, more than the {limit} read from such a file")]
+    TooLarge {
+        /// The file's size.
+        size: u64,
+        /// The cap.
+        limit: u64,
+    },
+    /// The operating system refused or failed the read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl ReadError {
+    /// The error as an [`std::io::Error`], for error types that carry one.
+    pub fn into_io(self) -> std::io::Error {
+        match self {
+            ReadError::Io(e) => e,
+            other => {
+                let kind = match other {
+                    ReadError::TooLarge { .. } => std::io::ErrorKind::FileTooLarge,
+                    _ => std::io::ErrorKind::InvalidInput,
+                };
+                std::io::Error::new(kind, other.to_string())
+            }
+        }
+    }
+}
+
+/// Opens `path` for reading if it is a regular file (following symlinks),
+/// without ever blocking on a FIFO or device.
+pub fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), ReadError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO without a writer would block; non-blocking it returns
+        // at once, and the fstat below refuses it. Regular files ignore the flag.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular {
+            kind: kind_of(&meta),
+        });
+    }
+    Ok((file, meta))
+}
+
+/// Reads a whole regular file of at most `limit` bytes.
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let (file, meta) = open_regular(path)?;
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge {
+            size: meta.len(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The file may grow after the fstat: never read past the cap.
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Reads a whole regular UTF-8 text file of at most `limit` bytes; a leading
+/// byte-order mark is dropped.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let bytes = read_bytes(path, limit)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )
+    })?;
+    Ok(match text.strip_prefix('\u{FEFF}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
+}
+
+/// A short name for what a non-regular file is.
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    if meta.is_dir() {
+        return "folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+    }
+    "special file"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_regular_files_within_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        std::fs::write(&p, "\u{FEFF}path\n").unwrap();
+        assert_eq!(read_text(&p, 100).unwrap(), "path\n");
+        assert!(matches!(
+            read_bytes(&p, 3),
+            Err(ReadError::TooLarge { size: 8, limit: 3 })
+        ));
+        assert!(matches!(
+            read_text(dir.path(), 100),
+            Err(ReadError::NotRegular { kind: "folder" })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_fifos_and_devices_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("labels.txt");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        assert!(matches!(
+            read_text(&fifo, 100),
+            Err(ReadError::NotRegular { kind: "FIFO" })
+        ));
+        assert!(matches!(
+            read_bytes(Path::new("/dev/zero"), 100),
+            Err(ReadError::NotRegular {
+                kind: "character device"
+            })
+        ));
+    }
+}

@@ -1,0 +1,240 @@
+//! Never lose a file, never die on one image: concurrent builds, killed builds,
+//! hostile inputs.
+
+use std::process::{Command, Stdio};
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::fixture::{Pool, jpeg, scene};
+
+const BODY: &str = r#"
+total = 30
+split = { normal = 6, hard = 2, background = 2 }
+
+[buckets.hard.quota]
+night = 3
+rain = 3
+
+[output]
+dir = "out"
+"#;
+
+fn binary() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("calibset")
+}
+
+#[test]
+fn two_builds_into_one_output_never_both_write() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(BODY);
+    for round in 0..12 {
+        let out = pool.join(&format!("out{round}"));
+        let start = || {
+            Command::new(binary())
+                .current_dir(pool.path())
+                .args(["build", "-q", "--no-cache", "--recipe"])
+                .arg(&recipe)
+                .arg("--out")
+                .arg(&out)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (start(), start());
+        let results = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+        let ok = results.iter().filter(|r| r.status.success()).count();
+        assert_eq!(ok, 1, "round {round}: exactly one build writes the set");
+        let failed = results.iter().find(|r| !r.status.success()).unwrap();
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert_eq!(failed.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("another calibset build") || stderr.contains("pass --force"),
+            "{stderr}"
+        );
+        let files = pool.files(&format!("out{round}"));
+        assert_eq!(files.len(), 30 + 5, "{files:?}");
+        let beside: Vec<_> = std::fs::read_dir(pool.path())
+            .unwrap()
+            .filter_map(|e| e.unwrap().file_name().into_string().ok())
+            .filter(|n| n.contains(".calibset-"))
+            .collect();
+        assert!(
+            beside.is_empty(),
+            "nothing left beside the output: {beside:?}"
+        );
+    }
+}
+
+#[test]
+fn a_build_clears_what_a_killed_build_left_beside_its_output() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(BODY);
+    pool.cmd()
+        .args(["build", "-q", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    // What SIGKILL during export, and during the removal of the old set, leave.
+    let listing = std::fs::read_to_string(pool.join("out/.calibset")).unwrap();
+    let first = listing.lines().nth(2).unwrap();
+    pool.write(".out.calibset-Ab12Cd/.calibset", listing.as_bytes());
+    pool.write(&format!(".out.calibset-Ab12Cd/{first}"), b"half a copy");
+    pool.write(".out.calibset-old-Zz99Yy/old/.calibset", listing.as_bytes());
+    pool.write(&format!(".out.calibset-old-Zz99Yy/old/{first}"), b"old");
+    pool.write(".out.calibset-old-Zz99Yy/old/mine.txt", b"someone's");
+    pool.cmd()
+        .args(["build", "--force", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success()
+        .stderr(contains("calibset: warning: removed").and(contains(".out.calibset-Ab12Cd")))
+        .stderr(contains("calibset: warning: left").and(contains(".out.calibset-old-Zz99Yy")));
+    assert!(!pool.join(".out.calibset-Ab12Cd").exists());
+    assert!(
+        !pool
+            .join(&format!(".out.calibset-old-Zz99Yy/old/{first}"))
+            .exists()
+    );
+    assert_eq!(
+        std::fs::read(pool.join(".out.calibset-old-Zz99Yy/old/mine.txt")).unwrap(),
+        b"someone's"
+    );
+}
+
+/// A pool of one large, noisy still (~200 KB) and a recipe choosing it.
+fn one_big_image() -> (Pool, std::path::PathBuf) {
+    let pool = Pool::empty();
+    let mut big = scene(77, 0.0, 640, 480);
+    let mut s = 1u32;
+    for p in big.pixels_mut() {
+        s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        p.0[0] = (s >> 24) as u8;
+    }
+    pool.write("stills/big.jpg", &jpeg(&big, 98));
+    pool.write(
+        "recipe.toml",
+        b"total = 1\ndefault_bucket = \"normal\"\n[buckets.normal]\ncount = 1\n[sources]\nroots = [\"stills\"]\n[output]\ndir = \"out\"\n",
+    );
+    let recipe = pool.join("recipe.toml");
+    (pool, recipe)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_size_limit_fails_the_write_and_leaves_nothing() {
+    let (pool, recipe) = one_big_image();
+    assert!(
+        std::fs::metadata(pool.join("stills/big.jpg"))
+            .unwrap()
+            .len()
+            > 150_000
+    );
+    let out = Command::new("sh")
+        .current_dir(pool.path())
+        .arg("-c")
+        // 100 blocks: 50 KiB (POSIX sh) or 100 KiB (bash) per file.
+        .arg(r#"ulimit -f 100 && exec "$0" "$@""#)
+        .arg(binary())
+        .args(["build", "--no-cache", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(pool.path())
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n.starts_with(".out") || n == "out")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// A small JPEG whose frame header claims `w × h`; `progressive` relabels it
+/// SOF2 (a progressive decoder allocates coefficients for the claimed frame).
+fn patched_jpeg(w: u16, h: u16, progressive: bool) -> Vec<u8> {
+    let mut bytes = jpeg(&scene(5, 0.0, 64, 48), 90);
+    let at = bytes.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+    if progressive {
+        bytes[at + 1] = 0xC2;
+    }
+    bytes[at + 5..at + 7].copy_from_slice(&h.to_be_bytes());
+    bytes[at + 7..at + 9].copy_from_slice(&w.to_be_bytes());
+    bytes
+}
+
+/// A valid 1-bit grey PNG of `w × h`, all black but a stripe: a few hundred
+/// KB on disk, `w × h × 3` bytes as RGB.
+fn huge_png(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::One);
+        let mut writer = enc.write_header().unwrap();
+        let mut stream = writer.stream_writer().unwrap();
+        let row_bytes = w.div_ceil(8) as usize;
+        let mut row = vec![0u8; row_bytes];
+        for y in 0..h {
+            row.fill(if (y / 64) % 2 == 0 { 0x00 } else { 0xF0 });
+            std::io::Write::write_all(&mut stream, &row).unwrap();
+        }
+        stream.finish().unwrap();
+        writer.finish().unwrap();
+    }
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn decompression_bombs_are_reported_under_a_memory_cap() {
+    let pool = Pool::standard();
+    pool.write(
+        "stills/bomb-progressive.jpg",
+        &patched_jpeg(65535, 65535, true),
+    );
+    pool.write("stills/bomb-baseline.jpg", &patched_jpeg(9000, 9000, false));
+    pool.write("stills/bomb-line.jpg", &patched_jpeg(65535, 1, false));
+    pool.write("stills/bomb.png", &huge_png(20000, 20000));
+    // Large but within the limit, and valid: decoded (row by row).
+    pool.write("stills/tall.png", &huge_png(400, 20_000));
+    assert!(
+        std::fs::metadata(pool.join("stills/bomb.png"))
+            .unwrap()
+            .len()
+            < 2 << 20
+    );
+    let recipe = pool.recipe(BODY);
+    let out = Command::new("sh")
+        .current_dir(pool.path())
+        .arg("-c")
+        // 1.5 GiB of address space for the whole process, both workers included.
+        .arg(r#"ulimit -v 1572864 && exec "$0" "$@""#)
+        .arg(binary())
+        .args(["audit", "--json", "--no-cache", "--jobs", "2", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kind = |name: &str| {
+        report["report"]["pool"]["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["path"] == format!("stills/{name}"))
+            .map(|i| i["kind"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(kind("bomb-progressive.jpg").as_deref(), Some("too-large"));
+    assert_eq!(kind("bomb.png").as_deref(), Some("too-large"));
+    assert_eq!(kind("bomb-baseline.jpg").as_deref(), Some("truncated"));
+    assert_eq!(kind("bomb-line.jpg").as_deref(), Some("truncated"));
+    assert_eq!(
+        kind("tall.png"),
+        None,
+        "a valid image within the limit is used"
+    );
+}
