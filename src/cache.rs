@@ -121,9 +121,11 @@ impl Cache {
             entries: HashMap::new(),
             dirty: false,
         };
-        let bytes = match std::fs::read(&file) {
+        let bytes = match crate::source::read_bytes(&file, crate::source::CACHE_LIMIT) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (cache, None),
+            Err(crate::source::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return (cache, None);
+            }
             Err(e) => {
                 return (
                     cache,
@@ -174,9 +176,16 @@ impl Cache {
         }
     }
 
-    /// Records a measurement of `file`.
+    /// Records a measurement of `file`, unless it is a verdict that does not
+    /// belong to the file's bytes (a read error, a size over this run's limit):
+    /// those are found again next run rather than remembered.
     pub fn insert(&mut self, file: &FileEntry, measured: Measured) {
-        if self.file.is_none() {
+        let cacheable = measured
+            .result
+            .as_ref()
+            .err()
+            .is_none_or(ImageIssue::is_cacheable);
+        if self.file.is_none() || !cacheable {
             return;
         }
         self.entries.insert(
@@ -315,6 +324,29 @@ mod tests {
             Lookup::Verify(_)
         ));
         assert!(matches!(c.lookup(&entry(&f.path, 11, 5)), Lookup::Miss));
+    }
+
+    #[test]
+    fn read_errors_and_size_verdicts_are_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new("/pool");
+        let f = entry(Path::new("/pool/a.jpg"), 10, 5);
+        let (mut c, _) = Cache::open(dir.path(), root);
+        for issue in [
+            ImageIssue::Io("Permission denied (os error 13)".into()),
+            ImageIssue::TooLarge("400 megapixels".into()),
+        ] {
+            c.insert(
+                &f,
+                Measured {
+                    result: Err(issue),
+                    mislabelled: false,
+                },
+            );
+            assert!(matches!(c.lookup(&f), Lookup::Miss));
+        }
+        c.insert(&f, measured());
+        assert!(matches!(c.lookup(&f), Lookup::Hit(_)));
     }
 
     #[test]

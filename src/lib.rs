@@ -11,6 +11,7 @@ pub mod annotations;
 pub mod audit;
 pub mod bucket;
 pub mod cache;
+pub mod cancel;
 pub mod decode;
 pub mod dedup;
 pub mod export;

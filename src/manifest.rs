@@ -93,9 +93,11 @@ enum TimeField {
 impl Manifest {
     /// Reads the manifest at `path` (absolute, normalised).
     pub fn load(path: &Path, allow_outside: bool) -> Result<Self, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-            path: path.to_owned(),
-            source,
+        let text = crate::source::read_text(path, crate::source::LIST_LIMIT).map_err(|e| {
+            ManifestError::Read {
+                path: path.to_owned(),
+                source: e.into_io(),
+            }
         })?;
         Self::parse(path, &text, allow_outside)
     }

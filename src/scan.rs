@@ -60,6 +60,9 @@ pub enum ScanError {
         /// The root as resolved against the recipe directory.
         path: PathBuf,
     },
+    /// Interrupted while walking.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// The result of walking every root.
@@ -83,8 +86,14 @@ pub fn is_image_path(path: &Path) -> bool {
 }
 
 /// Walks `roots` (absolute, normalised) and lists their images; `base` is the
-/// recipe directory that relative paths are taken against.
-pub fn scan(roots: &[PathBuf], base: &Path, exclude: &[PathPattern]) -> Result<Scan, ScanError> {
+/// recipe directory that relative paths are taken against. Looks at `cancel`
+/// for every entry.
+pub fn scan(
+    roots: &[PathBuf],
+    base: &Path,
+    exclude: &[PathPattern],
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<Scan, ScanError> {
     let mut out = Scan::default();
     for root in roots {
         if !root.is_dir() {
@@ -96,6 +105,9 @@ pub fn scan(roots: &[PathBuf], base: &Path, exclude: &[PathPattern]) -> Result<S
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
         for entry in walker {
+            if crate::cancel::check(cancel).is_err() {
+                return Err(ScanError::Interrupted);
+            }
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -180,7 +192,7 @@ mod tests {
         }
         let exclude = [PathPattern::new("**/tmp/**").unwrap()];
         let roots = [base.join("r"), base.join("r/a")];
-        let scan = scan(&roots, &base, &exclude).unwrap();
+        let scan = scan(&roots, &base, &exclude, &crate::cancel::NEVER).unwrap();
         let rels: Vec<_> = scan.files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(rels, ["r/a/1.png", "r/b/2.JPG"]);
         assert_eq!(scan.excluded, 1);
@@ -192,7 +204,13 @@ mod tests {
     #[test]
     fn missing_root_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = scan(&[dir.path().join("nope")], dir.path(), &[]).unwrap_err();
+        let err = scan(
+            &[dir.path().join("nope")],
+            dir.path(),
+            &[],
+            &crate::cancel::NEVER,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("nope"));
     }
 }

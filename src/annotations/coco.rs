@@ -47,7 +47,7 @@ struct CocoCategory {
 
 /// Loads the COCO file `spec.path` for `images`.
 pub(super) fn load(spec: &AnnotationSpec, images: &[&Path]) -> Result<Loaded, AnnotationError> {
-    let text = read_text(&spec.path)?;
+    let text = read_text(&spec.path, crate::source::LIST_LIMIT)?;
     parse(spec, &text, images)
 }
 

@@ -256,11 +256,12 @@ fn at_line(line: &Option<usize>) -> String {
     line.map(|l| format!(":{l}")).unwrap_or_default()
 }
 
-/// Reads a whole text file, mapping failure to [`AnnotationError::Read`].
-fn read_text(path: &Path) -> Result<String, AnnotationError> {
-    std::fs::read_to_string(path).map_err(|source| AnnotationError::Read {
+/// Reads a whole text file of at most `limit` bytes, mapping failure to
+/// [`AnnotationError::Read`].
+fn read_text(path: &Path, limit: u64) -> Result<String, AnnotationError> {
+    crate::source::read_text(path, limit).map_err(|e| AnnotationError::Read {
         path: path.to_owned(),
-        source,
+        source: e.into_io(),
     })
 }
 

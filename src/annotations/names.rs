@@ -27,7 +27,7 @@ pub(super) struct ClassNames {
 impl ClassNames {
     /// Reads the names file at `path`.
     pub fn load(path: &Path) -> Result<Self, AnnotationError> {
-        let text = read_text(path)?;
+        let text = read_text(path, crate::source::LABEL_LIMIT)?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let yaml = path
             .extension()

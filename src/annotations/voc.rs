@@ -39,7 +39,7 @@ pub(super) fn load(spec: &AnnotationSpec, images: &[&Path]) -> Result<Loaded, An
     let mut out = HashMap::new();
     let mut issues = Vec::new();
     for (xml, mut matched) in by_stem {
-        let text = read_text(xml)?;
+        let text = read_text(xml, crate::source::LABEL_LIMIT)?;
         let (ann, measured) = parse(xml, &text, deploy_h, spec.small_box)?;
         if !measured {
             issues.push(AnnotationIssue {

@@ -29,16 +29,18 @@ pub(super) fn load(spec: &AnnotationSpec, images: &[&Path]) -> Result<Loaded, An
         let Some(label) = label_path(&spec.path, image) else {
             continue;
         };
-        let text = match std::fs::read_to_string(&label) {
+        let text = match crate::source::read_text(&label, crate::source::LABEL_LIMIT) {
             Ok(text) => {
                 label_files += 1;
                 text
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => String::new(),
-            Err(source) => {
+            Err(crate::source::ReadError::Io(e)) if e.kind() == ErrorKind::NotFound => {
+                String::new()
+            }
+            Err(e) => {
                 return Err(AnnotationError::Read {
                     path: label,
-                    source,
+                    source: e.into_io(),
                 });
             }
         };

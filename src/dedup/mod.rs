@@ -244,9 +244,10 @@ pub fn keep_order(a: (&PoolImage, f64), b: (&PoolImage, f64)) -> std::cmp::Order
         .then(a.0.file.path.cmp(&b.0.file.path))
 }
 
-/// De-duplicates `images` (in path order) under `settings`.
+/// De-duplicates `images` (in path order) under `settings`, uninterruptibly.
 pub fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
-    dedup_after(images, settings, exact_copies(images, settings.exact))
+    let removed = exact_copies(images, settings.exact);
+    dedup_after(images, settings, removed, &crate::cancel::NEVER).expect("never interrupted")
 }
 
 /// The first pass, before sequence sampling: every file byte-identical to a
@@ -279,12 +280,13 @@ pub fn exact_copies(images: &[PoolImage], enabled: bool) -> Vec<Option<Removal>>
 
 /// De-duplicates the images that `removed` still keeps: exact copies
 /// ([`exact_copies`]) and sequence sampling have already run; this is the near
-/// pass.
+/// pass. Looks at `cancel` for every image it queries.
 pub fn dedup_after(
     images: &[PoolImage],
     settings: &DedupSettings,
     mut removed: Vec<Option<Removal>>,
-) -> Dedup {
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<Dedup, crate::cancel::Interrupted> {
     let n = images.len();
     let mut cluster: Vec<usize> = (0..n).collect();
     for (i, r) in removed.iter().enumerate() {
@@ -313,6 +315,7 @@ pub fn dedup_after(
     let mut edges: Vec<Edge> = Vec::new();
     let mut candidate_pairs = 0;
     for members in scopes.values() {
+        crate::cancel::check(cancel)?;
         let mut tree = BkTree::default();
         for &k in members {
             tree.insert(images[alive[k]].features.phash, k);
@@ -321,6 +324,9 @@ pub fn dedup_after(
             .par_iter()
             .enumerate()
             .map(|(pos, &k)| {
+                if crate::cancel::check(cancel).is_err() {
+                    return (Vec::new(), 0);
+                }
                 let img = &images[alive[k]];
                 let mut cands: Vec<usize> = Vec::new();
                 tree.within(img.features.phash, radius, |other, _| {
@@ -353,6 +359,7 @@ pub fn dedup_after(
                 (accepted, tested)
             })
             .collect();
+        crate::cancel::check(cancel)?;
         for (accepted, tested) in found {
             candidate_pairs += tested;
             edges.extend(accepted);
@@ -446,12 +453,12 @@ pub fn dedup_after(
             cluster[i] = cluster[k];
         }
     }
-    Dedup {
+    Ok(Dedup {
         removed,
         cluster,
         near_pairs: edges.len(),
         candidate_pairs,
-    }
+    })
 }
 
 /// An accepted near-duplicate pair `(a, b, similarity)`, indices into the survivors.

@@ -130,7 +130,13 @@ fn a_copy_of_a_sampled_out_frame_goes_with_it() {
     assert_eq!(removed[6], Some(Removal::Exact { kept: 1 }));
     assert!(exact_copies(&images, false).iter().all(Option::is_none));
     removed[1] = Some(Removal::Consecutive { kept: 0 });
-    let d = dedup_after(&images, &settings(Threshold::Similarity(0.98)), removed);
+    let d = dedup_after(
+        &images,
+        &settings(Threshold::Similarity(0.98)),
+        removed,
+        &crate::cancel::NEVER,
+    )
+    .unwrap();
     assert_eq!(d.removed[6], Some(Removal::Exact { kept: 1 }));
     assert_eq!(d.cluster[6], d.cluster[0]);
     assert_eq!(d.exact_removed(), 1);
@@ -165,7 +171,13 @@ fn a_better_labelled_copy_inside_a_sequence_does_not_loop() {
         ..Default::default()
     };
     let (removed, _) = crate::sequence::sample(&images, &plan, Threshold::Similarity(0.98), exact);
-    let d = dedup_after(&images, &settings(Threshold::Similarity(0.98)), removed);
+    let d = dedup_after(
+        &images,
+        &settings(Threshold::Similarity(0.98)),
+        removed,
+        &crate::cancel::NEVER,
+    )
+    .unwrap();
     assert_eq!(d.removed[1], Some(Removal::Exact { kept: 2 }));
     assert_eq!(d.cluster[1], d.cluster[2]);
 }

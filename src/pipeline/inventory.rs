@@ -110,8 +110,10 @@ pub fn inventory(
         &recipe.sources.roots,
         &recipe.base_dir,
         &recipe.sources.exclude,
-    )?;
+        cancel,
+    );
     progress.finish();
+    let scan = scan?;
     let rel = |p: &Path| paths::slash(&paths::relative(p, &recipe.base_dir));
     let mut files = scan.files.clone();
     if !scan.videos.is_empty() {
@@ -255,9 +257,7 @@ pub fn inventory(
             Source::Verified => inv.measure.from_cache += 1,
             Source::Decoded => inv.measure.decoded += 1,
         }
-        // Only verdicts on the bytes are kept: a read error may be gone next run.
-        let cacheable = m.result.as_ref().err().is_none_or(ImageIssue::is_cacheable);
-        if source != Source::Cache && cacheable {
+        if source != Source::Cache {
             caches[root_of(file)].insert(file, m.clone());
         }
         if m.mislabelled && m.result.is_ok() {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use crate::annotations::AnnotationError;
 use crate::bucket::{Bucket, PerBucket};
@@ -67,7 +67,7 @@ pub enum BuildError {
     Manifest(#[from] ManifestError),
     /// A root is missing.
     #[error(transparent)]
-    Scan(#[from] ScanError),
+    Scan(ScanError),
     /// The annotations could not be read.
     #[error(transparent)]
     Annotations(#[from] AnnotationError),
@@ -110,6 +110,21 @@ pub enum BuildError {
     /// Ctrl-C or a termination signal.
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<ScanError> for BuildError {
+    fn from(e: ScanError) -> Self {
+        match e {
+            ScanError::Interrupted => BuildError::Interrupted,
+            other => BuildError::Scan(other),
+        }
+    }
+}
+
+impl From<crate::cancel::Interrupted> for BuildError {
+    fn from(_: crate::cancel::Interrupted) -> Self {
+        BuildError::Interrupted
+    }
 }
 
 /// Writes the self-contained visual report of `planned` to `path` (temporary
@@ -200,11 +215,9 @@ pub fn plan(
     let exact = dedup::exact_copies(images, recipe.dedup.exact);
     let (sampled, sequences) =
         sequence::sample(images, &recipe.sequences, recipe.dedup.threshold, exact);
-    let dd = dedup::dedup_after(images, &recipe.dedup, sampled);
+    let dd = dedup::dedup_after(images, &recipe.dedup, sampled, cancel);
     progress.finish();
-    if cancel.load(Ordering::Relaxed) {
-        return Err(BuildError::Interrupted);
-    }
+    let dd = dd?;
 
     progress.start(Stage::Select, None);
     let candidates: Vec<usize> = (0..images.len())
@@ -218,9 +231,11 @@ pub fn plan(
             camera_min: recipe.camera.min,
             seed: opts.seed,
             shortfall: recipe.shortfall,
+            cancel,
         },
     );
     progress.finish();
+    let sel = sel?;
     Ok(Planned {
         inv,
         dd,
@@ -355,7 +370,7 @@ pub fn build(
         let lock_file = lock_manifest(images, sel, &placements);
         let mut on_disk = report.clone();
         on_disk.measure = None;
-        let recipe_text = std::fs::read(&recipe.path).unwrap_or_default();
+        let recipe_text = recipe.text.clone().into_bytes();
         let mut files = vec![
             (Path::new(LOCK_FILE), lock_file),
             (Path::new(POOL_FILE), pool_list(images, dd, sel)),

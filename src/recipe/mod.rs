@@ -26,6 +26,8 @@ use crate::select::ShortfallPolicy;
 pub struct Recipe {
     /// The recipe file as given.
     pub path: PathBuf,
+    /// The recipe's text as read (copied into the output as `recipe.toml`).
+    pub text: String,
     /// The directory patterns and relative paths are resolved against.
     pub base_dir: PathBuf,
     /// `name`: defaults to the file stem.
@@ -225,9 +227,11 @@ impl fmt::Display for Invalid<'_> {
 impl Recipe {
     /// Reads, parses and validates the recipe at `path`.
     pub fn load(path: &Path) -> Result<Self, RecipeError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
-            path: path.to_owned(),
-            source,
+        let text = crate::source::read_text(path, crate::source::RECIPE_LIMIT).map_err(|e| {
+            RecipeError::Read {
+                path: path.to_owned(),
+                source: e.into_io(),
+            }
         })?;
         Self::parse(path, &text)
     }
@@ -265,6 +269,7 @@ impl Recipe {
         );
         Recipe {
             path: base_dir.join("(roots)"),
+            text: String::new(),
             name: "(folders)".into(),
             seed: 0,
             total: 0,

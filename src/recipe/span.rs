@@ -19,6 +19,11 @@ impl<'a> SourceMap<'a> {
     }
 
     /// A problem at byte `offset`, its key found from the document structure.
+    /// The whole recipe text.
+    pub(crate) fn text(&self) -> &'a str {
+        self.text
+    }
+
     pub(crate) fn problem(&self, offset: usize, message: String) -> Problem {
         let key = self.key_at(offset);
         self.problem_with_key(offset, key, message)

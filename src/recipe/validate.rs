@@ -248,6 +248,7 @@ pub(super) fn validate(
     }
     Ok(Recipe {
         path: path.to_owned(),
+        text: source.text().to_owned(),
         base_dir,
         name,
         seed,

@@ -4,6 +4,9 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::AtomicBool;
+
+use crate::cancel::{self, Interrupted};
 
 /// Index of an edge, as returned by [`Network::add_edge`].
 pub type EdgeId = usize;
@@ -59,14 +62,21 @@ impl Network {
     }
 
     /// Pushes as much flow as possible from `source` to `sink` at minimum total
-    /// cost; returns `(flow, cost)`.
-    pub fn min_cost_max_flow(&mut self, source: usize, sink: usize) -> (i64, i64) {
+    /// cost; returns `(flow, cost)`. Looks at `cancel` before each augmenting
+    /// path.
+    pub fn min_cost_max_flow(
+        &mut self,
+        source: usize,
+        sink: usize,
+        cancel: &AtomicBool,
+    ) -> Result<(i64, i64), Interrupted> {
         let n = self.adjacency.len();
         let mut potential = vec![0i64; n];
         let (mut flow, mut cost) = (0i64, 0i64);
         let mut dist = vec![i64::MAX; n];
         let mut via = vec![usize::MAX; n];
         loop {
+            cancel::check(cancel)?;
             dist.iter_mut().for_each(|d| *d = i64::MAX);
             via.iter_mut().for_each(|v| *v = usize::MAX);
             dist[source] = 0;
@@ -114,7 +124,7 @@ impl Network {
             }
             flow += push;
         }
-        (flow, cost)
+        Ok((flow, cost))
     }
 }
 
@@ -132,7 +142,10 @@ mod tests {
         let at = g.add_edge(a, t, 1, 1);
         let ab = g.add_edge(a, b, 1, 1);
         let bt = g.add_edge(b, t, 3, 5);
-        assert_eq!(g.min_cost_max_flow(s, t), (4, 1 + 6 + 10));
+        assert_eq!(
+            g.min_cost_max_flow(s, t, &cancel::NEVER),
+            Ok((4, 1 + 6 + 10))
+        );
         assert_eq!(
             (g.flow(sa), g.flow(sb), g.flow(at), g.flow(ab), g.flow(bt)),
             (2, 2, 1, 1, 3)
@@ -151,6 +164,6 @@ mod tests {
         g.add_edge(y, p, 1, 0);
         g.add_edge(p, t, 1, 0);
         g.add_edge(q, t, 1, 0);
-        assert_eq!(g.min_cost_max_flow(s, t).0, 2);
+        assert_eq!(g.min_cost_max_flow(s, t, &cancel::NEVER).unwrap().0, 2);
     }
 }

@@ -18,7 +18,7 @@
 //! The flow is maximal, so a complete fill is found whenever one exists; any
 //! unfilled slot or camera minimum is then a real shortfall of the pool.
 
-mod flow;
+pub(crate) mod flow;
 pub mod order;
 
 use std::collections::BTreeMap;
@@ -219,6 +219,8 @@ pub struct Plan<'a> {
     pub seed: u64,
     /// What to do about short quotas.
     pub shortfall: ShortfallPolicy,
+    /// Set when the run is interrupted.
+    pub cancel: &'a std::sync::atomic::AtomicBool,
 }
 
 struct Slot {
@@ -228,11 +230,15 @@ struct Slot {
 }
 
 /// Chooses from `candidates` (indices into `images`: de-duplicated, bucketed).
-pub fn select(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>) -> Selection {
+pub fn select(
+    images: &[PoolImage],
+    candidates: &[usize],
+    plan: &Plan<'_>,
+) -> Result<Selection, crate::cancel::Interrupted> {
     let mut slots = initial_slots(plan.buckets);
     let mut topped_up = Vec::new();
     loop {
-        let mut sel = solve(images, candidates, plan, &slots);
+        let mut sel = solve(images, candidates, plan, &slots)?;
         if plan.shortfall == ShortfallPolicy::Fill {
             let mut moved_any = false;
             for (i, fill) in sel.slots.iter().enumerate() {
@@ -258,7 +264,7 @@ pub fn select(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>) -> Se
             }
         }
         sel.topped_up = topped_up;
-        return sel;
+        return Ok(sel);
     }
 }
 
@@ -306,7 +312,12 @@ fn serves(img: &PoolImage, slot: &Slot, plan: &BucketPlan) -> bool {
     }
 }
 
-fn solve(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>, slots: &[Slot]) -> Selection {
+fn solve(
+    images: &[PoolImage],
+    candidates: &[usize],
+    plan: &Plan<'_>,
+    slots: &[Slot],
+) -> Result<Selection, crate::cancel::Interrupted> {
     // Preference rank inside each bucket.
     let mut rank: BTreeMap<usize, usize> = BTreeMap::new();
     for (b, bucket) in Bucket::ALL.into_iter().enumerate() {
@@ -384,7 +395,7 @@ fn solve(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>, slots: &[S
             .map_or(none_camera, |c| camera_nodes[c].0);
         image_edges.push(g.add_edge(node, to, 1, rank[&i] as i64));
     }
-    g.min_cost_max_flow(source, sink);
+    g.min_cost_max_flow(source, sink, plan.cancel)?;
 
     let mut picks: Vec<Pick> = links
         .iter()
@@ -442,7 +453,7 @@ fn solve(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>, slots: &[S
         }
     }
     sel.picks = picks;
-    sel
+    Ok(sel)
 }
 
 #[cfg(test)]

@@ -1,5 +1,10 @@
 use super::*;
 use crate::bucket::PerBucket;
+
+/// [`super::select`] that cannot be interrupted.
+fn select(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>) -> Selection {
+    super::select(images, candidates, plan).expect("never interrupted")
+}
 use crate::pool::fake::{blob, image};
 use crate::recipe::BucketPlan;
 
@@ -17,6 +22,7 @@ fn plan_of(
         camera_min,
         seed: 1,
         shortfall: policy,
+        cancel: &crate::cancel::NEVER,
     }
 }
 

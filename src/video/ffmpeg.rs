@@ -170,7 +170,9 @@ fn read_times(dir: &Path, video: &Path, stderr: String) -> Result<Vec<f64>, Vide
         message,
     };
     let io = |path: PathBuf, source| VideoError::Io { path, source };
-    let text = match std::fs::read_to_string(dir.join(TIMES)) {
+    let text = match crate::source::read_text(&dir.join(TIMES), crate::source::LIST_LIMIT)
+        .map_err(crate::source::ReadError::into_io)
+    {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(io(dir.join(TIMES), e)),

@@ -73,7 +73,7 @@ pub(super) fn frame_file(i: usize) -> String {
 
 /// A complete earlier extraction in `dir` for `key`, if there is one.
 pub(super) fn load(dir: &Path, key: &str) -> Option<Vec<Frame>> {
-    let bytes = std::fs::read(dir.join(INDEX)).ok()?;
+    let bytes = crate::source::read_bytes(&dir.join(INDEX), crate::source::LABEL_LIMIT).ok()?;
     let index: Index = serde_json::from_slice(&bytes).ok()?;
     let complete = index.format == FORMAT_VERSION
         && index.key == key

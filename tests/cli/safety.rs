@@ -238,3 +238,118 @@ fn decompression_bombs_are_reported_under_a_memory_cap() {
         "a valid image within the limit is used"
     );
 }
+
+#[cfg(unix)]
+fn mkfifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+}
+
+/// The standard recipe with `line` added under `[sources]`.
+fn recipe_with_source(pool: &Pool, line: &str) -> std::path::PathBuf {
+    let recipe = pool.recipe(BODY);
+    let text = std::fs::read_to_string(&recipe).unwrap().replace(
+        "roots = [\"frames\", \"stills\"]",
+        &format!("roots = [\"frames\", \"stills\"]\n{line}"),
+    );
+    std::fs::write(&recipe, text).unwrap();
+    recipe
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_and_devices_as_inputs_fail_at_once_instead_of_hanging() {
+    let pool = Pool::standard();
+    let ten = std::time::Duration::from_secs(10);
+    mkfifo(&pool.join("fifo.toml"));
+    pool.cmd()
+        .args(["check", "--recipe", "fifo.toml"])
+        .timeout(ten)
+        .assert()
+        .code(2)
+        .stderr(contains("fifo.toml").and(contains("not a regular file (it is a FIFO)")));
+
+    std::os::unix::fs::symlink("/dev/zero", pool.join("zero.csv")).unwrap();
+    let recipe = recipe_with_source(&pool, "manifest = \"zero.csv\"");
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .timeout(ten)
+        .assert()
+        .code(2)
+        .stderr(contains("zero.csv").and(contains("character device")));
+
+    mkfifo(&pool.join("fifo.csv"));
+    let recipe = recipe_with_source(&pool, "manifest = \"fifo.csv\"");
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .timeout(ten)
+        .assert()
+        .code(2)
+        .stderr(contains("fifo.csv").and(contains("FIFO")));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_label_file_is_an_error_and_as_cache_a_warning() {
+    let pool = Pool::empty();
+    for k in 0..4u64 {
+        pool.image(
+            &format!("ds/images/train/img_{k}.jpg"),
+            &scene(300 + k, 0.0, 96, 72),
+        );
+    }
+    pool.write("ds/labels/train/img_0.txt", b"0 0.5 0.5 0.2 0.2\n");
+    mkfifo(&pool.join("ds/labels/train/img_1.txt"));
+    pool.write(
+        "recipe.toml",
+        b"[sources]\nroots = [\"ds/images\"]\n[annotations]\nformat = \"yolo\"\npath = \"ds\"\n\
+          [buckets.normal]\ncount = 1\n[buckets.background]\ncount = 1\n[output]\ndir = \"out\"\n",
+    );
+    let ten = std::time::Duration::from_secs(10);
+    pool.cmd()
+        .args(["build", "--recipe", "recipe.toml"])
+        .timeout(ten)
+        .assert()
+        .code(2)
+        .stderr(contains("img_1.txt").and(contains("FIFO")));
+
+    std::fs::remove_file(pool.join("ds/labels/train/img_1.txt")).unwrap();
+    let cache = pool.join("cache");
+    pool.cmd()
+        .args(["build", "-q", "--recipe", "recipe.toml", "--cache-dir"])
+        .arg(&cache)
+        .assert()
+        .success();
+    let file = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cache"))
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    mkfifo(&file);
+    pool.cmd()
+        .args(["build", "--force", "--recipe", "recipe.toml", "--cache-dir"])
+        .arg(&cache)
+        .timeout(ten)
+        .assert()
+        .success()
+        .stderr(contains("calibset: warning: cache").and(contains("FIFO")));
+}
+
+#[test]
+fn a_json_lines_manifest_may_start_with_a_byte_order_mark() {
+    let pool = Pool::standard();
+    pool.write(
+        "m.jsonl",
+        "\u{FEFF}{\"path\": \"frames/cam1/day/0000.jpg\", \"tags\": [\"bom\"]}\n".as_bytes(),
+    );
+    let recipe = recipe_with_source(&pool, "manifest = \"m.jsonl\"");
+    pool.cmd()
+        .args(["build", "-q", "--dry-run", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+}
