@@ -122,6 +122,9 @@ fn audit(cli: &Cli, args: &AuditArgs, cancel: &AtomicBool) -> anyhow::Result<Exi
     if let Some(max) = args.run.max_megapixels {
         recipe.limits.max_pixels = max;
     }
+    if let Some(path) = &args.html {
+        calibset::pipeline::check_html(path, &recipe, None)?;
+    }
     let cache_dir = args.run.cache();
     let opts = calibset::pipeline::PlanOptions {
         cache_dir: cache_dir.as_deref(),

@@ -379,11 +379,19 @@ pub fn parse_time(text: &str) -> Option<f64> {
         z => {
             let sign = if z.starts_with('-') { -1.0 } else { 1.0 };
             let (zh, zm) = z[1..].split_once(':').unwrap_or((&z[1..], "0"));
-            let offset = zh.parse::<f64>().ok()? * 3600.0 + zm.parse::<f64>().ok()? * 60.0;
-            secs -= sign * offset;
+            // Whole hours and minutes only: `+nan` or `+inf` is no offset.
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if !digits(zh) || !digits(zm) {
+                return None;
+            }
+            let (zh, zm): (u32, u32) = (zh.parse().ok()?, zm.parse().ok()?);
+            if zh > 23 || zm > 59 {
+                return None;
+            }
+            secs -= sign * f64::from(zh * 3600 + zm * 60);
         }
     }
-    Some(secs)
+    secs.is_finite().then_some(secs)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -518,6 +526,13 @@ mod tests {
             "2000-13-01",
             "2000-01-01T25:00:00",
             "2000-01-01T10",
+            "2000-01-01T10:00:00+nan",
+            "2000-01-01T10:00:00+inf",
+            "2000-01-01T10:00:00-inf:00",
+            "2000-01-01T10:00:00+1e300",
+            "2000-01-01T10:00:00+99",
+            "nan",
+            "inf",
         ] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }

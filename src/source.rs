@@ -104,6 +104,14 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// Reads the first `n` bytes (or fewer) of a regular file.
+pub fn read_head(path: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
+    let (file, _) = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.take(n).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads a whole regular UTF-8 text file of at most `limit` bytes; a leading
 /// byte-order mark is dropped.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {

@@ -89,6 +89,26 @@ pub enum BuildError {
         /// The root.
         root: PathBuf,
     },
+    /// The cache folder lies inside the output folder.
+    #[error(
+        "cache folder {} is inside the output folder {}; choose a cache outside it",
+        cache.display(),
+        out.display()
+    )]
+    CacheInOutput {
+        /// The cache folder.
+        cache: PathBuf,
+        /// The output folder.
+        out: PathBuf,
+    },
+    /// `--html` would overwrite an input or a file calibset did not write.
+    #[error("--html {}: {why}; choose another file", path.display())]
+    HtmlTarget {
+        /// The path given.
+        path: PathBuf,
+        /// Why it is refused.
+        why: String,
+    },
     /// `--html` names the output folder itself or a file the build writes there.
     #[error("--html {} would replace the output folder or a file the set writes there; choose another name", path.display())]
     HtmlClash {
@@ -150,7 +170,64 @@ fn render_html(title: String, report: &Report, planned: &Planned) -> String {
     })
 }
 
-/// Writes `page` to `path`: a temporary file beside it, then a rename.
+/// Start of every page calibset writes (see [`crate::html`]).
+const REPORT_MARK: &[u8] = b"<meta name=\"generator\" content=\"calibset ";
+
+/// Refuses an `--html` path that could overwrite input — a path inside a source
+/// root or an annotations folder, or naming the recipe, the manifest or a label
+/// file — or a file that is not an earlier calibset report. A path inside the
+/// output folder `out` is written with the set, under its ownership rules.
+pub fn check_html(path: &Path, recipe: &Recipe, out: Option<&Path>) -> Result<(), BuildError> {
+    let refuse = |why: String| {
+        Err(BuildError::HtmlTarget {
+            path: path.to_owned(),
+            why,
+        })
+    };
+    let abs = paths::normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
+    let real = paths::resolved(&abs);
+    let inside = |p: &Path| abs.starts_with(p) || real.starts_with(paths::resolved(p));
+    for root in &recipe.sources.roots {
+        if inside(root) {
+            return refuse(format!("it is inside source root {}", root.display()));
+        }
+    }
+    let a = recipe.annotations.as_ref();
+    let inputs = [Some(&recipe.path), recipe.sources.manifest.as_ref()]
+        .into_iter()
+        .chain([a.map(|a| &a.path), a.and_then(|a| a.images.as_ref())])
+        .chain([a.and_then(|a| a.names.as_ref())])
+        .flatten();
+    for input in inputs {
+        if inside(input) {
+            return refuse(format!("it is or lies in the input {}", input.display()));
+        }
+    }
+    if out.is_some_and(|o| inside_output(path, o).is_some()) {
+        return Ok(());
+    }
+    replaceable(path).or_else(refuse)
+}
+
+/// `Ok` when nothing is at `path` or an earlier calibset report is.
+fn replaceable(path: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot inspect it ({e})")),
+        Ok(m) if !m.is_file() => Err("it exists and is not a file".into()),
+        Ok(_) => {
+            let head = crate::source::read_head(path, 4096).unwrap_or_default();
+            if head.windows(REPORT_MARK.len()).any(|w| w == REPORT_MARK) {
+                Ok(())
+            } else {
+                Err("it exists and is not a calibset report".into())
+            }
+        }
+    }
+}
+
+/// Writes `page` to `path`: a temporary file beside it, then a rename; what is
+/// at `path` is checked again just before it is replaced.
 fn write_page(path: &Path, page: &str) -> Result<(), BuildError> {
     let fail = |source| BuildError::Write {
         path: path.to_owned(),
@@ -169,6 +246,10 @@ fn write_page(path: &Path, page: &str) -> Result<(), BuildError> {
         let mode = std::fs::Permissions::from_mode(0o644);
         tmp.as_file().set_permissions(mode).map_err(fail)?;
     }
+    replaceable(path).map_err(|why| BuildError::HtmlTarget {
+        path: path.to_owned(),
+        why,
+    })?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }
@@ -275,6 +356,18 @@ pub fn build(
                 });
             }
         }
+    }
+    if let (Some(out), Some(cache)) = (&out, &opts.cache_dir) {
+        let cache = paths::normalize(&std::path::absolute(cache).unwrap_or_else(|_| cache.clone()));
+        if cache.starts_with(out) || paths::resolved(&cache).starts_with(paths::resolved(out)) {
+            return Err(BuildError::CacheInOutput {
+                cache,
+                out: out.clone(),
+            });
+        }
+    }
+    if let Some(html) = &opts.html {
+        check_html(html, recipe, out.as_deref())?;
     }
     // One build at a time per output, from the first check to the final rename;
     // under the lock, what killed builds left beside the output is cleared.

@@ -300,3 +300,69 @@ fn free_is_not_a_tag_name() {
             .contains("pool/r.toml:6:8: buckets.hard.quota.free: `free` names the bucket's free share")
     );
 }
+
+#[test]
+fn out_of_range_numbers_and_empty_keys_are_refused() {
+    let cases = [
+        (
+            "total = 20\nsplit = { normal = 1e308, hard = 1, background = 1 }\n",
+            "split.normal: weight must be a number from 0 to 1000000",
+        ),
+        (
+            "total = 20000000000\nsplit = { normal = 1 }\n",
+            "total: must be at most 10000000",
+        ),
+        (
+            "total = 10\n[quality]\ndark = nan\n",
+            "quality.dark: must be a luma level from 0 to 255, not NaN",
+        ),
+        (
+            "total = 10\n[quality]\ndark = -1\n",
+            "quality.dark: must be a luma level",
+        ),
+        (
+            "total = 10\n[quality]\noverexposed = 2\n",
+            "quality.overexposed: must be a share from 0 to 1",
+        ),
+        (
+            "total = 10\n[quality]\nlowq = 101\n",
+            "quality.lowq: must be a JPEG quality from 0 to 100",
+        ),
+        (
+            "total = 10\n[limits]\nmax_megapixels = inf\n",
+            "limits.max_megapixels: must be above 0",
+        ),
+        (
+            "total = 10\n[buckets.normal.quota]\n\"\" = 1\n",
+            "an empty key names nothing",
+        ),
+        (
+            "total = 10\n[buckets.normal.quota]\n\"=\" = 1\n",
+            "needs both a field and a value",
+        ),
+        (
+            "total = 10\n[buckets.normal.min]\n\"camera=\" = 1\n",
+            "needs both a field and a value",
+        ),
+    ];
+    for (body, want) in cases {
+        let text = format!("{body}\n[sources]\nroots = [\"pool\"]\n");
+        let text = if body.contains("split") || body.contains("buckets") {
+            text
+        } else {
+            format!("split = {{ normal = 1 }}\n{text}")
+        };
+        let err = Recipe::parse(Path::new("/r.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{body}\n→ {err}");
+    }
+    // Exact arithmetic: huge-but-valid weights still split 20 images exactly.
+    let r = Recipe::parse(
+        Path::new("/r.toml"),
+        "total = 20\nsplit = { normal = 1000000, hard = 0.000001, background = 0 }\n[sources]\nroots = [\"p\"]\n",
+    )
+    .unwrap();
+    assert_eq!(r.total, 20);
+    assert_eq!(r.buckets.normal.count, 20);
+}

@@ -17,6 +17,9 @@ use crate::paths;
 use crate::pattern::PathPattern;
 use crate::sequence::SequencePlan;
 
+/// Largest image count a recipe may ask for (total, bucket, quota, minimum).
+const MAX_COUNT: usize = 10_000_000;
+
 /// Collects problems while validating.
 struct Checker<'a, 'b> {
     source: &'b SourceMap<'a>,
@@ -38,9 +41,13 @@ impl Checker<'_, '_> {
         self.problems.push(p);
     }
 
-    /// A non-negative integer that fits `usize`.
+    /// A count of images: 0 to [`MAX_COUNT`].
     fn count(&mut self, value: &Spanned<i64>, key: &str) -> usize {
         match usize::try_from(*value.get_ref()) {
+            Ok(n) if n > MAX_COUNT => {
+                self.at_key(value, key, format!("must be at most {MAX_COUNT}, not {n}"));
+                0
+            }
             Ok(n) => n,
             Err(_) => {
                 self.at_key(
@@ -417,7 +424,10 @@ fn bucket_plans(
                 return PerBucket::default();
             };
             if let Some(weights) = split_weights(c, split) {
-                let total = usize::try_from(*total.get_ref()).unwrap_or(0);
+                let total = usize::try_from(*total.get_ref())
+                    .ok()
+                    .filter(|&t| t <= MAX_COUNT)
+                    .unwrap_or(0);
                 counts = largest_remainder(total, &weights);
                 *weights_out = Some(weights);
             }
@@ -460,6 +470,19 @@ fn bucket_plan(
         for (tag, value) in table {
             let key = format!("buckets.{bucket}.{kind}.{tag}");
             let n = c.count(value, &key);
+            match tag.split_once('=') {
+                _ if tag.trim().is_empty() => c.at_key(
+                    value,
+                    &key,
+                    "an empty key names nothing: give a tag, a class or `field=value`",
+                ),
+                Some((field, val)) if field.trim().is_empty() || val.trim().is_empty() => c.at_key(
+                    value,
+                    &key,
+                    "a `field=value` key needs both a field and a value, e.g. \"camera=cam01\"",
+                ),
+                _ => {}
+            }
             if tag == "free" {
                 c.at_key(
                     value,
@@ -512,8 +535,12 @@ fn split_weights(c: &mut Checker<'_, '_>, split: &Spanned<RawSplit>) -> Option<P
     ] {
         if let Some(w) = w {
             let v = *w.get_ref();
-            if !(v.is_finite() && v >= 0.0) {
-                c.at_key(w, &format!("split.{bucket}"), "weight must be a number ≥ 0");
+            if !(v.is_finite() && (0.0..=MAX_WEIGHT).contains(&v)) {
+                c.at_key(
+                    w,
+                    &format!("split.{bucket}"),
+                    format!("weight must be a number from 0 to {MAX_WEIGHT}, not {v}"),
+                );
                 ok = false;
             } else {
                 weights[bucket] = v;
@@ -527,20 +554,27 @@ fn split_weights(c: &mut Checker<'_, '_>, split: &Spanned<RawSplit>) -> Option<P
     ok.then_some(weights)
 }
 
+/// Largest `split` weight accepted.
+const MAX_WEIGHT: f64 = 1e6;
+
 /// Splits `total` by `weights` so the parts sum to `total`: floor every share,
-/// then hand the remaining units to the largest fractional parts (ties: bucket order).
+/// then hand the remaining units to the largest fractional parts (ties: bucket
+/// order). Computed exactly in integers: weights count in millionths.
 pub(crate) fn largest_remainder(total: usize, weights: &PerBucket<f64>) -> PerBucket<usize> {
-    let sum: f64 = weights.iter().map(|(_, w)| *w).sum();
+    let units = |w: f64| (w.max(0.0) * 1e6).round().min(u64::MAX as f64) as u128;
+    let sum: u128 = weights.iter().map(|(_, w)| units(*w)).sum();
     let mut counts = PerBucket::<usize>::default();
+    if sum == 0 {
+        return counts;
+    }
     let mut rems = Vec::new();
     for (bucket, w) in weights.iter() {
-        let exact = total as f64 * w / sum;
-        let floor = exact.floor();
-        counts[bucket] = floor as usize;
-        rems.push((exact - floor, bucket));
+        let share = total as u128 * units(*w);
+        counts[bucket] = (share / sum) as usize;
+        rems.push((share % sum, bucket));
     }
     let assigned: usize = counts.iter().map(|(_, c)| *c).sum();
-    rems.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     for (_, bucket) in rems.into_iter().take(total.saturating_sub(assigned)) {
         counts[bucket] += 1;
     }

@@ -353,3 +353,56 @@ fn a_json_lines_manifest_may_start_with_a_byte_order_mark() {
         .assert()
         .success();
 }
+
+#[test]
+fn html_never_overwrites_an_input_or_a_file_it_did_not_write() {
+    let pool = Pool::standard();
+    let recipe = recipe_with_source(&pool, "");
+    pool.write("notes.html", b"my notes");
+    let png = std::fs::read(pool.join("stills/one.png")).unwrap();
+    let text = std::fs::read(&recipe).unwrap();
+    for (target, why) in [
+        ("stills/one.png", "inside source root"),
+        ("frames/report.html", "inside source root"),
+        ("recipe.toml", "input"),
+        ("notes.html", "not a calibset report"),
+    ] {
+        for cmd in [&["build", "--dry-run"][..], &["audit"][..]] {
+            pool.cmd()
+                .args(cmd)
+                .arg("--recipe")
+                .arg(&recipe)
+                .args(["--html", target])
+                .assert()
+                .code(2)
+                .stderr(contains(format!("--html {target}")).and(contains(why)));
+        }
+    }
+    assert_eq!(std::fs::read(pool.join("stills/one.png")).unwrap(), png);
+    assert_eq!(std::fs::read(&recipe).unwrap(), text);
+    assert_eq!(std::fs::read(pool.join("notes.html")).unwrap(), b"my notes");
+    assert!(!pool.join("frames/report.html").exists());
+    // An earlier report is replaced.
+    for _ in 0..2 {
+        pool.cmd()
+            .args(["audit", "-q", "--recipe"])
+            .arg(&recipe)
+            .args(["--html", "report.html"])
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn a_cache_inside_the_output_is_refused_up_front() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(BODY);
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .args(["--cache-dir", "out/.cache"])
+        .assert()
+        .code(2)
+        .stderr(contains("cache folder").and(contains("is inside the output folder")));
+    assert!(!pool.join("out").exists());
+}
