@@ -169,7 +169,7 @@ pub fn audit(
         ),
     ];
     let mut findings = Vec::new();
-    let issues = report.pool.issues.len();
+    let issues = report.pool.skipped();
     if let Some(max) = thresholds.max_issues
         && issues > max
     {
@@ -254,7 +254,7 @@ impl AuditReport {
             w,
             "pool      {} images found, {usable} readable, {} skipped",
             r.pool.scanned + r.pool.video_frames,
-            r.pool.issues.len()
+            r.pool.skipped()
         )?;
         if let Some(m) = &r.measure {
             writeln!(
@@ -323,9 +323,16 @@ impl AuditReport {
         }
         if !r.pool.issues.is_empty() {
             writeln!(w)?;
-            writeln!(w, "skipped files ({}):", r.pool.issues.len())?;
+            writeln!(w, "skipped files ({}):", r.pool.skipped())?;
             for i in &r.pool.issues {
                 writeln!(w, "  {}: {}", i.path, i.message)?;
+            }
+            if r.pool.missing_unlisted() > 0 {
+                writeln!(
+                    w,
+                    "  … and {} more manifest rows whose files were not found",
+                    r.pool.missing_unlisted()
+                )?;
             }
         }
         writeln!(w)?;

@@ -52,7 +52,13 @@ mod tests {
         );
         assert!(dedup_after(&images, &settings, removed, &NEVER).is_ok());
         let dir = tempfile::tempdir().unwrap();
-        let scanned = crate::scan::scan(&[dir.path().to_owned()], dir.path(), &[], &set);
+        let scanned = crate::scan::scan(
+            &[dir.path().to_owned()],
+            dir.path(),
+            &[],
+            crate::scan::Walk::default(),
+            &set,
+        );
         assert!(matches!(scanned, Err(crate::scan::ScanError::Interrupted)));
         let mut g = crate::select::flow::Network::new(2);
         g.add_edge(0, 1, 1, 0);

@@ -90,10 +90,10 @@ fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<Exi
                 eprintln!("calibset: warning: stability: {f}");
             }
         }
-        if !report.pool.issues.is_empty() {
+        if report.pool.skipped() > 0 {
             eprintln!(
                 "calibset: warning: {} file(s) skipped (see the report)",
-                report.pool.issues.len()
+                report.pool.skipped()
             );
         }
     }

@@ -17,7 +17,7 @@
 //! leave that label to the recipe's rules. A path that leaves the manifest's
 //! folder is refused unless the recipe sets `sources.allow_outside = true`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::bucket::Bucket;
@@ -47,7 +47,13 @@ pub struct Row {
 pub struct Manifest {
     path: PathBuf,
     rows: HashMap<PathBuf, Row>,
+    missing: usize,
+    missing_examples: Vec<PathBuf>,
 }
+
+/// How many rows naming files that do not exist [`Manifest::load_for`] keeps
+/// as examples.
+pub const MISSING_EXAMPLES: usize = 20;
 
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -91,31 +97,48 @@ enum TimeField {
 }
 
 impl Manifest {
-    /// Reads the manifest at `path` (absolute, normalised).
+    /// Reads the manifest at `path` (absolute, normalised), keeping every row.
     pub fn load(path: &Path, allow_outside: bool) -> Result<Self, ManifestError> {
-        let text = crate::source::read_text(path, crate::source::LIST_LIMIT).map_err(|e| {
-            ManifestError::Read {
-                path: path.to_owned(),
-                source: e.into_io(),
-            }
-        })?;
-        Self::parse(path, &text, allow_outside)
+        Self::parse(path, &read(path)?, allow_outside)
     }
 
-    /// Parses manifest text as if read from `path` (the extension picks the format).
+    /// Reads the manifest at `path`, keeping only the rows of files in `found`;
+    /// the others are counted (see [`Manifest::missing`]), the first
+    /// [`MISSING_EXAMPLES`] kept as examples. Every row is still checked, so
+    /// memory follows the rows used while errors are found everywhere.
+    pub fn load_for(
+        path: &Path,
+        allow_outside: bool,
+        found: &HashSet<&Path>,
+    ) -> Result<Self, ManifestError> {
+        Self::parse_with(path, &read(path)?, allow_outside, |p| found.contains(p))
+    }
+
+    /// Parses manifest text as if read from `path` (the extension picks the
+    /// format), keeping every row.
     pub fn parse(path: &Path, text: &str, allow_outside: bool) -> Result<Self, ManifestError> {
+        Self::parse_with(path, text, allow_outside, |_| true)
+    }
+
+    fn parse_with(
+        path: &Path,
+        text: &str,
+        allow_outside: bool,
+        keep: impl Fn(&Path) -> bool,
+    ) -> Result<Self, ManifestError> {
         let jsonl = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
-        let records = if jsonl {
-            jsonl_records(path, text)?
-        } else {
-            csv_records(path, text)?
-        };
         let dir = path.parent().unwrap_or(Path::new("."));
-        let mut rows = HashMap::new();
-        for (line, fields) in records {
+        let mut manifest = Manifest {
+            path: path.to_owned(),
+            ..Manifest::default()
+        };
+        // Every path seen, as a 128-bit hash, with its line: duplicates are
+        // found among dropped rows too, in 24 bytes a row.
+        let mut seen: HashMap<u128, u64> = HashMap::new();
+        let mut visit = |line: u64, fields: Fields| {
             let err = |message: String| ManifestError::Row {
                 path: path.to_owned(),
                 line,
@@ -148,6 +171,20 @@ impl Manifest {
                     ))
                 })?),
             };
+            let hash = blake3::hash(key.as_os_str().as_encoded_bytes());
+            let id = u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"));
+            if let Some(first) = seen.insert(id, line) {
+                return Err(err(format!(
+                    "`{rel}` is listed twice (first on line {first})"
+                )));
+            }
+            if !keep(&key) {
+                manifest.missing += 1;
+                if manifest.missing_examples.len() < MISSING_EXAMPLES {
+                    manifest.missing_examples.push(key);
+                }
+                return Ok(());
+            }
             let row = Row {
                 bucket,
                 tags: fields.tags.into_iter().collect(),
@@ -157,17 +194,15 @@ impl Manifest {
                 meta: fields.meta,
                 line,
             };
-            if let Some(previous) = rows.insert(key, row) {
-                return Err(err(format!(
-                    "`{rel}` is listed twice (first on line {})",
-                    previous.line
-                )));
-            }
+            manifest.rows.insert(key, row);
+            Ok(())
+        };
+        if jsonl {
+            jsonl_records(path, text, &mut visit)?;
+        } else {
+            csv_records(path, text, &mut visit)?;
         }
-        Ok(Self {
-            path: path.to_owned(),
-            rows,
-        })
+        Ok(manifest)
     }
 
     /// The manifest file.
@@ -180,27 +215,29 @@ impl Manifest {
         self.rows.get(path)
     }
 
-    /// Number of rows.
+    /// Number of rows kept.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
-    /// Whether the manifest lists no image.
+    /// Whether the manifest keeps no row.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
-    /// Listed paths that are not in `found`, sorted.
-    pub fn missing<'a>(&'a self, found: &std::collections::HashSet<&Path>) -> Vec<&'a Path> {
-        let mut v: Vec<&Path> = self
-            .rows
-            .keys()
-            .map(PathBuf::as_path)
-            .filter(|p| !found.contains(p))
-            .collect();
-        v.sort();
-        v
+    /// Rows [`Manifest::load_for`] dropped because their file was not found:
+    /// how many, and the first few paths in file order.
+    pub fn missing(&self) -> (usize, &[PathBuf]) {
+        (self.missing, &self.missing_examples)
     }
+}
+
+/// The manifest's text.
+fn read(path: &Path) -> Result<String, ManifestError> {
+    crate::source::read_text(path, crate::source::LIST_LIMIT).map_err(|e| ManifestError::Read {
+        path: path.to_owned(),
+        source: e.into_io(),
+    })
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -216,7 +253,12 @@ fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
-fn csv_records(path: &Path, text: &str) -> Result<Vec<(u64, Fields)>, ManifestError> {
+/// Calls `visit` with every CSV record, in file order.
+fn csv_records(
+    path: &Path,
+    text: &str,
+    visit: &mut dyn FnMut(u64, Fields) -> Result<(), ManifestError>,
+) -> Result<(), ManifestError> {
     let row_err = |line: u64, message: String| ManifestError::Row {
         path: path.to_owned(),
         line,
@@ -234,7 +276,6 @@ fn csv_records(path: &Path, text: &str) -> Result<Vec<(u64, Fields)>, ManifestEr
     if !headers.iter().any(|h| h == "path") {
         return Err(row_err(1, "no `path` column in the header".into()));
     }
-    let mut out = Vec::new();
     for record in csv.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -262,13 +303,17 @@ fn csv_records(path: &Path, text: &str) -> Result<Vec<(u64, Fields)>, ManifestEr
                 }
             }
         }
-        out.push((line, f));
+        visit(line, f)?;
     }
-    Ok(out)
+    Ok(())
 }
 
-fn jsonl_records(path: &Path, text: &str) -> Result<Vec<(u64, Fields)>, ManifestError> {
-    let mut out = Vec::new();
+/// Calls `visit` with every JSON Lines record, in file order.
+fn jsonl_records(
+    path: &Path,
+    text: &str,
+    visit: &mut dyn FnMut(u64, Fields) -> Result<(), ManifestError>,
+) -> Result<(), ManifestError> {
     for (i, raw) in text.lines().enumerate() {
         let line = i as u64 + 1;
         let err = |message: String| ManifestError::Row {
@@ -328,9 +373,9 @@ fn jsonl_records(path: &Path, text: &str) -> Result<Vec<(u64, Fields)>, Manifest
                 }
             }
         }
-        out.push((line, f));
+        visit(line, f)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Parses seconds (`12.5`) or an ISO-8601 date-time (`2024-05-01T08:30:00Z`,

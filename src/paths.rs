@@ -57,6 +57,48 @@ pub fn slash(path: &Path) -> String {
     parts.join("/")
 }
 
+/// A relative path as a `/`-separated string that names it exactly and fits on
+/// one line: `%`, control characters and (in a component that is not UTF-8)
+/// every non-ASCII byte are written `%XX`. Distinct paths never print alike,
+/// and the form is reversible; for ordinary names it is [`slash`]'s.
+pub fn escaped(path: &Path) -> String {
+    let mut out = String::new();
+    for (i, c) in path.components().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        escape_into(&mut out, c.as_os_str().as_encoded_bytes());
+    }
+    out
+}
+
+/// Appends one path component to `out`, escaped as [`escaped`] does.
+fn escape_into(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            for ch in text.chars() {
+                if ch == '%' || ch.is_control() {
+                    let mut buf = [0u8; 4];
+                    for b in ch.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("%{b:02X}"));
+                    }
+                } else {
+                    out.push(ch);
+                }
+            }
+        }
+        Err(_) => {
+            for &b in bytes {
+                if b == b'%' || !(0x20..0x7F).contains(&b) {
+                    out.push_str(&format!("%{b:02X}"));
+                } else {
+                    out.push(char::from(b));
+                }
+            }
+        }
+    }
+}
+
 /// Whether `path` (normalised) stays inside `root` (normalised).
 pub fn is_within(path: &Path, root: &Path) -> bool {
     path.starts_with(root)

@@ -28,6 +28,8 @@ pub struct PoolSummary {
     pub scanned: usize,
     /// Skipped by `exclude` patterns.
     pub excluded: usize,
+    /// Symlinked images and videos not followed (`sources.follow_symlinks`).
+    pub symlinks_skipped: usize,
     /// Images no manifest row, rule or default bucketed (not used).
     pub unbucketed: usize,
     /// Video files found.
@@ -38,13 +40,28 @@ pub struct PoolSummary {
     pub unbucketed_examples: Vec<String>,
     /// Usable images per bucket, before de-duplication.
     pub usable: PerBucket<usize>,
-    /// Files skipped, with reasons.
+    /// Files skipped, with reasons (of the manifest rows whose file is
+    /// missing, only the first few: see `missing`).
     pub issues: Vec<Issue>,
+    /// Manifest rows whose file was not found under the roots (all of them;
+    /// `issues` lists the first [`crate::manifest::MISSING_EXAMPLES`]).
+    pub missing: usize,
     /// Readable images whose extension names another format.
     pub mislabelled: Vec<String>,
 }
 
 impl PoolSummary {
+    /// Files skipped: every issue, and the missing manifest rows not listed.
+    pub fn skipped(&self) -> usize {
+        self.issues.len() + self.missing_unlisted()
+    }
+
+    /// Manifest rows with a missing file that `issues` does not list.
+    pub fn missing_unlisted(&self) -> usize {
+        let listed = self.issues.iter().filter(|i| i.kind == "missing").count();
+        self.missing.saturating_sub(listed)
+    }
+
     /// Counts an unbucketed image, keeping the first few as examples.
     pub fn note_unbucketed(&mut self, rel: &str) {
         self.unbucketed += 1;
@@ -221,7 +238,7 @@ impl Report {
             p.usable.iter().map(|(_, n)| n).sum::<usize>(),
             p.unbucketed,
             p.excluded,
-            p.issues.len()
+            p.skipped()
         )?;
         if p.videos > 0 {
             writeln!(
@@ -329,9 +346,16 @@ impl Report {
         self.write_composition(w)?;
         if !p.issues.is_empty() {
             writeln!(w)?;
-            writeln!(w, "skipped files ({}):", p.issues.len())?;
+            writeln!(w, "skipped files ({}):", p.skipped())?;
             for i in &p.issues {
                 writeln!(w, "  {}: {}", i.path, i.message)?;
+            }
+            if p.missing_unlisted() > 0 {
+                writeln!(
+                    w,
+                    "  … and {} more manifest rows whose files were not found",
+                    p.missing_unlisted()
+                )?;
             }
         }
         if !p.mislabelled.is_empty() {

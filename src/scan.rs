@@ -1,8 +1,11 @@
 //! Finding images: walks the recipe's roots and lists every image file, sorted.
 //!
-//! Hidden files and folders (names starting with `.`) are skipped, symlinks are
-//! not followed, and only known image and video extensions are kept (any case). What is in
-//! a file is not looked at here; see [`crate::features`].
+//! Hidden files and folders (names starting with `.`) are skipped, and only
+//! known image and video extensions are kept (any case). Symlinks are counted
+//! but not followed unless asked ([`Walk::follow_symlinks`]); followed, a loop
+//! is a reported issue and a link leading outside every root is refused unless
+//! [`Walk::allow_outside`]. What is in a file is not looked at here; see
+//! [`crate::features`].
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -76,6 +79,17 @@ pub struct Scan {
     pub issues: Vec<WalkIssue>,
     /// Files skipped because an `exclude` pattern matched.
     pub excluded: usize,
+    /// Symlinks with an image or video name that were not followed.
+    pub symlinks_skipped: usize,
+}
+
+/// How to walk the roots.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Walk {
+    /// Follow symlinks to images and folders.
+    pub follow_symlinks: bool,
+    /// Let a followed symlink lead outside every root.
+    pub allow_outside: bool,
 }
 
 /// Whether `path` has an image extension.
@@ -92,15 +106,20 @@ pub fn scan(
     roots: &[PathBuf],
     base: &Path,
     exclude: &[PathPattern],
+    walk: Walk,
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<Scan, ScanError> {
     let mut out = Scan::default();
+    let real_roots: Vec<PathBuf> = roots
+        .iter()
+        .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
+        .collect();
     for root in roots {
         if !root.is_dir() {
             return Err(ScanError::MissingRoot { path: root.clone() });
         }
         let walker = WalkDir::new(root)
-            .follow_links(false)
+            .follow_links(walk.follow_symlinks)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
@@ -119,8 +138,32 @@ pub fn scan(
                 }
             };
             let video = crate::video::is_video_path(entry.path());
-            if !entry.file_type().is_file() || !(video || is_image_path(entry.path())) {
+            if !(video || is_image_path(entry.path())) {
                 continue;
+            }
+            if entry.file_type().is_symlink() {
+                // Not followed (a followed link reports its target's type).
+                out.symlinks_skipped += 1;
+                continue;
+            }
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            if entry.path_is_symlink() && !walk.allow_outside {
+                let target = std::fs::canonicalize(entry.path());
+                if !target
+                    .as_ref()
+                    .is_ok_and(|t| real_roots.iter().any(|r| t.starts_with(r)))
+                {
+                    out.issues.push(WalkIssue {
+                        path: entry.path().to_owned(),
+                        message: format!(
+                            "symlink leads outside the roots (to {}); set sources.allow_outside = true to read it",
+                            target.map_or_else(|e| e.to_string(), |t| t.display().to_string())
+                        ),
+                    });
+                    continue;
+                }
             }
             let path = paths::normalize(entry.path());
             let rel = paths::slash(&paths::relative(&path, base));
@@ -192,7 +235,14 @@ mod tests {
         }
         let exclude = [PathPattern::new("**/tmp/**").unwrap()];
         let roots = [base.join("r"), base.join("r/a")];
-        let scan = scan(&roots, &base, &exclude, &crate::cancel::NEVER).unwrap();
+        let scan = scan(
+            &roots,
+            &base,
+            &exclude,
+            Walk::default(),
+            &crate::cancel::NEVER,
+        )
+        .unwrap();
         let rels: Vec<_> = scan.files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(rels, ["r/a/1.png", "r/b/2.JPG"]);
         assert_eq!(scan.excluded, 1);
@@ -208,6 +258,7 @@ mod tests {
             &[dir.path().join("nope")],
             dir.path(),
             &[],
+            Walk::default(),
             &crate::cancel::NEVER,
         )
         .unwrap_err();

@@ -17,46 +17,11 @@ pub const MARKER: &str = ".calibset";
 pub(super) const MARKER_HEAD: &str = "This folder was written by calibset. `calibset build --force` may replace it.\n\
      Files it wrote, %-escaped (anything else here stops --force):\n";
 
-/// How a file `rel` (relative to the output folder) is listed in the marker: its
-/// components joined by `/`, with `%`, control characters and (in a name that is
-/// not UTF-8) every non-ASCII byte written `%XX`. Distinct paths never share a
-/// line, and no name can split into two lines.
+/// How a file `rel` (relative to the output folder) is listed in the marker:
+/// [`crate::paths::escaped`], so distinct paths never share a line and no name
+/// can split into two lines.
 pub fn entry(rel: &Path) -> String {
-    let mut out = String::new();
-    for (i, c) in rel.components().enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        escape_into(&mut out, c.as_os_str().as_encoded_bytes());
-    }
-    out
-}
-
-/// Appends `bytes` (one path component) to `out`, %-escaped as [`entry`] does.
-pub(crate) fn escape_into(out: &mut String, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            for ch in text.chars() {
-                if ch == '%' || ch.is_control() {
-                    let mut buf = [0u8; 4];
-                    for b in ch.encode_utf8(&mut buf).bytes() {
-                        out.push_str(&format!("%{b:02X}"));
-                    }
-                } else {
-                    out.push(ch);
-                }
-            }
-        }
-        Err(_) => {
-            for &b in bytes {
-                if b == b'%' || !(0x20..0x7F).contains(&b) {
-                    out.push_str(&format!("%{b:02X}"));
-                } else {
-                    out.push(char::from(b));
-                }
-            }
-        }
-    }
+    crate::paths::escaped(rel)
 }
 
 /// The marker's text for a build that wrote `files`.

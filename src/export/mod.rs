@@ -152,12 +152,31 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// A collision-free, flattened file name: `frames/cam01/day/1.jpg` → `frames__cam01__day__1.jpg`.
-pub fn flat_name(rel: &str) -> String {
-    rel.split('/')
-        .map(|s| if s == ".." { "_up_" } else { s })
-        .collect::<Vec<_>>()
-        .join("__")
+/// A flattened file name, byte for byte: `frames/cam01/day/1.jpg` →
+/// `frames__cam01__day__1.jpg` (a `..` becomes `_up_`).
+pub fn flat_name(rel: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::new();
+    for (i, c) in rel.components().enumerate() {
+        if i > 0 {
+            name.push("__");
+        }
+        match c {
+            std::path::Component::ParentDir => name.push("_up_"),
+            other => name.push(other.as_os_str()),
+        }
+    }
+    PathBuf::from(name)
+}
+
+/// The source tree below the recipe folder, byte for byte (a `..` becomes
+/// `_up_`).
+pub fn mirror_path(rel: &Path) -> PathBuf {
+    rel.components()
+        .map(|c| match c {
+            std::path::Component::ParentDir => "_up_".as_ref(),
+            other => other.as_os_str(),
+        })
+        .collect()
 }
 
 /// Assigns output paths, appending `~2`, `~3`, … before the extension where two
@@ -169,7 +188,7 @@ pub fn unique_paths(wanted: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
         .map(|p| {
             let mut candidate = p.clone();
             let mut n = 1;
-            while !taken.insert(candidate.to_string_lossy().to_lowercase()) {
+            while !taken.insert(marker::entry(&candidate).to_lowercase()) {
                 n += 1;
                 let stem = p.file_stem().unwrap_or_default().to_string_lossy();
                 let name = match p.extension() {
@@ -375,10 +394,13 @@ mod tests {
     #[test]
     fn names_are_flat_and_unique() {
         assert_eq!(
-            flat_name("frames/cam01/day/1.jpg"),
-            "frames__cam01__day__1.jpg"
+            flat_name(Path::new("frames/cam01/day/1.jpg")),
+            Path::new("frames__cam01__day__1.jpg")
         );
-        assert_eq!(flat_name("../data/1.jpg"), "_up___data__1.jpg");
+        assert_eq!(
+            flat_name(Path::new("../data/1.jpg")),
+            Path::new("_up___data__1.jpg")
+        );
         let got = unique_paths(["a/x.jpg", "a/X.jpg", "a/x.jpg", "b/x.jpg"].map(PathBuf::from));
         assert_eq!(
             got,

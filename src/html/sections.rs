@@ -242,7 +242,7 @@ impl Page<'_> {
     /// Section 6: files that could not be used, and other path lists.
     pub(super) fn skipped(&self, out: &mut String) -> fmt::Result {
         let p = &self.report().pool;
-        section_head(out, "skipped", Some(p.issues.len()))?;
+        section_head(out, "skipped", Some(p.skipped()))?;
         if p.issues.is_empty() {
             out.push_str("<p class=\"empty\">No files were skipped.</p>\n");
         } else {

@@ -89,7 +89,7 @@ impl Page<'_> {
             ("usable", usable),
             ("distinct", distinct),
             ("duplicates removed", d.exact_removed + d.near_removed),
-            ("skipped", p.issues.len()),
+            ("skipped", p.skipped()),
         ] {
             write!(
                 out,
@@ -161,7 +161,7 @@ impl Page<'_> {
         kv(out, "images found", p.scanned)?;
         kv(out, "excluded by pattern", p.excluded)?;
         kv(out, "unbucketed (unused)", p.unbucketed)?;
-        kv(out, "skipped (unreadable)", p.issues.len())?;
+        kv(out, "skipped (unreadable)", p.skipped())?;
         if !p.mislabelled.is_empty() {
             kv(out, "wrong extension (used)", p.mislabelled.len())?;
         }

@@ -2,7 +2,7 @@
 //! where each chosen image goes.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::dedup::{self, Dedup};
 use crate::export::{self, Layout, Placement};
@@ -11,25 +11,41 @@ use crate::paths;
 use crate::pool::PoolImage;
 use crate::select::Selection;
 
-/// Output paths for every pick, by layout, collision-free; paired with pick index.
+/// The image's path relative to the recipe folder `base`, exactly (its `rel`
+/// is the lossy text patterns match): for a video frame, `VIDEO/NNNNNN.jpg`.
+fn exact_rel(img: &PoolImage, base: &Path) -> PathBuf {
+    match &img.file.frame_of {
+        Some(f) => {
+            let frame = img.file.rel.rsplit('/').next().unwrap_or_default();
+            paths::relative(&f.video, base).join(frame)
+        }
+        None => paths::relative(&img.file.path, base),
+    }
+}
+
+/// What the lock's `source` and pool.csv's `path` columns say of an image: its
+/// exact path relative to `base` (a frame's video), [`paths::escaped`].
+fn source_column(img: &PoolImage, base: &Path) -> String {
+    match &img.file.frame_of {
+        Some(f) => paths::escaped(&paths::relative(&f.video, base)),
+        None => paths::escaped(&paths::relative(&img.file.path, base)),
+    }
+}
+
+/// Output paths for every pick, by layout, collision-free; paired with pick
+/// index. Names keep the source's bytes.
 pub(super) fn placements(
     images: &[PoolImage],
     sel: &Selection,
     layout: Layout,
+    base: &Path,
 ) -> Vec<(usize, Placement)> {
     let wanted = sel.picks.iter().map(|p| {
-        let img = &images[p.image];
+        let rel = exact_rel(&images[p.image], base);
         match layout {
-            Layout::ByBucket => {
-                PathBuf::from(p.bucket.as_str()).join(export::flat_name(&img.file.rel))
-            }
-            Layout::Flat => PathBuf::from(export::flat_name(&img.file.rel)),
-            Layout::Mirror => img
-                .file
-                .rel
-                .split('/')
-                .map(|s| if s == ".." { "_up_" } else { s })
-                .collect(),
+            Layout::ByBucket => PathBuf::from(p.bucket.as_str()).join(export::flat_name(&rel)),
+            Layout::Flat => export::flat_name(&rel),
+            Layout::Mirror => export::mirror_path(&rel),
         }
     });
     export::unique_paths(wanted)
@@ -53,6 +69,7 @@ pub(super) fn lock_manifest(
     images: &[PoolImage],
     sel: &Selection,
     placements: &[(usize, Placement)],
+    base: &Path,
 ) -> Vec<u8> {
     let mut rows: Vec<_> = placements.iter().collect();
     rows.sort_by(|a, b| a.1.dest.cmp(&b.1.dest));
@@ -67,11 +84,8 @@ pub(super) fn lock_manifest(
         let img = &images[pick.image];
         let tags = img.labels.tags_joined();
         w.write_record([
-            paths::slash(&placement.dest),
-            img.file
-                .frame_of
-                .as_ref()
-                .map_or_else(|| img.file.rel.clone(), |f| f.video_rel.clone()),
+            paths::escaped(&placement.dest),
+            source_column(img, base),
             img.labels.time.map_or(String::new(), |t| format!("{t:.3}")),
             pick.bucket.to_string(),
             pick.slot.label(),
@@ -129,7 +143,7 @@ pub fn html_images(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<Htm
 /// Every usable pool image with what became of it (`chosen`, `not-chosen`,
 /// `exact-duplicate`, `near-duplicate`, `not-sampled`, `consecutive-duplicate`),
 /// the image its duplicate group kept, and its measured quality.
-pub(super) fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<u8> {
+pub(super) fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection, base: &Path) -> Vec<u8> {
     let chosen: HashSet<usize> = sel.picks.iter().map(|p| p.image).collect();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -157,12 +171,12 @@ pub(super) fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Ve
         let status = status(dd, &chosen, i);
         let q = &img.features.quality;
         w.write_record([
-            img.file.rel.as_str(),
+            paths::escaped(&exact_rel(img, base)).as_str(),
             img.labels.bucket.map_or("", |b| b.as_str()),
             &img.labels.tags_joined(),
             img.labels.camera.as_deref().unwrap_or(""),
             status,
-            images[dd.cluster[i]].file.rel.as_str(),
+            paths::escaped(&exact_rel(&images[dd.cluster[i]], base)).as_str(),
             &img.features.phash_hex(),
             &img.features.width.to_string(),
             &img.features.height.to_string(),

@@ -99,21 +99,32 @@ pub fn inventory(
 ) -> Result<Inventory, BuildError> {
     let (cache_dir, save_cache) = (opts.cache_dir, opts.save_cache);
     let mut inv = Inventory::default();
-    let manifest = recipe
-        .sources
-        .manifest
-        .as_deref()
-        .map(|m| Manifest::load(m, recipe.sources.allow_outside))
-        .transpose()?;
     progress.start(Stage::Scan, None);
     let scan = scan::scan(
         &recipe.sources.roots,
         &recipe.base_dir,
         &recipe.sources.exclude,
+        scan::Walk {
+            follow_symlinks: recipe.sources.follow_symlinks,
+            allow_outside: recipe.sources.allow_outside,
+        },
         cancel,
     );
     progress.finish();
     let scan = scan?;
+    // Only the rows of files that exist are kept; the others are counted.
+    let manifest = match recipe.sources.manifest.as_deref() {
+        Some(m) => {
+            let found: HashSet<&Path> = scan
+                .files
+                .iter()
+                .chain(&scan.videos)
+                .map(|f| f.path.as_path())
+                .collect();
+            Some(Manifest::load_for(m, recipe.sources.allow_outside, &found)?)
+        }
+        None => None,
+    };
     let rel = |p: &Path| paths::slash(&paths::relative(p, &recipe.base_dir));
     let mut files = scan.files.clone();
     if !scan.videos.is_empty() {
@@ -149,6 +160,13 @@ pub fn inventory(
     let s = &mut inv.summary;
     s.scanned = scan.files.len();
     s.excluded = scan.excluded;
+    s.symlinks_skipped = scan.symlinks_skipped;
+    if scan.symlinks_skipped > 0 {
+        inv.warnings.push(format!(
+            "{} symlinked image(s) or video(s) were not read; set `follow_symlinks = true` under [sources] to read them",
+            scan.symlinks_skipped
+        ));
+    }
     for w in &scan.issues {
         s.issues.push(Issue {
             path: rel(&w.path),
@@ -157,13 +175,9 @@ pub fn inventory(
         });
     }
     if let Some(m) = &manifest {
-        let found: HashSet<&Path> = scan
-            .files
-            .iter()
-            .chain(&scan.videos)
-            .map(|f| f.path.as_path())
-            .collect();
-        for missing in m.missing(&found) {
+        let (count, examples) = m.missing();
+        s.missing = count;
+        for missing in examples {
             s.issues.push(Issue {
                 path: rel(missing),
                 kind: "missing",

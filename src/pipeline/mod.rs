@@ -430,7 +430,7 @@ pub fn build(
     let mut report = assemble(recipe, seed, inv, dd, sel);
     report.warnings.extend(cleaned);
     report.sequences = (sequences.sequences > 0).then_some(sequences.clone());
-    let placements = placements(images, sel, layout);
+    let placements = placements(images, sel, layout, &recipe.base_dir);
     if html_in_out
         .as_deref()
         .is_some_and(|rel| clashes(rel, placements.iter().map(|(_, p)| paths::slash(&p.dest))))
@@ -460,13 +460,16 @@ pub fn build(
         written: writing,
     });
     if let (true, Some(lock)) = (writing, &lock) {
-        let lock_file = lock_manifest(images, sel, &placements);
+        let lock_file = lock_manifest(images, sel, &placements, &recipe.base_dir);
         let mut on_disk = report.clone();
         on_disk.measure = None;
         let recipe_text = recipe.text.clone().into_bytes();
         let mut files = vec![
             (Path::new(LOCK_FILE), lock_file),
-            (Path::new(POOL_FILE), pool_list(images, dd, sel)),
+            (
+                Path::new(POOL_FILE),
+                pool_list(images, dd, sel, &recipe.base_dir),
+            ),
             (Path::new(REPORT_FILE), on_disk.to_json().into_bytes()),
             (Path::new(RECIPE_FILE), recipe_text),
         ];

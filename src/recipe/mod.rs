@@ -117,8 +117,12 @@ pub struct Sources {
     pub manifest: Option<PathBuf>,
     /// `exclude`: patterns of paths to skip.
     pub exclude: Vec<PathPattern>,
-    /// `allow_outside`: let manifest rows name files outside the manifest's folder.
+    /// `allow_outside`: let manifest rows name files outside the manifest's
+    /// folder, and followed symlinks lead outside the roots. Default false.
     pub allow_outside: bool,
+    /// `follow_symlinks`: read symlinked images and folders (git-annex, DVC).
+    /// Default false: they are counted and reported, not read.
+    pub follow_symlinks: bool,
 }
 
 /// How cameras are named and how many images each must contribute.
@@ -285,6 +289,7 @@ impl Recipe {
                 manifest: None,
                 exclude: Vec::new(),
                 allow_outside: false,
+                follow_symlinks: false,
             },
             camera: CameraPlan::default(),
             dedup: DedupSettings::default(),

@@ -78,6 +78,7 @@ pub(crate) struct RawSources {
     #[serde(default)]
     pub exclude: Vec<Spanned<String>>,
     pub allow_outside: Option<bool>,
+    pub follow_symlinks: Option<bool>,
 }
 
 /// `[camera]`.

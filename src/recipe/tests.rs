@@ -128,7 +128,7 @@ fn syntax_error_names_line_and_column() {
 fn unknown_key_is_named_with_its_table() {
     insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\nmanifets = 'm.csv'\n"), @r#"
     invalid recipe pool/r.toml (1 problem)
-      pool/r.toml:5:1: sources.manifets: unknown field `manifets`, expected one of `roots`, `manifest`, `exclude`, `allow_outside`
+      pool/r.toml:5:1: sources.manifets: unknown field `manifets`, expected one of `roots`, `manifest`, `exclude`, `allow_outside`, `follow_symlinks`
     "#);
 }
 

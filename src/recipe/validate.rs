@@ -610,6 +610,7 @@ fn sources(c: &mut Checker<'_, '_>, raw: &RawRecipe, base: &Path) -> Sources {
     Sources {
         roots,
         allow_outside: raw.sources.allow_outside.unwrap_or(false),
+        follow_symlinks: raw.sources.follow_symlinks.unwrap_or(false),
         manifest: raw
             .sources
             .manifest

@@ -406,3 +406,143 @@ fn a_cache_inside_the_output_is_refused_up_front() {
         .stderr(contains("cache folder").and(contains("is inside the output folder")));
     assert!(!pool.join("out").exists());
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn names_that_are_not_utf8_stay_exact_in_the_lock_and_the_mirror() {
+    use std::os::unix::ffi::OsStrExt;
+    let pool = Pool::empty();
+    let names: [&[u8]; 3] = [b"x\xFF.jpg", b"x\xFE.jpg", b"100%.jpg"];
+    for (k, name) in names.iter().enumerate() {
+        let path = pool.join("stills").join(std::ffi::OsStr::from_bytes(name));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, jpeg(&scene(40 + k as u64, 0.0, 96, 72), 90)).unwrap();
+    }
+    pool.write(
+        "recipe.toml",
+        b"total = 3\ndefault_bucket = \"normal\"\n[buckets.normal]\ncount = 3\n\
+          [sources]\nroots = [\"stills\"]\n[output]\ndir = \"out\"\nlayout = \"mirror\"\n",
+    );
+    pool.cmd()
+        .args(["build", "-q", "--recipe", "recipe.toml"])
+        .assert()
+        .success();
+    for name in names {
+        let placed = pool
+            .join("out/stills")
+            .join(std::ffi::OsStr::from_bytes(name));
+        assert!(placed.is_file(), "{placed:?}");
+    }
+    let lock = std::fs::read_to_string(pool.join("out/manifest.csv")).unwrap();
+    let sources: Vec<&str> = lock
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        ["stills/100%25.jpg", "stills/x%FE.jpg", "stills/x%FF.jpg"]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_images_are_reported_and_followed_when_asked() {
+    use std::os::unix::fs::symlink;
+    let pool = Pool::empty();
+    for k in 0..3u64 {
+        pool.image(&format!("annex/obj{k}.jpg"), &scene(70 + k, 0.0, 96, 72));
+        std::fs::create_dir_all(pool.join("data")).unwrap();
+        symlink(
+            pool.join(&format!("annex/obj{k}.jpg")),
+            pool.join(&format!("data/img{k}.jpg")),
+        )
+        .unwrap();
+    }
+    pool.image("elsewhere/far.jpg", &scene(99, 0.0, 96, 72));
+    symlink(pool.join("elsewhere/far.jpg"), pool.join("data/far.jpg")).unwrap();
+    // A folder link back up: a loop when followed.
+    symlink(pool.join("data"), pool.join("data/again")).unwrap();
+    let recipe = |extra: &str| {
+        pool.write(
+            "recipe.toml",
+            format!(
+                "total = 3\ndefault_bucket = \"normal\"\n[buckets.normal]\ncount = 3\n\
+                 [sources]\nroots = [\"data\", \"annex\"]\n{extra}\n[output]\ndir = \"out\"\n"
+            )
+            .as_bytes(),
+        );
+    };
+    recipe("");
+    let report =
+        crate::fixture::json_of(
+            pool.cmd()
+                .args(["audit", "--json", "--recipe", "recipe.toml"]),
+        );
+    assert_eq!(report["report"]["pool"]["symlinks_skipped"], 4);
+    pool.cmd()
+        .args(["audit", "--recipe", "recipe.toml"])
+        .assert()
+        .stderr(contains("4 symlinked image(s) or video(s) were not read"));
+
+    recipe("follow_symlinks = true");
+    let report =
+        crate::fixture::json_of(
+            pool.cmd()
+                .args(["audit", "--json", "--recipe", "recipe.toml"]),
+        );
+    let pool_json = &report["report"]["pool"];
+    assert_eq!(pool_json["symlinks_skipped"], 0);
+    let issues = pool_json["issues"].as_array().unwrap();
+    let message = |name: &str| {
+        issues
+            .iter()
+            .find(|i| i["path"].as_str().unwrap().ends_with(name))
+            .map(|i| i["message"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(
+        message("far.jpg").contains("leads outside the roots"),
+        "{issues:?}"
+    );
+    assert!(message("again").contains("loop"), "{issues:?}");
+    // data/img*.jpg and annex/obj*.jpg: 6 files, 3 distinct (exact copies).
+    assert_eq!(pool_json["scanned"], 6, "{pool_json}");
+}
+
+#[test]
+fn a_manifest_of_missing_files_is_summarised_not_listed() {
+    let pool = Pool::standard();
+    let mut csv = String::from("path,bucket\nframes/cam1/day/0000.jpg,normal\n");
+    for k in 0..50_000 {
+        csv.push_str(&format!("frames/gone/{k:06}.jpg,hard\n"));
+    }
+    pool.write("m.csv", csv.as_bytes());
+    let recipe = recipe_with_source(&pool, "manifest = \"m.csv\"");
+    let out = pool
+        .cmd()
+        .args(["build", "--dry-run", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.len() < 20_000, "{} bytes of report", text.len());
+    assert!(
+        text.contains("and 49980 more manifest rows whose files were not found"),
+        "{text}"
+    );
+    let report = crate::fixture::json_of(
+        pool.cmd()
+            .args(["build", "--dry-run", "--json", "--recipe"])
+            .arg(&recipe),
+    );
+    assert_eq!(report["pool"]["missing"], 50_000);
+    let listed = report["pool"]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "missing")
+        .count();
+    assert_eq!(listed, 20);
+}
