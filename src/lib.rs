@@ -16,6 +16,9 @@ pub mod decode;
 pub mod dedup;
 pub mod export;
 pub mod features;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod html;
 pub mod manifest;
 pub mod paths;

@@ -269,3 +269,45 @@ fn read_text(path: &Path, limit: u64) -> Result<String, AnnotationError> {
 fn number(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|v| v.is_finite())
 }
+
+/// Entry points for the fuzz targets (`tests/fuzz`): each parser on raw text.
+#[cfg(fuzzing)]
+pub(crate) mod fuzz {
+    use std::path::Path;
+
+    use super::{AnnotationSpec, Format, coco, names::ClassNames, voc, yolo};
+
+    /// A YOLO label file, with and without class names.
+    pub fn yolo(text: &str) {
+        let path = Path::new("/fuzz/labels/a.txt");
+        let _ = yolo::parse(path, text, None, 720.0, 32.0);
+        if let Ok(names) = ClassNames::parse(Path::new("/fuzz/names.txt"), "car\nperson\n") {
+            let _ = yolo::parse(path, text, Some(&names), 720.0, 32.0);
+        }
+    }
+
+    /// A class-names file, as YAML and as lines.
+    pub fn names(text: &str) {
+        let _ = ClassNames::parse(Path::new("/fuzz/data.yaml"), text);
+        let _ = ClassNames::parse(Path::new("/fuzz/names.txt"), text);
+    }
+
+    /// A COCO JSON file.
+    pub fn coco(text: &str) {
+        let spec = AnnotationSpec {
+            format: Format::Coco,
+            path: "/fuzz/instances.json".into(),
+            images: None,
+            names: None,
+            deploy_size: (1280, 720),
+            small_box: 32.0,
+        };
+        let images = [Path::new("/fuzz/a.jpg"), Path::new("/fuzz/img/b.png")];
+        let _ = coco::parse(&spec, text, &images);
+    }
+
+    /// A VOC XML file.
+    pub fn voc(text: &str) {
+        let _ = voc::parse(Path::new("/fuzz/a.xml"), text, 720.0, 32.0);
+    }
+}

@@ -27,8 +27,12 @@ pub(super) struct ClassNames {
 impl ClassNames {
     /// Reads the names file at `path`.
     pub fn load(path: &Path) -> Result<Self, AnnotationError> {
-        let text = read_text(path, crate::source::LABEL_LIMIT)?;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        Self::parse(path, &read_text(path, crate::source::LABEL_LIMIT)?)
+    }
+
+    /// Parses names `text` as if read from `path` (YAML for `.yaml`/`.yml`).
+    pub fn parse(path: &Path, text: &str) -> Result<Self, AnnotationError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let yaml = path
             .extension()
             .and_then(|e| e.to_str())
