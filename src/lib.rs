@@ -20,6 +20,7 @@ pub mod features;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod html;
+pub mod label;
 pub mod manifest;
 pub mod paths;
 pub mod pattern;
@@ -28,6 +29,7 @@ pub mod pool;
 pub mod progress;
 pub mod recipe;
 pub mod report;
+pub mod rng;
 pub mod scan;
 pub mod select;
 pub mod sequence;

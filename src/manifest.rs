@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::bucket::Bucket;
+use crate::label::Bucket;
 use crate::paths;
 
 /// The labels one manifest row gives.

@@ -1,7 +1,7 @@
 //! The pool: every usable image with its labels and features, in path order.
 
-use crate::bucket::Labels;
 use crate::features::Features;
+use crate::label::Labels;
 use crate::scan::FileEntry;
 
 /// One usable image.
@@ -26,8 +26,8 @@ impl PoolImage {
 pub(crate) mod fake {
     //! Pool images for unit tests, without files.
     use super::*;
-    use crate::bucket::{Bucket, Origin};
     use crate::features::{Format, Quality};
+    use crate::label::{Bucket, Origin};
 
     /// An image at `rel` with the given labels and thumbnail.
     pub(crate) fn image(

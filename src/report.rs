@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::bucket::{Bucket, PerBucket};
 use crate::dedup::{DedupSettings, Threshold};
+use crate::label::{Bucket, PerBucket};
 use crate::select::{CameraFill, Shortfall, SlotFill, TopUp};
 
 /// A file that could not be used, with the reason.

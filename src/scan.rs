@@ -252,6 +252,20 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupted_walk_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = std::sync::atomic::AtomicBool::new(true);
+        let scanned = scan(
+            &[dir.path().to_owned()],
+            dir.path(),
+            &[],
+            Walk::default(),
+            &set,
+        );
+        assert!(matches!(scanned, Err(ScanError::Interrupted)));
+    }
+
+    #[test]
     fn missing_root_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let err = scan(

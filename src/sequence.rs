@@ -190,7 +190,7 @@ fn sequence_of<'a>(img: &'a PoolImage, plan: &SequencePlan) -> Option<(&'a str, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bucket::Bucket;
+    use crate::label::{Bucket, Origin};
     use crate::pool::fake::{blob, image};
 
     #[test]
@@ -420,5 +420,45 @@ mod tests {
         assert_eq!(s.sequences, 1);
         assert_eq!(removed[1], None, "the copy kept opens the window");
         assert_eq!(removed[2], Some(Removal::NotSampled));
+    }
+
+    #[test]
+    fn a_better_labelled_copy_inside_a_sequence_does_not_loop() {
+        // Frames 0-3 of one folder; frame 2 is a byte copy of frame 1 and is the one
+        // the manifest lists. Exact first, then sampling over the survivors, then the
+        // near pass must finish with frame 1 an exact copy of frame 2.
+        let mut images: Vec<PoolImage> = (0..4)
+            .map(|k| {
+                let mut img = image(
+                    &format!("seq/{k:06}.jpg"),
+                    Bucket::Normal,
+                    &[],
+                    Some("cam"),
+                    blob(6.0 + 6.0 * k as f32, 12.0, 1.0),
+                );
+                img.labels.origin = Origin::Rule(0);
+                img
+            })
+            .collect();
+        images[2] = images[1].clone();
+        images[2].file.path = "/pool/seq/000002.jpg".into();
+        images[2].file.rel = "seq/000002.jpg".into();
+        images[2].labels.origin = Origin::Manifest;
+        let exact = crate::dedup::exact_copies(&images, true);
+        assert_eq!(exact[1], Some(Removal::Exact { kept: 2 }));
+        let plan = SequencePlan {
+            consecutive: true,
+            ..Default::default()
+        };
+        let (removed, _) = sample(&images, &plan, Threshold::Similarity(0.98), exact);
+        let d = crate::dedup::dedup_after(
+            &images,
+            &crate::dedup::DedupSettings::default(),
+            removed,
+            &crate::cancel::NEVER,
+        )
+        .unwrap();
+        assert_eq!(d.removed[1], Some(Removal::Exact { kept: 2 }));
+        assert_eq!(d.cluster[1], d.cluster[2]);
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::features::HIST_BINS;
 use crate::pool::PoolImage;
-use crate::select::order::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// Default share of the range above which a statistic is flagged.
 pub const DEFAULT_THRESHOLD: f64 = 0.10;
@@ -160,7 +160,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bucket::Bucket;
+    use crate::label::Bucket;
     use crate::pool::fake::{blob, image};
 
     fn with_level(level: u8, n: usize) -> Vec<PoolImage> {

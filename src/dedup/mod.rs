@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::bucket::Origin;
+use crate::label::Origin;
 use crate::pool::PoolImage;
 
 pub use bktree::BkTree;

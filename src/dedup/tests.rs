@@ -1,5 +1,5 @@
 use super::*;
-use crate::bucket::{Bucket, Origin};
+use crate::label::{Bucket, Origin};
 use crate::pool::fake::{blob, image};
 
 fn settings(threshold: Threshold) -> DedupSettings {
@@ -143,46 +143,6 @@ fn a_copy_of_a_sampled_out_frame_goes_with_it() {
 }
 
 #[test]
-fn a_better_labelled_copy_inside_a_sequence_does_not_loop() {
-    // Frames 0-3 of one folder; frame 2 is a byte copy of frame 1 and is the one
-    // the manifest lists. Exact first, then sampling over the survivors, then the
-    // near pass must finish with frame 1 an exact copy of frame 2.
-    let mut images: Vec<PoolImage> = (0..4)
-        .map(|k| {
-            let mut img = image(
-                &format!("seq/{k:06}.jpg"),
-                Bucket::Normal,
-                &[],
-                Some("cam"),
-                blob(6.0 + 6.0 * k as f32, 12.0, 1.0),
-            );
-            img.labels.origin = Origin::Rule(0);
-            img
-        })
-        .collect();
-    images[2] = images[1].clone();
-    images[2].file.path = "/pool/seq/000002.jpg".into();
-    images[2].file.rel = "seq/000002.jpg".into();
-    images[2].labels.origin = Origin::Manifest;
-    let exact = exact_copies(&images, true);
-    assert_eq!(exact[1], Some(Removal::Exact { kept: 2 }));
-    let plan = crate::sequence::SequencePlan {
-        consecutive: true,
-        ..Default::default()
-    };
-    let (removed, _) = crate::sequence::sample(&images, &plan, Threshold::Similarity(0.98), exact);
-    let d = dedup_after(
-        &images,
-        &settings(Threshold::Similarity(0.98)),
-        removed,
-        &crate::cancel::NEVER,
-    )
-    .unwrap();
-    assert_eq!(d.removed[1], Some(Removal::Exact { kept: 2 }));
-    assert_eq!(d.cluster[1], d.cluster[2]);
-}
-
-#[test]
 fn looks_like_a_copy_recognises_common_names() {
     let named = |n: &str| {
         let mut i = pool().remove(0);
@@ -275,4 +235,17 @@ fn kept_images_are_never_within_the_threshold_of_each_other() {
             );
         }
     }
+}
+
+#[test]
+fn an_interrupted_near_pass_stops() {
+    let images = pool();
+    let removed = vec![None; images.len()];
+    let s = settings(Threshold::Similarity(0.98));
+    let set = std::sync::atomic::AtomicBool::new(true);
+    assert_eq!(
+        dedup_after(&images, &s, removed.clone(), &set).unwrap_err(),
+        crate::cancel::Interrupted
+    );
+    assert!(dedup_after(&images, &s, removed, &crate::cancel::NEVER).is_ok());
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use image::{Rgb, RgbImage};
 
 use super::{HtmlImage, Quality};
-use crate::bucket::{Bucket, PerBucket};
 use crate::dedup::DedupSettings;
+use crate::label::{Bucket, PerBucket};
 use crate::report::{
     CompositionRow, DedupSummary, GroupSummary, Issue, MaxTotal, MeasureSummary, PoolSummary,
     Report, Status,

@@ -33,8 +33,8 @@ mod tests;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 
-use crate::bucket::Bucket;
 use crate::features::Quality;
+use crate::label::Bucket;
 use crate::report::Report;
 
 use encode::Esc;

@@ -6,7 +6,7 @@ use std::fmt::{self, Write};
 
 use super::Page;
 use super::encode::Esc;
-use crate::bucket::Bucket;
+use crate::label::Bucket;
 /// Section anchors and titles, in page order.
 pub(super) const SECTIONS: [(&str, &str); 6] = [
     ("summary", "Summary"),

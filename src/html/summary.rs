@@ -6,8 +6,8 @@ use std::fmt::{self, Write};
 use super::Page;
 use super::encode::Esc;
 use super::sections::{SECTIONS, kv, percent, section_head, serde_name};
-use crate::bucket::Bucket;
 use crate::dedup::Threshold;
+use crate::label::Bucket;
 use crate::report::Status;
 
 impl Page<'_> {

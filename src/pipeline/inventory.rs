@@ -204,7 +204,8 @@ pub fn inventory(
         }
         None => None,
     };
-    let labeller = Labeller::new(recipe, manifest.as_ref()).with_annotations(annotations.as_ref());
+    let labeller = Labeller::new(recipe.label_rules(), manifest.as_ref())
+        .with_annotations(annotations.as_ref());
     // Rules with `when` need measurements, so then every file is measured first.
     let measure_all = recipe.rules.iter().any(|r| !r.when.is_empty());
     let mut todo = Vec::new();
@@ -325,7 +326,7 @@ fn label(
     labeller: &Labeller<'_>,
     file: &scan::FileEntry,
     quality: Option<&features::Quality>,
-) -> crate::bucket::Labels {
+) -> crate::label::Labels {
     match &file.frame_of {
         Some(f) => {
             let mut l = labeller.label(&f.video, &file.rel, quality);

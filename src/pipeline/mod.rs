@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::annotations::AnnotationError;
-use crate::bucket::{Bucket, PerBucket};
 use crate::dedup::{self, Dedup};
 use crate::export::{self, ExportError, Layout, LinkMode, Placement};
+use crate::label::{Bucket, PerBucket};
 use crate::manifest::ManifestError;
 use crate::paths;
 use crate::progress::{Progress, Stage};

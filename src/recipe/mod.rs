@@ -9,16 +9,17 @@ mod raw;
 mod span;
 mod validate;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bucket::{Bucket, PerBucket};
+pub use crate::bucket::Rule;
 use crate::dedup::DedupSettings;
 use crate::export::{Layout, LinkMode};
+use crate::label::{Bucket, PerBucket};
 use crate::pattern::PathPattern;
+pub use crate::select::BucketPlan;
 use crate::select::ShortfallPolicy;
 
 /// A validated recipe. Paths are resolved against the recipe's directory.
@@ -72,31 +73,6 @@ pub struct Recipe {
     pub output: OutputPlan,
 }
 
-/// What one bucket must hold. Quota and minimum keys are labels: a tag, a class,
-/// or `field=value` on the image's metadata (see [`crate::bucket::Labels::has`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct BucketPlan {
-    /// Images in this bucket.
-    pub count: usize,
-    /// `[buckets.NAME.quota]`: exactly this many images fill each label's slot.
-    pub quota: BTreeMap<String, usize>,
-    /// `[buckets.NAME.min]`: at least this many images carry each label.
-    pub min: BTreeMap<String, usize>,
-    /// From `[classes]`: this many images of each required class, each counted once.
-    pub classes: BTreeMap<String, usize>,
-}
-
-impl BucketPlan {
-    /// Images left for the bucket's free share after quotas and minimums.
-    pub fn free(&self) -> usize {
-        self.count.saturating_sub(
-            self.quota.values().sum::<usize>()
-                + self.min.values().sum::<usize>()
-                + self.classes.values().sum::<usize>(),
-        )
-    }
-}
-
 /// `[classes]`: object classes the set must show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClassPlan {
@@ -132,25 +108,6 @@ pub struct CameraPlan {
     pub from: Option<PathPattern>,
     /// `min`: images each camera contributes at least. Default 0.
     pub min: usize,
-}
-
-/// One `[[rules]]` entry.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    /// `match`: the pattern (default `**`). Its `{name}` captures become metadata.
-    pub pattern: PathPattern,
-    /// `where`: metadata fields whose values must match these globs.
-    pub conditions: Vec<(String, globset::GlobMatcher)>,
-    /// `when`: measured tags the image must all have (`auto:dark`, …).
-    pub when: Vec<String>,
-    /// `bucket`: bucket given to matching images.
-    pub bucket: Option<Bucket>,
-    /// `tags`: tags added to matching images.
-    pub tags: Vec<String>,
-    /// `camera`: camera name given to matching images.
-    pub camera: Option<String>,
-    /// `fps`: frame rate of matching numbered frames (overrides `sequences.fps`).
-    pub fps: Option<f64>,
 }
 
 /// `[output]`.
@@ -310,6 +267,16 @@ impl Recipe {
                 layout: Layout::ByBucket,
             },
             base_dir,
+        }
+    }
+
+    /// What the labeller needs of this recipe.
+    pub fn label_rules(&self) -> crate::bucket::LabelRules<'_> {
+        crate::bucket::LabelRules {
+            rules: &self.rules,
+            camera_from: self.camera.from.as_ref(),
+            default_bucket: self.default_bucket,
+            thresholds: &self.quality,
         }
     }
 

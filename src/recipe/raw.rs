@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::bucket::Bucket;
 use crate::dedup::{Grouping, Scope};
 use crate::export::{Layout, LinkMode};
+use crate::label::Bucket;
 use crate::select::ShortfallPolicy;
 
 /// The top level of a recipe file.

@@ -1,8 +1,11 @@
 use std::path::Path;
 
 use super::*;
-use crate::bucket::PerBucket;
+use crate::bucket::Labeller;
 use crate::dedup::{Scope, Threshold};
+use crate::features::Quality;
+use crate::label::{Origin, PerBucket};
+use crate::manifest::Manifest;
 
 fn parse(text: &str) -> Result<Recipe, RecipeError> {
     Recipe::parse(Path::new("pool/r.toml"), text)
@@ -365,4 +368,113 @@ fn out_of_range_numbers_and_empty_keys_are_refused() {
     .unwrap();
     assert_eq!(r.total, 20);
     assert_eq!(r.buckets.normal.count, 20);
+}
+
+// How a recipe's rules, camera pattern and manifest label images.
+
+#[test]
+fn manifest_wins_bucket_and_camera_and_tags_add_up() {
+    let recipe = Recipe::parse(
+        Path::new("/pool/r.toml"),
+        "total = 1\nsplit = { normal = 1 }\ndefault_bucket = 'normal'\n[sources]\nroots = ['f']\n\
+         [camera]\nfrom = 'f/{camera}/**'\n\
+         [[rules]]\nmatch = 'f/*/night/**'\nbucket = 'hard'\ntags = ['night']\n\
+         [[rules]]\nmatch = 'f/*/night/**'\nbucket = 'background'\ntags = ['never']\n\
+         [[rules]]\nmatch = 'f/c2/**'\ncamera = 'renamed'\n",
+    )
+    .unwrap();
+    let manifest = Manifest::parse(
+        Path::new("/pool/m.csv"),
+        "path,bucket,tags,camera\nf/c1/night/1.jpg,background,vehicle,\nf/c1/night/2.jpg,,,cam9\n",
+        false,
+    )
+    .unwrap();
+    let l = Labeller::new(recipe.label_rules(), Some(&manifest));
+    let label = |rel: &str| l.label(&Path::new("/pool").join(rel), rel, None);
+
+    let a = label("f/c1/night/1.jpg");
+    assert_eq!(a.bucket, Some(Bucket::Background));
+    assert_eq!(a.origin, Origin::Manifest);
+    assert_eq!(a.tags.iter().collect::<Vec<_>>(), ["night", "vehicle"]);
+    assert_eq!(a.camera.as_deref(), Some("c1"));
+
+    let b = label("f/c1/night/2.jpg");
+    assert_eq!((b.bucket, b.origin), (Some(Bucket::Hard), Origin::Rule(0)));
+    assert_eq!(b.camera.as_deref(), Some("cam9"));
+
+    let c = label("f/c2/day/3.jpg");
+    assert_eq!(
+        (c.bucket, c.origin),
+        (Some(Bucket::Normal), Origin::Default)
+    );
+    assert_eq!(c.camera.as_deref(), Some("renamed"));
+    assert!(c.tags.is_empty());
+}
+
+#[test]
+fn captures_and_where_conditions_label_images() {
+    let recipe = Recipe::parse(
+        Path::new("/pool/r.toml"),
+        "total = 1\nsplit = { normal = 1 }\n[sources]\nroots = ['f']\n\
+         [[rules]]\nmatch = 'f/{site}/{camera}/**'\nwhere = { weather = 'rain*' }\nbucket = 'hard'\ntags = ['wet']\n\
+         [[rules]]\nwhere = { site = 'north' }\nbucket = 'normal'\n",
+    )
+    .unwrap();
+    let manifest = Manifest::parse(
+        Path::new("/pool/m.csv"),
+        "path,weather,classes\nf/north/c1/1.jpg,rainy,car;bus\nf/north/c1/2.jpg,sunny,\n",
+        false,
+    )
+    .unwrap();
+    let l = Labeller::new(recipe.label_rules(), Some(&manifest));
+    let label = |rel: &str| l.label(&Path::new("/pool").join(rel), rel, None);
+
+    let wet = label("f/north/c1/1.jpg");
+    assert_eq!(
+        (wet.bucket, wet.camera.as_deref()),
+        (Some(Bucket::Hard), Some("c1"))
+    );
+    assert_eq!(wet.meta["site"], "north");
+    assert!(wet.has("wet") && wet.has("car") && wet.has("site=north") && wet.has("camera=c1"));
+    assert!(!wet.has("site=south") && !wet.has("truck"));
+    // The first rule's `where` fails; the second sees no capture of `site`
+    // from its own pattern and no `site` field, so nothing buckets it.
+    let dry = label("f/north/c1/2.jpg");
+    assert_eq!(dry.bucket, None);
+    assert_eq!(dry.meta["weather"], "sunny");
+}
+
+#[test]
+fn when_rules_need_measurements() {
+    let recipe = Recipe::parse(
+        Path::new("/pool/r.toml"),
+        "total = 1\nsplit = { normal = 1 }\n[sources]\nroots = ['f']\n\
+         [[rules]]\nwhen = 'auto:dark'\nbucket = 'hard'\ntags = ['night']\n\
+         [[rules]]\nbucket = 'normal'\nmatch = '**'\n",
+    )
+    .unwrap();
+    let l = Labeller::new(recipe.label_rules(), None);
+    let p = Path::new("/pool/f/a.jpg");
+    let dark = Quality {
+        mean: 20.0,
+        contrast: 30.0,
+        sharpness: 900.0,
+        entropy: 6.0,
+        colourfulness: 20.0,
+        ..Quality::default()
+    };
+    let day = Quality {
+        mean: 120.0,
+        ..dark
+    };
+    assert_eq!(l.label(p, "f/a.jpg", None).bucket, Some(Bucket::Normal));
+    let night = l.label(p, "f/a.jpg", Some(&dark));
+    assert_eq!(
+        (night.bucket, night.origin),
+        (Some(Bucket::Hard), Origin::Rule(0))
+    );
+    assert!(night.has("night") && night.has("auto:dark"));
+    let lit = l.label(p, "f/a.jpg", Some(&day));
+    assert_eq!(lit.bucket, Some(Bucket::Normal));
+    assert!(lit.measured.is_empty(), "{:?}", lit.measured);
 }

@@ -166,4 +166,12 @@ mod tests {
         g.add_edge(q, t, 1, 0);
         assert_eq!(g.min_cost_max_flow(s, t, &cancel::NEVER).unwrap().0, 2);
     }
+
+    #[test]
+    fn an_interrupted_flow_stops() {
+        let mut g = Network::new(2);
+        g.add_edge(0, 1, 1, 0);
+        let set = AtomicBool::new(true);
+        assert_eq!(g.min_cost_max_flow(0, 1, &set), Err(Interrupted));
+    }
 }

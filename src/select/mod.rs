@@ -18,19 +18,18 @@
 //! The flow is maximal, so a complete fill is found whenever one exists; any
 //! unfilled slot or camera minimum is then a real shortfall of the pool.
 
-pub(crate) mod flow;
+mod flow;
 pub mod order;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bucket::{Bucket, PerBucket};
+use crate::label::{Bucket, PerBucket};
 use crate::pool::PoolImage;
-use crate::recipe::BucketPlan;
 
+use crate::rng::SplitMix64;
 use flow::Network;
-use order::SplitMix64;
 
 /// What to do when the pool cannot fill a quota.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,6 +205,31 @@ pub struct Selection {
     pub shortfalls: Vec<Shortfall>,
     /// Quotas topped up under `shortfall = "fill"`.
     pub topped_up: Vec<TopUp>,
+}
+
+/// What one bucket must hold. Quota and minimum keys are labels: a tag, a class,
+/// or `field=value` on the image's metadata (see [`crate::bucket::Labels::has`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BucketPlan {
+    /// Images in this bucket.
+    pub count: usize,
+    /// `[buckets.NAME.quota]`: exactly this many images fill each label's slot.
+    pub quota: BTreeMap<String, usize>,
+    /// `[buckets.NAME.min]`: at least this many images carry each label.
+    pub min: BTreeMap<String, usize>,
+    /// From `[classes]`: this many images of each required class, each counted once.
+    pub classes: BTreeMap<String, usize>,
+}
+
+impl BucketPlan {
+    /// Images left for the bucket's free share after quotas and minimums.
+    pub fn free(&self) -> usize {
+        self.count.saturating_sub(
+            self.quota.values().sum::<usize>()
+                + self.min.values().sum::<usize>()
+                + self.classes.values().sum::<usize>(),
+        )
+    }
 }
 
 /// What selection needs from a recipe.

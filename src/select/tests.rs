@@ -1,12 +1,11 @@
 use super::*;
-use crate::bucket::PerBucket;
+use crate::label::PerBucket;
 
 /// [`super::select`] that cannot be interrupted.
 fn select(images: &[PoolImage], candidates: &[usize], plan: &Plan<'_>) -> Selection {
     super::select(images, candidates, plan).expect("never interrupted")
 }
 use crate::pool::fake::{blob, image};
-use crate::recipe::BucketPlan;
 
 fn img(rel: &str, bucket: Bucket, tags: &[&str], camera: Option<&str>) -> PoolImage {
     image(rel, bucket, tags, camera, blob(5.0, 5.0, 1.0))
