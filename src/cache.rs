@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::features::{ANALYSIS_SHORT_SIDE, FEATURES_VERSION, Features, ImageIssue, THUMB_SIDE};
-use crate::scan::FileEntry;
+use crate::source::FileEntry;
 
 const MAGIC: &[u8; 8] = b"CALIBSC\0";
 /// Layout of the cache file itself.
@@ -168,10 +168,10 @@ impl Cache {
     /// What the cache knows of `file`.
     pub fn lookup(&self, file: &FileEntry) -> Lookup<'_> {
         match self.entries.get(&file.path) {
-            Some(e) if e.size == file.size && e.mtime_ns == file.mtime_ns => {
+            Some(e) if e.size == file.version.size && e.mtime_ns == file.version.modified_ns => {
                 Lookup::Hit(&e.measured)
             }
-            Some(e) if e.size == file.size => Lookup::Verify(&e.measured),
+            Some(e) if e.size == file.version.size => Lookup::Verify(&e.measured),
             _ => Lookup::Miss,
         }
     }
@@ -192,8 +192,8 @@ impl Cache {
             file.path.clone(),
             Entry {
                 path: path_bytes(&file.path),
-                size: file.size,
-                mtime_ns: file.mtime_ns,
+                size: file.version.size,
+                mtime_ns: file.version.modified_ns,
                 measured,
             },
         );
@@ -290,12 +290,11 @@ fn path_from_bytes(b: &[u8]) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn entry(path: &Path, size: u64, mtime_ns: i128) -> FileEntry {
+    fn entry(path: &Path, size: u64, modified_ns: i128) -> FileEntry {
         FileEntry {
             path: path.to_owned(),
             rel: String::new(),
-            size,
-            mtime_ns,
+            version: crate::source::Version { size, modified_ns },
             frame_of: None,
         }
     }

@@ -30,7 +30,6 @@ pub mod progress;
 pub mod recipe;
 pub mod report;
 pub mod rng;
-pub mod scan;
 pub mod select;
 pub mod sequence;
 pub mod source;

@@ -2,7 +2,7 @@
 
 use crate::features::Features;
 use crate::label::Labels;
-use crate::scan::FileEntry;
+use crate::source::FileEntry;
 
 /// One usable image.
 #[derive(Debug, Clone)]
@@ -43,8 +43,7 @@ pub(crate) mod fake {
             file: FileEntry {
                 path: std::path::Path::new("/pool").join(rel),
                 rel: rel.to_owned(),
-                size: 1,
-                mtime_ns: 0,
+                version: crate::source::Version::default(),
                 frame_of: None,
             },
             labels: Labels {

@@ -73,20 +73,16 @@ fn list_xml(dir: &Path) -> Result<BTreeMap<OsString, PathBuf>, AnnotationError> 
         path: dir.to_owned(),
         source,
     };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(read_err)? {
-        let path = entry.map_err(read_err)?.path();
+    let files = crate::source::files_in(dir).map_err(read_err)?;
+    let mut out = BTreeMap::new();
+    for path in files {
         let is_xml = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
-        if is_xml && path.is_file() {
-            files.push(path);
+        if !is_xml {
+            continue;
         }
-    }
-    files.sort();
-    let mut out = BTreeMap::new();
-    for path in files {
         if let Some(stem) = path.file_stem() {
             out.entry(stem.to_owned()).or_insert(path);
         }

@@ -288,9 +288,9 @@ pub fn export(
 
 fn place(source: &Path, dest: &Path, mode: LinkMode) -> Result<(), ExportError> {
     match mode {
-        LinkMode::Copy => std::fs::copy(source, dest)
+        LinkMode::Copy => crate::source::copy(source, dest)
             .map(drop)
-            .map_err(io("copy", source)),
+            .map_err(|e| io("copy", source)(e.into_io())),
         LinkMode::Hardlink => std::fs::hard_link(source, dest).map_err(io("hard-link", source)),
         LinkMode::Symlink => {
             let target = std::fs::canonicalize(source).map_err(io("resolve", source))?;

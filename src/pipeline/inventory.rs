@@ -17,7 +17,7 @@ use crate::pool::PoolImage;
 use crate::progress::{Progress, Stage};
 use crate::recipe::Recipe;
 use crate::report::{Issue, MeasureSummary, PoolSummary};
-use crate::scan::{self, FrameOf};
+use crate::source::{self, FileEntry, FrameOf};
 use crate::video::{self, VideoError};
 
 /// The pool as read from disk, before de-duplication.
@@ -36,13 +36,13 @@ pub struct Inventory {
 }
 
 /// Frames extracted from videos, and the videos that could not be read.
-type Extracted = (Vec<scan::FileEntry>, Vec<(String, VideoError)>);
+type Extracted = (Vec<FileEntry>, Vec<(String, VideoError)>);
 
 /// Extracts frames from `videos` (one every `recipe.sequences.every`, default
 /// 1 s) into `dir`; returns them as files, plus per-video problems.
 fn extract_frames(
     recipe: &Recipe,
-    videos: &[scan::FileEntry],
+    videos: &[FileEntry],
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Extracted, BuildError> {
@@ -64,17 +64,16 @@ fn extract_frames(
         match result {
             Ok(list) => {
                 for f in list {
-                    let meta = std::fs::metadata(&f.path).map_err(|source| {
+                    let version = source::stat(&f.path).map_err(|source| {
                         BuildError::Video(VideoError::Io {
                             path: f.path.clone(),
                             source,
                         })
                     })?;
-                    frames.push(scan::FileEntry {
+                    frames.push(FileEntry {
                         rel: format!("{}/{:06}.jpg", v.rel, f.index),
                         path: f.path,
-                        size: meta.len(),
-                        mtime_ns: scan::mtime_ns(&meta),
+                        version,
                         frame_of: Some(FrameOf {
                             video: v.path.clone(),
                             video_rel: v.rel.clone(),
@@ -100,11 +99,11 @@ pub fn inventory(
     let (cache_dir, save_cache) = (opts.cache_dir, opts.save_cache);
     let mut inv = Inventory::default();
     progress.start(Stage::Scan, None);
-    let scan = scan::scan(
+    let scan = source::scan(
         &recipe.sources.roots,
         &recipe.base_dir,
         &recipe.sources.exclude,
-        scan::Walk {
+        source::Walk {
             follow_symlinks: recipe.sources.follow_symlinks,
             allow_outside: recipe.sources.allow_outside,
         },
@@ -233,7 +232,7 @@ pub fn inventory(
         })
         .collect();
     // A video frame belongs with its video.
-    let root_of = |file: &scan::FileEntry| {
+    let root_of = |file: &FileEntry| {
         let p = file.frame_of.as_ref().map_or(&file.path, |f| &f.video);
         recipe
             .sources
@@ -324,7 +323,7 @@ pub fn inventory(
 /// its `VIDEO/NNNNNN.jpg` path) and gets its timestamp as time.
 fn label(
     labeller: &Labeller<'_>,
-    file: &scan::FileEntry,
+    file: &FileEntry,
     quality: Option<&features::Quality>,
 ) -> crate::label::Labels {
     match &file.frame_of {
@@ -349,11 +348,7 @@ enum Source {
 }
 
 /// Measures one file, from the cache when it still describes the file.
-fn measure_one(
-    file: &scan::FileEntry,
-    cache: &Cache,
-    limits: &features::Limits,
-) -> (Measured, Source) {
+fn measure_one(file: &FileEntry, cache: &Cache, limits: &features::Limits) -> (Measured, Source) {
     let cached = match cache.lookup(file) {
         Lookup::Hit(m) => return (m.clone(), Source::Cache),
         Lookup::Verify(m) => Some(m),

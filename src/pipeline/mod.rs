@@ -17,9 +17,9 @@ use crate::recipe::Recipe;
 use crate::report::{
     CompositionRow, DedupSummary, GroupSummary, MaxTotal, OutputSummary, Report, Status,
 };
-use crate::scan::ScanError;
 use crate::select::{self, Plan, Selection};
 use crate::sequence;
+use crate::source::ScanError;
 use crate::video::VideoError;
 
 mod files;

@@ -1,7 +1,7 @@
 //! Videos as frame sequences, extracted with the `ffmpeg` executable.
 //!
 //! This module owns finding ffmpeg ([`find_ffmpeg`]), telling videos by their
-//! extension ([`is_video_path`]) and turning one video into JPEG frames sampled at a
+//! extension ([`crate::source::is_video_path`]) and turning one video into JPEG frames sampled at a
 //! fixed interval ([`extract`]), cached between runs.
 //!
 //! # Sampling and timestamps
@@ -44,7 +44,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::time::UNIX_EPOCH;
 
 mod duration;
 mod ffmpeg;
@@ -56,16 +55,6 @@ pub use duration::parse_duration;
 pub use ffmpeg::find_ffmpeg;
 
 use ffmpeg::{INSTALL_HINT, one_line, with_colon};
-
-/// Video file extensions treated as videos (case-insensitive).
-pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mkv", "avi", "mov", "h264", "264", "webm", "m4v"];
-
-/// Whether `path` has one of the [`VIDEO_EXTENSIONS`] (case-insensitive).
-pub fn is_video_path(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| VIDEO_EXTENSIONS.iter().any(|v| v.eq_ignore_ascii_case(e)))
-}
 
 /// One extracted frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,13 +164,8 @@ pub fn extract(
         source,
     };
     let canonical = std::fs::canonicalize(video).map_err(unreadable)?;
-    let meta = std::fs::metadata(&canonical).map_err(unreadable)?;
-    let mtime_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i128);
-    let key = store::key(&canonical, meta.len(), mtime_ns, every);
+    let version = crate::source::stat(&canonical).map_err(unreadable)?;
+    let key = store::key(&canonical, version.size, version.modified_ns, every);
     let name = store::folder_name(&canonical, &key);
     let dir = cache_dir.join(&name);
 

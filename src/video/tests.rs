@@ -4,6 +4,7 @@
 use std::process::Command;
 
 use super::*;
+use crate::source::is_video_path;
 
 /// ffmpeg, or `None` (with a note on stderr) so the caller can skip.
 fn ffmpeg_or_skip(test: &str) -> Option<PathBuf> {

@@ -1,4 +1,4 @@
-//! Reading input files: every byte calibset reads from disk — images, recipes,
+//! Reading whole files: every byte calibset reads from disk — images, recipes,
 //! manifests, labels, its own cache and markers — goes through here.
 //!
 //! Only regular files are read. A FIFO, socket or device (`/dev/zero`) named as
@@ -11,6 +11,8 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+
+use super::Version;
 
 /// Most bytes read from a recipe.
 pub const RECIPE_LIMIT: u64 = 4 << 20;
@@ -102,6 +104,37 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         });
     }
     Ok(bytes)
+}
+
+/// The [`Version`] of the file at `path` (following symlinks).
+pub fn stat(path: &Path) -> std::io::Result<Version> {
+    std::fs::metadata(path).map(|m| Version::of(&m))
+}
+
+/// The regular files directly in `dir` (not recursive), sorted by path.
+pub fn files_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Copies the regular file `from` to a new file `to` (which must not exist:
+/// nothing is ever written through an existing name). Returns the bytes copied.
+pub fn copy(from: &Path, to: &Path) -> Result<u64, ReadError> {
+    let (mut input, meta) = open_regular(from)?;
+    let mut output = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)?;
+    let copied = std::io::copy(&mut input, &mut output)?;
+    output.set_permissions(meta.permissions())?;
+    Ok(copied)
 }
 
 /// Reads the first `n` bytes (or fewer) of a regular file.

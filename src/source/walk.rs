@@ -1,4 +1,5 @@
-//! Finding images: walks the recipe's roots and lists every image file, sorted.
+//! Listing the pool: walks the recipe's roots and lists every image and video
+//! file, sorted, with the [`Version`] the cache keys on.
 //!
 //! Hidden files and folders (names starting with `.`) are skipped, and only
 //! known image and video extensions are kept (any case). Symlinks are counted
@@ -36,10 +37,8 @@ pub struct FileEntry {
     pub path: PathBuf,
     /// Path relative to the recipe directory, `/`-separated: what patterns match.
     pub rel: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
-    pub mtime_ns: i128,
+    /// Size and modification time: what the feature cache keys on.
+    pub version: Version,
     /// For a video frame: where it came from. Its `rel` is then
     /// `VIDEO_REL/NNNNNN.jpg`, as if the video were a folder of frames.
     pub frame_of: Option<FrameOf>,
@@ -92,6 +91,16 @@ pub struct Walk {
     pub allow_outside: bool,
 }
 
+/// Video file extensions treated as videos (case-insensitive).
+pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mkv", "avi", "mov", "h264", "264", "webm", "m4v"];
+
+/// Whether `path` has one of the [`VIDEO_EXTENSIONS`] (case-insensitive).
+pub fn is_video_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| VIDEO_EXTENSIONS.iter().any(|v| v.eq_ignore_ascii_case(e)))
+}
+
 /// Whether `path` has an image extension.
 pub fn is_image_path(path: &Path) -> bool {
     path.extension()
@@ -137,7 +146,7 @@ pub fn scan(
                     continue;
                 }
             };
-            let video = crate::video::is_video_path(entry.path());
+            let video = is_video_path(entry.path());
             if !(video || is_image_path(entry.path())) {
                 continue;
             }
@@ -176,8 +185,7 @@ pub fn scan(
                     let file = FileEntry {
                         path,
                         rel,
-                        size: meta.len(),
-                        mtime_ns: mtime_ns(&meta),
+                        version: Version::of(&meta),
                         frame_of: None,
                     };
                     if video {
@@ -200,12 +208,30 @@ pub fn scan(
     Ok(out)
 }
 
-/// Modification time in nanoseconds since the Unix epoch (0 when unknown).
-pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i128)
+/// One version of a file's content, as far as the listing can tell without
+/// reading it: its size and modification time. The feature cache reuses what
+/// it measured when the version is the same, and checks the content hash when
+/// only the time moved. (An object store would give its ETag here.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Version {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
+    pub modified_ns: i128,
+}
+
+impl Version {
+    /// The version of a file with metadata `meta`.
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        Version {
+            size: meta.len(),
+            modified_ns: meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128),
+        }
+    }
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -248,7 +274,7 @@ mod tests {
         assert_eq!(scan.excluded, 1);
         assert_eq!(scan.videos.len(), 1);
         assert_eq!(scan.videos[0].rel, "r/b/clip.MP4");
-        assert_eq!(scan.files[0].size, 1);
+        assert_eq!(scan.files[0].version.size, 1);
     }
 
     #[test]
