@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use calibset::export::{Layout, LinkMode};
+use calibset::{AuditOptions, BuildOptions, Layout, LinkMode, Thresholds};
 
 /// Build reproducible INT8 calibration image sets from a TOML recipe.
 #[derive(Debug, Parser)]
@@ -182,6 +182,38 @@ impl From<LayoutArg> for Layout {
             LayoutArg::ByBucket => Layout::ByBucket,
             LayoutArg::Flat => Layout::Flat,
             LayoutArg::Mirror => Layout::Mirror,
+        }
+    }
+}
+
+impl BuildArgs {
+    /// The library's options for this build.
+    pub fn options(&self) -> BuildOptions {
+        BuildOptions {
+            out: self.out.clone(),
+            mode: self.mode.map(Into::into),
+            layout: self.layout.map(Into::into),
+            seed: self.seed,
+            dry_run: self.dry_run,
+            force: self.force,
+            cache_dir: self.run.cache(),
+            html: self.html.clone(),
+        }
+    }
+}
+
+impl AuditArgs {
+    /// The library's options for this audit, with the cache in `cache_dir`.
+    pub fn options<'a>(&'a self, cache_dir: Option<&'a std::path::Path>) -> AuditOptions<'a> {
+        AuditOptions {
+            cache_dir,
+            groups: self.groups,
+            thresholds: Thresholds {
+                max_issues: self.max_issues,
+                max_duplicate_share: self.max_duplicates,
+                require_fill: self.require_fill,
+            },
+            html: self.html.as_deref(),
         }
     }
 }

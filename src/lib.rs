@@ -1,41 +1,61 @@
 //! calibset builds the calibration image set for INT8 post-training
 //! quantization from a TOML recipe.
 //!
-//! The pipeline, one module per step:
-//! [`recipe`] → [`scan`] → [`bucket`] (with [`manifest`]) → [`features`] (with
-//! [`cache`]) → [`dedup`] → [`select`] → [`export`] → [`report`], driven by
-//! [`pipeline::build`]. The library never prints: progress goes through
-//! [`progress::Progress`], results come back as a [`report::Report`].
+//! A build runs these stages, in this order ([`build`], `pipeline`):
+//!
+//! 1. `recipe` — parse and validate the recipe: every stage's settings.
+//! 2. `inventory` — read the pool: list the roots (`source`), turn videos into
+//!    frames (`video`), read the manifest and annotations (`manifest`,
+//!    `annotations`), label every image (`bucket`), measure it in one decode
+//!    (`decode`, `features`) through the feature cache (`cache`).
+//! 3. `dedup` — exact copies, sequence sampling and consecutive frames, near
+//!    duplicates.
+//! 4. `select` — fill the quotas exactly (min-cost flow).
+//! 5. `report` — what was read, skipped, removed and chosen, and why a quota
+//!    could not be met; `stability` checks the chosen set, `html` draws it.
+//! 6. `export` — write the set under a lock: images, lock manifest, pool.csv.
+//!
+//! [`audit`] runs stages 1–5 without writing a set. Three extension points:
+//! `source` (where bytes come from), `decode` (bytes to pixels) and
+//! `export::Output` (what a set folder holds). Shared types live in leaf
+//! modules: `label` (buckets and labels), `paths`, `pattern`, `rng`,
+//! `cancel`, `progress`.
+//!
+//! The library never prints and never imports clap: progress goes through
+//! [`Progress`], results come back as a [`Report`] or an [`AuditReport`].
 
-pub mod annotations;
-pub mod audit;
-pub mod bucket;
-pub mod cache;
-pub mod cancel;
-pub mod decode;
-pub mod dedup;
-pub mod export;
-pub mod features;
+mod annotations;
+mod audit;
+mod bucket;
+mod cache;
+mod cancel;
+mod decode;
+mod dedup;
+mod export;
+mod features;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzz;
-pub mod html;
-pub mod label;
-pub mod manifest;
-pub mod paths;
-pub mod pattern;
-pub mod pipeline;
-pub mod pool;
-pub mod progress;
-pub mod recipe;
-pub mod report;
-pub mod rng;
-pub mod select;
-pub mod sequence;
-pub mod source;
-pub mod stability;
-pub mod video;
+mod html;
+mod inventory;
+mod label;
+mod manifest;
+mod paths;
+mod pattern;
+mod pipeline;
+mod pool;
+mod progress;
+mod recipe;
+mod report;
+mod rng;
+mod select;
+mod source;
+mod stability;
+mod video;
 
+pub use audit::{AuditOptions, AuditReport, Thresholds, audit};
+pub use export::{Layout, LinkMode};
 pub use pipeline::{BuildError, BuildOptions, build};
+pub use progress::{NoProgress, Progress, Stage};
 pub use recipe::{Recipe, RecipeError};
 pub use report::{Report, Status};

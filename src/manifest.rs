@@ -97,11 +97,6 @@ enum TimeField {
 }
 
 impl Manifest {
-    /// Reads the manifest at `path` (absolute, normalised), keeping every row.
-    pub fn load(path: &Path, allow_outside: bool) -> Result<Self, ManifestError> {
-        Self::parse(path, &read(path)?, allow_outside)
-    }
-
     /// Reads the manifest at `path`, keeping only the rows of files in `found`;
     /// the others are counted (see [`Manifest::missing`]), the first
     /// [`MISSING_EXAMPLES`] kept as examples. Every row is still checked, so
@@ -116,6 +111,7 @@ impl Manifest {
 
     /// Parses manifest text as if read from `path` (the extension picks the
     /// format), keeping every row.
+    #[cfg(any(test, fuzzing))]
     pub fn parse(path: &Path, text: &str, allow_outside: bool) -> Result<Self, ManifestError> {
         Self::parse_with(path, text, allow_outside, |_| true)
     }
@@ -216,13 +212,9 @@ impl Manifest {
     }
 
     /// Number of rows kept.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.rows.len()
-    }
-
-    /// Whether the manifest keeps no row.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 
     /// Rows [`Manifest::load_for`] dropped because their file was not found:

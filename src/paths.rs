@@ -99,6 +99,20 @@ fn escape_into(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// Where `path` lies inside the folder `dir` (absolute, normalised), compared
+/// as written and with symlinks resolved; `None` when it is outside.
+pub fn inside(path: &Path, dir: &Path) -> Option<PathBuf> {
+    let path = normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
+    path.strip_prefix(dir)
+        .map(Path::to_owned)
+        .or_else(|_| {
+            resolved(&path)
+                .strip_prefix(resolved(dir))
+                .map(Path::to_owned)
+        })
+        .ok()
+}
+
 /// Whether `path` (normalised) stays inside `root` (normalised).
 pub fn is_within(path: &Path, root: &Path) -> bool {
     path.starts_with(root)

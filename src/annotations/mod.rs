@@ -127,6 +127,18 @@ pub struct Annotations {
 type Loaded = (HashMap<PathBuf, ImageAnnotation>, Vec<AnnotationIssue>);
 
 impl Annotations {
+    /// Number of images covered.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.by_image.len()
+    }
+
+    /// Whether no image is covered.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.by_image.is_empty()
+    }
+
     /// Loads annotations for `images` (absolute, normalised paths of the image files
     /// found).
     ///
@@ -155,16 +167,6 @@ impl Annotations {
     /// The annotation of one image (absolute, normalised path), if the source covers it.
     pub fn of(&self, image: &Path) -> Option<&ImageAnnotation> {
         self.by_image.get(image)
-    }
-
-    /// Number of images covered.
-    pub fn len(&self) -> usize {
-        self.by_image.len()
-    }
-
-    /// Whether no image is covered.
-    pub fn is_empty(&self) -> bool {
-        self.by_image.is_empty()
     }
 }
 

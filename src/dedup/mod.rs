@@ -18,6 +18,7 @@
 //!    above it. `chain` instead drops whole connected components but one.
 
 mod bktree;
+pub mod sequence;
 mod signature;
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +30,7 @@ use crate::label::Origin;
 use crate::pool::PoolImage;
 
 pub use bktree::BkTree;
+pub use sequence::{SequencePlan, SequenceSummary};
 pub use signature::{Signature, similarity};
 
 /// pHash distance within which pairs are candidates for the similarity test.
@@ -244,7 +246,24 @@ pub fn keep_order(a: (&PoolImage, f64), b: (&PoolImage, f64)) -> std::cmp::Order
         .then(a.0.file.path.cmp(&b.0.file.path))
 }
 
+/// The three passes over `images` (in path order): exact copies, then sequence
+/// sampling under `sequences` (one frame per window, consecutive duplicates),
+/// then near duplicates; looks at `cancel` as it goes.
+pub fn run(
+    images: &[PoolImage],
+    settings: &DedupSettings,
+    sequences: &SequencePlan,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<(Dedup, SequenceSummary), crate::cancel::Interrupted> {
+    let exact = exact_copies(images, settings.exact);
+    let (sampled, summary) = sequence::sample(images, sequences, settings.threshold, exact);
+    crate::cancel::check(cancel)?;
+    let dd = dedup_after(images, settings, sampled, cancel)?;
+    Ok((dd, summary))
+}
+
 /// De-duplicates `images` (in path order) under `settings`, uninterruptibly.
+#[cfg(test)]
 pub fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
     let removed = exact_copies(images, settings.exact);
     dedup_after(images, settings, removed, &crate::cancel::NEVER).expect("never interrupted")

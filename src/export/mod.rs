@@ -13,18 +13,22 @@
 //! moves it aside, and deletes the earlier set file by listed file, so a file
 //! added during the build is never lost: the build fails instead.
 
+mod layout;
 mod lock;
 mod marker;
+mod output;
+mod tables;
 
-use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+pub use layout::{Layout, placements};
 pub use lock::OutputLock;
 pub use marker::MARKER;
+pub use output::Output;
+pub use tables::{lock_manifest, pool_list};
 
 /// How chosen images get into the output folder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,19 +41,6 @@ pub enum LinkMode {
     Hardlink,
     /// Symlink to the absolute source path.
     Symlink,
-}
-
-/// How files are arranged in the output folder.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Layout {
-    /// `normal/`, `hard/`, `background/`, with flattened names (default).
-    #[default]
-    ByBucket,
-    /// One folder, flattened names.
-    Flat,
-    /// The source tree relative to the recipe directory.
-    Mirror,
 }
 
 /// One file to place.
@@ -152,56 +143,6 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// A flattened file name, byte for byte: `frames/cam01/day/1.jpg` →
-/// `frames__cam01__day__1.jpg` (a `..` becomes `_up_`).
-pub fn flat_name(rel: &Path) -> PathBuf {
-    let mut name = std::ffi::OsString::new();
-    for (i, c) in rel.components().enumerate() {
-        if i > 0 {
-            name.push("__");
-        }
-        match c {
-            std::path::Component::ParentDir => name.push("_up_"),
-            other => name.push(other.as_os_str()),
-        }
-    }
-    PathBuf::from(name)
-}
-
-/// The source tree below the recipe folder, byte for byte (a `..` becomes
-/// `_up_`).
-pub fn mirror_path(rel: &Path) -> PathBuf {
-    rel.components()
-        .map(|c| match c {
-            std::path::Component::ParentDir => "_up_".as_ref(),
-            other => other.as_os_str(),
-        })
-        .collect()
-}
-
-/// Assigns output paths, appending `~2`, `~3`, … before the extension where two
-/// would collide (compared case-insensitively, for case-insensitive file systems).
-pub fn unique_paths(wanted: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
-    let mut taken: HashSet<String> = HashSet::new();
-    wanted
-        .into_iter()
-        .map(|p| {
-            let mut candidate = p.clone();
-            let mut n = 1;
-            while !taken.insert(marker::entry(&candidate).to_lowercase()) {
-                n += 1;
-                let stem = p.file_stem().unwrap_or_default().to_string_lossy();
-                let name = match p.extension() {
-                    Some(ext) => format!("{stem}~{n}.{}", ext.to_string_lossy()),
-                    None => format!("{stem}~{n}"),
-                };
-                candidate = p.with_file_name(name);
-            }
-            candidate
-        })
-        .collect()
-}
-
 /// Checks that `out` may be written, before any work is done: absent, an empty
 /// folder, or (with `force`) calibset's own output holding nothing unlisted.
 pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
@@ -218,17 +159,16 @@ pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
     }
 }
 
-/// Writes `placements` and the extra `files` (path inside the output, bytes)
-/// into the output folder `lock` holds. Returns warnings for the report (an
-/// earlier set that could not be removed completely).
+/// Writes `outputs` into the output folder `lock` holds: in a staging folder
+/// beside it, whose marker lists every file the outputs will write before the
+/// first is written, then renamed into place. Returns warnings for the report
+/// (an earlier set that could not be removed completely).
 pub fn export(
     lock: &OutputLock,
-    placements: &[Placement],
-    files: &[(&Path, Vec<u8>)],
-    mode: LinkMode,
+    outputs: &[Output],
     force: bool,
     cancel: &AtomicBool,
-    mut progress: impl FnMut(),
+    progress: &mut dyn FnMut(),
 ) -> Result<Vec<String>, ExportError> {
     let out = lock.out();
     check_output(out, force)?;
@@ -240,73 +180,16 @@ pub fn export(
         .map_err(io("create a staging folder in", parent))?;
     // The marker goes first: a killed build's staging folder is then known to
     // be calibset's, file by file, and the next build can clear it.
-    let listing = marker::listing(
-        placements
-            .iter()
-            .map(|p| p.dest.as_path())
-            .chain(files.iter().map(|(f, _)| *f)),
-    );
+    let listing = marker::listing(outputs.iter().flat_map(Output::paths));
     let marker_path = staging.path().join(MARKER);
     std::fs::write(&marker_path, listing).map_err(io("write", &marker_path))?;
-    let mut made: HashSet<PathBuf> = HashSet::new();
-    for p in placements {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(ExportError::Interrupted);
-        }
-        let dest = staging.path().join(&p.dest);
-        if let Some(dir) = dest.parent()
-            && made.insert(dir.to_owned())
-        {
-            std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-        }
-        place(
-            &p.source,
-            &dest,
-            if p.always_copy { LinkMode::Copy } else { mode },
-        )?;
-        progress();
-    }
-    for (file, bytes) in files {
-        let path = staging.path().join(file);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-        }
-        // `create_new`: a name that clashes with a placed image (maybe a hard link
-        // to a source) fails instead of writing through it.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(bytes))
-            .map_err(io("write", &path))?;
+    for output in outputs {
+        output.write(staging.path(), cancel, progress)?;
     }
     if cancel.load(Ordering::Relaxed) {
         return Err(ExportError::Interrupted);
     }
     swap_into_place(staging, out, force)
-}
-
-fn place(source: &Path, dest: &Path, mode: LinkMode) -> Result<(), ExportError> {
-    match mode {
-        LinkMode::Copy => crate::source::copy(source, dest)
-            .map(drop)
-            .map_err(|e| io("copy", source)(e.into_io())),
-        LinkMode::Hardlink => std::fs::hard_link(source, dest).map_err(io("hard-link", source)),
-        LinkMode::Symlink => {
-            let target = std::fs::canonicalize(source).map_err(io("resolve", source))?;
-            symlink(&target, dest).map_err(io("symlink", source))
-        }
-    }
-}
-
-#[cfg(unix)]
-fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::symlink(target, link)
-}
-
-#[cfg(windows)]
-fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::windows::fs::symlink_file(target, link)
 }
 
 /// Renames the finished staging folder to `out`. Whatever sits at `out` is
@@ -392,23 +275,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_flat_and_unique() {
-        assert_eq!(
-            flat_name(Path::new("frames/cam01/day/1.jpg")),
-            Path::new("frames__cam01__day__1.jpg")
-        );
-        assert_eq!(
-            flat_name(Path::new("../data/1.jpg")),
-            Path::new("_up___data__1.jpg")
-        );
-        let got = unique_paths(["a/x.jpg", "a/X.jpg", "a/x.jpg", "b/x.jpg"].map(PathBuf::from));
-        assert_eq!(
-            got,
-            ["a/x.jpg", "a/X~2.jpg", "a/x~3.jpg", "b/x.jpg"].map(PathBuf::from)
-        );
-    }
-
-    #[test]
     fn refuses_foreign_and_needs_force_for_own() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
@@ -459,24 +325,34 @@ mod tests {
         }]
     }
 
+    /// The images as one output, then each file as its own.
+    fn outputs(
+        placements: &[Placement],
+        files: &[(&Path, Vec<u8>)],
+        mode: LinkMode,
+    ) -> Vec<Output> {
+        let images = Output::Images {
+            placements: placements.to_vec(),
+            mode,
+        };
+        let files = files.iter().map(|(path, bytes)| Output::File {
+            path: path.to_path_buf(),
+            bytes: bytes.clone(),
+        });
+        std::iter::once(images).chain(files).collect()
+    }
+
     fn run(
         out: &Path,
         placements: &[Placement],
         files: &[(&Path, Vec<u8>)],
         mode: LinkMode,
         force: bool,
-        during: impl FnMut(),
+        mut during: impl FnMut(),
     ) -> Result<Vec<String>, ExportError> {
         let lock = OutputLock::acquire(out).unwrap();
-        export(
-            &lock,
-            placements,
-            files,
-            mode,
-            force,
-            &AtomicBool::new(false),
-            during,
-        )
+        let outputs = outputs(placements, files, mode);
+        export(&lock, &outputs, force, &AtomicBool::new(false), &mut during)
     }
 
     #[test]
@@ -486,15 +362,8 @@ mod tests {
         let out = dir.path().join("out");
         let lock = OutputLock::acquire(&out).unwrap();
         let cancel = AtomicBool::new(true);
-        let e = export(
-            &lock,
-            &placements,
-            &[],
-            LinkMode::Copy,
-            false,
-            &cancel,
-            || {},
-        );
+        let outputs = outputs(&placements, &[], LinkMode::Copy);
+        let e = export(&lock, &outputs, false, &cancel, &mut || {});
         assert!(matches!(e, Err(ExportError::Interrupted)));
         drop(lock);
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();

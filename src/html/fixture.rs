@@ -6,12 +6,13 @@ use image::{Rgb, RgbImage};
 
 use super::{HtmlImage, Quality};
 use crate::dedup::DedupSettings;
+use crate::inventory::{Issue, IssueKind};
 use crate::label::{Bucket, PerBucket};
 use crate::report::{
-    CompositionRow, DedupSummary, GroupSummary, Issue, MaxTotal, MeasureSummary, PoolSummary,
-    Report, Status,
+    CompositionRow, DedupSummary, GroupSummary, MaxTotal, MeasureSummary, PoolSummary, Report,
+    Status,
 };
-use crate::select::{CameraFill, Shortfall, SlotFill, SlotKind};
+use crate::select::{CameraFill, ImageStatus, Shortfall, SlotFill, SlotKind};
 use crate::stability::{Stability, StatRow};
 
 /// A pool image with no tags, camera or slot, kept by image 0.
@@ -29,11 +30,26 @@ pub(super) fn image(
         tags: Vec::new(),
         measured: Vec::new(),
         camera: None,
-        status,
+        status: status_named(status),
         slot: None,
         kept: 0,
         quality,
     }
+}
+
+/// The status written `name`.
+fn status_named(name: &str) -> ImageStatus {
+    [
+        ImageStatus::Chosen,
+        ImageStatus::NotChosen,
+        ImageStatus::ExactDuplicate,
+        ImageStatus::NearDuplicate,
+        ImageStatus::NotSampled,
+        ImageStatus::ConsecutiveDuplicate,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == name)
+    .expect("a status name")
 }
 
 /// A synthetic street-like scene: sky, ground, a few boxes, noise; `dark` scales
@@ -151,7 +167,7 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
         for m in 0..count {
             let mut img = images[kept].clone();
             img.rel = format!("{}-dup{m}.jpg", img.rel.trim_end_matches(".jpg"));
-            img.status = statuses[m % statuses.len()];
+            img.status = status_named(statuses[m % statuses.len()]);
             img.slot = None;
             img.kept = kept;
             images.push(img);
@@ -193,12 +209,12 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
             issues: vec![
                 Issue {
                     path: "frames/cam02/bad<file>.jpg".into(),
-                    kind: "corrupt",
+                    kind: IssueKind::Corrupt,
                     message: "JPEG ended early".into(),
                 },
                 Issue {
                     path: "stills/empty.png".into(),
-                    kind: "empty",
+                    kind: IssueKind::Empty,
                     message: "file is empty".into(),
                 },
             ],

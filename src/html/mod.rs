@@ -23,6 +23,7 @@ mod encode;
 mod sections;
 mod style;
 mod summary;
+mod target;
 mod thumb;
 
 #[cfg(test)]
@@ -33,11 +34,16 @@ mod tests;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 
+use crate::dedup::Dedup;
 use crate::features::Quality;
 use crate::label::Bucket;
+use crate::pool::PoolImage;
 use crate::report::Report;
+use crate::select::{ImageStatus, Selection};
+use std::collections::HashSet;
 
 use encode::Esc;
+pub use target::{HtmlError, check, write};
 use thumb::Thumb;
 
 /// Duplicate groups shown when the caller has no preference.
@@ -64,7 +70,7 @@ pub struct HtmlImage {
     pub camera: Option<String>,
     /// `chosen`, `not-chosen`, `exact-duplicate`, `near-duplicate`,
     /// `consecutive-duplicate` or `not-sampled`.
-    pub status: &'static str,
+    pub status: ImageStatus,
     /// Slot label when chosen (`night`, `min:texture`, `class:car`, `free`).
     pub slot: Option<String>,
     /// Index (into the same slice) of the image its duplicate group kept (itself
@@ -77,7 +83,7 @@ pub struct HtmlImage {
 impl HtmlImage {
     /// Whether the image is in the chosen set.
     pub fn is_chosen(&self) -> bool {
-        self.status == "chosen"
+        self.status == ImageStatus::Chosen
     }
 }
 
@@ -225,7 +231,7 @@ impl Page<'_> {
         line("camera", img.camera.as_deref().unwrap_or(""));
         line("tags", &img.tags.join(", "));
         line("measured", &img.measured.join(", "));
-        line("status", img.status);
+        line("status", img.status.as_str());
         tip.push_str(&format!(
             "\nmean luma {:.0} · contrast {:.0} · rel. sharpness {}{}",
             q.mean,
@@ -281,4 +287,30 @@ impl Page<'_> {
         out.push_str("</figcaption></figure>\n");
         Ok(())
     }
+}
+
+/// The pool as the HTML report shows it.
+pub fn images(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<HtmlImage> {
+    let chosen: HashSet<usize> = sel.picks.iter().map(|p| p.image).collect();
+    let slots: std::collections::HashMap<usize, String> = sel
+        .picks
+        .iter()
+        .map(|p| (p.image, p.slot.label()))
+        .collect();
+    images
+        .iter()
+        .enumerate()
+        .map(|(i, img)| HtmlImage {
+            path: img.file.path.clone(),
+            rel: img.file.rel.clone(),
+            bucket: img.labels.bucket,
+            tags: img.labels.tags.iter().cloned().collect(),
+            measured: img.labels.measured.iter().cloned().collect(),
+            camera: img.labels.camera.clone(),
+            status: ImageStatus::of(dd, &chosen, i),
+            slot: slots.get(&i).cloned(),
+            kept: dd.cluster[i],
+            quality: img.features.quality,
+        })
+        .collect()
 }

@@ -153,7 +153,7 @@ impl Page<'_> {
                         },
                     )
                 } else {
-                    (images[i].status, images[i].status)
+                    (images[i].status.as_str(), images[i].status.as_str())
                 };
                 self.tile(out, i, Some(badge))?;
             }
@@ -255,7 +255,7 @@ impl Page<'_> {
                     out,
                     "<tr><td class=\"path\">{}</td><td><span class=\"chip\">{}</span></td><td>{}</td></tr>",
                     Esc(&i.path),
-                    Esc(i.kind),
+                    Esc(i.kind.as_str()),
                     Esc(&i.message)
                 )?;
             }

@@ -7,6 +7,7 @@
 
 mod raw;
 mod span;
+mod summary;
 mod validate;
 
 use std::fmt;
@@ -53,7 +54,7 @@ pub struct Recipe {
     /// `[dedup]`.
     pub dedup: DedupSettings,
     /// `[sequences]`.
-    pub sequences: crate::sequence::SequencePlan,
+    pub sequences: crate::dedup::sequence::SequencePlan,
     /// `[annotations]`: YOLO, COCO or VOC labels, paths resolved.
     pub annotations: Option<crate::annotations::AnnotationSpec>,
     /// `[quality]`: thresholds of the measured tags.
@@ -250,7 +251,7 @@ impl Recipe {
             },
             camera: CameraPlan::default(),
             dedup: DedupSettings::default(),
-            sequences: crate::sequence::SequencePlan {
+            sequences: crate::dedup::sequence::SequencePlan {
                 consecutive: true,
                 ..Default::default()
             },
@@ -268,6 +269,19 @@ impl Recipe {
             },
             base_dir,
         }
+    }
+
+    /// The input files and folders besides the roots: the recipe itself, the
+    /// manifest, and the annotation file or folder, images folder and names.
+    pub fn inputs(&self) -> Vec<&Path> {
+        let a = self.annotations.as_ref();
+        [Some(&self.path), self.sources.manifest.as_ref()]
+            .into_iter()
+            .chain([a.map(|a| &a.path), a.and_then(|a| a.images.as_ref())])
+            .chain([a.and_then(|a| a.names.as_ref())])
+            .flatten()
+            .map(PathBuf::as_path)
+            .collect()
     }
 
     /// What the labeller needs of this recipe.

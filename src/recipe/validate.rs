@@ -10,12 +10,12 @@ use super::raw::{RawBucket, RawDuration, RawRecipe, RawSplit};
 use super::span::SourceMap;
 use super::{BucketPlan, CameraPlan, ClassPlan, OutputPlan, Problem, Recipe, Rule, Sources};
 use crate::decode::Limits;
+use crate::dedup::sequence::SequencePlan;
 use crate::dedup::{DedupSettings, Threshold};
 use crate::features::{MEASURED_TAGS, Thresholds};
 use crate::label::{Bucket, PerBucket};
 use crate::paths;
 use crate::pattern::PathPattern;
-use crate::sequence::SequencePlan;
 
 /// Largest image count a recipe may ask for (total, bucket, quota, minimum).
 const MAX_COUNT: usize = 10_000_000;

@@ -13,9 +13,8 @@ mod walk;
 
 pub use read::{
     CACHE_LIMIT, LABEL_LIMIT, LIST_LIMIT, MARKER_LIMIT, RECIPE_LIMIT, ReadError, copy, files_in,
-    open_regular, read_bytes, read_head, read_text, stat,
+    read_bytes, read_head, read_text, stat,
 };
-pub use walk::{
-    FileEntry, FrameOf, IMAGE_EXTENSIONS, Scan, ScanError, VIDEO_EXTENSIONS, Version, Walk,
-    WalkIssue, is_image_path, is_video_path, scan,
-};
+#[cfg(test)]
+pub(crate) use walk::is_video_path;
+pub use walk::{FileEntry, FrameOf, Scan, ScanError, Version, Walk, scan};

@@ -8,17 +8,22 @@
 //! recipe can be filled. [`Thresholds`] turn findings into a failing exit code
 //! for CI gates.
 
-use std::collections::BTreeMap;
-use std::io::{self, Write};
+mod text;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 
 use crate::dedup::Removal;
+use crate::html;
 use crate::pipeline::{self, BuildError, PlanOptions, Planned};
+use crate::pool::PoolImage;
 use crate::progress::Progress;
 use crate::recipe::Recipe;
 use crate::report::Report;
+use crate::select::ImageStatus;
 
 /// Limits above which an audit fails (exit 1). `None` means no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -37,7 +42,7 @@ pub struct Group {
     /// The image the group keeps.
     pub kept: String,
     /// The others, with why each goes (`exact-duplicate`, `near-duplicate`, …).
-    pub members: Vec<(String, &'static str)>,
+    pub members: Vec<(String, ImageStatus)>,
 }
 
 /// A histogram: `edges.len() == counts.len() + 1`.
@@ -83,37 +88,42 @@ pub struct AuditReport {
     pub findings: Vec<Finding>,
 }
 
-/// Audits `recipe`'s pool. `groups` is how many duplicate groups to list.
+/// What an audit reads and lists, and when it fails.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditOptions<'a> {
+    /// Cache folder; `None` disables the cache.
+    pub cache_dir: Option<&'a Path>,
+    /// Duplicate groups to list.
+    pub groups: usize,
+    /// Limits above which the audit fails.
+    pub thresholds: Thresholds,
+    /// Also write the visual report here.
+    pub html: Option<&'a Path>,
+}
+
+/// Audits `recipe`'s pool (writing the cache, and the visual report when
+/// asked for).
 pub fn audit(
     recipe: &Recipe,
-    opts: &PlanOptions<'_>,
-    groups: usize,
-    thresholds: &Thresholds,
+    opts: &AuditOptions<'_>,
     progress: &dyn Progress,
     cancel: &AtomicBool,
-) -> Result<(AuditReport, Planned), BuildError> {
-    let planned = pipeline::plan(recipe, opts, progress, cancel)?;
-    let Planned { inv, dd, sel, .. } = &planned;
-    let mut report = pipeline::assemble(recipe, opts.seed, inv, dd, sel);
-    report.sequences = (planned.sequences.sequences > 0).then(|| planned.sequences.clone());
-    let images = &inv.images;
-    let count = |map: &mut BTreeMap<String, usize>, key: &str| {
-        *map.entry(key.to_owned()).or_default() += 1;
-    };
-    let (mut tags, mut cameras, mut classes, mut measured) = Default::default();
-    for img in images {
-        for t in &img.labels.tags {
-            count(&mut tags, t);
-        }
-        count(&mut cameras, img.labels.camera.as_deref().unwrap_or("-"));
-        for c in &img.labels.classes {
-            count(&mut classes, c);
-        }
-        for m in &img.labels.measured {
-            count(&mut measured, m);
-        }
+) -> Result<AuditReport, BuildError> {
+    if let Some(path) = opts.html {
+        html::check(path, &recipe.sources.roots, &recipe.inputs(), None)?;
     }
-    let duplicates = dd
+    let plan_options = PlanOptions {
+        cache_dir: opts.cache_dir,
+        save_cache: true,
+        seed: recipe.seed,
+        keep_unbucketed: true,
+    };
+    let planned = pipeline::plan(recipe, &plan_options, progress, cancel)?;
+    let report = planned.report(recipe);
+    let images = &planned.inv.images;
+    let [tags, cameras, classes, measured] = counts(images);
+    let duplicates = planned
+        .dd
         .removed
         .iter()
         .filter(|r| {
@@ -123,23 +133,68 @@ pub fn audit(
             )
         })
         .count();
+    let findings = findings(&report, duplicates, images.len(), &opts.thresholds);
+    let audit = AuditReport {
+        groups: groups(&planned, opts.groups),
+        histograms: histograms(images),
+        report,
+        tags,
+        cameras,
+        classes,
+        measured,
+        duplicates,
+        findings,
+    };
+    if let Some(path) = opts.html {
+        let title = format!("{} pool audit", recipe.name);
+        html::write(path, &planned.page(recipe, title, &audit.report))?;
+    }
+    Ok(audit)
+}
+
+/// Usable images per tag, camera (`-` for none), class and measured tag.
+fn counts(images: &[PoolImage]) -> [BTreeMap<String, usize>; 4] {
+    let mut maps: [BTreeMap<String, usize>; 4] = Default::default();
+    let mut count = |k: usize, key: &str| *maps[k].entry(key.to_owned()).or_default() += 1;
+    for img in images {
+        for t in &img.labels.tags {
+            count(0, t);
+        }
+        count(1, img.labels.camera.as_deref().unwrap_or("-"));
+        for c in &img.labels.classes {
+            count(2, c);
+        }
+        for m in &img.labels.measured {
+            count(3, m);
+        }
+    }
+    maps
+}
+
+/// The `n` largest duplicate groups, each member with what became of it.
+fn groups(planned: &Planned, n: usize) -> Vec<Group> {
+    let images = &planned.inv.images;
     let rel = |i: usize| images[i].file.rel.clone();
-    let chosen = sel.picks.iter().map(|p| p.image).collect();
-    let status = |i: usize| pipeline::status(dd, &chosen, i);
-    let groups = dd
+    let chosen: HashSet<usize> = planned.sel.picks.iter().map(|p| p.image).collect();
+    planned
+        .dd
         .groups()
         .into_iter()
-        .take(groups)
+        .take(n)
         .map(|(kept, members)| Group {
             kept: rel(kept),
             members: members
                 .into_iter()
                 .filter(|&m| m != kept)
-                .map(|m| (rel(m), status(m)))
+                .map(|m| (rel(m), ImageStatus::of(&planned.dd, &chosen, m)))
                 .collect(),
         })
-        .collect();
-    let histograms = vec![
+        .collect()
+}
+
+/// Mean luma, relative sharpness and JPEG quality over the usable images.
+fn histograms(images: &[PoolImage]) -> Vec<Histogram> {
+    vec![
         histogram(
             "mean luma",
             images.iter().map(|i| f64::from(i.features.quality.mean)),
@@ -167,7 +222,16 @@ pub fn audit(
             101.0,
             10,
         ),
-    ];
+    ]
+}
+
+/// The thresholds `report` crosses (`duplicates` of `usable` images).
+fn findings(
+    report: &Report,
+    duplicates: usize,
+    usable: usize,
+    thresholds: &Thresholds,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let issues = report.pool.skipped();
     if let Some(max) = thresholds.max_issues
@@ -179,7 +243,7 @@ pub fn audit(
         });
     }
     if let Some(max) = thresholds.max_duplicate_share {
-        let share = duplicates as f64 / images.len().max(1) as f64;
+        let share = duplicates as f64 / usable.max(1) as f64;
         if share > max {
             findings.push(Finding {
                 check: "max-duplicate-share",
@@ -200,20 +264,7 @@ pub fn audit(
             ),
         });
     }
-    Ok((
-        AuditReport {
-            report,
-            tags,
-            cameras,
-            classes,
-            measured,
-            duplicates,
-            groups,
-            histograms,
-            findings,
-        },
-        planned,
-    ))
+    findings
 }
 
 /// Counts `values` into `bins` equal bins over `[lo, hi)`; values outside go to
@@ -244,119 +295,6 @@ impl AuditReport {
         let mut s = serde_json::to_string_pretty(self).expect("audit serialises");
         s.push('\n');
         s
-    }
-
-    /// Writes the human-readable audit.
-    pub fn write_text(&self, w: &mut dyn Write) -> io::Result<()> {
-        let r = &self.report;
-        let usable: usize = r.pool.usable.iter().map(|(_, n)| n).sum::<usize>() + r.pool.unbucketed;
-        writeln!(
-            w,
-            "pool      {} images found, {usable} readable, {} skipped",
-            r.pool.scanned + r.pool.video_frames,
-            r.pool.skipped()
-        )?;
-        if let Some(m) = &r.measure {
-            writeln!(
-                w,
-                "measured  {} from cache, {} decoded",
-                m.from_cache, m.decoded
-            )?;
-        }
-        writeln!(
-            w,
-            "buckets   normal {}, hard {}, background {}, unbucketed {}",
-            r.pool.usable.normal, r.pool.usable.hard, r.pool.usable.background, r.pool.unbucketed
-        )?;
-        writeln!(
-            w,
-            "duplicates {} of {usable} ({} exact, {} near, {} consecutive); distinct per bucket: normal {}, hard {}, background {}",
-            self.duplicates,
-            r.dedup.exact_removed,
-            r.dedup.near_removed,
-            r.sequences.as_ref().map_or(0, |s| s.consecutive_duplicates),
-            r.dedup.kept.normal,
-            r.dedup.kept.hard,
-            r.dedup.kept.background
-        )?;
-        for (title, map) in [
-            ("tags", &self.tags),
-            ("cameras", &self.cameras),
-            ("classes", &self.classes),
-            ("measured", &self.measured),
-        ] {
-            if map.is_empty() {
-                continue;
-            }
-            writeln!(w)?;
-            writeln!(w, "{title}:")?;
-            for (k, n) in map {
-                writeln!(w, "  {k:<28} {n:>7}")?;
-            }
-        }
-        for h in &self.histograms {
-            writeln!(w)?;
-            writeln!(w, "{}:", h.name)?;
-            let max = h.counts.iter().copied().max().unwrap_or(0).max(1);
-            for (k, &n) in h.counts.iter().enumerate() {
-                let bar = "█".repeat((n * 40).div_ceil(max).min(40) * usize::from(n > 0));
-                writeln!(
-                    w,
-                    "  {:>7.1} – {:<7.1} {n:>6} {bar}",
-                    h.edges[k],
-                    h.edges[k + 1]
-                )?;
-            }
-        }
-        if !self.groups.is_empty() {
-            writeln!(w)?;
-            writeln!(w, "largest duplicate groups:")?;
-            for g in &self.groups {
-                writeln!(w, "  {} images, kept {}", g.members.len() + 1, g.kept)?;
-                for (m, why) in g.members.iter().take(8) {
-                    writeln!(w, "    {why:<22} {m}")?;
-                }
-                if g.members.len() > 8 {
-                    writeln!(w, "    … and {} more", g.members.len() - 8)?;
-                }
-            }
-        }
-        if !r.pool.issues.is_empty() {
-            writeln!(w)?;
-            writeln!(w, "skipped files ({}):", r.pool.skipped())?;
-            for i in &r.pool.issues {
-                writeln!(w, "  {}: {}", i.path, i.message)?;
-            }
-            if r.pool.missing_unlisted() > 0 {
-                writeln!(
-                    w,
-                    "  … and {} more manifest rows whose files were not found",
-                    r.pool.missing_unlisted()
-                )?;
-            }
-        }
-        writeln!(w)?;
-        if r.total == 0 {
-            writeln!(w, "recipe    none (audit of folders)")?;
-        } else if r.shortfalls.is_empty() {
-            writeln!(
-                w,
-                "recipe    {} can be filled: {} images",
-                r.recipe, r.total
-            )?;
-        } else {
-            writeln!(w, "recipe    {} cannot be filled:", r.recipe)?;
-            for s in &r.shortfalls {
-                writeln!(w, "  {s}")?;
-            }
-            for note in r.shortfall_notes() {
-                writeln!(w, "  {note}")?;
-            }
-        }
-        for f in &self.findings {
-            writeln!(w, "FINDING   {}: {}", f.check, f.message)?;
-        }
-        Ok(())
     }
 }
 

@@ -22,7 +22,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::dedup::{Removal, Signature, Threshold, similarity};
+use super::{Removal, Signature, Threshold, similarity};
 use crate::pattern::PathPattern;
 use crate::pool::PoolImage;
 

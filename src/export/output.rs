@@ -1,0 +1,116 @@
+//! The outputs a build writes into its set folder — the one place to add a
+//! new kind of output.
+//!
+//! Each [`Output`] names the files it will write (they are listed in the set's
+//! marker before any is written, and checked for clashes) and writes them into
+//! the staging folder. The chosen images are one kind, placed by copy or link;
+//! files whose bytes are already made (the lock manifest, pool.csv, the report,
+//! the recipe copy, an HTML page) are another. A tensor or list export is a
+//! further variant here (or a module of its own called from here), with a
+//! recipe key that asks for it.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{ExportError, LinkMode, Placement, io};
+
+/// One part of what a build writes into its set folder.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// The chosen images, copied or linked to their places (video frames are
+    /// always copied).
+    Images {
+        /// Where each image goes.
+        placements: Vec<Placement>,
+        /// Copy, hard-link or symlink.
+        mode: LinkMode,
+    },
+    /// A file whose bytes are already made.
+    File {
+        /// Path inside the set folder.
+        path: PathBuf,
+        /// Its content.
+        bytes: Vec<u8>,
+    },
+}
+
+impl Output {
+    /// The files this output writes, relative to the set folder.
+    pub fn paths(&self) -> Vec<&Path> {
+        match self {
+            Output::Images { placements, .. } => {
+                placements.iter().map(|p| p.dest.as_path()).collect()
+            }
+            Output::File { path, .. } => vec![path.as_path()],
+        }
+    }
+
+    /// Writes this output into `dir` (the staging folder), calling `progress`
+    /// for every image placed and looking at `cancel` before each.
+    pub(super) fn write(
+        &self,
+        dir: &Path,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(),
+    ) -> Result<(), ExportError> {
+        match self {
+            Output::Images { placements, mode } => {
+                let mut made: HashSet<PathBuf> = HashSet::new();
+                for p in placements {
+                    if cancel.load(Ordering::Relaxed) {
+                        return Err(ExportError::Interrupted);
+                    }
+                    let dest = dir.join(&p.dest);
+                    if let Some(parent) = dest.parent()
+                        && made.insert(parent.to_owned())
+                    {
+                        std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+                    }
+                    let mode = if p.always_copy { LinkMode::Copy } else { *mode };
+                    place(&p.source, &dest, mode)?;
+                    progress();
+                }
+                Ok(())
+            }
+            Output::File { path, bytes } => {
+                let path = dir.join(path);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+                }
+                // `create_new`: a name that clashes with a placed image (maybe a
+                // hard link to a source) fails instead of writing through it.
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(bytes))
+                    .map_err(io("write", &path))
+            }
+        }
+    }
+}
+
+fn place(source: &Path, dest: &Path, mode: LinkMode) -> Result<(), ExportError> {
+    match mode {
+        LinkMode::Copy => crate::source::copy(source, dest)
+            .map(drop)
+            .map_err(|e| io("copy", source)(e.into_io())),
+        LinkMode::Hardlink => std::fs::hard_link(source, dest).map_err(io("hard-link", source)),
+        LinkMode::Symlink => {
+            let target = std::fs::canonicalize(source).map_err(io("resolve", source))?;
+            symlink(&target, dest).map_err(io("symlink", source))
+        }
+    }
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(windows)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::windows::fs::symlink_file(target, link)
+}

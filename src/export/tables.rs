@@ -1,0 +1,109 @@
+//! The tables a build writes beside the images: the lock manifest (one row per
+//! chosen image) and pool.csv (every usable pool image and what became of it).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::Placement;
+use super::layout::{exact_rel, source_column};
+use crate::dedup::Dedup;
+use crate::paths;
+use crate::pool::PoolImage;
+use crate::select::{ImageStatus, Selection};
+
+/// The lock manifest: one CSV row per chosen image, sorted by output path;
+/// `placements` are in pick order (see [`super::placements`]).
+pub fn lock_manifest(
+    images: &[PoolImage],
+    sel: &Selection,
+    placements: &[Placement],
+    base: &Path,
+) -> Vec<u8> {
+    let mut rows: Vec<_> = placements.iter().zip(&sel.picks).collect();
+    rows.sort_by(|a, b| a.0.dest.cmp(&b.0.dest));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "file", "source", "time", "bucket", "slot", "tags", "camera", "width", "height", "phash",
+        "blake3",
+    ])
+    .expect("in-memory CSV");
+    for (placement, pick) in rows {
+        let img = &images[pick.image];
+        let tags = img.labels.tags_joined();
+        w.write_record([
+            paths::escaped(&placement.dest),
+            source_column(img, base),
+            img.labels.time.map_or(String::new(), |t| format!("{t:.3}")),
+            pick.bucket.to_string(),
+            pick.slot.label(),
+            tags,
+            img.labels.camera.clone().unwrap_or_default(),
+            img.features.width.to_string(),
+            img.features.height.to_string(),
+            img.features.phash_hex(),
+            img.features.content_hex(),
+        ])
+        .expect("in-memory CSV");
+    }
+    w.into_inner().expect("in-memory CSV")
+}
+
+/// Every usable pool image with what became of it (`chosen`, `not-chosen`,
+/// `exact-duplicate`, `near-duplicate`, `not-sampled`, `consecutive-duplicate`),
+/// the image its duplicate group kept, and its measured quality.
+pub fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection, base: &Path) -> Vec<u8> {
+    let chosen: HashSet<usize> = sel.picks.iter().map(|p| p.image).collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "path",
+        "bucket",
+        "tags",
+        "camera",
+        "status",
+        "kept",
+        "phash",
+        "width",
+        "height",
+        "mean",
+        "contrast",
+        "dark_clip",
+        "bright_clip",
+        "sharpness",
+        "jpeg_quality",
+        "colourfulness",
+        "entropy",
+        "measured",
+    ])
+    .expect("in-memory CSV");
+    for (i, img) in images.iter().enumerate() {
+        let status = ImageStatus::of(dd, &chosen, i).as_str();
+        let q = &img.features.quality;
+        w.write_record([
+            paths::escaped(&exact_rel(img, base)).as_str(),
+            img.labels.bucket.map_or("", |b| b.as_str()),
+            &img.labels.tags_joined(),
+            img.labels.camera.as_deref().unwrap_or(""),
+            status,
+            paths::escaped(&exact_rel(&images[dd.cluster[i]], base)).as_str(),
+            &img.features.phash_hex(),
+            &img.features.width.to_string(),
+            &img.features.height.to_string(),
+            &format!("{:.1}", q.mean),
+            &format!("{:.1}", q.contrast),
+            &format!("{:.3}", q.dark_clip),
+            &format!("{:.3}", q.bright_clip),
+            &format!("{:.1}", q.sharpness),
+            &q.jpeg_quality.map_or(String::new(), |v| v.to_string()),
+            &format!("{:.1}", q.colourfulness),
+            &format!("{:.2}", q.entropy),
+            &img.labels
+                .measured
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(";"),
+        ])
+        .expect("in-memory CSV");
+    }
+    w.into_inner().expect("in-memory CSV")
+}

@@ -1,0 +1,333 @@
+//! Reading the pool: list the roots, turn videos into frames, read the manifest
+//! and annotations, label every file, measure it (through the feature cache)
+//! and keep the usable, bucketed images — with a count of everything skipped.
+//!
+//! [`inventory`] is that list of steps; [`frames`] extracts video frames,
+//! [`measure`] runs the parallel, cached measuring pass, and [`summary`] holds
+//! what the report says about the pool.
+
+mod frames;
+mod measure;
+mod summary;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+pub use summary::{Issue, IssueKind, MeasureSummary, PoolSummary};
+
+use crate::annotations::{AnnotationError, Annotations};
+use crate::bucket::Labeller;
+use crate::features::{ImageIssue, Quality};
+use crate::label::Labels;
+use crate::manifest::{Manifest, ManifestError};
+use crate::paths;
+use crate::pool::PoolImage;
+use crate::progress::{Progress, Stage};
+use crate::recipe::Recipe;
+use crate::source::{self, FileEntry, Scan, ScanError};
+use crate::video::VideoError;
+
+/// The pool as read from disk, before de-duplication.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Usable, bucketed images in path order.
+    pub images: Vec<PoolImage>,
+    /// Counts and skipped files.
+    pub summary: PoolSummary,
+    /// Cache use.
+    pub measure: MeasureSummary,
+    /// Non-fatal warnings.
+    pub warnings: Vec<String>,
+    /// Video frames extracted for this run only (no cache): kept until dropped.
+    pub frame_dir: Option<tempfile::TempDir>,
+}
+
+/// Switches for [`inventory`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Cache folder; `None` disables the cache.
+    pub cache_dir: Option<&'a Path>,
+    /// Write the cache back.
+    pub save_cache: bool,
+    /// Keep images nothing buckets (audits look at the whole pool).
+    pub keep_unbucketed: bool,
+}
+
+/// Why the pool could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// The manifest could not be read.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A root is missing.
+    #[error(transparent)]
+    Scan(ScanError),
+    /// The annotations could not be read.
+    #[error(transparent)]
+    Annotations(#[from] AnnotationError),
+    /// ffmpeg is missing, or the frame cache cannot be written.
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    /// Ctrl-C or a termination signal.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl From<ScanError> for InventoryError {
+    fn from(e: ScanError) -> Self {
+        match e {
+            ScanError::Interrupted => InventoryError::Interrupted,
+            other => InventoryError::Scan(other),
+        }
+    }
+}
+
+/// Reads, labels and measures the recipe's pool.
+pub fn inventory(
+    recipe: &Recipe,
+    opts: &Options<'_>,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Inventory, InventoryError> {
+    let mut inv = Inventory::default();
+    let scan = list(recipe, &mut inv, progress, cancel)?;
+    let manifest = read_manifest(recipe, &scan, &mut inv)?;
+    let mut files = scan.files.clone();
+    files.extend(video_frames(recipe, &scan, opts, &mut inv, progress)?);
+    crate::cancel::check(cancel).map_err(|_| InventoryError::Interrupted)?;
+    let annotations = read_annotations(recipe, &scan, &mut inv)?;
+    let labeller = Labeller::new(recipe.label_rules(), manifest.as_ref())
+        .with_annotations(annotations.as_ref());
+    // Rules with `when` need measurements, so then every file is measured first.
+    let measure_all = recipe.rules.iter().any(|r| !r.when.is_empty());
+    let mut todo = Vec::new();
+    for file in &files {
+        let labels = label(&labeller, file, None);
+        if labels.bucket.is_some() || measure_all || opts.keep_unbucketed {
+            todo.push((file, labels));
+        } else {
+            inv.summary.note_unbucketed(&file.rel);
+        }
+    }
+    let roots = &recipe.sources.roots;
+    let mut caches = measure::Caches::open(opts.cache_dir, roots, &mut inv.warnings);
+    let targets: Vec<&FileEntry> = todo.iter().map(|(f, _)| *f).collect();
+    let measured = measure::measure_all(&targets, &caches, &recipe.limits, progress, cancel)?;
+    for ((file, labels), (m, origin)) in todo.into_iter().zip(measured) {
+        match origin {
+            measure::Origin::Decoded => inv.measure.decoded += 1,
+            _ => inv.measure.from_cache += 1,
+        }
+        caches.record(file, &m, origin);
+        if m.mislabelled && m.result.is_ok() {
+            inv.summary.mislabelled.push(file.rel.clone());
+        }
+        match m.result {
+            Ok(features) => {
+                let labels = if measure_all {
+                    label(&labeller, file, Some(&features.quality))
+                } else {
+                    with_measured(&labeller, labels, &features.quality)
+                };
+                admit(&mut inv, file, labels, features, opts.keep_unbucketed);
+            }
+            Err(issue) => inv.summary.issues.push(Issue {
+                path: file.rel.clone(),
+                kind: kind_of(&issue),
+                message: issue.to_string(),
+            }),
+        }
+    }
+    inv.summary.issues.sort_by(|a, b| a.path.cmp(&b.path));
+    if opts.save_cache {
+        let seen: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+        caches.save(&seen, &mut inv.warnings);
+    }
+    Ok(inv)
+}
+
+/// Walks the roots; walk problems become issues, unfollowed symlinks a warning.
+fn list(
+    recipe: &Recipe,
+    inv: &mut Inventory,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Scan, InventoryError> {
+    progress.start(Stage::Scan, None);
+    let scan = source::scan(
+        &recipe.sources.roots,
+        &recipe.base_dir,
+        &recipe.sources.exclude,
+        source::Walk {
+            follow_symlinks: recipe.sources.follow_symlinks,
+            allow_outside: recipe.sources.allow_outside,
+        },
+        cancel,
+    );
+    progress.finish();
+    let scan = scan?;
+    let s = &mut inv.summary;
+    s.scanned = scan.files.len();
+    s.excluded = scan.excluded;
+    s.symlinks_skipped = scan.symlinks_skipped;
+    if scan.symlinks_skipped > 0 {
+        inv.warnings.push(format!(
+            "{} symlinked image(s) or video(s) were not read; set `follow_symlinks = true` under [sources] to read them",
+            scan.symlinks_skipped
+        ));
+    }
+    for w in &scan.issues {
+        s.issues.push(Issue {
+            path: rel(recipe, &w.path),
+            kind: IssueKind::Walk,
+            message: w.message.clone(),
+        });
+    }
+    Ok(scan)
+}
+
+/// The manifest's rows for the files found; its rows naming missing files are
+/// counted, the first few listed as issues.
+fn read_manifest(
+    recipe: &Recipe,
+    scan: &Scan,
+    inv: &mut Inventory,
+) -> Result<Option<Manifest>, InventoryError> {
+    let Some(path) = recipe.sources.manifest.as_deref() else {
+        return Ok(None);
+    };
+    let found: HashSet<&Path> = scan
+        .files
+        .iter()
+        .chain(&scan.videos)
+        .map(|f| f.path.as_path())
+        .collect();
+    let manifest = Manifest::load_for(path, recipe.sources.allow_outside, &found)?;
+    let (count, examples) = manifest.missing();
+    inv.summary.missing = count;
+    for missing in examples {
+        inv.summary.issues.push(Issue {
+            path: rel(recipe, missing),
+            kind: IssueKind::Missing,
+            message: format!(
+                "listed in {} but not found under the roots",
+                manifest.path().display()
+            ),
+        });
+    }
+    Ok(Some(manifest))
+}
+
+/// The frames of the pool's videos: kept in the cache folder when it is
+/// written, else in a temporary folder that lives as long as the inventory.
+fn video_frames(
+    recipe: &Recipe,
+    scan: &Scan,
+    opts: &Options<'_>,
+    inv: &mut Inventory,
+    progress: &dyn Progress,
+) -> Result<Vec<FileEntry>, InventoryError> {
+    if scan.videos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dir = match opts.cache_dir {
+        Some(d) if opts.save_cache => d.join("frames"),
+        _ => {
+            let t = tempfile::tempdir().map_err(|source| VideoError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+            let p = t.path().to_owned();
+            inv.frame_dir = Some(t);
+            p
+        }
+    };
+    let (frames, issues) = frames::extract(recipe, &scan.videos, &dir, progress)?;
+    inv.summary.videos = scan.videos.len();
+    inv.summary.video_frames = frames.len();
+    inv.summary.issues.extend(issues);
+    Ok(frames)
+}
+
+/// The recipe's annotations of the files found; their problems become issues.
+fn read_annotations(
+    recipe: &Recipe,
+    scan: &Scan,
+    inv: &mut Inventory,
+) -> Result<Option<Annotations>, InventoryError> {
+    let Some(spec) = &recipe.annotations else {
+        return Ok(None);
+    };
+    let paths: Vec<&Path> = scan.files.iter().map(|f| f.path.as_path()).collect();
+    let (annotations, issues) = Annotations::load(spec, &paths)?;
+    for i in issues {
+        inv.summary.issues.push(Issue {
+            path: rel(recipe, &i.path),
+            kind: IssueKind::Annotation,
+            message: i.message,
+        });
+    }
+    Ok(Some(annotations))
+}
+
+/// Counts a measured image and keeps it when it has a bucket (or when the
+/// inventory keeps everything).
+fn admit(
+    inv: &mut Inventory,
+    file: &FileEntry,
+    labels: Labels,
+    features: crate::features::Features,
+    keep_unbucketed: bool,
+) {
+    match labels.bucket {
+        Some(bucket) => inv.summary.usable[bucket] += 1,
+        None => {
+            inv.summary.note_unbucketed(&file.rel);
+            if !keep_unbucketed {
+                return;
+            }
+        }
+    }
+    inv.images.push(PoolImage {
+        file: file.clone(),
+        labels,
+        features,
+    });
+}
+
+/// `labels` with the measured tags `quality` earns.
+fn with_measured(labeller: &Labeller<'_>, mut labels: Labels, quality: &Quality) -> Labels {
+    labeller.add_measured(&mut labels, quality);
+    labels
+}
+
+/// Labels a file; a video frame is labelled as its video (manifest row, rules on
+/// its `VIDEO/NNNNNN.jpg` path) and gets its timestamp as time.
+fn label(labeller: &Labeller<'_>, file: &FileEntry, quality: Option<&Quality>) -> Labels {
+    match &file.frame_of {
+        Some(f) => {
+            let mut l = labeller.label(&f.video, &file.rel, quality);
+            l.time = Some(f.time);
+            l
+        }
+        None => labeller.label(&file.path, &file.rel, quality),
+    }
+}
+
+/// The report's kind for why an image could not be measured.
+fn kind_of(issue: &ImageIssue) -> IssueKind {
+    match issue {
+        ImageIssue::Empty => IssueKind::Empty,
+        ImageIssue::NotAnImage => IssueKind::NotAnImage,
+        ImageIssue::Truncated(_) => IssueKind::Truncated,
+        ImageIssue::Corrupt(_) => IssueKind::Corrupt,
+        ImageIssue::TooLarge(_) => IssueKind::TooLarge,
+        ImageIssue::Io(_) => IssueKind::Io,
+    }
+}
+
+/// `path` relative to the recipe folder, as reports show it.
+fn rel(recipe: &Recipe, path: &Path) -> String {
+    paths::slash(&paths::relative(path, &recipe.base_dir))
+}

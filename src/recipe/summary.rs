@@ -1,0 +1,50 @@
+//! What `calibset check` prints of a valid recipe: its totals, each bucket's
+//! count, quotas and minimums, and the camera minimum — as text or JSON.
+
+use std::io::{self, Write};
+
+use super::Recipe;
+
+impl Recipe {
+    /// Writes the recipe's plan as text: `recipe NAME is valid: N images`, then
+    /// a line per bucket.
+    pub fn write_check(&self, w: &mut dyn Write) -> io::Result<()> {
+        writeln!(w, "recipe {} is valid: {} images", self.name, self.total)?;
+        for (bucket, plan) in self.buckets.iter() {
+            write!(w, "  {bucket:<11} {:>6}", plan.count)?;
+            for (tag, n) in &plan.quota {
+                write!(w, "  {tag}={n}")?;
+            }
+            for (tag, n) in &plan.min {
+                write!(w, "  {tag}>={n}")?;
+            }
+            writeln!(w)?;
+        }
+        if self.camera.min > 0 {
+            writeln!(w, "  each camera at least {}", self.camera.min)?;
+        }
+        Ok(())
+    }
+
+    /// The recipe's plan as pretty JSON, newline-terminated.
+    pub fn check_json(&self) -> String {
+        let json = serde_json::json!({
+            "name": self.name,
+            "seed": self.seed,
+            "total": self.total,
+            "buckets": self.buckets,
+            "camera_min": self.camera.min,
+            "dedup": self.dedup,
+            "rules": self.rules.len(),
+        });
+        let mut s = serde_json::to_string_pretty(&json).expect("the plan serialises");
+        s.push('\n');
+        s
+    }
+
+    /// Refuses images whose header declares more than `pixels` (overrides
+    /// `limits.max_megapixels`).
+    pub fn set_max_pixels(&mut self, pixels: u64) {
+        self.limits.max_pixels = pixels;
+    }
+}

@@ -1,0 +1,180 @@
+//! The build report: what was scanned, skipped, removed and chosen, and why a
+//! quota could not be met. [`assemble`] makes it from a planned build, [`text`]
+//! renders it for people, [`Report::to_json`] for scripts.
+
+mod assemble;
+mod text;
+
+pub use assemble::assemble;
+pub(crate) use text::write_skipped;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::dedup::DedupSettings;
+pub use crate::inventory::{MeasureSummary, PoolSummary};
+use crate::label::{Bucket, PerBucket};
+use crate::select::{CameraFill, Shortfall, SlotFill, TopUp};
+
+/// One near-duplicate cluster, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupSummary {
+    /// The kept image.
+    pub kept: String,
+    /// Images in the cluster, kept one included.
+    pub size: usize,
+}
+
+/// De-duplication results.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupSummary {
+    /// The settings used.
+    pub settings: DedupSettings,
+    /// Byte-identical copies dropped.
+    pub exact_removed: usize,
+    /// Near duplicates dropped.
+    pub near_removed: usize,
+    /// Candidate pairs tested.
+    pub candidate_pairs: usize,
+    /// Distinct images left per bucket.
+    pub kept: PerBucket<usize>,
+    /// The largest clusters (up to 10).
+    pub largest_groups: Vec<GroupSummary>,
+}
+
+/// Where the set went.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputSummary {
+    /// The output folder.
+    pub dir: String,
+    /// `copy`, `hardlink` or `symlink`.
+    pub mode: crate::export::LinkMode,
+    /// `by-bucket`, `flat` or `mirror`.
+    pub layout: crate::export::Layout,
+    /// Image files placed (or that would be, in a dry run).
+    pub files: usize,
+    /// False for `--dry-run` and when a shortfall stopped the build.
+    pub written: bool,
+}
+
+/// Chosen images of one bucket and tag set, per camera (`-` for none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompositionRow {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// Tags joined with `;`, or `(untagged)`.
+    pub tags: String,
+    /// Images per camera.
+    pub cameras: BTreeMap<String, usize>,
+}
+
+/// The largest set the pool could give at the recipe's shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MaxTotal {
+    /// Largest total whose every bucket count fits the distinct images available.
+    pub total: usize,
+    /// The bucket that runs out first.
+    pub limited_by: Bucket,
+}
+
+/// Build status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Every quota met.
+    Ok,
+    /// At least one quota or camera minimum could not be met.
+    Shortfall,
+}
+
+/// Everything a build did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// calibset version.
+    pub version: &'static str,
+    /// Recipe name.
+    pub recipe: String,
+    /// The seed used.
+    pub seed: u64,
+    /// Overall result.
+    pub status: Status,
+    /// Images wanted.
+    pub total: usize,
+    /// Reading the pool.
+    pub pool: PoolSummary,
+    /// Measuring (omitted from files written to disk).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<MeasureSummary>,
+    /// Frame sequences: time sampling and consecutive duplicates.
+    pub sequences: Option<crate::dedup::sequence::SequenceSummary>,
+    /// Duplicates.
+    pub dedup: DedupSummary,
+    /// Per-bucket counts wanted.
+    pub wanted: PerBucket<usize>,
+    /// Per-bucket counts chosen.
+    pub chosen: PerBucket<usize>,
+    /// Every slot's fill.
+    pub slots: Vec<SlotFill>,
+    /// Every camera's contribution.
+    pub cameras: Vec<CameraFill>,
+    /// Chosen images per bucket and tag set, split by camera, sorted.
+    pub composition: Vec<CompositionRow>,
+    /// What could not be met.
+    pub shortfalls: Vec<Shortfall>,
+    /// With a shortfall: the largest total the de-duplicated pool supports at the
+    /// recipe's bucket shares (tag quotas and camera minimums aside).
+    pub max_total: Option<MaxTotal>,
+    /// Quotas topped up under `shortfall = "fill"`.
+    pub topped_up: Vec<TopUp>,
+    /// The stability self-check of the chosen set (two seeded halves).
+    pub stability: Option<crate::stability::Stability>,
+    /// The output.
+    pub output: Option<OutputSummary>,
+    /// Non-fatal warnings (damaged cache, …).
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// What the shortfall section adds under the shortfalls, as sentences: the
+    /// largest total the buckets can fill, and whether shrinking the total is
+    /// no cure for some of them.
+    pub fn shortfall_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(m) = &self.max_total {
+            notes.push(format!(
+                "at these bucket shares the pool, near duplicates counted once, supports at most {} images (bucket {} runs out first)",
+                m.total, m.limited_by
+            ));
+        }
+        if self.shortfalls.iter().any(|s| !s.shrinks_with_total()) {
+            notes.push(
+                "a smaller total does not fix the tag, class or camera shortfalls: they need more distinct images or a smaller quota".to_owned(),
+            );
+        }
+        notes
+    }
+
+    /// The diagnostics the front end prints on stderr: warnings, flagged
+    /// stability statistics, and how many files were skipped.
+    pub fn diagnostics(&self) -> Vec<String> {
+        let mut lines = self.warnings.clone();
+        if let Some(st) = &self.stability {
+            lines.extend(st.flagged.iter().map(|f| format!("stability: {f}")));
+        }
+        if self.pool.skipped() > 0 {
+            lines.push(format!(
+                "{} file(s) skipped (see the report)",
+                self.pool.skipped()
+            ));
+        }
+        lines
+    }
+
+    /// The report as pretty JSON, newline-terminated.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("report serialises");
+        s.push('\n');
+        s
+    }
+}

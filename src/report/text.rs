@@ -1,0 +1,331 @@
+//! The report as text: a few summary lines, the bucket, slot, camera and
+//! composition tables, then what was skipped, the duplicate groups, the
+//! stability check, any shortfall with its remedies, and the output.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{PoolSummary, Report, SlotFill};
+use crate::dedup::Threshold;
+use crate::label::Bucket;
+use crate::select::SlotKind;
+
+impl Report {
+    /// Writes the human-readable report.
+    pub fn write_text(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.write_summary(w)?;
+        self.write_buckets(w)?;
+        self.write_slots(w)?;
+        self.write_cameras(w)?;
+        self.write_composition(w)?;
+        write_skipped(w, &self.pool)?;
+        self.write_pool_notes(w)?;
+        self.write_checks(w)?;
+        self.write_shortfall(w)?;
+        self.write_output(w)
+    }
+
+    /// Recipe, pool, measuring, sequences and de-duplication, a line each.
+    fn write_summary(&self, w: &mut dyn Write) -> io::Result<()> {
+        let p = &self.pool;
+        writeln!(w, "recipe    {} (seed {})", self.recipe, self.seed)?;
+        writeln!(
+            w,
+            "pool      {} images found, {} usable, {} unbucketed, {} excluded, {} skipped",
+            p.scanned,
+            p.usable.iter().map(|(_, n)| n).sum::<usize>(),
+            p.unbucketed,
+            p.excluded,
+            p.skipped()
+        )?;
+        if p.videos > 0 {
+            writeln!(
+                w,
+                "videos    {} files, {} frames extracted",
+                p.videos, p.video_frames
+            )?;
+        }
+        if let Some(m) = &self.measure {
+            writeln!(
+                w,
+                "measured  {} from cache, {} decoded",
+                m.from_cache, m.decoded
+            )?;
+        }
+        if let Some(q) = &self.sequences {
+            writeln!(
+                w,
+                "sequences {} with {} frames: {} dropped by time sampling, {} as consecutive duplicates",
+                q.sequences, q.frames, q.not_sampled, q.consecutive_duplicates
+            )?;
+            if !q.untimed.is_empty() {
+                writeln!(
+                    w,
+                    "          {} sequence(s) have no timing and were not sampled: set `fps` under [sequences] or a `time` column",
+                    q.untimed.len()
+                )?;
+            }
+        }
+        let d = &self.dedup;
+        let rule = match d.settings.threshold {
+            Threshold::Similarity(s) => format!("similarity ≥ {s}"),
+            Threshold::MaxDistance(b) => format!("pHash distance ≤ {b} bits"),
+        };
+        writeln!(
+            w,
+            "dedup     {} exact copies and {} near duplicates removed ({rule}, scope {}, {} grouping)",
+            d.exact_removed,
+            d.near_removed,
+            name(&d.settings.scope),
+            name(&d.settings.grouping)
+        )
+    }
+
+    /// Wanted, chosen, distinct and usable images per bucket.
+    fn write_buckets(&self, w: &mut dyn Write) -> io::Result<()> {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{:<12} {:>7} {:>7} {:>10} {:>10}",
+            "bucket", "wanted", "chosen", "distinct", "usable"
+        )?;
+        for b in Bucket::ALL {
+            writeln!(
+                w,
+                "{:<12} {:>7} {:>7} {:>10} {:>10}",
+                b.as_str(),
+                self.wanted[b],
+                self.chosen[b],
+                self.dedup.kept[b],
+                self.pool.usable[b]
+            )?;
+        }
+        let chosen: usize = self.chosen.iter().map(|(_, n)| n).sum();
+        writeln!(w, "{:<12} {:>7} {:>7}", "total", self.total, chosen)
+    }
+
+    /// Every quota, minimum and class slot with its fill (when there are any).
+    fn write_slots(&self, w: &mut dyn Write) -> io::Result<()> {
+        let tagged: Vec<&SlotFill> = self
+            .slots
+            .iter()
+            .filter(|s| s.wanted > 0 || s.available > 0)
+            .collect();
+        if !tagged.iter().any(|s| s.slot != SlotKind::Free) {
+            return Ok(());
+        }
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{:<12} {:<20} {:>7} {:>7} {:>10}",
+            "bucket", "slot", "wanted", "filled", "distinct"
+        )?;
+        for s in tagged {
+            writeln!(
+                w,
+                "{:<12} {:<20} {:>7} {:>7} {:>10}",
+                s.bucket.as_str(),
+                s.slot.label(),
+                s.wanted,
+                s.filled,
+                s.available
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every camera's minimum, chosen and distinct images.
+    fn write_cameras(&self, w: &mut dyn Write) -> io::Result<()> {
+        if self.cameras.is_empty() {
+            return Ok(());
+        }
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{:<20} {:>7} {:>7} {:>10}",
+            "camera", "min", "chosen", "distinct"
+        )?;
+        for c in &self.cameras {
+            writeln!(
+                w,
+                "{:<20} {:>7} {:>7} {:>10}",
+                c.camera, c.min, c.chosen, c.available
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Chosen images per bucket and tag set (rows) and camera (columns).
+    fn write_composition(&self, w: &mut dyn Write) -> io::Result<()> {
+        let mut cameras: Vec<&str> = self
+            .composition
+            .iter()
+            .flat_map(|r| r.cameras.keys().map(String::as_str))
+            .collect();
+        cameras.sort_unstable();
+        cameras.dedup();
+        if self.composition.is_empty() {
+            return Ok(());
+        }
+        writeln!(w)?;
+        write!(w, "{:<12} {:<22}", "bucket", "tags")?;
+        for c in &cameras {
+            write!(w, " {:>6}", truncate(c, 6))?;
+        }
+        writeln!(w, " {:>6}", "total")?;
+        for row in &self.composition {
+            write!(
+                w,
+                "{:<12} {:<22}",
+                row.bucket.as_str(),
+                truncate(&row.tags, 22)
+            )?;
+            for c in &cameras {
+                match row.cameras.get(*c).copied().unwrap_or(0) {
+                    0 => write!(w, " {:>6}", ".")?,
+                    n => write!(w, " {n:>6}")?,
+                }
+            }
+            writeln!(w, " {:>6}", row.cameras.values().sum::<usize>())?;
+        }
+        Ok(())
+    }
+
+    /// Mislabelled and unbucketed images.
+    fn write_pool_notes(&self, w: &mut dyn Write) -> io::Result<()> {
+        let p = &self.pool;
+        if !p.mislabelled.is_empty() {
+            writeln!(w)?;
+            writeln!(
+                w,
+                "extension does not match content ({}), used anyway:",
+                p.mislabelled.len()
+            )?;
+            for m in &p.mislabelled {
+                writeln!(w, "  {m}")?;
+            }
+        }
+        if p.unbucketed > 0 {
+            writeln!(w)?;
+            writeln!(
+                w,
+                "unbucketed ({}), add a rule or manifest row to use them, e.g.:",
+                p.unbucketed
+            )?;
+            for u in &p.unbucketed_examples {
+                writeln!(w, "  {u}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The largest duplicate groups, the stability check and any top-ups.
+    fn write_checks(&self, w: &mut dyn Write) -> io::Result<()> {
+        let d = &self.dedup;
+        if !d.largest_groups.is_empty() {
+            writeln!(w)?;
+            writeln!(w, "largest duplicate groups:")?;
+            for g in d.largest_groups.iter().take(5) {
+                writeln!(w, "  {:>5} images, kept {}", g.size, g.kept)?;
+            }
+        }
+        if let Some(st) = &self.stability {
+            let worst = st.rows.iter().map(|r| r.halves).fold(0.0, f64::max);
+            writeln!(w)?;
+            writeln!(
+                w,
+                "stability halves of {} and {} images: largest difference {:.1}% of the calibrated range (threshold {:.0}%)",
+                st.halves.0,
+                st.halves.1,
+                worst * 100.0,
+                st.threshold * 100.0
+            )?;
+            for f in &st.flagged {
+                writeln!(w, "  WARNING {f}: too few images or a skewed mix")?;
+            }
+        }
+        for t in &self.topped_up {
+            writeln!(
+                w,
+                "\ntopped up: bucket {}, {} was {} short; filled from the bucket's free share",
+                t.bucket, t.slot, t.moved
+            )?;
+        }
+        Ok(())
+    }
+
+    /// What the pool cannot fill, and what would help.
+    fn write_shortfall(&self, w: &mut dyn Write) -> io::Result<()> {
+        if self.shortfalls.is_empty() {
+            return Ok(());
+        }
+        writeln!(w)?;
+        writeln!(w, "SHORTFALL: the pool cannot fill this recipe")?;
+        for s in &self.shortfalls {
+            writeln!(w, "  {s}")?;
+        }
+        for note in self.shortfall_notes() {
+            writeln!(w, "  {note}")?;
+        }
+        writeln!(
+            w,
+            "  (lower the total, add distinct images, relax the quota,\n   or set shortfall = \"fill\" to top tag quotas up from the bucket's other images)"
+        )
+    }
+
+    /// Where the set went (or would go).
+    fn write_output(&self, w: &mut dyn Write) -> io::Result<()> {
+        let Some(o) = &self.output else {
+            return Ok(());
+        };
+        writeln!(w)?;
+        let verb = if o.written { "wrote" } else { "would write" };
+        writeln!(
+            w,
+            "output    {verb} {} images to {} ({}, {})",
+            o.files,
+            o.dir,
+            name(&o.mode),
+            name(&o.layout)
+        )
+    }
+}
+
+/// The skipped files, each with its reason (shared with the audit's text).
+pub(crate) fn write_skipped(w: &mut dyn Write, p: &PoolSummary) -> io::Result<()> {
+    if p.issues.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "skipped files ({}):", p.skipped())?;
+    for i in &p.issues {
+        writeln!(w, "  {}: {}", i.path, i.message)?;
+    }
+    if p.missing_unlisted() > 0 {
+        writeln!(
+            w,
+            "  … and {} more manifest rows whose files were not found",
+            p.missing_unlisted()
+        )?;
+    }
+    Ok(())
+}
+
+/// A unit enum's name as it is written in recipes (its serde name).
+pub(crate) fn name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
