@@ -58,7 +58,7 @@ pub(crate) mod fake {
                 width: 64,
                 height: 48,
                 content_hash,
-                phash: sig,
+                phash: crate::features::PHash(sig),
                 thumb,
                 quality: Quality::default(),
                 histogram: vec![0; 3 * crate::features::HIST_BINS],

@@ -1,5 +1,7 @@
-//! A BK-tree over 64-bit hashes under Hamming distance: finds every hash within
-//! a radius without comparing all pairs.
+//! A BK-tree over perceptual hashes under Hamming distance: finds every hash
+//! within a radius without comparing all pairs.
+
+use crate::features::PHash;
 
 /// A BK-tree of `(hash, id)` items.
 #[derive(Debug, Default)]
@@ -9,14 +11,14 @@ pub struct BkTree {
 
 #[derive(Debug)]
 struct Node {
-    hash: u64,
+    hash: PHash,
     id: usize,
     children: Vec<(u32, usize)>,
 }
 
 impl BkTree {
     /// Adds `hash` under `id`.
-    pub fn insert(&mut self, hash: u64, id: usize) {
+    pub fn insert(&mut self, hash: PHash, id: usize) {
         let new = self.nodes.len();
         self.nodes.push(Node {
             hash,
@@ -28,7 +30,7 @@ impl BkTree {
         }
         let mut at = 0;
         loop {
-            let d = (self.nodes[at].hash ^ hash).count_ones();
+            let d = self.nodes[at].hash.distance(hash);
             match self.nodes[at].children.iter().find(|(cd, _)| *cd == d) {
                 Some(&(_, child)) => at = child,
                 None => {
@@ -40,14 +42,14 @@ impl BkTree {
     }
 
     /// Calls `found(id, distance)` for every item within `radius` of `hash`.
-    pub fn within(&self, hash: u64, radius: u32, mut found: impl FnMut(usize, u32)) {
+    pub fn within(&self, hash: PHash, radius: u32, mut found: impl FnMut(usize, u32)) {
         if self.nodes.is_empty() {
             return;
         }
         let mut stack = vec![0usize];
         while let Some(at) = stack.pop() {
             let node = &self.nodes[at];
-            let d = (node.hash ^ hash).count_ones();
+            let d = node.hash.distance(hash);
             if d <= radius {
                 found(node.id, d);
             }
@@ -83,12 +85,12 @@ mod tests {
             .collect();
         let mut tree = BkTree::default();
         for (i, &h) in hashes.iter().enumerate() {
-            tree.insert(h, i);
+            tree.insert(PHash(h), i);
         }
         for radius in [0, 3, 10, 20] {
             for (q, &hq) in hashes.iter().enumerate().step_by(37) {
                 let mut got = Vec::new();
-                tree.within(hq, radius, |id, _| got.push(id));
+                tree.within(PHash(hq), radius, |id, _| got.push(id));
                 got.sort_unstable();
                 let want: Vec<usize> = (0..hashes.len())
                     .filter(|&i| (hashes[i] ^ hq).count_ones() <= radius)

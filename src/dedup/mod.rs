@@ -52,6 +52,26 @@ impl Default for Threshold {
     }
 }
 
+impl Threshold {
+    /// Whether two images whose signatures are `similarity` alike and whose
+    /// pHashes are `distance` bits apart are near duplicates: the one test
+    /// every pass (near duplicates, consecutive frames) applies.
+    pub fn accepts(self, similarity: f32, distance: u32) -> bool {
+        match self {
+            Threshold::Similarity(t) => similarity >= t,
+            Threshold::MaxDistance(d) => distance <= d,
+        }
+    }
+
+    /// pHash distance within which pairs are tested at all.
+    fn radius(self) -> u32 {
+        match self {
+            Threshold::Similarity(_) => CANDIDATE_RADIUS,
+            Threshold::MaxDistance(d) => d,
+        }
+    }
+}
+
 /// Which images are compared with each other.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -313,9 +333,53 @@ pub fn dedup_after(
             cluster[i] = *kept;
         }
     }
-
-    // Near duplicates among the survivors, within scope.
     let alive: Vec<usize> = (0..n).filter(|&i| removed[i].is_none()).collect();
+    let (edges, candidate_pairs) = near_pairs(images, &alive, settings, cancel)?;
+    let mut centrality = vec![0f64; alive.len()];
+    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); alive.len()];
+    for &(a, b, sim) in &edges {
+        centrality[a] += f64::from(sim);
+        centrality[b] += f64::from(sim);
+        neighbours[a].push(b);
+        neighbours[b].push(a);
+    }
+    let better = |a: usize, b: usize| {
+        keep_order(
+            (&images[alive[a]], centrality[a]),
+            (&images[alive[b]], centrality[b]),
+        )
+    };
+    let kept_for = match settings.grouping {
+        Grouping::Star => group_star(&neighbours, better),
+        Grouping::Chain => group_chain(alive.len(), &edges, better),
+    };
+    for (k, keep) in kept_for.into_iter().enumerate() {
+        if let Some(keep) = keep {
+            cluster[alive[k]] = alive[keep];
+            if keep != k {
+                removed[alive[k]] = Some(Removal::Near { kept: alive[keep] });
+            }
+        }
+    }
+    follow_links(&removed, &mut cluster);
+    Ok(Dedup {
+        removed,
+        cluster,
+        near_pairs: edges.len(),
+        candidate_pairs,
+    })
+}
+
+/// The near-duplicate pairs among the survivors `alive` (indices into
+/// `images`), within scope: candidates within the pHash radius (BK-tree) plus
+/// each image's next frame in its folder, kept when the threshold accepts
+/// them. Returns the pairs (indices into `alive`) and the candidates tested.
+fn near_pairs(
+    images: &[PoolImage],
+    alive: &[usize],
+    settings: &DedupSettings,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<(Vec<Edge>, usize), crate::cancel::Interrupted> {
     let signatures: Vec<Signature> = alive
         .par_iter()
         .map(|&i| Signature::new(&images[i].features.thumb))
@@ -327,10 +391,7 @@ pub fn dedup_after(
             .or_default()
             .push(k);
     }
-    let radius = match settings.threshold {
-        Threshold::Similarity(_) => CANDIDATE_RADIUS,
-        Threshold::MaxDistance(d) => d,
-    };
+    let radius = settings.threshold.radius();
     let mut edges: Vec<Edge> = Vec::new();
     let mut candidate_pairs = 0;
     for members in scopes.values() {
@@ -366,13 +427,14 @@ pub fn dedup_after(
                     .into_iter()
                     .filter_map(|other| {
                         let sim = similarity(&signatures[k], &signatures[other]);
-                        let dist =
-                            (img.features.phash ^ images[alive[other]].features.phash).count_ones();
-                        let dup = match settings.threshold {
-                            Threshold::Similarity(t) => sim >= t,
-                            Threshold::MaxDistance(d) => dist <= d,
-                        };
-                        dup.then_some((k, other, sim))
+                        let dist = img
+                            .features
+                            .phash
+                            .distance(images[alive[other]].features.phash);
+                        settings
+                            .threshold
+                            .accepts(sim, dist)
+                            .then_some((k, other, sim))
                     })
                     .collect();
                 (accepted, tested)
@@ -384,73 +446,74 @@ pub fn dedup_after(
             edges.extend(accepted);
         }
     }
+    Ok((edges, candidate_pairs))
+}
 
-    let mut centrality = vec![0f64; alive.len()];
-    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); alive.len()];
-    for &(a, b, sim) in &edges {
-        centrality[a] += f64::from(sim);
-        centrality[b] += f64::from(sim);
-        neighbours[a].push(b);
-        neighbours[b].push(a);
-    }
-    let better = |a: usize, b: usize| {
-        keep_order(
-            (&images[alive[a]], centrality[a]),
-            (&images[alive[b]], centrality[b]),
-        )
-    };
-    match settings.grouping {
-        Grouping::Star => {
-            // Greedy maximal independent set, most central first: a kept image
-            // absorbs its undecided neighbours, so every dropped image is within
-            // the threshold of the image that kept it, and no two kept images are.
-            let mut order: Vec<usize> = (0..alive.len())
-                .filter(|&k| !neighbours[k].is_empty())
-                .collect();
-            order.sort_by(|&a, &b| better(a, b));
-            let mut decided = vec![false; alive.len()];
-            for k in order {
-                if decided[k] {
-                    continue;
-                }
-                decided[k] = true;
-                for &m in &neighbours[k] {
-                    if !decided[m] {
-                        decided[m] = true;
-                        removed[alive[m]] = Some(Removal::Near { kept: alive[k] });
-                        cluster[alive[m]] = alive[k];
-                    }
-                }
-            }
+/// Star grouping: a greedy maximal independent set, best (most central)
+/// first; a kept image absorbs its undecided neighbours, so every dropped
+/// image is within the threshold of the image that kept it, and no two kept
+/// images are. Returns, per survivor, the survivor kept for it (itself when
+/// kept; `None` when it has no near duplicate).
+fn group_star(
+    neighbours: &[Vec<usize>],
+    better: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<Option<usize>> {
+    let mut kept_for = vec![None; neighbours.len()];
+    let mut order: Vec<usize> = (0..neighbours.len())
+        .filter(|&k| !neighbours[k].is_empty())
+        .collect();
+    order.sort_by(|&a, &b| better(a, b));
+    for k in order {
+        if kept_for[k].is_some() {
+            continue;
         }
-        Grouping::Chain => {
-            // Connected components: duplicates of duplicates are duplicates.
-            let mut uf = UnionFind::new(alive.len());
-            for &(a, b, _) in &edges {
-                uf.union(a, b);
-            }
-            let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-            for k in 0..alive.len() {
-                components.entry(uf.find(k)).or_default().push(k);
-            }
-            for members in components.values().filter(|m| m.len() > 1) {
-                let keep = *members
-                    .iter()
-                    .min_by(|&&a, &&b| better(a, b))
-                    .expect("non-empty component");
-                for &m in members.iter().filter(|&&m| m != keep) {
-                    removed[alive[m]] = Some(Removal::Near { kept: alive[keep] });
-                }
-                for &m in members {
-                    cluster[alive[m]] = alive[keep];
-                }
+        kept_for[k] = Some(k);
+        for &m in &neighbours[k] {
+            if kept_for[m].is_none() {
+                kept_for[m] = Some(k);
             }
         }
     }
-    // Exact copies and consecutive frames follow their kept image into its cluster.
-    // The links form no cycle (an exact copy points at a copy the exact pass kept,
-    // a consecutive frame at a frame sampling kept), so each chain is short; the
-    // step bound only turns a broken invariant into a wrong cluster, not a hang.
+    // A kept image's cluster is itself only when it kept nothing.
+    kept_for
+}
+
+/// Chain grouping: connected components (duplicates of duplicates are
+/// duplicates); each keeps its best member. Same result shape as
+/// [`group_star`].
+fn group_chain(
+    survivors: usize,
+    edges: &[Edge],
+    better: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<Option<usize>> {
+    let mut uf = UnionFind::new(survivors);
+    for &(a, b, _) in edges {
+        uf.union(a, b);
+    }
+    let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for k in 0..survivors {
+        components.entry(uf.find(k)).or_default().push(k);
+    }
+    let mut kept_for = vec![None; survivors];
+    for members in components.values().filter(|m| m.len() > 1) {
+        let keep = *members
+            .iter()
+            .min_by(|&&a, &&b| better(a, b))
+            .expect("non-empty component");
+        for &m in members {
+            kept_for[m] = Some(keep);
+        }
+    }
+    kept_for
+}
+
+/// Exact copies and consecutive frames follow their kept image into its
+/// cluster. The links form no cycle (an exact copy points at a copy the exact
+/// pass kept, a consecutive frame at a frame sampling kept), so each chain is
+/// short; the step bound only turns a broken invariant into a wrong cluster,
+/// not a hang.
+fn follow_links(removed: &[Option<Removal>], cluster: &mut [usize]) {
+    let n = removed.len();
     for i in 0..n {
         if let Some(Removal::Exact { kept } | Removal::Consecutive { kept }) = removed[i] {
             let mut k = kept;
@@ -472,12 +535,6 @@ pub fn dedup_after(
             cluster[i] = cluster[k];
         }
     }
-    Ok(Dedup {
-        removed,
-        cluster,
-        near_pairs: edges.len(),
-        candidate_pairs,
-    })
 }
 
 /// An accepted near-duplicate pair `(a, b, similarity)`, indices into the survivors.

@@ -153,12 +153,8 @@ pub fn sample(
                 if let Some((k, prev)) = &last {
                     let same_scope = images[*k].labels.bucket == img.labels.bucket
                         && images[*k].labels.tags == img.labels.tags;
-                    let dup = match threshold {
-                        Threshold::Similarity(t) => similarity(prev, &sig) >= t,
-                        Threshold::MaxDistance(d) => {
-                            (images[*k].features.phash ^ img.features.phash).count_ones() <= d
-                        }
-                    };
+                    let distance = images[*k].features.phash.distance(img.features.phash);
+                    let dup = threshold.accepts(similarity(prev, &sig), distance);
                     if same_scope && dup {
                         removed[i] = Some(Removal::Consecutive { kept: *k });
                         summary.consecutive_duplicates += 1;

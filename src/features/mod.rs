@@ -43,7 +43,7 @@ pub struct Features {
     /// blake3 of the file's bytes.
     pub content_hash: [u8; 32],
     /// 64-bit DCT perceptual hash (image_hasher: median of the 8×8 low band).
-    pub phash: u64,
+    pub phash: PHash,
     /// 32×32 grey thumbnail, row-major, area-averaged.
     pub thumb: Vec<u8>,
     /// Measured image quality.
@@ -56,7 +56,7 @@ pub struct Features {
 impl Features {
     /// The perceptual hash as 16 hex digits.
     pub fn phash_hex(&self) -> String {
-        format!("{:016x}", self.phash)
+        self.phash.to_string()
     }
 
     /// The content hash as 64 hex digits.
@@ -76,6 +76,25 @@ impl Features {
     /// Pixels of the full image.
     pub fn pixels(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
+    }
+}
+
+/// A 64-bit perceptual hash; near-identical pictures differ in few bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PHash(pub u64);
+
+impl PHash {
+    /// Hamming distance: the number of bits in which the two hashes differ.
+    pub fn distance(self, other: PHash) -> u32 {
+        (self.0 ^ other.0).count_ones()
+    }
+}
+
+impl std::fmt::Display for PHash {
+    /// 16 lowercase hex digits.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
     }
 }
 
@@ -211,14 +230,14 @@ fn channel_histogram(raster: &Raster) -> Vec<u32> {
 }
 
 /// The 64-bit pHash of a 32×32 thumbnail.
-fn phash(thumb: &[u8]) -> u64 {
+fn phash(thumb: &[u8]) -> PHash {
     let side = THUMB_SIDE as u32;
     let img = image::GrayImage::from_raw(side, side, thumb.to_vec())
         .expect("thumbnail has THUMB_SIDE² pixels");
     let hash = HASHER.hash_image(&img);
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&hash.as_bytes()[..8]);
-    u64::from_be_bytes(bytes)
+    PHash(u64::from_be_bytes(bytes))
 }
 
 #[cfg(test)]
@@ -302,7 +321,7 @@ mod tests {
         assert_eq!(b.format, Format::Png);
         assert!(!na.mislabelled);
         assert!(nb.mislabelled);
-        let d = (a.phash ^ b.phash).count_ones();
+        let d = a.phash.distance(b.phash);
         assert!(d <= 4, "jpeg vs png pHash distance {d}");
         assert_ne!(a.content_hash, b.content_hash);
         let other = measure(
@@ -312,7 +331,7 @@ mod tests {
         )
         .unwrap()
         .0;
-        let d = (a.phash ^ other.phash).count_ones();
+        let d = a.phash.distance(other.phash);
         assert!(d > 8, "moved scene pHash distance {d}");
     }
 }

@@ -283,7 +283,7 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
             Status::Ok => Vec::new(),
             Status::Shortfall => vec![Shortfall::Slot {
                 bucket: Bucket::Hard,
-                slot: "night".into(),
+                slot: SlotKind::Quota("night".into()),
                 wanted: 5,
                 filled: 2,
                 available: 2,

@@ -20,6 +20,7 @@
 
 mod flow;
 pub mod order;
+mod solve;
 
 use std::collections::BTreeMap;
 
@@ -27,9 +28,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::label::{Bucket, PerBucket};
 use crate::pool::PoolImage;
-
-use crate::rng::SplitMix64;
-use flow::Network;
 
 /// What to do when the pool cannot fill a quota.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +55,17 @@ pub enum SlotKind {
 }
 
 impl SlotKind {
+    /// How reports name the slot in prose: `tag night`, `tag texture
+    /// (minimum)`, `class bus`, `free share`.
+    pub fn describe(&self) -> String {
+        match self {
+            SlotKind::Quota(t) => format!("tag {t}"),
+            SlotKind::Min(t) => format!("tag {t} (minimum)"),
+            SlotKind::Class(c) => format!("class {c}"),
+            SlotKind::Free => "free share".to_owned(),
+        }
+    }
+
     /// `night`, `min:texture` or `free`: the name used in manifests and reports.
     pub fn label(&self) -> String {
         match self {
@@ -104,8 +113,9 @@ pub enum Shortfall {
     Slot {
         /// The bucket.
         bucket: Bucket,
-        /// Slot name (`night`, `min:texture`, `free`).
-        slot: String,
+        /// The slot (written as its label: `night`, `min:texture`, `free`).
+        #[serde(serialize_with = "slot_label")]
+        slot: SlotKind,
         /// Images wanted.
         wanted: usize,
         /// Images assigned.
@@ -130,8 +140,19 @@ impl Shortfall {
     /// Whether a smaller total can make it go away: only a bucket's free share
     /// shrinks with the total; tag quotas, class and camera minimums do not.
     pub fn shrinks_with_total(&self) -> bool {
-        matches!(self, Shortfall::Slot { slot, .. } if slot == "free")
+        matches!(
+            self,
+            Shortfall::Slot {
+                slot: SlotKind::Free,
+                ..
+            }
+        )
     }
+}
+
+/// Serialises a slot as its label, as manifests write it.
+fn slot_label<S: serde::Serializer>(slot: &SlotKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&slot.label())
 }
 
 impl std::fmt::Display for Shortfall {
@@ -146,12 +167,7 @@ impl std::fmt::Display for Shortfall {
             } => write!(
                 f,
                 "bucket {bucket}, {}: wanted {wanted}, filled {filled} ({available} distinct image{} available after dedup)",
-                match slot.split_once(':') {
-                    _ if slot == "free" => "free share".to_owned(),
-                    Some(("class", c)) => format!("class {c}"),
-                    Some(("min", t)) => format!("tag {t} (minimum)"),
-                    _ => format!("tag {slot}"),
-                },
+                slot.describe(),
                 if *available == 1 { "" } else { "s" }
             ),
             Shortfall::Camera {
@@ -298,10 +314,11 @@ pub struct Plan<'a> {
     pub cancel: &'a std::sync::atomic::AtomicBool,
 }
 
-struct Slot {
-    bucket: Bucket,
-    kind: SlotKind,
-    cap: usize,
+/// One slot of one bucket, with its capacity.
+pub(super) struct Slot {
+    pub bucket: Bucket,
+    pub kind: SlotKind,
+    pub cap: usize,
 }
 
 /// Chooses from `candidates` (indices into `images`: de-duplicated, bucketed).
@@ -313,7 +330,7 @@ pub fn select(
     let mut slots = initial_slots(plan.buckets);
     let mut topped_up = Vec::new();
     loop {
-        let mut sel = solve(images, candidates, plan, &slots)?;
+        let mut sel = solve::solve(images, candidates, plan, &slots)?;
         if plan.shortfall == ShortfallPolicy::Fill {
             let mut moved_any = false;
             for (i, fill) in sel.slots.iter().enumerate() {
@@ -376,7 +393,7 @@ fn initial_slots(buckets: &PerBucket<BucketPlan>) -> Vec<Slot> {
     slots
 }
 
-fn serves(img: &PoolImage, slot: &Slot, plan: &BucketPlan) -> bool {
+pub(super) fn serves(img: &PoolImage, slot: &Slot, plan: &BucketPlan) -> bool {
     if img.labels.bucket != Some(slot.bucket) {
         return false;
     }
@@ -385,150 +402,6 @@ fn serves(img: &PoolImage, slot: &Slot, plan: &BucketPlan) -> bool {
         SlotKind::Class(c) => img.labels.classes.contains(c),
         SlotKind::Free => !plan.quota.keys().any(|k| img.labels.has(k)),
     }
-}
-
-fn solve(
-    images: &[PoolImage],
-    candidates: &[usize],
-    plan: &Plan<'_>,
-    slots: &[Slot],
-) -> Result<Selection, crate::cancel::Interrupted> {
-    // Preference rank inside each bucket.
-    let mut rank: BTreeMap<usize, usize> = BTreeMap::new();
-    for (b, bucket) in Bucket::ALL.into_iter().enumerate() {
-        let members: Vec<usize> = candidates
-            .iter()
-            .copied()
-            .filter(|&i| images[i].labels.bucket == Some(bucket))
-            .collect();
-        let mut rng = SplitMix64::new(plan.seed, b as u64 + 1);
-        for (r, i) in order::preference(images, &members, &mut rng)
-            .into_iter()
-            .enumerate()
-        {
-            rank.insert(i, r);
-        }
-    }
-    let in_used_bucket =
-        |img: &PoolImage| img.labels.bucket.is_some_and(|b| plan.buckets[b].count > 0);
-    let used: Vec<usize> = candidates
-        .iter()
-        .copied()
-        .filter(|&i| in_used_bucket(&images[i]))
-        .collect();
-    // Every camera of the pool owes its minimum, also one whose images were all
-    // removed as duplicates or by sampling; `available` counts candidates only.
-    let mut cameras: BTreeMap<&str, usize> = images
-        .iter()
-        .filter(|img| in_used_bucket(img))
-        .filter_map(|img| img.labels.camera.as_deref())
-        .map(|c| (c, 0))
-        .collect();
-    for &i in &used {
-        if let Some(c) = &images[i].labels.camera {
-            *cameras.entry(c.as_str()).or_default() += 1;
-        }
-    }
-
-    let n_img = used.len() as i64;
-    let total: i64 = slots.iter().map(|s| s.cap as i64).sum();
-    let big = (n_img + 1) * (total + 1);
-    let mut g = Network::new(2);
-    let (source, sink) = (0, 1);
-    let slot_nodes: Vec<usize> = slots.iter().map(|_| g.add_node()).collect();
-    let slot_edges: Vec<_> = slots
-        .iter()
-        .zip(&slot_nodes)
-        .map(|(s, &node)| g.add_edge(source, node, s.cap as i64, 0))
-        .collect();
-    let none_camera = g.add_node();
-    g.add_edge(none_camera, sink, n_img, big);
-    let mut camera_nodes: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for &c in cameras.keys() {
-        let node = g.add_node();
-        let min_edge = g.add_edge(node, sink, plan.camera_min as i64, 0);
-        g.add_edge(node, sink, n_img, big);
-        camera_nodes.insert(c, (node, min_edge));
-    }
-    let mut available = vec![0usize; slots.len()];
-    let mut links: Vec<(usize, usize, usize)> = Vec::new(); // (slot, image, edge)
-    let mut image_edges = Vec::with_capacity(used.len());
-    for &i in &used {
-        let img = &images[i];
-        let node = g.add_node();
-        for (s, slot) in slots.iter().enumerate() {
-            if serves(img, slot, &plan.buckets[slot.bucket]) {
-                available[s] += 1;
-                let e = g.add_edge(slot_nodes[s], node, 1, 0);
-                links.push((s, i, e));
-            }
-        }
-        let to = img
-            .labels
-            .camera
-            .as_deref()
-            .map_or(none_camera, |c| camera_nodes[c].0);
-        image_edges.push(g.add_edge(node, to, 1, rank[&i] as i64));
-    }
-    g.min_cost_max_flow(source, sink, plan.cancel)?;
-
-    let mut picks: Vec<Pick> = links
-        .iter()
-        .filter(|&&(_, _, e)| g.flow(e) > 0)
-        .map(|&(s, i, _)| Pick {
-            image: i,
-            bucket: slots[s].bucket,
-            slot: slots[s].kind.clone(),
-            rank: rank[&i],
-        })
-        .collect();
-    picks.sort_by(|a, b| (a.bucket, &a.slot, a.image).cmp(&(b.bucket, &b.slot, b.image)));
-
-    let mut sel = Selection::default();
-    for (s, slot) in slots.iter().enumerate() {
-        let filled = g.flow(slot_edges[s]) as usize;
-        sel.slots.push(SlotFill {
-            bucket: slot.bucket,
-            slot: slot.kind.clone(),
-            wanted: slot.cap,
-            filled,
-            available: available[s],
-        });
-        if filled < slot.cap {
-            sel.shortfalls.push(Shortfall::Slot {
-                bucket: slot.bucket,
-                slot: slot.kind.label(),
-                wanted: slot.cap,
-                filled,
-                available: available[s],
-            });
-        }
-    }
-    let mut chosen_per_camera: BTreeMap<&str, usize> = BTreeMap::new();
-    for p in &picks {
-        if let Some(c) = &images[p.image].labels.camera {
-            *chosen_per_camera.entry(c.as_str()).or_default() += 1;
-        }
-    }
-    for (&camera, &avail) in &cameras {
-        let chosen = chosen_per_camera.get(camera).copied().unwrap_or(0);
-        sel.cameras.push(CameraFill {
-            camera: camera.to_owned(),
-            min: plan.camera_min,
-            chosen,
-            available: avail,
-        });
-        if chosen < plan.camera_min {
-            sel.shortfalls.push(Shortfall::Camera {
-                camera: camera.to_owned(),
-                wanted: plan.camera_min,
-                chosen,
-                available: avail,
-            });
-        }
-    }
-    sel.picks = picks;
-    Ok(sel)
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ fn shortfall_names_the_quota_and_fill_tops_it_up() {
         sel.shortfalls,
         vec![Shortfall::Slot {
             bucket: Bucket::Hard,
-            slot: "night".into(),
+            slot: SlotKind::Quota("night".into()),
             wanted: 4,
             filled: 2,
             available: 2,

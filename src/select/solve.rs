@@ -1,0 +1,209 @@
+//! One selection as a minimum-cost flow: source → slots → images → cameras →
+//! sink. Slot edges carry the quotas, image edges cost the image's preference
+//! rank, camera edges carry the per-camera minimum at no cost and the rest at
+//! a price above any rank sum, so a complete fill is found whenever one
+//! exists, camera minimums are met whenever they can be, and among equal fills
+//! the most preferred images win.
+
+use std::collections::BTreeMap;
+
+use super::flow::{EdgeId, Network};
+use super::{CameraFill, Pick, Plan, Selection, Shortfall, Slot, SlotFill, order, serves};
+use crate::cancel::Interrupted;
+use crate::label::Bucket;
+use crate::pool::PoolImage;
+use crate::rng::SplitMix64;
+
+/// The flow network of one selection, and what it takes to read it back.
+struct Model {
+    g: Network,
+    /// Per slot: the edge from the source.
+    slot_edges: Vec<EdgeId>,
+    /// Per slot: images that could fill it.
+    available: Vec<usize>,
+    /// `(slot, image, edge)` for every image a slot could take.
+    links: Vec<(usize, usize, EdgeId)>,
+}
+
+/// Chooses among `candidates` for `slots`.
+pub(super) fn solve(
+    images: &[PoolImage],
+    candidates: &[usize],
+    plan: &Plan<'_>,
+    slots: &[Slot],
+) -> Result<Selection, Interrupted> {
+    let rank = ranks(images, candidates, plan.seed);
+    let in_used_bucket =
+        |img: &PoolImage| img.labels.bucket.is_some_and(|b| plan.buckets[b].count > 0);
+    let used: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| in_used_bucket(&images[i]))
+        .collect();
+    // Every camera of the pool owes its minimum, also one whose images were all
+    // removed as duplicates or by sampling; `available` counts candidates only.
+    let mut cameras: BTreeMap<&str, usize> = images
+        .iter()
+        .filter(|img| in_used_bucket(img))
+        .filter_map(|img| img.labels.camera.as_deref())
+        .map(|c| (c, 0))
+        .collect();
+    for &i in &used {
+        if let Some(c) = &images[i].labels.camera {
+            *cameras.entry(c.as_str()).or_default() += 1;
+        }
+    }
+    let mut model = network(images, &used, slots, &cameras, &rank, plan);
+    model.g.min_cost_max_flow(0, 1, plan.cancel)?;
+    let mut picks: Vec<Pick> = model
+        .links
+        .iter()
+        .filter(|&&(_, _, e)| model.g.flow(e) > 0)
+        .map(|&(s, i, _)| Pick {
+            image: i,
+            bucket: slots[s].bucket,
+            slot: slots[s].kind.clone(),
+            rank: rank[&i],
+        })
+        .collect();
+    picks.sort_by(|a, b| (a.bucket, &a.slot, a.image).cmp(&(b.bucket, &b.slot, b.image)));
+    let mut sel = Selection::default();
+    slot_fills(&mut sel, slots, &model);
+    camera_fills(&mut sel, images, &picks, &cameras, plan.camera_min);
+    sel.picks = picks;
+    Ok(sel)
+}
+
+/// Each candidate's preference rank inside its bucket (0 = first choice):
+/// spread across cameras and time, from the seed.
+fn ranks(images: &[PoolImage], candidates: &[usize], seed: u64) -> BTreeMap<usize, usize> {
+    let mut rank = BTreeMap::new();
+    for (b, bucket) in Bucket::ALL.into_iter().enumerate() {
+        let members: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| images[i].labels.bucket == Some(bucket))
+            .collect();
+        let mut rng = SplitMix64::new(seed, b as u64 + 1);
+        for (r, i) in order::preference(images, &members, &mut rng)
+            .into_iter()
+            .enumerate()
+        {
+            rank.insert(i, r);
+        }
+    }
+    rank
+}
+
+/// The network of one selection (node 0 is the source, node 1 the sink).
+fn network(
+    images: &[PoolImage],
+    used: &[usize],
+    slots: &[Slot],
+    cameras: &BTreeMap<&str, usize>,
+    rank: &BTreeMap<usize, usize>,
+    plan: &Plan<'_>,
+) -> Model {
+    let n_img = used.len() as i64;
+    let total: i64 = slots.iter().map(|s| s.cap as i64).sum();
+    let big = (n_img + 1) * (total + 1);
+    let mut g = Network::new(2);
+    let (source, sink) = (0, 1);
+    let slot_nodes: Vec<usize> = slots.iter().map(|_| g.add_node()).collect();
+    let slot_edges: Vec<_> = slots
+        .iter()
+        .zip(&slot_nodes)
+        .map(|(s, &node)| g.add_edge(source, node, s.cap as i64, 0))
+        .collect();
+    let none_camera = g.add_node();
+    g.add_edge(none_camera, sink, n_img, big);
+    let mut camera_nodes: BTreeMap<&str, usize> = BTreeMap::new();
+    for &c in cameras.keys() {
+        let node = g.add_node();
+        g.add_edge(node, sink, plan.camera_min as i64, 0);
+        g.add_edge(node, sink, n_img, big);
+        camera_nodes.insert(c, node);
+    }
+    let mut available = vec![0usize; slots.len()];
+    let mut links = Vec::new();
+    for &i in used {
+        let img = &images[i];
+        let node = g.add_node();
+        for (s, slot) in slots.iter().enumerate() {
+            if serves(img, slot, &plan.buckets[slot.bucket]) {
+                available[s] += 1;
+                let e = g.add_edge(slot_nodes[s], node, 1, 0);
+                links.push((s, i, e));
+            }
+        }
+        let to = img
+            .labels
+            .camera
+            .as_deref()
+            .map_or(none_camera, |c| camera_nodes[c]);
+        g.add_edge(node, to, 1, rank[&i] as i64);
+    }
+    Model {
+        g,
+        slot_edges,
+        available,
+        links,
+    }
+}
+
+/// Every slot's fill, and a shortfall for each slot not full.
+fn slot_fills(sel: &mut Selection, slots: &[Slot], model: &Model) {
+    for (s, slot) in slots.iter().enumerate() {
+        let filled = model.g.flow(model.slot_edges[s]) as usize;
+        let available = model.available[s];
+        sel.slots.push(SlotFill {
+            bucket: slot.bucket,
+            slot: slot.kind.clone(),
+            wanted: slot.cap,
+            filled,
+            available,
+        });
+        if filled < slot.cap {
+            sel.shortfalls.push(Shortfall::Slot {
+                bucket: slot.bucket,
+                slot: slot.kind.clone(),
+                wanted: slot.cap,
+                filled,
+                available,
+            });
+        }
+    }
+}
+
+/// Every camera's contribution, and a shortfall for each below the minimum.
+fn camera_fills(
+    sel: &mut Selection,
+    images: &[PoolImage],
+    picks: &[Pick],
+    cameras: &BTreeMap<&str, usize>,
+    min: usize,
+) {
+    let mut chosen_per_camera: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in picks {
+        if let Some(c) = &images[p.image].labels.camera {
+            *chosen_per_camera.entry(c.as_str()).or_default() += 1;
+        }
+    }
+    for (&camera, &available) in cameras {
+        let chosen = chosen_per_camera.get(camera).copied().unwrap_or(0);
+        sel.cameras.push(CameraFill {
+            camera: camera.to_owned(),
+            min,
+            chosen,
+            available,
+        });
+        if chosen < min {
+            sel.shortfalls.push(Shortfall::Camera {
+                camera: camera.to_owned(),
+                wanted: min,
+                chosen,
+                available,
+            });
+        }
+    }
+}
