@@ -72,6 +72,8 @@ impl Frame {
 pub(super) struct Info {
     pub header: Header,
     frame: Frame,
+    /// How to turn the stored pixels upright (APP1 EXIF).
+    pub orientation: image::metadata::Orientation,
 }
 
 impl Info {
@@ -94,6 +96,7 @@ pub(super) fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Info, Problem> {
     // Shortest code length of each Huffman table: [class][id]; class 0 is DC.
     let mut shortest = [[None::<u32>; 4]; 2];
     let mut scans = 0;
+    let mut orientation = image::metadata::Orientation::NoTransforms;
     loop {
         // Next marker: skip anything up to a 0xFF, then fill bytes.
         while pos < bytes.len() && bytes[pos] != 0xFF {
@@ -141,6 +144,11 @@ pub(super) fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Info, Problem> {
                 frame = Some(f);
             }
             0xC4 => parse_tables(seg, &mut shortest)?,
+            0xE1 => {
+                if let Some(exif) = seg.strip_prefix(b"Exif\0\0") {
+                    orientation = super::orient::from_exif(exif);
+                }
+            }
             0xDA => {
                 let Some(f) = &frame else {
                     return Err(corrupt("scan before the frame header"));
@@ -182,6 +190,7 @@ pub(super) fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Info, Problem> {
             height: frame.height,
         },
         frame,
+        orientation,
     })
 }
 
@@ -299,7 +308,7 @@ fn entropy_data(bytes: &[u8], mut pos: usize) -> (u64, Option<usize>) {
 
 /// Decodes a JPEG at the smallest DCT scale whose size reaches `want` (width,
 /// height) on both axes, or at full size.
-pub(super) fn decode(bytes: &[u8], header: Header, want: (u32, u32)) -> Result<Raster, Problem> {
+pub(super) fn decode(bytes: &[u8], info: &Info, want: (u32, u32)) -> Result<Raster, Problem> {
     let corrupt = |e: &dyn std::fmt::Display| Problem::Corrupt(e.to_string());
     let mut d = jpeg_decoder::Decoder::new(bytes);
     d.read_info().map_err(|e| corrupt(&e))?;
@@ -308,10 +317,10 @@ pub(super) fn decode(bytes: &[u8], header: Header, want: (u32, u32)) -> Result<R
         .scale(clamp(want.0), clamp(want.1))
         .map_err(|e| corrupt(&e))?;
     let pixels = d.decode().map_err(|e| corrupt(&e))?;
-    let info = d.info().ok_or_else(|| corrupt(&"no frame header"))?;
+    let frame = d.info().ok_or_else(|| corrupt(&"no frame header"))?;
     let (w, h) = (usize::from(w), usize::from(h));
     let n = w * h;
-    let pixels = match info.pixel_format {
+    let pixels = match frame.pixel_format {
         jpeg_decoder::PixelFormat::L8 => Pixels::Grey(pixels),
         jpeg_decoder::PixelFormat::L16 => {
             Pixels::Grey(pixels.chunks_exact(2).map(|p| p[0]).collect())
@@ -322,7 +331,7 @@ pub(super) fn decode(bytes: &[u8], header: Header, want: (u32, u32)) -> Result<R
     if pixels.len() < n * pixels.channels() {
         return Err(corrupt(&"short pixel buffer"));
     }
-    Ok(Raster::new(header, w, h, pixels))
+    Ok(Raster::new(info.header, w, h, pixels, info.orientation))
 }
 
 #[cfg(test)]
@@ -389,6 +398,49 @@ mod tests {
                 other => panic!("progressive {progressive}: {other:?}"),
             }
         }
+    }
+
+    /// `bytes` with an APP1 EXIF segment asking for `orientation` after SOI.
+    fn with_orientation(bytes: &[u8], orientation: u16) -> Vec<u8> {
+        let mut tiff = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0".to_vec();
+        tiff.extend_from_slice(&orientation.to_le_bytes());
+        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut seg = b"Exif\0\0".to_vec();
+        seg.extend(tiff);
+        let mut out = bytes[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((seg.len() + 2) as u16).to_be_bytes());
+        out.extend(seg);
+        out.extend_from_slice(&bytes[2..]);
+        out
+    }
+
+    #[test]
+    fn exif_orientation_turns_the_picture_upright() {
+        // Left half dark, right half bright, stored 64 × 32.
+        let img = RgbImage::from_fn(64, 32, |x, _| {
+            let v = if x < 32 { 20 } else { 230 };
+            image::Rgb([v, v, v])
+        });
+        let mut plain = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 95)
+            .write_image(&img, 64, 32, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        // 6: rotate 90° clockwise to view: the dark half ends up on top.
+        let turned = with_orientation(&plain, 6);
+        let info = inspect(&turned, u64::MAX).unwrap();
+        assert_eq!(info.orientation, image::metadata::Orientation::Rotate90);
+        let r = decode(&turned, &info, (64, 32)).unwrap();
+        assert_eq!(
+            (r.full_width, r.full_height, r.width, r.height),
+            (32, 64, 32, 64)
+        );
+        let top = r.grey[..32 * 8].iter().map(|&v| u32::from(v)).sum::<u32>() / 256;
+        let bottom = r.grey[32 * 56..].iter().map(|&v| u32::from(v)).sum::<u32>() / 256;
+        assert!(top < 60 && bottom > 200, "top {top}, bottom {bottom}");
+        let info = inspect(&plain, u64::MAX).unwrap();
+        let r = decode(&plain, &info, (64, 32)).unwrap();
+        assert_eq!((r.width, r.height), (64, 32));
     }
 
     #[test]

@@ -7,12 +7,14 @@
 //! decodes at the smallest scale that still covers the request: JPEGs at a
 //! reduced DCT scale (1/8, 1/4, 1/2 or 1/1), non-interlaced PNGs row by row
 //! into a box average (memory of one row, whatever the height), other formats
-//! in full and box-averaged down. CMYK JPEGs become RGB here. Decodes that need
+//! in full and box-averaged down. CMYK JPEGs become RGB, and the EXIF
+//! orientation is applied ([`orient`]), here and nowhere else. Decodes that need
 //! much memory wait for each other ([`budget`]), so peak memory does not grow
 //! with the number of worker threads.
 
 mod budget;
 mod jpeg;
+mod orient;
 mod png;
 
 use std::path::Path;
@@ -233,9 +235,9 @@ impl Pixels {
 /// A decoded image, possibly reduced: grey and RGB planes of `width × height`.
 #[derive(Debug, Clone)]
 pub struct Raster {
-    /// Width of the original image.
+    /// Width of the original image, upright.
     pub full_width: u32,
-    /// Height of the original image.
+    /// Height of the original image, upright.
     pub full_height: u32,
     /// Width of this raster.
     pub width: usize,
@@ -248,14 +250,28 @@ pub struct Raster {
 }
 
 impl Raster {
-    fn new(header: Header, width: usize, height: usize, pixels: Pixels) -> Self {
+    /// A raster of `pixels` (`width × height`, as stored) turned upright by
+    /// `orientation`; `header` gives the full stored size.
+    fn new(
+        header: Header,
+        width: usize,
+        height: usize,
+        pixels: Pixels,
+        orientation: image::metadata::Orientation,
+    ) -> Self {
+        let (pixels, width, height) = orient::apply(pixels, width, height, orientation);
+        let (full_width, full_height) = if orient::swaps_sides(orientation) {
+            (header.height, header.width)
+        } else {
+            (header.width, header.height)
+        };
         let (grey, rgb) = match pixels {
             Pixels::Grey(g) => (g, None),
             Pixels::Rgb(rgb) => (luma(&rgb), Some(rgb)),
         };
         Raster {
-            full_width: header.width,
-            full_height: header.height,
+            full_width,
+            full_height,
             width,
             height,
             grey,
@@ -335,7 +351,7 @@ pub fn decode(
         (Format::Jpeg, Some(info)) => {
             let want = request.target(header);
             let _permit = budget::reserve(info.memory(want));
-            jpeg::decode(bytes, header, want)
+            jpeg::decode(bytes, info, want)
         }
         (Format::Png, _) if !png::interlaced(bytes) => {
             png::decode_reduced(bytes, header, request.factor(header))
@@ -350,6 +366,8 @@ pub fn decode(
 
 /// Decodes with the image crate, then box-averages by `k`.
 fn decode_whole(bytes: &[u8], format: Format, header: Header, k: usize) -> Result<Raster, Problem> {
+    use image::ImageDecoder;
+    let corrupt = |e: image::ImageError| Problem::Corrupt(e.to_string());
     let mut reader =
         image::ImageReader::with_format(std::io::Cursor::new(bytes), format.to_image());
     let mut limits = image::Limits::default();
@@ -357,9 +375,11 @@ fn decode_whole(bytes: &[u8], format: Format, header: Header, k: usize) -> Resul
     limits.max_image_height = Some(header.height);
     limits.max_alloc = Some(header.pixels().saturating_mul(8).saturating_add(1 << 20));
     reader.limits(limits);
-    let img = reader
-        .decode()
-        .map_err(|e| Problem::Corrupt(e.to_string()))?;
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let img = image::DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     let (fw, fh) = (img.width(), img.height());
     if (fw, fh) != (header.width, header.height) {
         return Err(Problem::Corrupt(format!(
@@ -369,7 +389,7 @@ fn decode_whole(bytes: &[u8], format: Format, header: Header, k: usize) -> Resul
     }
     let rgb = img.into_rgb8();
     let (w, h, rgb) = box_reduce(rgb.as_raw(), fw as usize, fh as usize, k);
-    Ok(Raster::new(header, w, h, Pixels::Rgb(rgb)))
+    Ok(Raster::new(header, w, h, Pixels::Rgb(rgb), orientation))
 }
 
 /// RGB of inverted CMYK (Adobe) pixels.
@@ -434,7 +454,13 @@ mod tests {
             width: 100,
             height: 50,
         };
-        let r = Raster::new(header, 100, 50, Pixels::Grey(vec![77; 5000]));
+        let r = Raster::new(
+            header,
+            100,
+            50,
+            Pixels::Grey(vec![77; 5000]),
+            image::metadata::Orientation::NoTransforms,
+        );
         assert!(r.thumbnail(32).iter().all(|&v| v == 77));
     }
 }

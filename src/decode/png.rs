@@ -77,6 +77,10 @@ pub(super) fn decode_reduced(bytes: &[u8], header: Header, k: usize) -> Result<R
     // As the image crate does: palettes and low bit depths become 8-bit.
     decoder.set_transformations(::png::Transformations::EXPAND);
     let mut reader = decoder.read_info().map_err(fail)?;
+    let orientation = reader.info().exif_metadata.as_deref().map_or(
+        image::metadata::Orientation::NoTransforms,
+        super::orient::from_exif,
+    );
     let (colour, depth) = reader.output_color_type();
     let channels = colour.samples();
     let wide = depth == ::png::BitDepth::Sixteen;
@@ -117,7 +121,13 @@ pub(super) fn decode_reduced(bytes: &[u8], header: Header, k: usize) -> Result<R
             reducer.push(&rgb, &mut out);
         }
     }
-    Ok(Raster::new(header, w / k, h / k, Pixels::Rgb(out)))
+    Ok(Raster::new(
+        header,
+        w / k,
+        h / k,
+        Pixels::Rgb(out),
+        orientation,
+    ))
 }
 
 #[cfg(test)]
