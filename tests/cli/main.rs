@@ -8,3 +8,4 @@ mod fixture;
 mod recipes;
 mod safety;
 mod sequences;
+mod snapshots;
