@@ -36,9 +36,10 @@ pub use signature::{Signature, similarity};
 /// pHash distance within which pairs are candidates for the similarity test.
 pub const CANDIDATE_RADIUS: u32 = 12;
 
-/// When two images are near duplicates.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// When two images are near duplicates. Serialised as `{"similarity": 0.98}`
+/// or `{"max_distance": 12}`, the similarity as the decimal the recipe wrote
+/// (not its `f32` approximation).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Threshold {
     /// Thumbnail similarity at or above this value (0–1).
     Similarity(f32),
@@ -49,6 +50,23 @@ pub enum Threshold {
 impl Default for Threshold {
     fn default() -> Self {
         Threshold::Similarity(0.98)
+    }
+}
+
+impl Serialize for Threshold {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1))?;
+        match *self {
+            Threshold::Similarity(v) => {
+                // The shortest decimal that reads back as this f32 (0.98, not
+                // 0.9800000190734863).
+                let decimal: f64 = v.to_string().parse().unwrap_or(f64::from(v));
+                map.serialize_entry("similarity", &decimal)?;
+            }
+            Threshold::MaxDistance(d) => map.serialize_entry("max_distance", &d)?,
+        }
+        map.end()
     }
 }
 

@@ -74,9 +74,9 @@ impl Report {
         };
         writeln!(
             w,
-            "dedup     {} exact copies and {} near duplicates removed ({rule}, scope {}, {} grouping)",
-            d.exact_removed,
-            d.near_removed,
+            "dedup     {} and {} removed ({rule}, scope {}, {} grouping)",
+            count(d.exact_removed, "exact copy", "exact copies"),
+            count(d.near_removed, "near duplicate", "near duplicates"),
             name(&d.settings.scope),
             name(&d.settings.grouping)
         )
@@ -280,16 +280,32 @@ impl Report {
             return Ok(());
         };
         writeln!(w)?;
-        let verb = if o.written { "wrote" } else { "would write" };
-        writeln!(
-            w,
-            "output    {verb} {} images to {} ({}, {})",
-            o.files,
-            o.dir,
-            name(&o.mode),
-            name(&o.layout)
-        )
+        let (mode, layout) = (name(&o.mode), name(&o.layout));
+        if o.written {
+            writeln!(
+                w,
+                "output    wrote {} images to {} ({mode}, {layout})",
+                o.files, o.dir
+            )
+        } else if self.shortfalls.is_empty() {
+            writeln!(
+                w,
+                "output    would write {} images to {} ({mode}, {layout})",
+                o.files, o.dir
+            )
+        } else {
+            writeln!(
+                w,
+                "output    nothing written to {}: the pool cannot fill the recipe",
+                o.dir
+            )
+        }
     }
+}
+
+/// `n` with the singular or plural noun: `1 exact copy`, `3 exact copies`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The skipped files, each with its reason (shared with the audit's text).

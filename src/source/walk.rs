@@ -56,9 +56,15 @@ pub struct WalkIssue {
 /// Why a scan could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    /// A root folder does not exist or is not a folder.
-    #[error("source root {} is not a folder", path.display())]
+    /// A root folder does not exist.
+    #[error("source root {} does not exist; check `roots` under [sources]", path.display())]
     MissingRoot {
+        /// The root as resolved against the recipe directory.
+        path: PathBuf,
+    },
+    /// A root exists but is not a folder.
+    #[error("source root {} is not a folder", path.display())]
+    RootNotAFolder {
         /// The root as resolved against the recipe directory.
         path: PathBuf,
     },
@@ -124,8 +130,10 @@ pub fn scan(
         .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
         .collect();
     for root in roots {
-        if !root.is_dir() {
-            return Err(ScanError::MissingRoot { path: root.clone() });
+        match std::fs::metadata(root) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(ScanError::RootNotAFolder { path: root.clone() }),
+            Err(_) => return Err(ScanError::MissingRoot { path: root.clone() }),
         }
         let walker = WalkDir::new(root)
             .follow_links(walk.follow_symlinks)

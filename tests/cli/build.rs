@@ -445,7 +445,7 @@ fn missing_output_and_missing_root_are_clear_errors() {
         .stderr(
             contains("source root")
                 .and(contains("stills"))
-                .and(contains("is not a folder")),
+                .and(contains("does not exist")),
         );
 }
 
