@@ -1,4 +1,5 @@
-//! Text encodings the page needs: HTML escaping and base64 for data URIs.
+//! Text encodings the page needs: HTML escaping of its text and attribute
+//! values. (The thumbnails' base64 data URIs use the `base64` crate, in `thumb`.)
 
 use std::fmt;
 
@@ -22,27 +23,4 @@ impl fmt::Display for Esc<'_> {
         }
         f.write_str(rest)
     }
-}
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 (RFC 4648 §4) with `=` padding.
-pub(super) fn base64(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use image::{DynamicImage, GrayImage, RgbImage};
 use rayon::prelude::*;
 
 use super::HtmlImage;
-use super::encode::base64;
 use crate::decode::{self, Format, Limits, Request};
 
 /// Long side of a thumbnail, in pixels.
@@ -86,6 +87,6 @@ pub(super) fn thumbnail(path: &Path, limits: &Limits) -> Option<Thumb> {
     Some(Thumb {
         width: tw,
         height: th,
-        uri: format!("data:image/jpeg;base64,{}", base64(&jpeg)),
+        uri: format!("data:image/jpeg;base64,{}", STANDARD.encode(&jpeg)),
     })
 }
