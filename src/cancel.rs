@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A flag that is never set, for callers that cannot be interrupted (tests).
-#[cfg(any(test, fuzzing))]
+#[cfg(test)]
 pub static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// The run was interrupted.

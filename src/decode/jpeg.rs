@@ -87,30 +87,19 @@ impl Info {
 /// enough data for its frame and the file reaches its end-of-image marker. A
 /// frame of more than `max_pixels` stops the walk at once.
 pub(super) fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Info, Problem> {
-    let corrupt = |m: &str| Problem::Corrupt(m.to_owned());
     if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return Err(corrupt("no start-of-image marker"));
+        return Err(Problem::Corrupt("no start-of-image marker".into()));
     }
+    let mut walk = Walk {
+        frame: None,
+        shortest: [[None; 4]; 2],
+        scans: 0,
+        orientation: image::metadata::Orientation::NoTransforms,
+    };
     let mut pos = 2;
-    let mut frame: Option<Frame> = None;
-    // Shortest code length of each Huffman table: [class][id]; class 0 is DC.
-    let mut shortest = [[None::<u32>; 4]; 2];
-    let mut scans = 0;
-    let mut orientation = image::metadata::Orientation::NoTransforms;
     loop {
-        // Next marker: skip anything up to a 0xFF, then fill bytes.
-        while pos < bytes.len() && bytes[pos] != 0xFF {
-            pos += 1;
-        }
-        while pos < bytes.len() && bytes[pos] == 0xFF {
-            pos += 1;
-        }
-        let Some(&marker) = bytes.get(pos) else {
-            return Err(Problem::Truncated(
-                "the file ends before its end-of-image marker".into(),
-            ));
-        };
-        pos += 1;
+        let (marker, at) = next_marker(bytes, pos)?;
+        pos = at;
         match marker {
             0xD9 => break,
             0x01 | 0xD0..=0xD8 => continue,
@@ -131,55 +120,14 @@ pub(super) fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Info, Problem> {
         }
         let seg = &bytes[pos + 2..pos + len];
         pos += len;
-        match marker {
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                let f = parse_frame(marker, seg)?;
-                if u64::from(f.width) * u64::from(f.height) > max_pixels {
-                    return Err(Problem::TooLarge {
-                        width: f.width,
-                        height: f.height,
-                        limit: max_pixels,
-                    });
-                }
-                frame = Some(f);
-            }
-            0xC4 => parse_tables(seg, &mut shortest)?,
-            0xE1 => {
-                if let Some(exif) = seg.strip_prefix(b"Exif\0\0") {
-                    orientation = super::orient::from_exif(exif);
-                }
-            }
-            0xDA => {
-                let Some(f) = &frame else {
-                    return Err(corrupt("scan before the frame header"));
-                };
-                let need = scan_bits(f, seg, &shortest)?;
-                let (data, end) = entropy_data(bytes, pos);
-                if end.is_none() {
-                    return Err(Problem::Truncated(format!(
-                        "the file ends inside scan {} ({data} bytes of entropy-coded data)",
-                        scans + 1
-                    )));
-                }
-                if data * 8 < need {
-                    return Err(Problem::Truncated(format!(
-                        "scan {} holds {data} bytes, but its {}×{} frame needs at least {}",
-                        scans + 1,
-                        f.width,
-                        f.height,
-                        need.div_ceil(8)
-                    )));
-                }
-                pos = end.unwrap_or(bytes.len());
-                scans += 1;
-            }
-            _ => {}
+        if let Some(end) = walk.segment(marker, seg, bytes, pos, max_pixels)? {
+            pos = end;
         }
     }
-    let Some(frame) = frame else {
-        return Err(corrupt("no frame header"));
+    let Some(frame) = walk.frame else {
+        return Err(Problem::Corrupt("no frame header".into()));
     };
-    if scans == 0 {
+    if walk.scans == 0 {
         return Err(Problem::Truncated(
             "no scan before the end-of-image marker".into(),
         ));
@@ -190,8 +138,97 @@ pub(super) fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Info, Problem> {
             height: frame.height,
         },
         frame,
-        orientation,
+        orientation: walk.orientation,
     })
+}
+
+/// The next marker at or after `pos` (fill bytes skipped), and where its
+/// segment starts.
+fn next_marker(bytes: &[u8], mut pos: usize) -> Result<(u8, usize), Problem> {
+    while pos < bytes.len() && bytes[pos] != 0xFF {
+        pos += 1;
+    }
+    while pos < bytes.len() && bytes[pos] == 0xFF {
+        pos += 1;
+    }
+    match bytes.get(pos) {
+        Some(&marker) => Ok((marker, pos + 1)),
+        None => Err(Problem::Truncated(
+            "the file ends before its end-of-image marker".into(),
+        )),
+    }
+}
+
+/// What the marker walk has seen so far.
+struct Walk {
+    frame: Option<Frame>,
+    /// Shortest code length of each Huffman table: [class][id]; class 0 is DC.
+    shortest: [[Option<u32>; 4]; 2],
+    scans: usize,
+    orientation: image::metadata::Orientation,
+}
+
+impl Walk {
+    /// Takes in the segment `seg` of `marker`; for a scan, checks its data
+    /// (which starts at `pos` in `bytes`) and returns where it ends.
+    fn segment(
+        &mut self,
+        marker: u8,
+        seg: &[u8],
+        bytes: &[u8],
+        pos: usize,
+        max_pixels: u64,
+    ) -> Result<Option<usize>, Problem> {
+        match marker {
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let f = parse_frame(marker, seg)?;
+                if u64::from(f.width) * u64::from(f.height) > max_pixels {
+                    return Err(Problem::TooLarge {
+                        width: f.width,
+                        height: f.height,
+                        limit: max_pixels,
+                    });
+                }
+                self.frame = Some(f);
+            }
+            0xC4 => parse_tables(seg, &mut self.shortest)?,
+            0xE1 => {
+                if let Some(exif) = seg.strip_prefix(b"Exif\0\0") {
+                    self.orientation = super::orient::from_exif(exif);
+                }
+            }
+            0xDA => return self.scan(seg, bytes, pos).map(Some),
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// Checks the scan whose header is `seg` and whose data starts at `pos`:
+    /// it must end before the file does and hold the bits its frame needs.
+    fn scan(&mut self, seg: &[u8], bytes: &[u8], pos: usize) -> Result<usize, Problem> {
+        let Some(f) = &self.frame else {
+            return Err(Problem::Corrupt("scan before the frame header".into()));
+        };
+        let need = scan_bits(f, seg, &self.shortest)?;
+        let (data, end) = entropy_data(bytes, pos);
+        self.scans += 1;
+        let Some(end) = end else {
+            return Err(Problem::Truncated(format!(
+                "the file ends inside scan {} ({data} bytes of entropy-coded data)",
+                self.scans
+            )));
+        };
+        if data * 8 < need {
+            return Err(Problem::Truncated(format!(
+                "scan {} holds {data} bytes, but its {}×{} frame needs at least {}",
+                self.scans,
+                f.width,
+                f.height,
+                need.div_ceil(8)
+            )));
+        }
+        Ok(end)
+    }
 }
 
 fn parse_frame(marker: u8, seg: &[u8]) -> Result<Frame, Problem> {
