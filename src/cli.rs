@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use calibset::{AuditOptions, BuildOptions, Layout, LinkMode, Thresholds};
+use calibset::{AuditOptions, BuildOptions, ExportFormat, Layout, LinkMode, Thresholds};
 
 /// Build reproducible INT8 calibration image sets from a TOML recipe.
 #[derive(Debug, Parser)]
@@ -84,6 +84,13 @@ pub struct RunArgs {
     pub max_megapixels: Option<u64>,
 }
 
+/// Parses a hand-off format name.
+fn export_format(text: &str) -> Result<ExportFormat, String> {
+    ExportFormat::parse(text).ok_or_else(|| {
+        format!("unknown format `{text}`, expected one of list, npy, npz, raw, yolo, ort")
+    })
+}
+
 /// Parses a positive number of megapixels into pixels.
 fn megapixels(text: &str) -> Result<u64, String> {
     match text.parse::<f64>() {
@@ -130,6 +137,11 @@ pub struct BuildArgs {
     /// holds files calibset did not write).
     #[arg(long)]
     pub force: bool,
+    /// Hand-off files for the quantizer, comma-separated: list, npy, npz, raw,
+    /// yolo, ort [default: the recipe's [export] formats]. npy, npz, raw and
+    /// ort need the recipe's [tensor].
+    #[arg(long, value_name = "FORMATS", value_delimiter = ',', value_parser = export_format)]
+    pub export: Option<Vec<ExportFormat>>,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -198,6 +210,7 @@ impl BuildArgs {
             force: self.force,
             cache_dir: self.run.cache(),
             html: self.html.clone(),
+            exports: self.export.clone(),
         }
     }
 }

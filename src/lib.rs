@@ -51,10 +51,11 @@ mod rng;
 mod select;
 mod source;
 mod stability;
+mod tensor;
 mod video;
 
 pub use audit::{AuditOptions, AuditReport, Thresholds, audit};
-pub use export::{Layout, LinkMode};
+pub use export::{Format as ExportFormat, Layout, LinkMode};
 pub use pipeline::{BuildError, BuildOptions, build};
 pub use progress::{NoProgress, Progress, Stage};
 pub use recipe::{Recipe, RecipeError};

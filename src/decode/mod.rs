@@ -182,6 +182,8 @@ pub enum Request {
     ShortSide(u32),
     /// The long side at least this many pixels (or the full image if smaller).
     LongSide(u32),
+    /// The full image, every pixel.
+    Full,
 }
 
 impl Request {
@@ -190,11 +192,15 @@ impl Request {
         match self {
             Request::ShortSide(n) => (h.width.min(h.height).max(1), n.max(1)),
             Request::LongSide(n) => (h.width.max(h.height).max(1), n.max(1)),
+            Request::Full => (1, 1),
         }
     }
 
     /// The size (width, height) a DCT-scaled decode must reach.
     fn target(self, h: Header) -> (u32, u32) {
+        if self == Request::Full {
+            return (h.width, h.height);
+        }
         let (side, n) = self.side(h);
         let scale = |v: u32| (u64::from(v) * u64::from(n)).div_ceil(u64::from(side)) as u32;
         (scale(h.width), scale(h.height))

@@ -13,17 +13,20 @@
 //! moves it aside, and deletes the earlier set file by listed file, so a file
 //! added during the build is never lost: the build fails instead.
 
+mod handoff;
 mod layout;
 mod lock;
 mod marker;
 mod output;
 mod tables;
+mod tensors;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+pub use handoff::{Chosen, Exports, Format, outputs as handoff};
 pub use layout::{Layout, placements};
 pub use lock::OutputLock;
 pub use marker::MARKER;
@@ -130,6 +133,14 @@ pub enum ExportError {
         /// The output path.
         path: PathBuf,
     },
+    /// A chosen image could not be preprocessed for the tensor exports.
+    #[error("cannot preprocess {} for the tensor export: {message}", path.display())]
+    Tensor {
+        /// The image.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
     /// Interrupted before completion; nothing was left behind.
     #[error("interrupted")]
     Interrupted,
@@ -180,7 +191,8 @@ pub fn export(
         .map_err(io("create a staging folder in", parent))?;
     // The marker goes first: a killed build's staging folder is then known to
     // be calibset's, file by file, and the next build can clear it.
-    let listing = marker::listing(outputs.iter().flat_map(Output::paths));
+    let paths: Vec<PathBuf> = outputs.iter().flat_map(Output::paths).collect();
+    let listing = marker::listing(paths.iter().map(PathBuf::as_path));
     let marker_path = staging.path().join(MARKER);
     std::fs::write(&marker_path, listing).map_err(io("write", &marker_path))?;
     for output in outputs {

@@ -27,6 +27,9 @@ pub enum Output {
         /// Copy, hard-link or symlink.
         mode: LinkMode,
     },
+    /// The chosen images preprocessed for the model (`calib.npy`, `calib.npz`,
+    /// `raw/`).
+    Tensors(super::tensors::TensorJob),
     /// A file whose bytes are already made.
     File {
         /// Path inside the set folder.
@@ -38,12 +41,22 @@ pub enum Output {
 
 impl Output {
     /// The files this output writes, relative to the set folder.
-    pub fn paths(&self) -> Vec<&Path> {
+    pub fn paths(&self) -> Vec<PathBuf> {
         match self {
             Output::Images { placements, .. } => {
-                placements.iter().map(|p| p.dest.as_path()).collect()
+                placements.iter().map(|p| p.dest.clone()).collect()
             }
-            Output::File { path, .. } => vec![path.as_path()],
+            Output::Tensors(job) => job.paths(),
+            Output::File { path, .. } => vec![path.clone()],
+        }
+    }
+
+    /// Progress steps of writing it: one per image placed or preprocessed.
+    pub fn steps(&self) -> u64 {
+        match self {
+            Output::Images { placements, .. } => placements.len() as u64,
+            Output::Tensors(job) => job.sources.len() as u64,
+            Output::File { .. } => 0,
         }
     }
 
@@ -74,6 +87,7 @@ impl Output {
                 }
                 Ok(())
             }
+            Output::Tensors(job) => job.write(dir, cancel, progress),
             Output::File { path, bytes } => {
                 let path = dir.join(path);
                 if let Some(parent) = path.parent() {

@@ -294,6 +294,9 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
             limited_by: Bucket::Hard,
         }),
         topped_up: Vec::new(),
+        advice: None,
+        tensor: None,
+        exports: Vec::new(),
         output: None,
         warnings: Vec::new(),
         stability: Some(Stability {

@@ -48,6 +48,8 @@ pub struct BuildOptions {
     pub cache_dir: Option<PathBuf>,
     /// Also write the visual report here (even with `dry_run`: it was asked for).
     pub html: Option<PathBuf>,
+    /// Hand-off formats (overrides `[export] formats`).
+    pub exports: Option<Vec<export::Format>>,
 }
 
 /// Why a build could not run.
@@ -89,6 +91,14 @@ pub enum BuildError {
         cache: PathBuf,
         /// The output folder.
         out: PathBuf,
+    },
+    /// A tensor export was asked for without a `[tensor]` table.
+    #[error(
+        "--export {format} writes tensors, but the recipe has no [tensor] table with the model's input size and preprocessing"
+    )]
+    ExportNeedsTensor {
+        /// The format.
+        format: &'static str,
     },
     /// `--html` names the output folder itself or a file the build writes there.
     #[error("--html {} would replace the output folder or a file the set writes there; choose another name", path.display())]
@@ -219,6 +229,7 @@ pub fn build(
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Result<Report, BuildError> {
+    let exports = exports(recipe, opts)?;
     let target = Target::resolve(recipe, opts)?;
     let (lock, cleaned) = target.lock(opts)?;
     let seed = opts.seed.unwrap_or(recipe.seed);
@@ -231,6 +242,7 @@ pub fn build(
     let planned = plan(recipe, &plan_options, progress, cancel)?;
     let mut report = planned.report(recipe);
     report.warnings.extend(cleaned);
+    report.exports = exports.formats.iter().copied().collect();
     let layout = opts.layout.unwrap_or(recipe.output.layout);
     let placements =
         export::placements(&planned.inv.images, &planned.sel, layout, &recipe.base_dir);
@@ -246,8 +258,12 @@ pub fn build(
         written: writing,
     });
     if let (true, Some(lock)) = (writing, &lock) {
-        let outputs = outputs(recipe, &planned, &report, placements, mode, page);
-        progress.start(Stage::Export, Some(outputs[0].paths().len() as u64));
+        let out = target.out().expect("a locked build has an output folder");
+        let mut outputs = outputs(recipe, &planned, &report, &placements, page);
+        outputs.extend(handoff(recipe, &exports, &planned, &placements, out));
+        outputs.insert(0, Output::Images { placements, mode });
+        let steps = outputs.iter().map(Output::steps).sum();
+        progress.start(Stage::Export, Some(steps));
         let written = export::export(lock, &outputs, opts.force, cancel, &mut || {
             progress.advance(1)
         });
@@ -283,15 +299,14 @@ fn html_page(
     Ok(None)
 }
 
-/// What the set folder holds: the images, then the lock manifest, pool.csv,
-/// the report (without cache statistics), the recipe copy and, when asked for
-/// inside the folder, the visual report.
+/// The files beside the images: the lock manifest, pool.csv, the report
+/// (without cache statistics), the recipe copy and, when asked for inside the
+/// folder, the visual report.
 fn outputs(
     recipe: &Recipe,
     planned: &Planned,
     report: &Report,
-    placements: Vec<export::Placement>,
-    mode: LinkMode,
+    placements: &[export::Placement],
     page: Option<(PathBuf, Vec<u8>)>,
 ) -> Vec<Output> {
     let (images, base) = (&planned.inv.images, &recipe.base_dir);
@@ -304,7 +319,7 @@ fn outputs(
     let mut outputs = vec![
         file(
             LOCK_FILE,
-            export::lock_manifest(images, &planned.sel, &placements, base),
+            export::lock_manifest(images, &planned.sel, placements, base),
         ),
         file(
             POOL_FILE,
@@ -316,6 +331,51 @@ fn outputs(
     if let Some((path, bytes)) = page {
         outputs.push(Output::File { path, bytes });
     }
-    outputs.insert(0, Output::Images { placements, mode });
     outputs
+}
+
+/// The hand-off formats of this build: `--export`, else the recipe's; a tensor
+/// format needs the recipe's `[tensor]`.
+fn exports(recipe: &Recipe, opts: &BuildOptions) -> Result<export::Exports, BuildError> {
+    let mut exports = recipe.exports.clone();
+    if let Some(formats) = &opts.exports {
+        exports.formats = formats.iter().copied().collect();
+    }
+    if recipe.tensor.is_none()
+        && let Some(f) = exports.formats.iter().find(|f| f.needs_tensor())
+    {
+        return Err(BuildError::ExportNeedsTensor { format: f.as_str() });
+    }
+    Ok(exports)
+}
+
+/// The hand-off files: the chosen images in lock-manifest order (by their
+/// place in the set), their classes, and the recipe's preprocessing.
+fn handoff(
+    recipe: &Recipe,
+    exports: &export::Exports,
+    planned: &Planned,
+    placements: &[export::Placement],
+    out: &Path,
+) -> Vec<Output> {
+    if exports.formats.is_empty() {
+        return Vec::new();
+    }
+    let mut images: Vec<(&Path, &Path)> = placements
+        .iter()
+        .map(|p| (p.source.as_path(), p.dest.as_path()))
+        .collect();
+    images.sort_by(|a, b| a.1.cmp(b.1));
+    let classes: std::collections::BTreeSet<String> = planned
+        .sel
+        .picks
+        .iter()
+        .flat_map(|p| planned.inv.images[p.image].labels.classes.iter().cloned())
+        .collect();
+    let chosen = export::Chosen {
+        out,
+        images,
+        classes: classes.into_iter().collect(),
+    };
+    export::handoff(exports, &chosen, recipe.tensor.as_ref(), recipe.limits)
 }

@@ -72,6 +72,10 @@ pub struct Recipe {
     pub classes: Option<ClassPlan>,
     /// `[output]`.
     pub output: OutputPlan,
+    /// `[tensor]`: the model input's preprocessing, when the recipe declares it.
+    pub tensor: Option<crate::tensor::Spec>,
+    /// `[export]`: the hand-off files for the quantizer.
+    pub exports: crate::export::Exports,
 }
 
 /// `[classes]`: object classes the set must show.
@@ -267,6 +271,8 @@ impl Recipe {
                 mode: LinkMode::Copy,
                 layout: Layout::ByBucket,
             },
+            tensor: None,
+            exports: crate::export::Exports::default(),
             base_dir,
         }
     }

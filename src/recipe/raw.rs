@@ -36,6 +36,9 @@ pub(crate) struct RawRecipe {
     pub quality: RawQuality,
     #[serde(default)]
     pub limits: RawLimits,
+    pub tensor: Option<Spanned<RawTensor>>,
+    #[serde(default)]
+    pub export: RawExport,
     #[serde(default)]
     pub stability: RawStability,
     #[serde(default)]
@@ -213,6 +216,31 @@ pub(crate) struct RawQuality {
     pub lowq: Option<Spanned<i64>>,
     pub low_information: Option<Spanned<f64>>,
     pub grayscale: Option<Spanned<f64>>,
+}
+
+/// `[tensor]`: the model input's preprocessing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTensor {
+    pub size: Option<Spanned<Vec<i64>>>,
+    pub resize: Option<crate::tensor::Fit>,
+    pub pad: Option<Spanned<i64>>,
+    pub pad_position: Option<crate::tensor::PadPosition>,
+    pub channels: Option<crate::tensor::Channels>,
+    pub scale: Option<Spanned<f64>>,
+    pub mean: Option<Spanned<Vec<f64>>>,
+    pub std: Option<Spanned<Vec<f64>>>,
+    pub layout: Option<crate::tensor::TensorLayout>,
+    pub dtype: Option<crate::tensor::Dtype>,
+    pub input: Option<Spanned<String>>,
+}
+
+/// `[export]`: the hand-off files.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExport {
+    pub formats: Option<Spanned<Vec<Spanned<String>>>>,
+    pub paths: Option<Spanned<String>>,
 }
 
 /// `[limits]`.

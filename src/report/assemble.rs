@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{CompositionRow, DedupSummary, GroupSummary, MaxTotal, Report, Status};
+use super::{CompositionRow, DedupSummary, GroupSummary, MaxTotal, Report, Status, advice};
 use crate::dedup::Dedup;
 use crate::inventory::Inventory;
 use crate::label::{Bucket, PerBucket};
@@ -104,6 +104,15 @@ pub fn assemble(
             crate::stability::check(images, &chosen, &pool, seed, recipe.stability_threshold)
         }),
         sequences: None,
+        advice: advice::advise(
+            images,
+            &sel.picks
+                .iter()
+                .map(|p| (p.image, p.bucket))
+                .collect::<Vec<_>>(),
+        ),
+        tensor: recipe.tensor.clone(),
+        exports: recipe.exports.formats.iter().copied().collect(),
         output: None,
         warnings: inv.warnings.clone(),
     }

@@ -2,9 +2,11 @@
 //! quota could not be met. [`assemble`] makes it from a planned build, [`text`]
 //! renders it for people, [`Report::to_json`] for scripts.
 
+mod advice;
 mod assemble;
 mod text;
 
+pub use advice::Advice;
 pub use assemble::assemble;
 pub(crate) use text::write_skipped;
 
@@ -129,6 +131,12 @@ pub struct Report {
     pub topped_up: Vec<TopUp>,
     /// The stability self-check of the chosen set (two seeded halves).
     pub stability: Option<crate::stability::Stability>,
+    /// The calibration method that suits the chosen set, and why.
+    pub advice: Option<Advice>,
+    /// The model input's preprocessing (`[tensor]`), when declared.
+    pub tensor: Option<crate::tensor::Spec>,
+    /// The hand-off files written for the quantizer.
+    pub exports: Vec<crate::export::Format>,
     /// The output.
     pub output: Option<OutputSummary>,
     /// Non-fatal warnings (damaged cache, …).

@@ -23,7 +23,45 @@ impl Report {
         self.write_pool_notes(w)?;
         self.write_checks(w)?;
         self.write_shortfall(w)?;
+        self.write_handoff(w)?;
         self.write_output(w)
+    }
+
+    /// The calibration method advice and the hand-off files.
+    fn write_handoff(&self, w: &mut dyn Write) -> io::Result<()> {
+        if !self.shortfalls.is_empty() {
+            return Ok(());
+        }
+        if let Some(a) = &self.advice {
+            writeln!(w)?;
+            let method = match a.percentile {
+                Some(p) => format!("{} {p}", a.method),
+                None => a.method.to_owned(),
+            };
+            writeln!(w, "calibrate with {method}: {}", a.reasons.join("; "))?;
+        }
+        if !self.exports.is_empty() {
+            let formats: Vec<&str> = self.exports.iter().map(|f| f.as_str()).collect();
+            write!(w, "hand-off  {}", formats.join(", "))?;
+            if let Some(t) = &self.tensor {
+                write!(
+                    w,
+                    " (tensors {}×{} {}, {} {} {}{})",
+                    t.size[0],
+                    t.size[1],
+                    name(&t.resize),
+                    name(&t.channels),
+                    name(&t.layout),
+                    name(&t.dtype),
+                    t.input
+                        .as_deref()
+                        .map(|i| format!(", input {i}"))
+                        .unwrap_or_default()
+                )?;
+            }
+            writeln!(w)?;
+        }
+        Ok(())
     }
 
     /// Recipe, pool, measuring, sequences and de-duplication, a line each.

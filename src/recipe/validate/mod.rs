@@ -6,9 +6,10 @@
 //! `split`, `[buckets]`, `[classes]`), [`sources`] (`[sources]`, `[camera]`,
 //! `[output]`, `[annotations]`, `[video]`), [`rules`] (`[[rules]]`) and
 //! [`settings`] (`[dedup]`, `[sequences]`, `[stability]`, `[quality]`,
-//! `[limits]`).
+//! `[limits]`) and [`handoff`] (`[tensor]`, `[export]`).
 
 mod buckets;
+mod handoff;
 mod rules;
 mod settings;
 mod sources;
@@ -115,6 +116,8 @@ pub(super) fn validate(
     let stability_threshold = settings::stability_threshold(&mut c, &raw);
     let quality = settings::quality(&mut c, &raw);
     let limits = settings::limits(&mut c, &raw);
+    let tensor = handoff::tensor(&mut c, &raw);
+    let exports = handoff::exports(&mut c, &raw, tensor.is_some());
 
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.line, p.column));
@@ -143,6 +146,8 @@ pub(super) fn validate(
         rules,
         classes,
         output,
+        tensor,
+        exports,
     })
 }
 

@@ -1,0 +1,169 @@
+//! `[tensor]` and `[export]`: the model's preprocessing and the hand-off files.
+//! Sizes must be positive, `pad` a byte, `scale`/`mean`/`std` finite (and `std`
+//! non-zero) and given only for float dtypes, and every tensor format needs a
+//! `[tensor]` table.
+
+use toml::Spanned;
+
+use super::Checker;
+use crate::export::{Exports, Format};
+use crate::recipe::raw::{RawRecipe, RawTensor};
+use crate::tensor::Spec;
+
+/// Largest model input side accepted, in pixels.
+const MAX_SIDE: i64 = 16_384;
+
+/// `[tensor]`, defaults applied; `None` when the recipe has none.
+pub(super) fn tensor(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> Option<Spec> {
+    let spanned = raw.tensor.as_ref()?;
+    let t = spanned.get_ref();
+    let mut spec = Spec::default();
+    match &t.size {
+        None => c.at_key(
+            spanned,
+            "tensor.size",
+            "missing: the model input's [width, height], e.g. [640, 640]",
+        ),
+        Some(size) => match size.get_ref().as_slice() {
+            &[w, h] if (1..=MAX_SIDE).contains(&w) && (1..=MAX_SIDE).contains(&h) => {
+                spec.size = [w as u32, h as u32];
+            }
+            _ => c.at_key(
+                size,
+                "tensor.size",
+                format!("must be [width, height] in pixels, 1 to {MAX_SIDE}, e.g. [640, 640]"),
+            ),
+        },
+    }
+    spec.resize = t.resize.unwrap_or(spec.resize);
+    spec.pad_position = t.pad_position.unwrap_or(spec.pad_position);
+    spec.channels = t.channels.unwrap_or(spec.channels);
+    spec.layout = t.layout.unwrap_or(spec.layout);
+    spec.dtype = t.dtype.unwrap_or(spec.dtype);
+    if let Some(pad) = &t.pad {
+        match u8::try_from(*pad.get_ref()) {
+            Ok(v) => spec.pad = v,
+            Err(_) => c.at_key(
+                pad,
+                "tensor.pad",
+                format!("must be 0 to 255, not {}", pad.get_ref()),
+            ),
+        }
+    }
+    values(c, t, &mut spec);
+    if let Some(input) = &t.input {
+        let name = input.get_ref();
+        if name.trim().is_empty() || name.chars().any(char::is_control) || name.contains(":=") {
+            c.at_key(
+                input,
+                "tensor.input",
+                "must be the model input's name, e.g. \"images\"",
+            );
+        } else {
+            spec.input = Some(name.clone());
+        }
+    }
+    Some(spec)
+}
+
+/// `scale`, `mean` and `std`: float dtypes only.
+fn values(c: &mut Checker<'_, '_>, t: &RawTensor, spec: &mut Spec) {
+    if !spec.dtype.is_float() {
+        let dtype = spec.dtype;
+        for (value, key) in [
+            (t.scale.as_ref().map(Spanned::span), "scale"),
+            (t.mean.as_ref().map(Spanned::span), "mean"),
+            (t.std.as_ref().map(Spanned::span), "std"),
+        ] {
+            if let Some(span) = value {
+                let at = Spanned::new(span, ());
+                c.at_key(
+                    &at,
+                    &format!("tensor.{key}"),
+                    format!("applies to float dtypes only; {dtype:?} values are the 8-bit pixels")
+                        .to_lowercase(),
+                );
+            }
+        }
+        return;
+    }
+    if let Some(scale) = &t.scale {
+        let v = *scale.get_ref();
+        if v.is_finite() && v != 0.0 {
+            spec.scale = v as f32;
+        } else {
+            c.at_key(
+                scale,
+                "tensor.scale",
+                format!("must be a finite number other than 0, not {v}"),
+            );
+        }
+    }
+    for (value, key, nonzero) in [(&t.mean, "mean", false), (&t.std, "std", true)] {
+        let Some(value) = value else {
+            continue;
+        };
+        let v = value.get_ref();
+        let ok =
+            matches!(v.len(), 1 | 3) && v.iter().all(|x| x.is_finite() && !(nonzero && *x == 0.0));
+        if !ok {
+            let what = if nonzero {
+                "finite and not 0"
+            } else {
+                "finite"
+            };
+            c.at_key(
+                value,
+                &format!("tensor.{key}"),
+                format!("must be one number or three (per channel), {what}"),
+            );
+            continue;
+        }
+        let three = [0, 1, 2].map(|i| v[i.min(v.len() - 1)] as f32);
+        match key {
+            "mean" => spec.mean = three,
+            _ => spec.std = three,
+        }
+    }
+}
+
+/// `[export]`: known format names, tensor formats only with `[tensor]`.
+pub(super) fn exports(c: &mut Checker<'_, '_>, raw: &RawRecipe, has_tensor: bool) -> Exports {
+    let e = &raw.export;
+    let mut exports = Exports::default();
+    if let Some(formats) = &e.formats {
+        for name in formats.get_ref() {
+            match Format::parse(name.get_ref()) {
+                Some(f) if f.needs_tensor() && !has_tensor => c.at_key(
+                    name,
+                    "export.formats",
+                    format!("`{}` writes tensors: add a [tensor] table with the model's input size and preprocessing", f.as_str()),
+                ),
+                Some(f) => {
+                    exports.formats.insert(f);
+                }
+                None => c.at_key(
+                    name,
+                    "export.formats",
+                    format!(
+                        "unknown format `{}`, expected one of {}",
+                        name.get_ref(),
+                        Format::ALL.map(Format::as_str).join(", ")
+                    ),
+                ),
+            }
+        }
+    }
+    if let Some(paths) = &e.paths {
+        match paths.get_ref().as_str() {
+            "relative" => {}
+            "absolute" => exports.absolute_paths = true,
+            other => c.at_key(
+                paths,
+                "export.paths",
+                format!("must be \"relative\" or \"absolute\", not `{other}`"),
+            ),
+        }
+    }
+    exports
+}

@@ -1,0 +1,372 @@
+//! The model's preprocessing, declared in the recipe (`[tensor]`), applied to
+//! the chosen images for the quantizer: resize (stretch, letterbox or
+//! shorter-side and centre crop), channel order, scale, mean and std, layout
+//! and dtype.
+//!
+//! One image goes through [`Spec::apply`]: decoded at full resolution with its
+//! EXIF orientation ([`crate::decode`]), resampled as OpenCV's `INTER_AREA`
+//! does (area averaging when shrinking in both axes, else bilinear with
+//! half-pixel centres: [`resize`]), placed on the `size` canvas, then turned
+//! into values: `(v × scale − mean[c]) / std[c]` for float dtypes (computed in
+//! `f32`), `v` for `uint8`, `v − 128` for `int8`, where `v` is the resampled
+//! 8-bit pixel. Rounding follows Python (half to even) where Ultralytics and
+//! torchvision round, so the geometry matches theirs pixel for pixel.
+
+mod npy;
+mod resize;
+
+use serde::{Deserialize, Serialize};
+
+pub use npy::header as npy_header;
+
+/// How the image is brought to the model's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    /// Resize to the size, ignoring the aspect ratio.
+    Stretch,
+    /// Keep the aspect ratio, fit inside, pad the rest (Ultralytics).
+    Letterbox,
+    /// Keep the aspect ratio, cover the size, crop the centre (torchvision
+    /// `Resize` + `CenterCrop`).
+    Crop,
+}
+
+/// Where a letterboxed image sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PadPosition {
+    /// Centred, padding split between both sides (Ultralytics).
+    Center,
+    /// At the top left, padding on the right and bottom.
+    TopLeft,
+}
+
+/// Output channel order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channels {
+    /// Red, green, blue.
+    Rgb,
+    /// Blue, green, red (OpenCV, Caffe models).
+    Bgr,
+}
+
+/// Axis order of one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TensorLayout {
+    /// Channels, height, width (ONNX Runtime, TensorRT).
+    Nchw,
+    /// Height, width, channels (TFLite, Hailo, SNPE).
+    Nhwc,
+}
+
+/// Element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    /// IEEE 754 single precision.
+    Float32,
+    /// IEEE 754 half precision.
+    Float16,
+    /// The 8-bit pixel value.
+    Uint8,
+    /// The 8-bit pixel value minus 128.
+    Int8,
+}
+
+impl Dtype {
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            Dtype::Float32 => 4,
+            Dtype::Float16 => 2,
+            Dtype::Uint8 | Dtype::Int8 => 1,
+        }
+    }
+
+    /// The NumPy type string (`<f4`, `<f2`, `|u1`, `|i1`).
+    pub fn numpy(self) -> &'static str {
+        match self {
+            Dtype::Float32 => "<f4",
+            Dtype::Float16 => "<f2",
+            Dtype::Uint8 => "|u1",
+            Dtype::Int8 => "|i1",
+        }
+    }
+
+    /// Whether values are floats (and scale, mean and std apply).
+    pub fn is_float(self) -> bool {
+        matches!(self, Dtype::Float32 | Dtype::Float16)
+    }
+}
+
+/// `[tensor]`: the model's input and its preprocessing. Every field's default
+/// is the recipe reference's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    /// `size`: the model input's `[width, height]` in pixels.
+    pub size: [u32; 2],
+    /// `resize`: stretch, letterbox or crop. Default letterbox.
+    pub resize: Fit,
+    /// `pad`: the letterbox padding value, 0–255. Default 114 (Ultralytics).
+    pub pad: u8,
+    /// `pad_position`: centre or top-left. Default centre.
+    pub pad_position: PadPosition,
+    /// `channels`: rgb or bgr. Default rgb.
+    pub channels: Channels,
+    /// `scale`: multiplies the 8-bit value (float dtypes). Default 1/255.
+    pub scale: f32,
+    /// `mean`: subtracted after scaling, per output channel. Default 0.
+    pub mean: [f32; 3],
+    /// `std`: divides after the mean, per output channel. Default 1.
+    pub std: [f32; 3],
+    /// `layout`: nchw or nhwc. Default nchw.
+    pub layout: TensorLayout,
+    /// `dtype`: float32, float16, uint8 or int8. Default float32.
+    pub dtype: Dtype,
+    /// `input`: the model input's name (npz key, SNPE input list, ONNX Runtime
+    /// reader). Default none (`images` where a name is needed).
+    pub input: Option<String>,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Spec {
+            size: [640, 640],
+            resize: Fit::Letterbox,
+            pad: 114,
+            pad_position: PadPosition::Center,
+            channels: Channels::Rgb,
+            scale: 1.0 / 255.0,
+            mean: [0.0; 3],
+            std: [1.0; 3],
+            layout: TensorLayout::Nchw,
+            dtype: Dtype::Float32,
+            input: None,
+        }
+    }
+}
+
+/// The input name used where one is needed and the recipe gives none.
+pub const DEFAULT_INPUT: &str = "images";
+
+impl Spec {
+    /// The input name: the recipe's, else [`DEFAULT_INPUT`].
+    pub fn input_name(&self) -> &str {
+        self.input.as_deref().unwrap_or(DEFAULT_INPUT)
+    }
+
+    /// The shape of one image: `[3, H, W]` or `[H, W, 3]`.
+    pub fn shape(&self) -> [usize; 3] {
+        let [w, h] = self.size.map(|v| v as usize);
+        match self.layout {
+            TensorLayout::Nchw => [3, h, w],
+            TensorLayout::Nhwc => [h, w, 3],
+        }
+    }
+
+    /// Bytes of one image's tensor.
+    pub fn image_bytes(&self) -> usize {
+        self.shape().iter().product::<usize>() * self.dtype.size()
+    }
+
+    /// One image's tensor, little-endian, from its upright 8-bit RGB pixels
+    /// (`w × h`, interleaved).
+    pub fn apply(&self, rgb: &[u8], w: usize, h: usize) -> Vec<u8> {
+        let canvas = self.place(rgb, w, h);
+        self.values(&canvas)
+    }
+
+    /// The `size` canvas of 8-bit RGB: the image resized and placed as `resize`
+    /// says.
+    pub fn place(&self, rgb: &[u8], w: usize, h: usize) -> Vec<u8> {
+        let [tw, th] = self.size.map(|v| v as usize);
+        match self.resize {
+            Fit::Stretch => resize::rgb(rgb, w, h, tw, th),
+            Fit::Letterbox => {
+                let r = (tw as f64 / w as f64).min(th as f64 / h as f64);
+                let nw = ((w as f64 * r).round_ties_even() as usize).clamp(1, tw);
+                let nh = ((h as f64 * r).round_ties_even() as usize).clamp(1, th);
+                let inner = resize::rgb(rgb, w, h, nw, nh);
+                let (left, top) = match self.pad_position {
+                    PadPosition::TopLeft => (0, 0),
+                    PadPosition::Center => {
+                        let dw = (tw - nw) as f64 / 2.0;
+                        let dh = (th - nh) as f64 / 2.0;
+                        let l = (dw - 0.1).round_ties_even().max(0.0) as usize;
+                        let t = (dh - 0.1).round_ties_even().max(0.0) as usize;
+                        (l.min(tw - nw), t.min(th - nh))
+                    }
+                };
+                let mut canvas = vec![self.pad; tw * th * 3];
+                for y in 0..nh {
+                    let dst = ((top + y) * tw + left) * 3;
+                    canvas[dst..dst + nw * 3].copy_from_slice(&inner[y * nw * 3..(y + 1) * nw * 3]);
+                }
+                canvas
+            }
+            Fit::Crop => {
+                let s = (tw as f64 / w as f64).max(th as f64 / h as f64);
+                let nw = ((w as f64 * s).round_ties_even() as usize).max(tw);
+                let nh = ((h as f64 * s).round_ties_even() as usize).max(th);
+                let inner = resize::rgb(rgb, w, h, nw, nh);
+                let left = ((nw - tw) as f64 / 2.0).round_ties_even() as usize;
+                let top = ((nh - th) as f64 / 2.0).round_ties_even() as usize;
+                let mut canvas = Vec::with_capacity(tw * th * 3);
+                for y in top..top + th {
+                    canvas.extend_from_slice(&inner[(y * nw + left) * 3..(y * nw + left + tw) * 3]);
+                }
+                canvas
+            }
+        }
+    }
+
+    /// The canvas (`size`, 8-bit RGB) as tensor bytes.
+    fn values(&self, canvas: &[u8]) -> Vec<u8> {
+        let [tw, th] = self.size.map(|v| v as usize);
+        let order: [usize; 3] = match self.channels {
+            Channels::Rgb => [0, 1, 2],
+            Channels::Bgr => [2, 1, 0],
+        };
+        // Every possible 8-bit value per output channel, once.
+        let table: Vec<[u8; 4]> = (0..3)
+            .flat_map(|c| (0..=255u8).map(move |v| (c, v)))
+            .map(|(c, v)| self.value(c, v))
+            .collect();
+        let size = self.dtype.size();
+        let mut out = Vec::with_capacity(tw * th * 3 * size);
+        let mut push =
+            |c: usize, v: u8| out.extend_from_slice(&table[c * 256 + usize::from(v)][..size]);
+        match self.layout {
+            TensorLayout::Nchw => {
+                for (c, &src) in order.iter().enumerate() {
+                    for px in canvas.chunks_exact(3) {
+                        push(c, px[src]);
+                    }
+                }
+            }
+            TensorLayout::Nhwc => {
+                for px in canvas.chunks_exact(3) {
+                    for (c, &src) in order.iter().enumerate() {
+                        push(c, px[src]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The bytes of 8-bit value `v` in output channel `c` (first `dtype.size()`
+    /// bytes used).
+    fn value(&self, c: usize, v: u8) -> [u8; 4] {
+        let mut bytes = [0u8; 4];
+        match self.dtype {
+            Dtype::Float32 => bytes = self.float(c, v).to_le_bytes(),
+            Dtype::Float16 => {
+                bytes[..2].copy_from_slice(&half::f16::from_f32(self.float(c, v)).to_le_bytes())
+            }
+            Dtype::Uint8 => bytes[0] = v,
+            Dtype::Int8 => bytes[0] = (i16::from(v) - 128) as i8 as u8,
+        }
+        bytes
+    }
+
+    /// `(v × scale − mean[c]) / std[c]` in `f32`.
+    fn float(&self, c: usize, v: u8) -> f32 {
+        (f32::from(v) * self.scale - self.mean[c]) / self.std[c]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(resize: Fit, size: [u32; 2]) -> Spec {
+        Spec {
+            size,
+            resize,
+            ..Spec::default()
+        }
+    }
+
+    /// A `w × h` image of one colour.
+    fn plain(w: usize, h: usize, rgb: [u8; 3]) -> Vec<u8> {
+        rgb.repeat(w * h)
+    }
+
+    #[test]
+    fn letterbox_centres_like_ultralytics() {
+        // 1000 × 500 into 640 × 640: 640 × 320, padded 160 above and below.
+        let s = spec(Fit::Letterbox, [640, 640]);
+        let canvas = s.place(&plain(1000, 500, [200, 10, 10]), 1000, 500);
+        let at = |x: usize, y: usize| &canvas[(y * 640 + x) * 3..(y * 640 + x) * 3 + 3];
+        assert_eq!(at(0, 159), [114, 114, 114]);
+        assert_eq!(at(0, 160), [200, 10, 10]);
+        assert_eq!(at(639, 479), [200, 10, 10]);
+        assert_eq!(at(0, 480), [114, 114, 114]);
+        // An odd gap of 3: Python's round(1.4) = 1 above, round(1.6) = 2 below.
+        let s = spec(Fit::Letterbox, [10, 13]);
+        let canvas = s.place(&plain(10, 10, [0, 0, 0]), 10, 10);
+        let row = |y: usize| canvas[y * 30];
+        assert_eq!((row(0), row(1), row(10), row(11)), (114, 0, 0, 114));
+        let s = Spec {
+            pad_position: PadPosition::TopLeft,
+            ..spec(Fit::Letterbox, [10, 13])
+        };
+        let canvas = s.place(&plain(10, 10, [0, 0, 0]), 10, 10);
+        assert_eq!((canvas[0], canvas[9 * 30], canvas[10 * 30]), (0, 0, 114));
+    }
+
+    #[test]
+    fn crop_takes_the_centre_of_the_covering_size() {
+        // 500 × 1000 to 224 × 224: 224 × 448, rows 112..336 kept.
+        let mut img = plain(500, 1000, [0, 0, 0]);
+        for y in 250..750 {
+            for x in 0..500 {
+                img[(y * 500 + x) * 3] = 255;
+            }
+        }
+        let canvas = spec(Fit::Crop, [224, 224]).place(&img, 500, 1000);
+        assert_eq!(canvas.len(), 224 * 224 * 3);
+        assert!(canvas.chunks_exact(3).all(|p| p[0] == 255));
+    }
+
+    #[test]
+    fn values_follow_dtype_layout_and_channels() {
+        let img = [10u8, 20, 30].repeat(4);
+        let mut s = Spec {
+            size: [2, 2],
+            resize: Fit::Stretch,
+            channels: Channels::Bgr,
+            layout: TensorLayout::Nchw,
+            dtype: Dtype::Uint8,
+            ..Spec::default()
+        };
+        assert_eq!(
+            s.apply(&img, 2, 2),
+            [30, 30, 30, 30, 20, 20, 20, 20, 10, 10, 10, 10]
+        );
+        s.layout = TensorLayout::Nhwc;
+        assert_eq!(&s.apply(&img, 2, 2)[..3], [30, 20, 10]);
+        s.dtype = Dtype::Int8;
+        assert_eq!(
+            &s.apply(&img, 2, 2)[..3],
+            [(30i16 - 128) as i8 as u8, 148, 138]
+        );
+        s.dtype = Dtype::Float32;
+        s.channels = Channels::Rgb;
+        s.mean = [0.5, 0.0, 0.0];
+        s.std = [0.25, 1.0, 1.0];
+        let out = s.apply(&img, 2, 2);
+        let first = f32::from_le_bytes(out[..4].try_into().unwrap());
+        assert_eq!(first, (10.0 / 255.0 - 0.5) / 0.25);
+        s.dtype = Dtype::Float16;
+        let out = s.apply(&img, 2, 2);
+        assert_eq!(out.len(), 2 * 2 * 3 * 2);
+        // NCHW: green starts after the four red values.
+        let g = half::f16::from_le_bytes([out[8], out[9]]).to_f32();
+        assert!((g - 20.0 / 255.0).abs() < 1e-3, "{g}");
+    }
+}
