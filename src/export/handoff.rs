@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Output;
-use super::tensors::TensorJob;
+use super::tensors::{Source, TensorJob};
 use crate::decode::Limits;
 use crate::tensor::Spec;
 
@@ -85,13 +85,14 @@ pub struct Exports {
     pub absolute_paths: bool,
 }
 
-/// The chosen images as the hand-off files list them.
+/// The set's images as the hand-off files list them.
 #[derive(Debug)]
 pub struct Chosen<'a> {
     /// The output folder (absolute).
     pub out: &'a Path,
-    /// Per image, in lock-manifest order: the source file and its place in the set.
-    pub images: Vec<(&'a Path, &'a Path)>,
+    /// Per image, in lock-manifest order: where its bytes come from and its
+    /// place in the set.
+    pub images: Vec<(Source, &'a Path)>,
     /// Class names for `data.yaml`, in id order.
     pub classes: Vec<String>,
 }
@@ -111,7 +112,7 @@ pub fn outputs(
     }
     if let Some(spec) = spec.filter(|_| exports.formats.iter().any(|f| f.needs_tensor())) {
         outputs.push(Output::Tensors(TensorJob {
-            sources: chosen.images.iter().map(|(s, _)| s.to_path_buf()).collect(),
+            sources: chosen.images.iter().map(|(s, _)| s.clone()).collect(),
             spec: spec.clone(),
             npy: has(Format::Npy) || has(Format::Ort),
             npz: has(Format::Npz),
@@ -261,10 +262,10 @@ mod tests {
 
     #[test]
     fn lists_and_yaml_name_the_set() {
-        let (a, b) = (Path::new("/pool/a.jpg"), Path::new("normal/a.jpg"));
+        let a = Source::File(PathBuf::from("/pool/a.jpg"));
         let chosen = Chosen {
             out: Path::new("/sets/one"),
-            images: vec![(a, b)],
+            images: vec![(a, Path::new("normal/a.jpg"))],
             classes: vec!["person".into(), "car \"x\"".into()],
         };
         let mut exports = Exports::default();

@@ -18,6 +18,7 @@ mod layout;
 mod lock;
 mod marker;
 mod output;
+mod resave;
 mod tables;
 mod tensors;
 
@@ -31,7 +32,9 @@ pub use layout::{Layout, placements};
 pub use lock::OutputLock;
 pub use marker::MARKER;
 pub use output::Output;
+pub use resave::{Resave, ResavePlan, picks as resave_picks, resaves};
 pub use tables::{lock_manifest, pool_list};
+pub use tensors::Source;
 
 /// How chosen images get into the output folder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::Placement;
 use super::layout::{exact_rel, source_column};
+use super::{Placement, Resave};
 use crate::dedup::Dedup;
 use crate::paths;
 use crate::pool::PoolImage;
@@ -17,31 +17,51 @@ pub fn lock_manifest(
     images: &[PoolImage],
     sel: &Selection,
     placements: &[Placement],
+    resaves: &[Resave],
+    resave_tag: &str,
     base: &Path,
 ) -> Vec<u8> {
-    let mut rows: Vec<_> = placements.iter().zip(&sel.picks).collect();
-    rows.sort_by(|a, b| a.0.dest.cmp(&b.0.dest));
+    // (file, pick, the re-save when it is one)
+    let mut rows: Vec<(&Path, &crate::select::Pick, Option<&Resave>)> = placements
+        .iter()
+        .zip(&sel.picks)
+        .map(|(p, pick)| (p.dest.as_path(), pick, None))
+        .chain(
+            resaves
+                .iter()
+                .map(|r| (r.dest.as_path(), &sel.picks[r.pick], Some(r))),
+        )
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "file", "source", "time", "bucket", "slot", "tags", "camera", "width", "height", "phash",
         "blake3",
     ])
     .expect("in-memory CSV");
-    for (placement, pick) in rows {
+    for (file, pick, resave) in rows {
         let img = &images[pick.image];
-        let tags = img.labels.tags_joined();
+        let (slot, tags, features) = match resave {
+            None => (pick.slot.label(), img.labels.tags_joined(), &img.features),
+            Some(r) => {
+                let mut tags = img.labels.tags.clone();
+                tags.insert(resave_tag.to_owned());
+                let tags = tags.into_iter().collect::<Vec<_>>().join(";");
+                ("resave".to_owned(), tags, &r.features)
+            }
+        };
         w.write_record([
-            paths::escaped(&placement.dest),
+            paths::escaped(file),
             source_column(img, base),
             img.labels.time.map_or(String::new(), |t| format!("{t:.3}")),
             pick.bucket.to_string(),
-            pick.slot.label(),
+            slot,
             tags,
             img.labels.camera.clone().unwrap_or_default(),
-            img.features.width.to_string(),
-            img.features.height.to_string(),
-            img.features.phash_hex(),
-            img.features.content_hex(),
+            features.width.to_string(),
+            features.height.to_string(),
+            features.phash_hex(),
+            features.content_hex(),
         ])
         .expect("in-memory CSV");
     }

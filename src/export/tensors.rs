@@ -15,12 +15,31 @@ use super::{ExportError, io};
 use crate::decode::{self, Format, Limits, Request};
 use crate::tensor::{Spec, npy_header};
 
+/// Where one image of the set comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A file (the chosen image's source).
+    File(PathBuf),
+    /// Bytes made by the build (a low-bitrate re-save).
+    Bytes(std::sync::Arc<Vec<u8>>),
+}
+
+impl Source {
+    /// A name for messages.
+    fn name(&self) -> PathBuf {
+        match self {
+            Source::File(p) => p.clone(),
+            Source::Bytes(_) => PathBuf::from("(re-save)"),
+        }
+    }
+}
+
 /// The tensors of a set: which images, how they are preprocessed, and which
 /// files hold them.
 #[derive(Debug, Clone)]
 pub struct TensorJob {
-    /// The chosen images' source files, in lock-manifest order.
-    pub sources: Vec<PathBuf>,
+    /// The set's images, in lock-manifest order.
+    pub sources: Vec<Source>,
     /// The recipe's `[tensor]`.
     pub spec: Spec,
     /// Write `calib.npy`.
@@ -75,14 +94,22 @@ impl TensorJob {
     }
 
     /// One image's tensor.
-    fn tensor(&self, source: &Path) -> Result<Vec<u8>, ExportError> {
+    fn tensor(&self, source: &Source) -> Result<Vec<u8>, ExportError> {
         let fail = |message: String| ExportError::Tensor {
-            path: source.to_owned(),
+            path: source.name(),
             message,
         };
-        let bytes = crate::features::read(source, &self.limits).map_err(|e| fail(e.to_string()))?;
-        let format = Format::sniff(&bytes).ok_or_else(|| fail("not an image".into()))?;
-        let raster = decode::decode(&bytes, format, Request::Full, &self.limits)
+        let read;
+        let bytes: &[u8] = match source {
+            Source::File(path) => {
+                read =
+                    crate::features::read(path, &self.limits).map_err(|e| fail(e.to_string()))?;
+                &read
+            }
+            Source::Bytes(bytes) => bytes,
+        };
+        let format = Format::sniff(bytes).ok_or_else(|| fail("not an image".into()))?;
+        let raster = decode::decode(bytes, format, Request::Full, &self.limits)
             .map_err(|e| fail(e.to_string()))?;
         let rgb = match raster.rgb {
             Some(rgb) => rgb,

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{self, Problem, Request};
 pub use crate::decode::{Format, Limits, Raster};
+#[cfg(test)]
+pub(crate) use quality::jpeg_quality;
 pub use quality::{MEASURED_TAGS, Quality, Thresholds};
 
 /// Short side, in pixels, of the reduced image features are computed on.

@@ -297,6 +297,7 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
         advice: None,
         tensor: None,
         exports: Vec::new(),
+        resaves: None,
         output: None,
         warnings: Vec::new(),
         stability: Some(Stability {

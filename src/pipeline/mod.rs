@@ -15,7 +15,7 @@ use crate::html::{self, HtmlError};
 use crate::inventory::{self, Inventory, InventoryError};
 use crate::progress::{Progress, Stage};
 use crate::recipe::Recipe;
-use crate::report::{OutputSummary, Report};
+use crate::report::{OutputSummary, Report, ResaveSummary};
 use crate::select::{self, Plan, Selection};
 
 pub use target::Target;
@@ -243,6 +243,12 @@ pub fn build(
     let mut report = planned.report(recipe);
     report.warnings.extend(cleaned);
     report.exports = exports.formats.iter().copied().collect();
+    report.resaves = recipe.resave.as_ref().map(|plan| ResaveSummary {
+        quality: plan.quality,
+        share: plan.share,
+        buckets: plan.buckets.iter().copied().collect(),
+        count: export::resave_picks(plan, &planned.sel, seed).len(),
+    });
     let layout = opts.layout.unwrap_or(recipe.output.layout);
     let placements =
         export::placements(&planned.inv.images, &planned.sel, layout, &recipe.base_dir);
@@ -258,10 +264,14 @@ pub fn build(
         written: writing,
     });
     if let (true, Some(lock)) = (writing, &lock) {
-        let out = target.out().expect("a locked build has an output folder");
-        let mut outputs = outputs(recipe, &planned, &report, &placements, page);
-        outputs.extend(handoff(recipe, &exports, &planned, &placements, out));
-        outputs.insert(0, Output::Images { placements, mode });
+        let set = SetPlan {
+            recipe,
+            planned: &planned,
+            exports: &exports,
+            seed,
+            out: target.out().expect("a locked build has an output folder"),
+        };
+        let outputs = set.outputs(&report, placements, mode, page)?;
         let steps = outputs.iter().map(Output::steps).sum();
         progress.start(Stage::Export, Some(steps));
         let written = export::export(lock, &outputs, opts.force, cancel, &mut || {
@@ -299,39 +309,91 @@ fn html_page(
     Ok(None)
 }
 
-/// The files beside the images: the lock manifest, pool.csv, the report
-/// (without cache statistics), the recipe copy and, when asked for inside the
-/// folder, the visual report.
-fn outputs(
-    recipe: &Recipe,
-    planned: &Planned,
-    report: &Report,
-    placements: &[export::Placement],
-    page: Option<(PathBuf, Vec<u8>)>,
-) -> Vec<Output> {
-    let (images, base) = (&planned.inv.images, &recipe.base_dir);
-    let mut on_disk = report.clone();
-    on_disk.measure = None;
-    let file = |path: &str, bytes: Vec<u8>| Output::File {
-        path: PathBuf::from(path),
-        bytes,
-    };
-    let mut outputs = vec![
-        file(
-            LOCK_FILE,
-            export::lock_manifest(images, &planned.sel, placements, base),
-        ),
-        file(
-            POOL_FILE,
-            export::pool_list(images, &planned.dd, &planned.sel, base),
-        ),
-        file(REPORT_FILE, on_disk.to_json().into_bytes()),
-        file(RECIPE_FILE, recipe.text.clone().into_bytes()),
-    ];
-    if let Some((path, bytes)) = page {
-        outputs.push(Output::File { path, bytes });
+/// What a build writes into its set folder, before it is written.
+struct SetPlan<'a> {
+    recipe: &'a Recipe,
+    planned: &'a Planned,
+    exports: &'a export::Exports,
+    seed: u64,
+    out: &'a Path,
+}
+
+impl SetPlan<'_> {
+    /// Every output of the set: the images (copied or linked), their
+    /// low-bitrate re-saves, the lock manifest, pool.csv, the report (without
+    /// cache statistics), the recipe copy, the visual report when asked for
+    /// inside the folder, and the hand-off files.
+    fn outputs(
+        &self,
+        report: &Report,
+        placements: Vec<export::Placement>,
+        mode: LinkMode,
+        page: Option<(PathBuf, Vec<u8>)>,
+    ) -> Result<Vec<Output>, BuildError> {
+        let (recipe, planned) = (self.recipe, self.planned);
+        let (images, base) = (&planned.inv.images, &recipe.base_dir);
+        let resaves = match &recipe.resave {
+            Some(plan) => {
+                export::resaves(plan, &planned.sel, &placements, self.seed, &recipe.limits)?
+            }
+            None => Vec::new(),
+        };
+        let tag = recipe.resave.as_ref().map(|r| r.tag()).unwrap_or_default();
+        let mut on_disk = report.clone();
+        on_disk.measure = None;
+        let file = |path: &Path, bytes: Vec<u8>| Output::File {
+            path: path.to_owned(),
+            bytes,
+        };
+        let lock = export::lock_manifest(images, &planned.sel, &placements, &resaves, &tag, base);
+        let mut outputs = vec![
+            file(Path::new(LOCK_FILE), lock),
+            file(
+                Path::new(POOL_FILE),
+                export::pool_list(images, &planned.dd, &planned.sel, base),
+            ),
+            file(Path::new(REPORT_FILE), on_disk.to_json().into_bytes()),
+            file(Path::new(RECIPE_FILE), recipe.text.clone().into_bytes()),
+        ];
+        if let Some((path, bytes)) = page {
+            outputs.push(Output::File { path, bytes });
+        }
+        outputs.extend(self.handoff(&placements, &resaves));
+        outputs.extend(resaves.into_iter().map(|r| file(&r.dest, r.bytes)));
+        outputs.insert(0, Output::Images { placements, mode });
+        Ok(outputs)
     }
-    outputs
+
+    /// The hand-off files: the set's images (re-saves included) in
+    /// lock-manifest order, their classes, and the recipe's preprocessing.
+    fn handoff(&self, placements: &[export::Placement], resaves: &[export::Resave]) -> Vec<Output> {
+        if self.exports.formats.is_empty() {
+            return Vec::new();
+        }
+        let mut images: Vec<(export::Source, &Path)> = placements
+            .iter()
+            .map(|p| (export::Source::File(p.source.clone()), p.dest.as_path()))
+            .chain(resaves.iter().map(|r| {
+                let bytes = std::sync::Arc::new(r.bytes.clone());
+                (export::Source::Bytes(bytes), r.dest.as_path())
+            }))
+            .collect();
+        images.sort_by(|a, b| a.1.cmp(b.1));
+        let planned = self.planned;
+        let classes: std::collections::BTreeSet<String> = planned
+            .sel
+            .picks
+            .iter()
+            .flat_map(|p| planned.inv.images[p.image].labels.classes.iter().cloned())
+            .collect();
+        let chosen = export::Chosen {
+            out: self.out,
+            images,
+            classes: classes.into_iter().collect(),
+        };
+        let recipe = self.recipe;
+        export::handoff(self.exports, &chosen, recipe.tensor.as_ref(), recipe.limits)
+    }
 }
 
 /// The hand-off formats of this build: `--export`, else the recipe's; a tensor
@@ -347,35 +409,4 @@ fn exports(recipe: &Recipe, opts: &BuildOptions) -> Result<export::Exports, Buil
         return Err(BuildError::ExportNeedsTensor { format: f.as_str() });
     }
     Ok(exports)
-}
-
-/// The hand-off files: the chosen images in lock-manifest order (by their
-/// place in the set), their classes, and the recipe's preprocessing.
-fn handoff(
-    recipe: &Recipe,
-    exports: &export::Exports,
-    planned: &Planned,
-    placements: &[export::Placement],
-    out: &Path,
-) -> Vec<Output> {
-    if exports.formats.is_empty() {
-        return Vec::new();
-    }
-    let mut images: Vec<(&Path, &Path)> = placements
-        .iter()
-        .map(|p| (p.source.as_path(), p.dest.as_path()))
-        .collect();
-    images.sort_by(|a, b| a.1.cmp(b.1));
-    let classes: std::collections::BTreeSet<String> = planned
-        .sel
-        .picks
-        .iter()
-        .flat_map(|p| planned.inv.images[p.image].labels.classes.iter().cloned())
-        .collect();
-    let chosen = export::Chosen {
-        out,
-        images,
-        classes: classes.into_iter().collect(),
-    };
-    export::handoff(exports, &chosen, recipe.tensor.as_ref(), recipe.limits)
 }

@@ -76,6 +76,8 @@ pub struct Recipe {
     pub tensor: Option<crate::tensor::Spec>,
     /// `[export]`: the hand-off files for the quantizer.
     pub exports: crate::export::Exports,
+    /// `[resave]`: low-bitrate re-saves of a share of the set.
+    pub resave: Option<crate::export::ResavePlan>,
 }
 
 /// `[classes]`: object classes the set must show.
@@ -273,6 +275,7 @@ impl Recipe {
             },
             tensor: None,
             exports: crate::export::Exports::default(),
+            resave: None,
             base_dir,
         }
     }

@@ -39,6 +39,7 @@ pub(crate) struct RawRecipe {
     pub tensor: Option<Spanned<RawTensor>>,
     #[serde(default)]
     pub export: RawExport,
+    pub resave: Option<Spanned<RawResave>>,
     #[serde(default)]
     pub stability: RawStability,
     #[serde(default)]
@@ -241,6 +242,15 @@ pub(crate) struct RawTensor {
 pub(crate) struct RawExport {
     pub formats: Option<Spanned<Vec<Spanned<String>>>>,
     pub paths: Option<Spanned<String>>,
+}
+
+/// `[resave]`: low-bitrate re-saves.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawResave {
+    pub share: Option<Spanned<f64>>,
+    pub quality: Option<Spanned<i64>>,
+    pub buckets: Option<Spanned<Vec<Bucket>>>,
 }
 
 /// `[limits]`.

@@ -113,6 +113,7 @@ pub fn assemble(
         ),
         tensor: recipe.tensor.clone(),
         exports: recipe.exports.formats.iter().copied().collect(),
+        resaves: None,
         output: None,
         warnings: inv.warnings.clone(),
     }

@@ -80,6 +80,19 @@ pub struct MaxTotal {
     pub limited_by: Bucket,
 }
 
+/// Low-bitrate re-saves: extra files, not counted in the total.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResaveSummary {
+    /// JPEG quality.
+    pub quality: u8,
+    /// Share of the chosen images of `buckets` re-saved.
+    pub share: f64,
+    /// Buckets they come from.
+    pub buckets: Vec<Bucket>,
+    /// Images re-saved (or to be, in a dry run).
+    pub count: usize,
+}
+
 /// Build status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -137,6 +150,8 @@ pub struct Report {
     pub tensor: Option<crate::tensor::Spec>,
     /// The hand-off files written for the quantizer.
     pub exports: Vec<crate::export::Format>,
+    /// Low-bitrate re-saves added to the set (`[resave]`).
+    pub resaves: Option<ResaveSummary>,
     /// The output.
     pub output: Option<OutputSummary>,
     /// Non-fatal warnings (damaged cache, …).

@@ -40,6 +40,18 @@ impl Report {
             };
             writeln!(w, "calibrate with {method}: {}", a.reasons.join("; "))?;
         }
+        if let Some(r) = &self.resaves {
+            let buckets: Vec<&str> = r.buckets.iter().map(|b| b.as_str()).collect();
+            writeln!(
+                w,
+                "re-saves  {} images as JPEG quality {} ({:.0}% of {}; extra files, tagged jpeg-q{}, not counted in the total)",
+                r.count,
+                r.quality,
+                r.share * 100.0,
+                buckets.join(", "),
+                r.quality
+            )?;
+        }
         if !self.exports.is_empty() {
             let formats: Vec<&str> = self.exports.iter().map(|f| f.as_str()).collect();
             write!(w, "hand-off  {}", formats.join(", "))?;

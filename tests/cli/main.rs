@@ -5,6 +5,7 @@ mod audit;
 mod build;
 mod check;
 mod fixture;
+mod handoff;
 mod recipes;
 mod safety;
 mod sequences;

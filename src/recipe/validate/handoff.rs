@@ -6,7 +6,8 @@
 use toml::Spanned;
 
 use super::Checker;
-use crate::export::{Exports, Format};
+use crate::export::{Exports, Format, ResavePlan};
+use crate::label::Bucket;
 use crate::recipe::raw::{RawRecipe, RawTensor};
 use crate::tensor::Spec;
 
@@ -166,4 +167,59 @@ pub(super) fn exports(c: &mut Checker<'_, '_>, raw: &RawRecipe, has_tensor: bool
         }
     }
     exports
+}
+
+/// `[resave]`: `share` in (0, 1], `quality` 1–100 (default 40), `buckets` not
+/// empty (default all three).
+pub(super) fn resave(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> Option<ResavePlan> {
+    let spanned = raw.resave.as_ref()?;
+    let r = spanned.get_ref();
+    let share = match &r.share {
+        None => {
+            c.at_key(
+                spanned,
+                "resave.share",
+                "missing: the share of the chosen images to re-save, e.g. 0.15",
+            );
+            return None;
+        }
+        Some(s) if s.get_ref().is_finite() && *s.get_ref() > 0.0 && *s.get_ref() <= 1.0 => {
+            *s.get_ref()
+        }
+        Some(s) => {
+            c.at_key(
+                s,
+                "resave.share",
+                format!("must be above 0 and at most 1, not {}", s.get_ref()),
+            );
+            return None;
+        }
+    };
+    let quality = match &r.quality {
+        None => 40,
+        Some(q) => match u8::try_from(*q.get_ref()) {
+            Ok(v) if (1..=100).contains(&v) => v,
+            _ => {
+                c.at_key(
+                    q,
+                    "resave.quality",
+                    format!("must be a JPEG quality from 1 to 100, not {}", q.get_ref()),
+                );
+                return None;
+            }
+        },
+    };
+    let buckets = match &r.buckets {
+        None => Bucket::ALL.into_iter().collect(),
+        Some(b) if b.get_ref().is_empty() => {
+            c.at_key(b, "resave.buckets", "list at least one bucket");
+            return None;
+        }
+        Some(b) => b.get_ref().iter().copied().collect(),
+    };
+    Some(ResavePlan {
+        share,
+        quality,
+        buckets,
+    })
 }

@@ -118,6 +118,7 @@ pub(super) fn validate(
     let limits = settings::limits(&mut c, &raw);
     let tensor = handoff::tensor(&mut c, &raw);
     let exports = handoff::exports(&mut c, &raw, tensor.is_some());
+    let resave = handoff::resave(&mut c, &raw);
 
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.line, p.column));
@@ -148,6 +149,7 @@ pub(super) fn validate(
         output,
         tensor,
         exports,
+        resave,
     })
 }
 
