@@ -4,9 +4,9 @@
 //! and dtype.
 //!
 //! One image goes through [`Spec::apply`]: decoded at full resolution with its
-//! EXIF orientation ([`crate::decode`]), resampled as OpenCV's `INTER_AREA`
-//! does (area averaging when shrinking in both axes, else bilinear with
-//! half-pixel centres: [`resize`]), placed on the `size` canvas, then turned
+//! EXIF orientation ([`crate::decode`]), resampled by area averaging when
+//! shrinking in both axes (OpenCV's `INTER_AREA`), else bilinear with
+//! half-pixel centres (OpenCV's `INTER_LINEAR`): [`resize`], placed on the `size` canvas, then turned
 //! into values: `(v × scale − mean[c]) / std[c]` for float dtypes (computed in
 //! `f32`), `v` for `uint8`, `v − 128` for `int8`, where `v` is the resampled
 //! 8-bit pixel. Rounding follows Python (half to even) where Ultralytics and
@@ -117,11 +117,12 @@ pub struct Spec {
     /// `channels`: rgb or bgr. Default rgb.
     pub channels: Channels,
     /// `scale`: multiplies the 8-bit value (float dtypes). Default 1/255.
-    pub scale: f32,
+    /// (Kept as written; the arithmetic is in `f32`.)
+    pub scale: f64,
     /// `mean`: subtracted after scaling, per output channel. Default 0.
-    pub mean: [f32; 3],
+    pub mean: [f64; 3],
     /// `std`: divides after the mean, per output channel. Default 1.
-    pub std: [f32; 3],
+    pub std: [f64; 3],
     /// `layout`: nchw or nhwc. Default nchw.
     pub layout: TensorLayout,
     /// `dtype`: float32, float16, uint8 or int8. Default float32.
@@ -275,7 +276,7 @@ impl Spec {
 
     /// `(v × scale − mean[c]) / std[c]` in `f32`.
     fn float(&self, c: usize, v: u8) -> f32 {
-        (f32::from(v) * self.scale - self.mean[c]) / self.std[c]
+        (f32::from(v) * self.scale as f32 - self.mean[c] as f32) / self.std[c] as f32
     }
 }
 
@@ -361,7 +362,10 @@ mod tests {
         s.std = [0.25, 1.0, 1.0];
         let out = s.apply(&img, 2, 2);
         let first = f32::from_le_bytes(out[..4].try_into().unwrap());
-        assert_eq!(first, (10.0 / 255.0 - 0.5) / 0.25);
+        assert!(
+            (first - (10.0 / 255.0 - 0.5) / 0.25).abs() < 1e-6,
+            "{first}"
+        );
         s.dtype = Dtype::Float16;
         let out = s.apply(&img, 2, 2);
         assert_eq!(out.len(), 2 * 2 * 3 * 2);

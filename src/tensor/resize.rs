@@ -1,8 +1,8 @@
-//! Resampling 8-bit RGB as OpenCV's `INTER_AREA` does: when the target is no
-//! larger than the source in both axes, each output pixel is the area-weighted
-//! mean of the source pixels it covers (antialiased, like PIL's `reduce`);
-//! otherwise bilinear interpolation with half-pixel centres. Separable, in
-//! `f32`, rounded half to even as OpenCV's `cvRound` does.
+//! Resampling 8-bit RGB: when the target is no larger than the source in both
+//! axes, each output pixel is the area-weighted mean of the source pixels it
+//! covers (antialiased; OpenCV's `INTER_AREA`); otherwise bilinear
+//! interpolation with half-pixel centres (OpenCV's `INTER_LINEAR`). Separable,
+//! in `f32`, rounded half to even as OpenCV's `cvRound` does.
 
 /// Per output position: the source positions it reads and their weights.
 type Taps = Vec<Vec<(usize, f32)>>;

@@ -10,7 +10,7 @@ come from reference.py (`--impl reference`) or from an independent Pillow
 pipeline (`--impl pil`: Pillow's decoder, float64 area/bilinear weights), which shows
 how far a second implementation lands from the reference. `--corrupt KIND`
 then breaks one thing, so a check can be seen to fail:
-  value      one element of calib.npy (image 3) moved by 3 levels
+  value      one element of calib.npy (image 3) moved by 5 levels
   order      two rows of calib.npy swapped
   dtype      calib.npy written as float64
   npz-key    calib.npz under the key "data"
@@ -173,7 +173,7 @@ def main():
         flat = arr[3].reshape(-1)
         i = flat.size // 2 + 7
         step = spec["scale"] / spec["std"][0] if spec["dtype"] in reference.FLOAT_DTYPES else 1
-        flat[i] = flat[i] + (3 * step if spec["dtype"] in reference.FLOAT_DTYPES else (3 if flat[i] < 120 else -3))
+        flat[i] = flat[i] + (5 * step if spec["dtype"] in reference.FLOAT_DTYPES else (5 if flat[i] < 120 else -5))
     if c == "order":
         arr[[1, 2]] = arr[[2, 1]]
     written = []

@@ -91,7 +91,7 @@ fn values(c: &mut Checker<'_, '_>, t: &RawTensor, spec: &mut Spec) {
     if let Some(scale) = &t.scale {
         let v = *scale.get_ref();
         if v.is_finite() && v != 0.0 {
-            spec.scale = v as f32;
+            spec.scale = v;
         } else {
             c.at_key(
                 scale,
@@ -120,7 +120,7 @@ fn values(c: &mut Checker<'_, '_>, t: &RawTensor, spec: &mut Spec) {
             );
             continue;
         }
-        let three = [0, 1, 2].map(|i| v[i.min(v.len() - 1)] as f32);
+        let three = [0, 1, 2].map(|i| v[i.min(v.len() - 1)]);
         match key {
             "mean" => spec.mean = three,
             _ => spec.std = three,
