@@ -272,8 +272,13 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
                 min: 5,
                 chosen: 9,
                 available: 13,
+                set_share: 0.25,
+                pool_share: 0.25,
             })
             .collect(),
+        no_camera: None,
+        spill: Vec::new(),
+        shortfall_policy: crate::select::ShortfallPolicy::Fail,
         composition: vec![CompositionRow {
             bucket: Bucket::Hard,
             tags: "night".into(),
@@ -287,6 +292,7 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
                 wanted: 5,
                 filled: 2,
                 available: 2,
+                tagged: 0,
             }],
         },
         max_total: (status == Status::Shortfall).then_some(MaxTotal {

@@ -205,6 +205,7 @@ pub fn plan(
     let plan = Plan {
         buckets: &recipe.buckets,
         camera_min: recipe.camera.min,
+        balance: &recipe.camera.balance,
         seed: opts.seed,
         shortfall: recipe.shortfall,
         cancel,

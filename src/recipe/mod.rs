@@ -115,6 +115,9 @@ pub struct CameraPlan {
     pub from: Option<PathPattern>,
     /// `min`: images each camera contributes at least. Default 0.
     pub min: usize,
+    /// `balance` / `weights`: how each bucket's picks are shared among
+    /// cameras. Default proportional to their distinct images.
+    pub balance: crate::select::Balance,
 }
 
 /// `[output]`.

@@ -91,6 +91,8 @@ pub(crate) struct RawSources {
 pub(crate) struct RawCamera {
     pub from: Option<Spanned<String>>,
     pub min: Option<Spanned<i64>>,
+    pub balance: Option<Spanned<String>>,
+    pub weights: Option<Spanned<BTreeMap<String, Spanned<f64>>>>,
 }
 
 /// `[dedup]`.
@@ -134,6 +136,7 @@ pub(crate) struct RawBuckets {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawBucket {
     pub count: Option<Spanned<i64>>,
+    pub free: Option<crate::select::FreeShare>,
     #[serde(default)]
     pub quota: BTreeMap<String, Spanned<i64>>,
     #[serde(default)]

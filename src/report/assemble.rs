@@ -81,6 +81,9 @@ pub fn assemble(
         chosen,
         slots: sel.slots.clone(),
         cameras: sel.cameras.clone(),
+        no_camera: sel.no_camera.clone(),
+        spill: sel.spill.clone(),
+        shortfall_policy: recipe.shortfall,
         composition: composition
             .into_iter()
             .map(|((bucket, tags), cameras)| CompositionRow {

@@ -133,6 +133,12 @@ pub struct Report {
     pub slots: Vec<SlotFill>,
     /// Every camera's contribution.
     pub cameras: Vec<CameraFill>,
+    /// The images without a camera: chosen and available.
+    pub no_camera: Option<crate::select::NoCamera>,
+    /// Images a free share took beyond a quota (they carry its tag).
+    pub spill: Vec<crate::select::Spill>,
+    /// What a short quota does: `fail` or `fill`.
+    pub shortfall_policy: crate::select::ShortfallPolicy,
     /// Chosen images per bucket and tag set, split by camera, sorted.
     pub composition: Vec<CompositionRow>,
     /// What could not be met.

@@ -185,7 +185,8 @@ impl Report {
         Ok(())
     }
 
-    /// Every camera's minimum, chosen and distinct images.
+    /// Every camera's minimum, chosen and distinct images, and its share of the
+    /// set against its share of the pool.
     fn write_cameras(&self, w: &mut dyn Write) -> io::Result<()> {
         if self.cameras.is_empty() {
             return Ok(());
@@ -193,14 +194,32 @@ impl Report {
         writeln!(w)?;
         writeln!(
             w,
-            "{:<20} {:>7} {:>7} {:>10}",
-            "camera", "min", "chosen", "distinct"
+            "{:<20} {:>7} {:>7} {:>10} {:>7} {:>7}",
+            "camera", "min", "chosen", "distinct", "set %", "pool %"
         )?;
+        let pct = |s: f64| format!("{:.1}", s * 100.0);
         for c in &self.cameras {
             writeln!(
                 w,
-                "{:<20} {:>7} {:>7} {:>10}",
-                c.camera, c.min, c.chosen, c.available
+                "{:<20} {:>7} {:>7} {:>10} {:>7} {:>7}",
+                c.camera,
+                c.min,
+                c.chosen,
+                c.available,
+                pct(c.set_share),
+                pct(c.pool_share)
+            )?;
+        }
+        if let Some(n) = &self.no_camera {
+            writeln!(
+                w,
+                "{:<20} {:>7} {:>7} {:>10} {:>7} {:>7}",
+                "(no camera)",
+                "-",
+                n.chosen,
+                n.available,
+                pct(n.set_share),
+                pct(n.pool_share)
             )?;
         }
         Ok(())
@@ -295,6 +314,20 @@ impl Report {
                 writeln!(w, "  WARNING {f}: too few images or a skewed mix")?;
             }
         }
+        let mut spill: Vec<(crate::label::Bucket, Vec<String>)> = Vec::new();
+        for s in &self.spill {
+            match spill.last_mut() {
+                Some((b, list)) if *b == s.bucket => list.push(format!("{} {}", s.images, s.key)),
+                _ => spill.push((s.bucket, vec![format!("{} {}", s.images, s.key)])),
+            }
+        }
+        for (bucket, list) in spill {
+            writeln!(
+                w,
+                "\nfree share of {bucket} also took {} (beyond their quotas, once images without a quota tag ran out;\n  `free = \"untagged\"` under [buckets.{bucket}] keeps them out)",
+                list.join(", ")
+            )?;
+        }
         for t in &self.topped_up {
             writeln!(
                 w,
@@ -318,10 +351,26 @@ impl Report {
         for note in self.shortfall_notes() {
             writeln!(w, "  {note}")?;
         }
-        writeln!(
-            w,
-            "  (lower the total, add distinct images, relax the quota,\n   or set shortfall = \"fill\" to top tag quotas up from the bucket's other images)"
-        )
+        let quota_short = self.shortfalls.iter().any(|s| {
+            matches!(
+                s,
+                crate::select::Shortfall::Slot {
+                    slot: SlotKind::Quota(_),
+                    ..
+                }
+            )
+        });
+        if quota_short && self.shortfall_policy == crate::select::ShortfallPolicy::Fail {
+            writeln!(
+                w,
+                "  (lower the total, add distinct images, relax the quota,\n   or set shortfall = \"fill\" to top tag quotas up from the bucket's other images)"
+            )
+        } else {
+            writeln!(
+                w,
+                "  (lower the total, add distinct images or relax the quota)"
+            )
+        }
     }
 
     /// Where the set went (or would go).

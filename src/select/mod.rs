@@ -19,8 +19,10 @@
 //! unfilled slot or camera minimum is then a real shortfall of the pool.
 
 mod flow;
-pub mod order;
+mod order;
 mod solve;
+
+pub use order::Balance;
 
 use std::collections::BTreeMap;
 
@@ -92,8 +94,9 @@ pub struct SlotFill {
     pub available: usize,
 }
 
-/// How one camera's minimum was met.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// How one camera's minimum was met, and its share of the set against its
+/// share of the pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CameraFill {
     /// Camera name.
     pub camera: String,
@@ -103,6 +106,23 @@ pub struct CameraFill {
     pub chosen: usize,
     /// Distinct images of this camera available after de-duplication.
     pub available: usize,
+    /// `chosen` over the images chosen.
+    pub set_share: f64,
+    /// `available` over the distinct images available.
+    pub pool_share: f64,
+}
+
+/// The images without a camera: chosen and available, like a camera's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoCamera {
+    /// Images chosen.
+    pub chosen: usize,
+    /// Distinct images available.
+    pub available: usize,
+    /// `chosen` over the images chosen.
+    pub set_share: f64,
+    /// `available` over the distinct images available.
+    pub pool_share: f64,
 }
 
 /// A part of the recipe the pool could not satisfy.
@@ -122,6 +142,11 @@ pub enum Shortfall {
         filled: usize,
         /// Images that could serve it after de-duplication.
         available: usize,
+        /// For a free share that takes only untagged images: how many more
+        /// distinct images of the bucket carry a quota tag (`free = "any"`
+        /// would let them fill it).
+        #[serde(skip_serializing_if = "is_zero")]
+        tagged: usize,
     },
     /// A camera contributes fewer than the minimum.
     Camera {
@@ -150,6 +175,10 @@ impl Shortfall {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// Serialises a slot as its label, as manifests write it.
 fn slot_label<S: serde::Serializer>(slot: &SlotKind, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&slot.label())
@@ -164,12 +193,22 @@ impl std::fmt::Display for Shortfall {
                 wanted,
                 filled,
                 available,
-            } => write!(
-                f,
-                "bucket {bucket}, {}: wanted {wanted}, filled {filled} ({available} distinct image{} available after dedup)",
-                slot.describe(),
-                if *available == 1 { "" } else { "s" }
-            ),
+                tagged,
+            } => {
+                write!(
+                    f,
+                    "bucket {bucket}, {}: wanted {wanted}, filled {filled} ({available} distinct image{} available after dedup)",
+                    slot.describe(),
+                    if *available == 1 { "" } else { "s" }
+                )?;
+                if *tagged > 0 {
+                    write!(
+                        f,
+                        "; {tagged} more carry a quota tag, which `free = \"untagged\"` keeps out: drop it under [buckets.{bucket}] to use them"
+                    )?;
+                }
+                Ok(())
+            }
             Shortfall::Camera {
                 camera,
                 wanted,
@@ -217,10 +256,26 @@ pub struct Selection {
     pub slots: Vec<SlotFill>,
     /// Every camera with its fill (sorted by name).
     pub cameras: Vec<CameraFill>,
+    /// The images without a camera, when there are any.
+    pub no_camera: Option<NoCamera>,
     /// What could not be met.
     pub shortfalls: Vec<Shortfall>,
     /// Quotas topped up under `shortfall = "fill"`.
     pub topped_up: Vec<TopUp>,
+    /// Images a free share took that also carry a quota tag, per bucket and tag.
+    pub spill: Vec<Spill>,
+}
+
+/// Images a bucket's free share took beyond a quota: they carry the quota's
+/// tag, but fill the free share (`free = "any"`, once untagged images ran out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Spill {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// The quota key.
+    pub key: String,
+    /// Free-share images carrying it.
+    pub images: usize,
 }
 
 /// What one bucket must hold. Quota and minimum keys are labels: a tag, a class,
@@ -235,6 +290,23 @@ pub struct BucketPlan {
     pub min: BTreeMap<String, usize>,
     /// From `[classes]`: this many images of each required class, each counted once.
     pub classes: BTreeMap<String, usize>,
+    /// `free`: which images the free share may take. Default any.
+    pub free: FreeShare,
+}
+
+/// Which images a bucket's free share may take.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FreeShare {
+    /// Any image of the bucket; those carrying none of its quota tags first,
+    /// the others only when they run out (the quotas then count the images
+    /// that fill their slot, and the report says how many more the free share
+    /// took).
+    #[default]
+    Any,
+    /// Only images carrying none of the bucket's quota tags: a quota is never
+    /// exceeded, but the free share may come up short.
+    Untagged,
 }
 
 impl BucketPlan {
@@ -306,6 +378,8 @@ pub struct Plan<'a> {
     pub buckets: &'a PerBucket<BucketPlan>,
     /// Minimum images per camera.
     pub camera_min: usize,
+    /// How picks are shared among cameras.
+    pub balance: &'a Balance,
     /// The recipe seed.
     pub seed: u64,
     /// What to do about short quotas.
@@ -400,8 +474,13 @@ pub(super) fn serves(img: &PoolImage, slot: &Slot, plan: &BucketPlan) -> bool {
     match &slot.kind {
         SlotKind::Quota(k) | SlotKind::Min(k) => img.labels.has(k),
         SlotKind::Class(c) => img.labels.classes.contains(c),
-        SlotKind::Free => !plan.quota.keys().any(|k| img.labels.has(k)),
+        SlotKind::Free => plan.free == FreeShare::Any || !carries_quota_tag(img, plan),
     }
+}
+
+/// Whether `img` carries one of the bucket's exact-quota keys.
+pub(super) fn carries_quota_tag(img: &PoolImage, plan: &BucketPlan) -> bool {
+    plan.quota.keys().any(|k| img.labels.has(k))
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! Preference order inside a bucket: spread across cameras and across time.
 //!
-//! Images are grouped by camera (or by folder when no camera is known) and each
+//! Images are grouped by camera (images without one form one group) and each
 //! group is kept in path order (time order for frame sequences). A group is
 //! visited in bit-reversal order with a seeded rotation, so its first picks are
-//! far apart in time (½, ¼, ¾, …) rather than the first N frames. Groups are
-//! interleaved round-robin in a seeded order, so every camera is reached early.
+//! far apart in time (½, ¼, ¾, …) rather than the first N frames. Groups take
+//! turns by [`Balance`]: by default in proportion to their distinct images, so
+//! the set's camera mix follows the pool's (domain rule 1: match deployment).
 
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::pool::PoolImage;
 use crate::rng::SplitMix64;
@@ -33,35 +36,112 @@ pub fn spread(n: usize, offset: u64) -> Vec<usize> {
         .collect()
 }
 
+/// How a bucket's picks are shared among cameras.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Balance {
+    /// In proportion to each camera's distinct images in the bucket: the set's
+    /// camera mix matches the pool's (default).
+    #[default]
+    Proportional,
+    /// The same for every camera, whatever its size.
+    Equal,
+    /// In proportion to these weights (cameras not listed weigh 1; images
+    /// without a camera weigh as the `-` entry, else 1).
+    Weights(BTreeMap<String, f64>),
+}
+
+/// The group an image's picks are shared in: its camera, or `-` for none.
+pub fn group_of(img: &PoolImage) -> &str {
+    img.labels.camera.as_deref().unwrap_or(NO_CAMERA)
+}
+
+/// The group of images without a camera.
+pub const NO_CAMERA: &str = "-";
+
 /// Orders `members` (indices into `images`, in path order) for picking; the
 /// result's position is each image's preference rank.
-pub fn preference(images: &[PoolImage], members: &[usize], rng: &mut SplitMix64) -> Vec<usize> {
-    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+///
+/// Images are grouped by camera (those without one form one group, inside
+/// which folders take turns). Each group is visited in bit-reversal order with
+/// a seeded rotation, so its first picks are far apart in time. Groups take
+/// turns by `balance`: the next pick goes to the group whose share so far is
+/// furthest below its weight (Sainte-Laguë: smallest `(taken + ½) / weight`),
+/// ties in a seeded order.
+pub fn preference(
+    images: &[PoolImage],
+    members: &[usize],
+    balance: &Balance,
+    rng: &mut SplitMix64,
+) -> Vec<usize> {
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &i in members {
-        let img = &images[i];
-        let key = match &img.labels.camera {
-            Some(c) => format!("camera:{c}"),
-            None => format!("folder:{}", img.folder().display()),
-        };
-        groups.entry(key).or_default().push(i);
+        groups.entry(group_of(&images[i])).or_default().push(i);
     }
-    let mut queues: Vec<Vec<usize>> = groups
-        .into_values()
-        .map(|g| {
-            let offset = rng.next_u64();
-            spread(g.len(), offset).into_iter().map(|k| g[k]).collect()
+    let mut queues: Vec<(f64, Vec<usize>)> = groups
+        .into_iter()
+        .map(|(name, g)| {
+            let weight = match balance {
+                Balance::Proportional => g.len() as f64,
+                Balance::Equal => 1.0,
+                Balance::Weights(w) => w.get(name).copied().unwrap_or(1.0),
+            };
+            let order = if name == NO_CAMERA {
+                by_folder(images, &g, rng)
+            } else {
+                spread_group(&g, rng)
+            };
+            (weight, order)
         })
         .collect();
     rng.shuffle(&mut queues);
-    let mut out = Vec::with_capacity(members.len());
-    let mut cursors = vec![0usize; queues.len()];
-    while out.len() < members.len() {
-        for (q, cursor) in queues.iter().zip(cursors.iter_mut()) {
-            if let Some(&i) = q.get(*cursor) {
-                out.push(i);
-                *cursor += 1;
-            }
-        }
+    interleave(&queues, members.len())
+}
+
+/// A group's members in seeded bit-reversal order.
+fn spread_group(g: &[usize], rng: &mut SplitMix64) -> Vec<usize> {
+    let offset = rng.next_u64();
+    spread(g.len(), offset).into_iter().map(|k| g[k]).collect()
+}
+
+/// Images without a camera: each folder spread in time, folders taking turns.
+fn by_folder(images: &[PoolImage], g: &[usize], rng: &mut SplitMix64) -> Vec<usize> {
+    let mut folders: BTreeMap<&std::path::Path, Vec<usize>> = BTreeMap::new();
+    for &i in g {
+        folders.entry(images[i].folder()).or_default().push(i);
+    }
+    let queues: Vec<(f64, Vec<usize>)> = folders
+        .into_values()
+        .map(|f| (1.0, spread_group(&f, rng)))
+        .collect();
+    interleave(&queues, g.len())
+}
+
+/// Merges weighted queues: each next item comes from the non-empty queue with
+/// the smallest `(taken + ½) / weight` (queue order breaks ties); queues of
+/// weight 0 come last.
+fn interleave(queues: &[(f64, Vec<usize>)], n: usize) -> Vec<usize> {
+    let mut out = Vec::with_capacity(n);
+    let mut taken = vec![0usize; queues.len()];
+    while out.len() < n {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter(|(q, (_, items))| taken[*q] < items.len())
+            .min_by(|(a, (wa, _)), (b, (wb, _))| {
+                let key = |q: usize, w: f64| {
+                    if w > 0.0 {
+                        (taken[q] as f64 + 0.5) / w
+                    } else {
+                        f64::INFINITY
+                    }
+                };
+                key(*a, *wa).total_cmp(&key(*b, *wb)).then(a.cmp(b))
+            })
+            .map(|(q, _)| q);
+        let Some(q) = next else { break };
+        out.push(queues[q].1[taken[q]]);
+        taken[q] += 1;
     }
     out
 }

@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 
 use super::flow::{EdgeId, Network};
-use super::{CameraFill, Pick, Plan, Selection, Shortfall, Slot, SlotFill, order, serves};
+use super::{
+    CameraFill, NoCamera, Pick, Plan, Selection, Shortfall, Slot, SlotFill, SlotKind, Spill,
+    carries_quota_tag, order, serves,
+};
 use crate::cancel::Interrupted;
 use crate::label::Bucket;
 use crate::pool::PoolImage;
@@ -32,7 +35,7 @@ pub(super) fn solve(
     plan: &Plan<'_>,
     slots: &[Slot],
 ) -> Result<Selection, Interrupted> {
-    let rank = ranks(images, candidates, plan.seed);
+    let rank = ranks(images, candidates, plan.balance, plan.seed);
     let in_used_bucket =
         |img: &PoolImage| img.labels.bucket.is_some_and(|b| plan.buckets[b].count > 0);
     let used: Vec<usize> = candidates
@@ -68,15 +71,23 @@ pub(super) fn solve(
         .collect();
     picks.sort_by(|a, b| (a.bucket, &a.slot, a.image).cmp(&(b.bucket, &b.slot, b.image)));
     let mut sel = Selection::default();
-    slot_fills(&mut sel, slots, &model);
-    camera_fills(&mut sel, images, &picks, &cameras, plan.camera_min);
+    slot_fills(&mut sel, slots, &model, |slot| {
+        tagged_left_out(images, &used, slot, plan)
+    });
+    sel.spill = spill(images, &picks, plan);
+    camera_fills(&mut sel, images, &picks, &cameras, plan.camera_min, &used);
     sel.picks = picks;
     Ok(sel)
 }
 
 /// Each candidate's preference rank inside its bucket (0 = first choice):
 /// spread across cameras and time, from the seed.
-fn ranks(images: &[PoolImage], candidates: &[usize], seed: u64) -> BTreeMap<usize, usize> {
+fn ranks(
+    images: &[PoolImage],
+    candidates: &[usize],
+    balance: &super::Balance,
+    seed: u64,
+) -> BTreeMap<usize, usize> {
     let mut rank = BTreeMap::new();
     for (b, bucket) in Bucket::ALL.into_iter().enumerate() {
         let members: Vec<usize> = candidates
@@ -85,7 +96,7 @@ fn ranks(images: &[PoolImage], candidates: &[usize], seed: u64) -> BTreeMap<usiz
             .filter(|&i| images[i].labels.bucket == Some(bucket))
             .collect();
         let mut rng = SplitMix64::new(seed, b as u64 + 1);
-        for (r, i) in order::preference(images, &members, &mut rng)
+        for (r, i) in order::preference(images, &members, balance, &mut rng)
             .into_iter()
             .enumerate()
         {
@@ -130,9 +141,14 @@ fn network(
         let img = &images[i];
         let node = g.add_node();
         for (s, slot) in slots.iter().enumerate() {
-            if serves(img, slot, &plan.buckets[slot.bucket]) {
+            let bucket = &plan.buckets[slot.bucket];
+            if serves(img, slot, bucket) {
                 available[s] += 1;
-                let e = g.add_edge(slot_nodes[s], node, 1, 0);
+                // A free share takes an image carrying a quota tag only when
+                // untagged images run out: its edge costs more than any rank.
+                let tagged = slot.kind == SlotKind::Free && carries_quota_tag(img, bucket);
+                let cost = if tagged { n_img + 1 } else { 0 };
+                let e = g.add_edge(slot_nodes[s], node, 1, cost);
                 links.push((s, i, e));
             }
         }
@@ -151,8 +167,23 @@ fn network(
     }
 }
 
-/// Every slot's fill, and a shortfall for each slot not full.
-fn slot_fills(sel: &mut Selection, slots: &[Slot], model: &Model) {
+/// For the free share of a bucket that takes only untagged images: its
+/// distinct images that carry a quota tag; 0 otherwise.
+fn tagged_left_out(images: &[PoolImage], used: &[usize], slot: &Slot, plan: &Plan<'_>) -> usize {
+    let bucket = &plan.buckets[slot.bucket];
+    if slot.kind != SlotKind::Free || bucket.free != super::FreeShare::Untagged {
+        return 0;
+    }
+    used.iter()
+        .filter(|&&i| {
+            images[i].labels.bucket == Some(slot.bucket) && carries_quota_tag(&images[i], bucket)
+        })
+        .count()
+}
+
+/// Every slot's fill, and a shortfall for each slot not full (`tagged` says
+/// how many images a strict free share leaves out).
+fn slot_fills(sel: &mut Selection, slots: &[Slot], model: &Model, tagged: impl Fn(&Slot) -> usize) {
     for (s, slot) in slots.iter().enumerate() {
         let filled = model.g.flow(model.slot_edges[s]) as usize;
         let available = model.available[s];
@@ -170,9 +201,30 @@ fn slot_fills(sel: &mut Selection, slots: &[Slot], model: &Model) {
                 wanted: slot.cap,
                 filled,
                 available,
+                tagged: tagged(slot),
             });
         }
     }
+}
+
+/// Per bucket and quota key: free-share picks carrying it.
+fn spill(images: &[PoolImage], picks: &[Pick], plan: &Plan<'_>) -> Vec<Spill> {
+    let mut counts: BTreeMap<(crate::label::Bucket, &str), usize> = BTreeMap::new();
+    for p in picks.iter().filter(|p| p.slot == SlotKind::Free) {
+        for key in plan.buckets[p.bucket].quota.keys() {
+            if images[p.image].labels.has(key) {
+                *counts.entry((p.bucket, key.as_str())).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|((bucket, key), images)| Spill {
+            bucket,
+            key: key.to_owned(),
+            images,
+        })
+        .collect()
 }
 
 /// Every camera's contribution, and a shortfall for each below the minimum.
@@ -182,12 +234,28 @@ fn camera_fills(
     picks: &[Pick],
     cameras: &BTreeMap<&str, usize>,
     min: usize,
+    used: &[usize],
 ) {
     let mut chosen_per_camera: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut no_camera = (0, 0);
     for p in picks {
-        if let Some(c) = &images[p.image].labels.camera {
-            *chosen_per_camera.entry(c.as_str()).or_default() += 1;
+        match &images[p.image].labels.camera {
+            Some(c) => *chosen_per_camera.entry(c.as_str()).or_default() += 1,
+            None => no_camera.0 += 1,
         }
+    }
+    no_camera.1 = used
+        .iter()
+        .filter(|&&i| images[i].labels.camera.is_none())
+        .count();
+    let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+    if no_camera.1 > 0 {
+        sel.no_camera = Some(NoCamera {
+            chosen: no_camera.0,
+            available: no_camera.1,
+            set_share: share(no_camera.0, picks.len()),
+            pool_share: share(no_camera.1, used.len()),
+        });
     }
     for (&camera, &available) in cameras {
         let chosen = chosen_per_camera.get(camera).copied().unwrap_or(0);
@@ -196,6 +264,8 @@ fn camera_fills(
             min,
             chosen,
             available,
+            set_share: share(chosen, picks.len()),
+            pool_share: share(available, used.len()),
         });
         if chosen < min {
             sel.shortfalls.push(Shortfall::Camera {

@@ -21,6 +21,7 @@ fn plan_of(
         camera_min,
         seed: 1,
         shortfall: policy,
+        balance: &Balance::Proportional,
         cancel: &crate::cancel::NEVER,
     }
 }
@@ -81,9 +82,10 @@ fn minimums_and_free_share() {
     for k in 0..6 {
         images.push(img(&format!("n{k}.jpg"), Bucket::Hard, &["night"], None));
     }
-    // count 8: exactly 2 night (quota), at least 3 texture, 3 free. The free share
-    // may not take night images (that would break the exact quota).
-    let buckets = hard(8, &[("night", 2)], &[("texture", 3)]);
+    // count 8: exactly 2 night (quota), at least 3 texture, 3 free. With
+    // `free = "untagged"` the free share may not take night images.
+    let mut buckets = hard(8, &[("night", 2)], &[("texture", 3)]);
+    buckets.hard.free = FreeShare::Untagged;
     let sel = select(
         &images,
         &all(&images),
@@ -128,6 +130,7 @@ fn shortfall_names_the_quota_and_fill_tops_it_up() {
             wanted: 4,
             filled: 2,
             available: 2,
+            tagged: 0,
         }]
     );
     assert_eq!(
@@ -297,5 +300,121 @@ fn class_slots_and_label_keys() {
     assert_eq!(
         sel.shortfalls[0].to_string(),
         "bucket normal, class truck: wanted 2, filled 0 (0 distinct images available after dedup)"
+    );
+}
+
+#[test]
+fn a_free_rest_beside_per_tag_quotas_takes_tagged_images_last() {
+    // The seed's "hard: night, rain, blur, each at least N, rest any": every
+    // hard image carries a quota tag, so the free share must take some.
+    let mut images = Vec::new();
+    for tag in ["night", "rain", "blur"] {
+        for k in 0..6 {
+            images.push(img(&format!("{tag}{k}.jpg"), Bucket::Hard, &[tag], None));
+        }
+    }
+    let mut buckets = hard(12, &[("night", 3), ("rain", 3), ("blur", 3)], &[]);
+    let sel = select(
+        &images,
+        &all(&images),
+        &plan_of(&buckets, 0, ShortfallPolicy::Fail),
+    );
+    assert!(sel.shortfalls.is_empty(), "{:?}", sel.shortfalls);
+    assert_eq!(sel.picks.len(), 12);
+    let spilled: usize = sel.spill.iter().map(|s| s.images).sum();
+    assert_eq!(spilled, 3, "{:?}", sel.spill);
+    // With one untagged image, it goes to the free share before tagged ones.
+    images.push(img("plain.jpg", Bucket::Hard, &[], None));
+    let sel = select(
+        &images,
+        &all(&images),
+        &plan_of(&buckets, 0, ShortfallPolicy::Fail),
+    );
+    assert_eq!(slot_of(&sel, images.len() - 1).as_deref(), Some("free"));
+    assert_eq!(sel.spill.iter().map(|s| s.images).sum::<usize>(), 2);
+    // Strict: the free share comes up short, with the true count available.
+    buckets.hard.free = FreeShare::Untagged;
+    let sel = select(
+        &images,
+        &all(&images),
+        &plan_of(&buckets, 0, ShortfallPolicy::Fail),
+    );
+    assert_eq!(
+        sel.shortfalls,
+        vec![Shortfall::Slot {
+            bucket: Bucket::Hard,
+            slot: SlotKind::Free,
+            wanted: 3,
+            filled: 1,
+            available: 1,
+            tagged: 18,
+        }]
+    );
+}
+
+#[test]
+fn cameras_share_picks_in_proportion_or_equally() {
+    // cam a has 30 images, cam b 10, and 10 have no camera: 20 picks.
+    let mut images = Vec::new();
+    for (cam, n) in [(Some("a"), 30), (Some("b"), 10), (None, 10)] {
+        for k in 0..n {
+            let name = format!("{}/{k:03}.jpg", cam.unwrap_or("stills"));
+            images.push(img(&name, Bucket::Normal, &[], cam));
+        }
+    }
+    let buckets = PerBucket {
+        normal: BucketPlan {
+            count: 20,
+            ..BucketPlan::default()
+        },
+        ..PerBucket::default()
+    };
+    let count = |sel: &Selection, cam: Option<&str>| {
+        sel.picks
+            .iter()
+            .filter(|p| images[p.image].labels.camera.as_deref() == cam)
+            .count()
+    };
+    let mut plan = plan_of(&buckets, 0, ShortfallPolicy::Fail);
+    let sel = select(&images, &all(&images), &plan);
+    assert_eq!(
+        (
+            count(&sel, Some("a")),
+            count(&sel, Some("b")),
+            count(&sel, None)
+        ),
+        (12, 4, 4)
+    );
+    let a = sel.cameras.iter().find(|c| c.camera == "a").unwrap();
+    assert_eq!((a.set_share, a.pool_share), (0.6, 0.6));
+    assert_eq!(sel.no_camera.as_ref().map(|n| n.chosen), Some(4));
+    plan.balance = &Balance::Equal;
+    let sel = select(&images, &all(&images), &plan);
+    let (ca, cb, cn) = (
+        count(&sel, Some("a")),
+        count(&sel, Some("b")),
+        count(&sel, None),
+    );
+    assert!(
+        (6..=7).contains(&ca) && (6..=7).contains(&cb) && (6..=7).contains(&cn),
+        "{ca} {cb} {cn}"
+    );
+    let weights = Balance::Weights(
+        [
+            ("a".to_owned(), 1.0),
+            ("b".to_owned(), 3.0),
+            ("-".to_owned(), 0.0),
+        ]
+        .into(),
+    );
+    plan.balance = &weights;
+    let sel = select(&images, &all(&images), &plan);
+    assert_eq!(
+        (
+            count(&sel, Some("a")),
+            count(&sel, Some("b")),
+            count(&sel, None)
+        ),
+        (10, 10, 0)
     );
 }

@@ -150,6 +150,7 @@ fn bucket_plan(
 ) -> BucketPlan {
     let mut plan = BucketPlan {
         count,
+        free: rb.free.unwrap_or_default(),
         ..BucketPlan::default()
     };
     let mut taken = 0usize;

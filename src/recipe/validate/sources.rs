@@ -9,6 +9,7 @@ use crate::annotations::AnnotationSpec;
 use crate::paths;
 use crate::recipe::raw::RawRecipe;
 use crate::recipe::{CameraPlan, OutputPlan, Sources};
+use crate::select::Balance;
 
 /// `[sources]`: at least one root; `exclude` patterns that parse.
 pub(super) fn sources(c: &mut Checker<'_, '_>, raw: &RawRecipe, base: &Path) -> Sources {
@@ -69,6 +70,54 @@ pub(super) fn camera(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> CameraPlan {
             .min
             .as_ref()
             .map_or(0, |m| c.count(m, "camera.min")),
+        balance: balance(c, raw),
+    }
+}
+
+/// `camera.balance` (`proportional` or `equal`) or `camera.weights` (a table
+/// of camera → weight ≥ 0, `-` for images without a camera), not both.
+fn balance(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> Balance {
+    let cam = &raw.camera;
+    match (&cam.balance, &cam.weights) {
+        (Some(b), Some(_)) => {
+            c.at_key(
+                b,
+                "camera.balance",
+                "set either `balance` or `weights`, not both",
+            );
+            Balance::default()
+        }
+        (Some(b), None) => {
+            match b.get_ref().as_str() {
+                "proportional" => Balance::Proportional,
+                "equal" => Balance::Equal,
+                other => {
+                    c.at_key(
+                    b,
+                    "camera.balance",
+                    format!("must be \"proportional\" or \"equal\" (or give `weights`), not `{other}`"),
+                );
+                    Balance::default()
+                }
+            }
+        }
+        (None, Some(w)) => {
+            let mut weights = std::collections::BTreeMap::new();
+            for (camera, v) in w.get_ref() {
+                let x = *v.get_ref();
+                if x.is_finite() && x >= 0.0 {
+                    weights.insert(camera.clone(), x);
+                } else {
+                    c.at_key(
+                        v,
+                        &format!("camera.weights.{camera}"),
+                        format!("must be 0 or more, not {x}"),
+                    );
+                }
+            }
+            Balance::Weights(weights)
+        }
+        (None, None) => Balance::default(),
     }
 }
 
