@@ -607,3 +607,83 @@ fn an_html_report_inside_the_output_is_part_of_the_set() {
         );
     }
 }
+
+#[test]
+fn a_free_rest_beside_per_tag_quotas_builds_and_says_what_it_took() {
+    let pool = Pool::standard();
+    // Every hard image is night or rain: the free share of 2 must take tagged ones.
+    let recipe = pool.recipe(
+        "total = 30\nsplit = { normal = 6, hard = 2, background = 2 }\n[buckets.hard.quota]\nnight = 2\nrain = 2\n[output]\ndir = \"out\"\n",
+    );
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success()
+        .stdout(contains("free share of hard also took"));
+    let rows = csv_rows(&pool.join("out/manifest.csv"));
+    let hard: Vec<_> = rows.iter().filter(|r| r[3] == "hard").collect();
+    assert_eq!(hard.len(), 6);
+    assert_eq!(hard.iter().filter(|r| r[4] == "night").count(), 2);
+    assert_eq!(hard.iter().filter(|r| r[4] == "free").count(), 2);
+    // Strict: the free share stays empty and the message says why.
+    let strict = pool.recipe(
+        "total = 30\nsplit = { normal = 6, hard = 2, background = 2 }\n[buckets.hard]\nfree = \"untagged\"\n[buckets.hard.quota]\nnight = 2\nrain = 2\n[output]\ndir = \"out2\"\n",
+    );
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&strict)
+        .assert()
+        .code(1)
+        .stdout(contains("bucket hard, free share: wanted 2, filled 0 (0 distinct images available after dedup); 24 more carry a quota tag"));
+}
+
+#[test]
+fn camera_shares_follow_the_pool_or_are_equal_when_asked() {
+    let pool = Pool::standard();
+    let body = |balance: &str| {
+        format!("total = 12\nsplit = {{ normal = 1 }}\n[output]\ndir = \"out-{balance}\"\n")
+    };
+    let recipe = pool.recipe(&body("p"));
+    let json = json_of(
+        pool.cmd()
+            .args(["build", "-q", "--dry-run", "--json", "--recipe"])
+            .arg(&recipe),
+    );
+    let cameras = json["cameras"].as_array().unwrap();
+    for c in cameras {
+        assert!(
+            c["set_share"].is_number() && c["pool_share"].is_number(),
+            "{c}"
+        );
+    }
+    let text = std::fs::read_to_string(&recipe)
+        .unwrap()
+        .replace("[camera]\n", "[camera]\nbalance = \"equal\"\n");
+    std::fs::write(&recipe, &text).unwrap();
+    let json = json_of(
+        pool.cmd()
+            .args(["build", "-q", "--dry-run", "--json", "--recipe"])
+            .arg(&recipe),
+    );
+    let chosen: Vec<u64> = json["cameras"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["chosen"].as_u64().unwrap())
+        .collect();
+    assert!(chosen.iter().all(|&n| (3..=4).contains(&n)), "{chosen:?}");
+    std::fs::write(
+        &recipe,
+        text.replace("balance = \"equal\"", "balance = \"even\""),
+    )
+    .unwrap();
+    pool.cmd()
+        .args(["check", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "camera.balance: must be \"proportional\" or \"equal\"",
+        ));
+}
