@@ -129,8 +129,9 @@ pub struct BuildArgs {
     /// Seed for selection [default: the recipe's seed, else 0].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Plan and report only: write nothing, not even the cache (but an --html
-    /// report outside the output folder, when asked for).
+    /// Plan and report only: write no set (the feature cache is still filled,
+    /// and an --html report outside the output folder is written when asked
+    /// for).
     #[arg(long)]
     pub dry_run: bool,
     /// Replace an earlier calibset output in the output folder (refused when it

@@ -40,7 +40,7 @@ pub struct BuildOptions {
     pub layout: Option<Layout>,
     /// Seed (overrides `seed`).
     pub seed: Option<u64>,
-    /// Plan and report, write nothing (not even the cache).
+    /// Plan and report, write no set (the feature cache is still written).
     pub dry_run: bool,
     /// Replace an earlier calibset output in the output folder.
     pub force: bool,
@@ -236,7 +236,9 @@ pub fn build(
     let seed = opts.seed.unwrap_or(recipe.seed);
     let plan_options = PlanOptions {
         cache_dir: opts.cache_dir.as_deref(),
-        save_cache: !opts.dry_run,
+        // The feature cache is not the set: a dry run fills it too, so the next
+        // edit-and-retry of a recipe decodes nothing.
+        save_cache: true,
         seed,
         keep_unbucketed: false,
     };

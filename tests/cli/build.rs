@@ -223,7 +223,7 @@ fn refuses_a_foreign_folder_and_replaces_its_own_only_with_force() {
 }
 
 #[test]
-fn dry_run_writes_nothing() {
+fn dry_run_writes_no_set_but_fills_the_cache() {
     let pool = Pool::standard();
     let recipe = standard(&pool);
     pool.cmd()
@@ -233,7 +233,14 @@ fn dry_run_writes_nothing() {
         .success()
         .stdout(contains("would write 30 images"));
     assert!(!pool.join("out").exists());
-    assert!(!pool.join(".cache").exists());
+    // The edit-and-retry loop: the next run decodes nothing.
+    assert!(pool.join(".cache").is_dir());
+    let json = json_of(
+        pool.cmd()
+            .args(["build", "--dry-run", "--json", "--recipe"])
+            .arg(&recipe),
+    );
+    assert_eq!(json["measure"]["decoded"], 0);
     // A preview report is written when asked for, and nothing else.
     let before = pool.files("");
     pool.cmd()

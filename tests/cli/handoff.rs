@@ -263,7 +263,8 @@ fn low_bitrate_re_saves_are_extra_tagged_files_in_every_export() {
 
 #[test]
 fn the_bundled_hand_off_example_builds() {
-    let recipe = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-handoff.toml");
+    let recipe =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-handoff.toml");
     let pool = Pool::empty();
     pool.cmd()
         .args(["build", "-q", "--no-cache", "--recipe"])
@@ -273,8 +274,18 @@ fn the_bundled_hand_off_example_builds() {
         .assert()
         .success();
     let (dtype, shape, _) = npy(&pool.join("set/calib.npy"));
-    assert_eq!((dtype.as_str(), shape.as_slice()), ("<f4", &[60, 3, 320, 320][..]));
-    for f in ["dataset.txt", "calib.npz", "input_list.txt", "raw/000059.raw", "data.yaml", "calib_reader.py"] {
+    assert_eq!(
+        (dtype.as_str(), shape.as_slice()),
+        ("<f4", &[60, 3, 320, 320][..])
+    );
+    for f in [
+        "dataset.txt",
+        "calib.npz",
+        "input_list.txt",
+        "raw/000059.raw",
+        "data.yaml",
+        "calib_reader.py",
+    ] {
         assert!(pool.join("set").join(f).is_file(), "{f}");
     }
 }
