@@ -140,6 +140,7 @@ impl<'a> Labeller<'a> {
             if let Some(c) = labels.meta.remove("camera") {
                 labels.camera = Some(c);
             }
+            labels.rule = Some(i);
             if rule.bucket.is_some() {
                 labels.bucket = rule.bucket;
                 labels.origin = Origin::Rule(i);

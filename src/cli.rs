@@ -163,6 +163,10 @@ pub struct CheckArgs {
     /// Print the resolved plan as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Check the recipe alone: do not look for its roots, manifest and
+    /// annotations on disk (for templates).
+    #[arg(long)]
+    pub syntax_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -68,6 +68,14 @@ pub fn audit(cli: &Cli, args: &AuditArgs, cancel: &AtomicBool) -> anyhow::Result
 /// `calibset check`.
 pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let recipe = Recipe::load(&args.recipe)?;
+    let missing = recipe.missing_inputs();
+    if !args.syntax_only && !missing.is_empty() {
+        anyhow::bail!(
+            "recipe {} names inputs that are not there (--syntax-only checks the recipe alone):\n  {}",
+            args.recipe.display(),
+            missing.join("\n  ")
+        );
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         out.write_all(recipe.check_json().as_bytes())?;

@@ -123,6 +123,8 @@ pub struct Labels {
     pub measured: BTreeSet<String>,
     /// Where the bucket came from.
     pub origin: Origin,
+    /// The `[[rules]]` entry that matched the image (0-based), if any.
+    pub rule: Option<usize>,
 }
 
 impl Labels {
@@ -138,6 +140,7 @@ impl Labels {
             meta: BTreeMap::new(),
             measured: BTreeSet::new(),
             origin: Origin::None,
+            rule: None,
         }
     }
 

@@ -102,8 +102,12 @@ pub fn inventory(
     // Rules with `when` need measurements, so then every file is measured first.
     let measure_all = recipe.rules.iter().any(|r| !r.when.is_empty());
     let mut todo = Vec::new();
+    let mut rule_hits = vec![0usize; recipe.rules.len()];
     for file in &files {
         let labels = label(&labeller, file, None);
+        if let Some(r) = labels.rule {
+            rule_hits[r] += 1;
+        }
         if labels.bucket.is_some() || measure_all || opts.keep_unbucketed {
             todo.push((file, labels));
         } else {
@@ -126,7 +130,11 @@ pub fn inventory(
         match m.result {
             Ok(features) => {
                 let labels = if measure_all {
-                    label(&labeller, file, Some(&features.quality))
+                    let l = label(&labeller, file, Some(&features.quality));
+                    if let Some(r) = l.rule {
+                        rule_hits[r] += 1;
+                    }
+                    l
                 } else {
                     with_measured(&labeller, labels, &features.quality)
                 };
@@ -140,6 +148,7 @@ pub fn inventory(
         }
     }
     inv.summary.issues.sort_by(|a, b| a.path.cmp(&b.path));
+    warn_unused_rules(recipe, &rule_hits, &mut inv.warnings);
     if opts.save_cache {
         let seen: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
         caches.save(&seen, &mut inv.warnings);
@@ -177,6 +186,20 @@ fn list(
             scan.symlinks_skipped
         ));
     }
+    for root in &recipe.sources.roots {
+        let empty = !scan
+            .files
+            .iter()
+            .chain(&scan.videos)
+            .any(|f| f.path.starts_with(root));
+        if empty {
+            inv.warnings.push(format!(
+                "no images found under {} (image extensions: jpg jpeg png bmp webp tif tiff; videos: mp4 mkv avi mov h264 264 webm m4v)",
+                root.display()
+            ));
+        }
+    }
+    let s = &mut inv.summary;
     for w in &scan.issues {
         s.issues.push(Issue {
             path: rel(recipe, &w.path),
@@ -185,6 +208,19 @@ fn list(
         });
     }
     Ok(scan)
+}
+
+/// A warning for each rule that matched no image: a pattern that names no
+/// folder of the pool is a typo more often than not.
+fn warn_unused_rules(recipe: &Recipe, hits: &[usize], warnings: &mut Vec<String>) {
+    for (i, (rule, &n)) in recipe.rules.iter().zip(hits).enumerate() {
+        if n == 0 {
+            warnings.push(format!(
+                "rules[{i}] (match = \"{}\") matched no image",
+                rule.pattern.as_str()
+            ));
+        }
+    }
 }
 
 /// The manifest's rows for the files found; its rows naming missing files are

@@ -42,6 +42,44 @@ impl Recipe {
         s
     }
 
+    /// The recipe's inputs that are not on disk: roots that do not exist or are
+    /// not folders, a manifest or annotation source that does not exist. One
+    /// line each, naming the key.
+    pub fn missing_inputs(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        for root in &self.sources.roots {
+            if !root.is_dir() {
+                let what = if root.exists() {
+                    "is not a folder"
+                } else {
+                    "does not exist"
+                };
+                missing.push(format!("sources.roots: {} {what}", root.display()));
+            }
+        }
+        let files = [
+            ("sources.manifest", self.sources.manifest.as_ref()),
+            (
+                "annotations.path",
+                self.annotations.as_ref().map(|a| &a.path),
+            ),
+            (
+                "annotations.images",
+                self.annotations.as_ref().and_then(|a| a.images.as_ref()),
+            ),
+            (
+                "annotations.names",
+                self.annotations.as_ref().and_then(|a| a.names.as_ref()),
+            ),
+        ];
+        for (key, path) in files {
+            if let Some(path) = path.filter(|p| !p.exists()) {
+                missing.push(format!("{key}: {} does not exist", path.display()));
+            }
+        }
+        missing
+    }
+
     /// Refuses images whose header declares more than `pixels` (overrides
     /// `limits.max_megapixels`).
     pub fn set_max_pixels(&mut self, pixels: u64) {

@@ -10,7 +10,7 @@ fn check_summarises_a_valid_recipe() {
     let pool = Pool::empty();
     let recipe = pool.recipe("total = 1000\nsplit = { normal = 6, hard = 2, background = 2 }\n[buckets.hard.quota]\nnight = 50\n");
     pool.cmd()
-        .args(["check", "--recipe"])
+        .args(["check", "--syntax-only", "--recipe"])
         .arg(&recipe)
         .assert()
         .success()
@@ -61,4 +61,53 @@ fn help_documents_exit_codes() {
         .stdout(contains(
             "Exit codes: 0 success, 1 quota shortfall or audit findings, 2 error, 130 interrupted",
         ));
+}
+
+#[test]
+fn check_names_inputs_that_are_not_there() {
+    let pool = crate::fixture::Pool::standard();
+    let recipe = pool.recipe("total = 10\nsplit = { normal = 1 }\n");
+    let text = std::fs::read_to_string(&recipe).unwrap().replace(
+        "roots = [\"frames\", \"stills\"]",
+        "roots = [\"frames\", \"stils\"]\nmanifest = \"labels.csv\"",
+    );
+    std::fs::write(&recipe, text).unwrap();
+    pool.cmd()
+        .args(["check", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("names inputs that are not there"))
+        .stderr(
+            predicates::str::contains("sources.roots:")
+                .and(predicates::str::contains("stils does not exist")),
+        )
+        .stderr(
+            predicates::str::contains("sources.manifest:")
+                .and(predicates::str::contains("labels.csv does not exist")),
+        );
+}
+
+#[test]
+fn rules_that_match_nothing_and_empty_roots_are_warned_about() {
+    let pool = crate::fixture::Pool::standard();
+    std::fs::create_dir_all(pool.join("empty")).unwrap();
+    let recipe = pool.recipe("total = 10\nsplit = { normal = 1 }\n[[rules]]\nmatch = \"frames/*/fog/**\"\nbucket = \"hard\"\n");
+    let text = std::fs::read_to_string(&recipe).unwrap().replace(
+        "roots = [\"frames\", \"stills\"]",
+        "roots = [\"frames\", \"stills\", \"empty\"]",
+    );
+    std::fs::write(&recipe, text).unwrap();
+    pool.cmd()
+        .args(["build", "--dry-run", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "calibset: warning: rules[4] (match = \"frames/*/fog/**\") matched no image",
+        ))
+        .stderr(
+            predicates::str::contains("calibset: warning: no images found under")
+                .and(predicates::str::contains("empty")),
+        );
 }

@@ -11,7 +11,7 @@ fn plan_of(recipe: &str) -> (u64, u64, serde_json::Value) {
         .join(recipe);
     let out = Pool::empty()
         .cmd()
-        .args(["check", "--json", "--recipe"])
+        .args(["check", "--syntax-only", "--json", "--recipe"])
         .arg(&path)
         .output()
         .unwrap();

@@ -160,7 +160,7 @@ fn audit_folders() {
 
 #[test]
 fn check_text_and_json() {
-    let pool = Pool::empty();
+    let pool = Pool::standard();
     let recipe = pool.recipe_with_camera_min(BODY, 2);
     let text = combined(&run(&pool, &["check", "--recipe", arg(&recipe)]));
     insta::assert_snapshot!("check_text", text);
