@@ -96,11 +96,21 @@ impl<'a> Labeller<'a> {
             self.add_measured(&mut labels, q);
         }
         let row = self.manifest.and_then(|m| m.row(path));
-        // Metadata first: manifest fields, then the camera pattern's captures.
+        let annotation = self.annotations.and_then(|a| a.of(path));
+        // What the image shows comes first, so rules can test it with `when`:
+        // the manifest's fields, tags and classes, the annotations' classes and
+        // far-small tag, then the camera pattern's captures.
         if let Some(row) = row {
             labels.meta.clone_from(&row.meta);
             labels.time = row.time;
             labels.classes.extend(row.classes.iter().cloned());
+            labels.tags.extend(row.tags.iter().cloned());
+        }
+        if let Some(a) = annotation {
+            labels.classes.extend(a.classes.iter().cloned());
+            if a.far_small {
+                labels.tags.insert("far-small".to_owned());
+            }
         }
         if let Some(captures) = self.rules.camera_from.and_then(|p| p.captures(rel)) {
             for (name, value) in captures {
@@ -114,7 +124,39 @@ impl<'a> Labeller<'a> {
                 }
             }
         }
-        // The first rule whose pattern and `where` conditions hold.
+        self.apply_first_rule(&mut labels, rel, quality.is_some());
+        // Bucket precedence: manifest row > annotations > rule > default.
+        if let Some(a) = annotation {
+            if a.objects == 0 {
+                labels.bucket = Some(Bucket::Background);
+                labels.origin = Origin::Annotation;
+            } else if matches!(labels.bucket, None | Some(Bucket::Background)) {
+                labels.bucket = Some(Bucket::Normal);
+                labels.origin = Origin::Annotation;
+            }
+        }
+        if let Some(row) = row {
+            if let Some(b) = row.bucket {
+                labels.bucket = Some(b);
+                labels.origin = Origin::Manifest;
+            }
+            if row.camera.is_some() {
+                labels.camera.clone_from(&row.camera);
+            }
+        }
+        if labels.bucket.is_none()
+            && let Some(b) = self.rules.default_bucket
+        {
+            labels.bucket = Some(b);
+            labels.origin = Origin::Default;
+        }
+        labels
+    }
+
+    /// Applies the first rule whose pattern matches `rel` and whose `where` and
+    /// `when` conditions hold. `when` keys are any labels the image carries
+    /// (tags, classes, `field=value`); measured ones (`auto:`) need `measured`.
+    fn apply_first_rule(&self, labels: &mut Labels, rel: &str, measured: bool) {
         for (i, rule) in self.rules.rules.iter().enumerate() {
             let Some(captures) = rule.pattern.captures(rel) else {
                 continue;
@@ -127,12 +169,13 @@ impl<'a> Labeller<'a> {
                 meta,
                 ..labels.clone()
             };
+            let needs_measure = rule.when.iter().any(|t| t.starts_with("auto:"));
             if !rule
                 .conditions
                 .iter()
                 .all(|(field, glob)| probe.field(field).is_some_and(|v| glob.is_match(v)))
-                || (!rule.when.is_empty() && quality.is_none())
-                || !rule.when.iter().all(|t| labels.measured.contains(t))
+                || (needs_measure && !measured)
+                || !rule.when.iter().all(|t| probe.has(t))
             {
                 continue;
             }
@@ -150,37 +193,7 @@ impl<'a> Labeller<'a> {
             if rule.camera.is_some() {
                 labels.camera.clone_from(&rule.camera);
             }
-            break;
+            return;
         }
-        if let Some(a) = self.annotations.and_then(|a| a.of(path)) {
-            labels.classes.extend(a.classes.iter().cloned());
-            if a.far_small {
-                labels.tags.insert("far-small".to_owned());
-            }
-            if a.objects == 0 {
-                labels.bucket = Some(Bucket::Background);
-                labels.origin = Origin::Annotation;
-            } else if matches!(labels.bucket, None | Some(Bucket::Background)) {
-                labels.bucket = Some(Bucket::Normal);
-                labels.origin = Origin::Annotation;
-            }
-        }
-        if let Some(row) = row {
-            if let Some(b) = row.bucket {
-                labels.bucket = Some(b);
-                labels.origin = Origin::Manifest;
-            }
-            labels.tags.extend(row.tags.iter().cloned());
-            if row.camera.is_some() {
-                labels.camera.clone_from(&row.camera);
-            }
-        }
-        if labels.bucket.is_none()
-            && let Some(b) = self.rules.default_bucket
-        {
-            labels.bucket = Some(b);
-            labels.origin = Origin::Default;
-        }
-        labels
     }
 }

@@ -99,8 +99,12 @@ pub fn inventory(
     let annotations = read_annotations(recipe, &scan, &mut inv)?;
     let labeller = Labeller::new(recipe.label_rules(), manifest.as_ref())
         .with_annotations(annotations.as_ref());
-    // Rules with `when` need measurements, so then every file is measured first.
-    let measure_all = recipe.rules.iter().any(|r| !r.when.is_empty());
+    // Rules with a measured `when` (auto:…) need measurements: then every file
+    // is measured first.
+    let measure_all = recipe
+        .rules
+        .iter()
+        .any(|r| r.when.iter().any(|t| t.starts_with("auto:")));
     let mut todo = Vec::new();
     let mut rule_hits = vec![0usize; recipe.rules.len()];
     for file in &files {

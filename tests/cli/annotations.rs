@@ -163,3 +163,28 @@ dir = "out"
         "objects without a rule are normal"
     );
 }
+
+#[test]
+fn rules_can_bucket_by_label_derived_tags() {
+    // Domain rule: far-small objects are hard. The tag comes from the labels.
+    let pool = yolo_pool();
+    let recipe = RECIPE.replace(
+        "[classes]",
+        "[[rules]]\nwhen = \"far-small\"\nbucket = \"hard\"\ntags = [\"far\"]\n[buckets.hard]\ncount = 8\n[classes]",
+    );
+    let recipe = recipe.replace(
+        "count = 20\n[buckets.normal.quota]\nfar-small = 8",
+        "count = 12",
+    );
+    pool.write("recipe.toml", recipe.as_bytes());
+    let json = crate::fixture::json_of(pool.cmd().args([
+        "build",
+        "--dry-run",
+        "--json",
+        "--recipe",
+        "recipe.toml",
+    ]));
+    assert_eq!(json["pool"]["usable"]["hard"], 8, "{}", json["pool"]);
+    assert_eq!(json["pool"]["usable"]["normal"], 12);
+    assert_eq!(json["pool"]["usable"]["background"], 16);
+}

@@ -55,7 +55,9 @@ fn rule(c: &mut Checker<'_, '_>, key: &str, rule: &Spanned<RawRule>) -> Option<R
     })
 }
 
-/// `when`: measured tags, each one of [`MEASURED_TAGS`]. Unknown tags are
+/// `when`: labels the image must all carry — tags and classes from folders,
+/// the manifest or annotations, `field=value`, or measured tags (`auto:…`,
+/// each one of [`MEASURED_TAGS`]). Unknown measured tags and empty keys are
 /// reported but kept.
 fn when(c: &mut Checker<'_, '_>, key: &str, r: &RawRule) -> Vec<String> {
     let when: Vec<String> = r
@@ -63,15 +65,19 @@ fn when(c: &mut Checker<'_, '_>, key: &str, r: &RawRule) -> Vec<String> {
         .as_ref()
         .map_or_else(Vec::new, |w| w.get_ref().to_vec());
     if let Some(w) = &r.when {
-        for t in when.iter().filter(|t| !MEASURED_TAGS.contains(&t.as_str())) {
-            c.at_key(
-                w,
-                &format!("{key}.when"),
-                format!(
-                    "unknown measured tag `{t}`, expected one of {}",
-                    MEASURED_TAGS.join(", ")
-                ),
-            );
+        for t in &when {
+            if t.trim().is_empty() {
+                c.at_key(w, &format!("{key}.when"), "an empty label matches nothing");
+            } else if t.starts_with("auto:") && !MEASURED_TAGS.contains(&t.as_str()) {
+                c.at_key(
+                    w,
+                    &format!("{key}.when"),
+                    format!(
+                        "unknown measured tag `{t}`, expected one of {}",
+                        MEASURED_TAGS.join(", ")
+                    ),
+                );
+            }
         }
     }
     when
