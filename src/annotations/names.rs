@@ -21,6 +21,8 @@ pub(super) struct ClassNames {
     pub path: PathBuf,
     /// Whether the data YAML declares keypoints (`kpt_shape`).
     pub pose: bool,
+    /// The data YAML's `path:` (the dataset root), as written.
+    pub root: Option<String>,
     names: BTreeMap<u64, String>,
 }
 
@@ -73,6 +75,7 @@ fn from_lines(path: &Path, text: &str) -> Result<ClassNames, AnnotationError> {
     Ok(ClassNames {
         path: path.to_owned(),
         pose: false,
+        root: None,
         names,
     })
 }
@@ -130,6 +133,7 @@ fn from_yaml(path: &Path, text: &str) -> Result<ClassNames, AnnotationError> {
     Ok(ClassNames {
         path: path.to_owned(),
         pose,
+        root: scalar(&doc["path"]).filter(|p| !p.is_empty()),
         names,
     })
 }

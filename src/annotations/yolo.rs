@@ -18,15 +18,55 @@ use std::path::{Component, Path, PathBuf};
 use super::names::ClassNames;
 use super::{AnnotationError, AnnotationIssue, AnnotationSpec, ImageAnnotation, Loaded, number};
 
-/// Loads the label file of every image under an `images` folder of `spec.path`.
+/// The dataset folder and its class names: `spec.path` may be the folder or
+/// its Ultralytics data YAML (whose `path:` names the folder, relative to the
+/// YAML; its own folder without one). Without `names`, the data YAML passed as
+/// `path`, or one found in the dataset folder or beside it, gives the names.
+fn dataset(spec: &AnnotationSpec) -> Result<(PathBuf, Option<ClassNames>), AnnotationError> {
+    let given = spec.names.as_deref().map(ClassNames::load).transpose()?;
+    if is_yaml(&spec.path) {
+        let yaml = ClassNames::load(&spec.path)?;
+        let dir = spec.path.parent().unwrap_or(Path::new("."));
+        let root = match &yaml.root {
+            Some(r) => crate::paths::normalize(&dir.join(r)),
+            None => dir.to_owned(),
+        };
+        return Ok((root, given.or(Some(yaml))));
+    }
+    let names = match given {
+        Some(n) => Some(n),
+        None => find_data_yaml(&spec.path),
+    };
+    Ok((spec.path.clone(), names))
+}
+
+/// Whether `path` names a YAML file.
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+/// The first readable data YAML with `names:` in the dataset folder, then
+/// beside it (sorted by name).
+fn find_data_yaml(root: &Path) -> Option<ClassNames> {
+    [Some(root), root.parent()]
+        .into_iter()
+        .flatten()
+        .flat_map(|dir| crate::source::files_in(dir).unwrap_or_default())
+        .filter(|p| is_yaml(p))
+        .find_map(|p| ClassNames::load(&p).ok())
+}
+
+/// Loads the label file of every image under an `images` folder of the dataset.
 pub(super) fn load(spec: &AnnotationSpec, images: &[&Path]) -> Result<Loaded, AnnotationError> {
-    let names = spec.names.as_deref().map(ClassNames::load).transpose()?;
+    let (root, names) = dataset(spec)?;
     let deploy_h = f64::from(spec.deploy_size.1);
     let mut out = HashMap::new();
     let mut issues = Vec::new();
     let mut label_files = 0usize;
     for &image in images {
-        let Some(label) = label_path(&spec.path, image) else {
+        let Some(label) = label_path(&root, image) else {
             continue;
         };
         let text = match crate::source::read_text(&label, crate::source::LABEL_LIMIT) {

@@ -320,6 +320,9 @@ fn admit(
     features: crate::features::Features,
     keep_unbucketed: bool,
 ) {
+    for class in &labels.classes {
+        *inv.summary.classes.entry(class.clone()).or_default() += 1;
+    }
     match labels.bucket {
         Some(bucket) => inv.summary.usable[bucket] += 1,
         None => {

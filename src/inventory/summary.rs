@@ -94,6 +94,8 @@ pub struct PoolSummary {
     pub missing: usize,
     /// Readable images whose extension names another format.
     pub mislabelled: Vec<String>,
+    /// Usable images per object class (manifest or annotations).
+    pub classes: std::collections::BTreeMap<String, usize>,
 }
 
 impl PoolSummary {

@@ -176,6 +176,27 @@ impl Report {
                 m.total, m.limited_by
             ));
         }
+        let missing_class = self.shortfalls.iter().find_map(|s| match s {
+            crate::select::Shortfall::Slot {
+                slot: crate::select::SlotKind::Class(c),
+                available: 0,
+                ..
+            } => Some(c),
+            _ => None,
+        });
+        if let Some(class) = missing_class {
+            let known: Vec<&str> = self.pool.classes.keys().map(String::as_str).collect();
+            let ids =
+                !known.is_empty() && known.iter().all(|k| k.bytes().all(|b| b.is_ascii_digit()));
+            notes.push(match (known.is_empty(), ids) {
+                (true, _) => format!("no image has class `{class}`: the pool has no class labels (a manifest `classes` column or [annotations])"),
+                (false, true) => format!(
+                    "no image has class `{class}`: the pool's classes are ids {} (YOLO labels without names: set annotations.names, or annotations.path to the dataset's data.yaml)",
+                    known.join(", ")
+                ),
+                (false, false) => format!("no image has class `{class}`; the pool's classes are {}", known.join(", ")),
+            });
+        }
         if self.shortfalls.iter().any(|s| !s.shrinks_with_total()) {
             notes.push(
                 "a smaller total does not fix the tag, class or camera shortfalls: they need more distinct images or a smaller quota".to_owned(),

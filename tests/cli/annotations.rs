@@ -188,3 +188,49 @@ fn rules_can_bucket_by_label_derived_tags() {
     assert_eq!(json["pool"]["usable"]["normal"], 12);
     assert_eq!(json["pool"]["usable"]["background"], 16);
 }
+
+#[test]
+fn the_data_yaml_can_be_the_path_and_gives_the_names() {
+    // Ultralytics users point at data.yaml; its `path:` is the dataset root.
+    let pool = yolo_pool();
+    pool.write(
+        "ds/data.yaml",
+        b"path: .\ntrain: images/train\nval: images/train\nnames:\n  0: car\n  1: person\n",
+    );
+    let recipe = RECIPE.replace(
+        "path = \"ds\"\nnames = \"ds/names.txt\"\n",
+        "path = \"ds/data.yaml\"\n",
+    );
+    pool.write("recipe.toml", recipe.as_bytes());
+    pool.cmd()
+        .args(["build", "-q", "--recipe", "recipe.toml"])
+        .assert()
+        .success();
+    let rows = csv_rows(&pool.join("out/manifest.csv"));
+    assert_eq!(rows.len(), 36, "20 normal + 16 background");
+}
+
+#[test]
+fn names_are_found_beside_the_dataset_without_a_names_key() {
+    let pool = yolo_pool();
+    pool.write("ds/dataset.yaml", b"names: [car, person]\n");
+    let recipe = RECIPE.replace("names = \"ds/names.txt\"\n", "");
+    pool.write("recipe.toml", recipe.as_bytes());
+    pool.cmd()
+        .args(["build", "-q", "--recipe", "recipe.toml"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_required_class_missing_from_id_labels_says_how_to_name_them() {
+    let pool = yolo_pool();
+    let recipe = RECIPE.replace("names = \"ds/names.txt\"\n", "");
+    pool.write("recipe.toml", recipe.as_bytes());
+    pool.cmd()
+        .args(["build", "--recipe", "recipe.toml"])
+        .assert()
+        .code(1)
+        .stdout(contains("the pool's classes are ids 0, 1"))
+        .stdout(contains("data.yaml"));
+}
