@@ -107,6 +107,7 @@ impl<'a> Labeller<'a> {
             labels.tags.extend(row.tags.iter().cloned());
         }
         if let Some(a) = annotation {
+            labels.still = true;
             labels.classes.extend(a.classes.iter().cloned());
             if a.far_small {
                 labels.tags.insert("far-small".to_owned());

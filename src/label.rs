@@ -125,6 +125,9 @@ pub struct Labels {
     pub origin: Origin,
     /// The `[[rules]]` entry that matched the image (0-based), if any.
     pub rule: Option<usize>,
+    /// A photo, never a video frame unless `sequences.match` declares it: an
+    /// annotation source lists it.
+    pub still: bool,
 }
 
 impl Labels {
@@ -141,6 +144,7 @@ impl Labels {
             measured: BTreeSet::new(),
             origin: Origin::None,
             rule: None,
+            still: false,
         }
     }
 

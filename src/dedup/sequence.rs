@@ -3,9 +3,13 @@
 //!
 //! Which images form sequences is declared by `sequences.match` patterns (a
 //! `{sequence}` capture names the sequence, else each matching folder is one)
-//! or, without them, found by a heuristic: a folder holding at least
+//! or, without them, found by evidence: a folder holding at least
 //! [`MIN_FRAMES`] images whose file names end in a number (`000123.jpg`,
-//! `frame_42.png`). Video frames always form one sequence per video.
+//! `frame_42.png`), nine in ten of one size (the odd ones are not frames), a
+//! quarter or more of them alike their neighbours in number order. Dataset photos (`000000391895.jpg`,
+//! `2008_000123.jpg`) fail the size or likeness test, and images an annotation
+//! source lists are stills unless declared. Video frames always form one sequence per video. The summary names
+//! every sequence and why it is one, and every numbered folder that is not.
 //! A frame's time is its label's `time` (manifest column, video timestamp), else
 //! its frame index divided by the frame rate (a matching rule's `fps`, else
 //! `sequences.fps`); the index is the file name's number, or in a declared
@@ -57,6 +61,82 @@ pub struct SequenceSummary {
     pub consecutive_duplicates: usize,
     /// Sequences with no timing (no `time`, no `fps`), so not sampled by time.
     pub untimed: Vec<String>,
+    /// Every sequence, in key order, and why it is one.
+    pub found: Vec<Found>,
+    /// Folders of numbered images the heuristic did not take for frames.
+    pub stills: Vec<Stills>,
+}
+
+/// A sequence and the evidence that made it one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    /// Its key: the folder (relative, `/`-separated) or the `{sequence}` prefix.
+    pub key: String,
+    /// Frames in it.
+    pub frames: usize,
+    /// Why it is a sequence.
+    pub basis: Basis,
+}
+
+/// Why images form a sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Basis {
+    /// Frames extracted from one video.
+    Video,
+    /// A `sequences.match` pattern.
+    Declared,
+    /// Numbered frames of one size, many alike their neighbours.
+    Numbered {
+        /// Frame width in pixels.
+        width: u32,
+        /// Frame height in pixels.
+        height: u32,
+        /// Percent of neighbouring pairs (in number order) that look alike.
+        alike_percent: u32,
+    },
+}
+
+/// A folder of numbered images that are not frames.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stills {
+    /// The folder (relative, `/`-separated).
+    pub folder: String,
+    /// Numbered images in it.
+    pub images: usize,
+    /// Why they are not frames.
+    pub reason: NotFrames,
+}
+
+/// Why a folder of numbered images is not a sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotFrames {
+    /// An annotation source lists them: dataset photos.
+    Annotated,
+    /// They are not all one size.
+    Sizes,
+    /// Few of them look like their neighbours in number order.
+    Unalike,
+}
+
+impl NotFrames {
+    /// A short explanation for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotFrames::Annotated => "listed by the annotations",
+            NotFrames::Sizes => "sizes differ",
+            NotFrames::Unalike => "neighbours do not look alike",
+        }
+    }
+}
+
+/// How images enter a sequence group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grouping {
+    Video,
+    Declared,
+    Heuristic,
 }
 
 /// Trailing number of a file stem: `000123` → 123, `frame_42` → 42.
@@ -80,19 +160,42 @@ pub fn sample(
     mut removed: Vec<Option<Removal>>,
 ) -> (Vec<Option<Removal>>, SequenceSummary) {
     let mut summary = SequenceSummary::default();
-    let mut groups: BTreeMap<&str, (bool, Vec<usize>)> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, (Grouping, Vec<usize>)> = BTreeMap::new();
     // Frames the exact pass removed keep their place (positions, the frame
     // count) but are never kept again.
     for (i, img) in images.iter().enumerate() {
-        if let Some((key, declared)) = sequence_of(img, plan) {
+        if let Some((key, grouping)) = sequence_of(img, plan) {
             groups
                 .entry(key)
-                .or_insert((declared, Vec::new()))
+                .or_insert((grouping, Vec::new()))
                 .1
                 .push(i);
         }
     }
-    for (key, (declared, members)) in groups {
+    for (key, (grouping, mut members)) in groups {
+        let declared = grouping == Grouping::Declared;
+        let basis = match grouping {
+            Grouping::Video => Basis::Video,
+            Grouping::Declared => Basis::Declared,
+            Grouping::Heuristic => {
+                members.retain(|&i| frame_number(&images[i].file.path).is_some());
+                if members.len() < MIN_FRAMES {
+                    continue;
+                }
+                let numbered = members.len();
+                match frame_evidence(images, &mut members) {
+                    Ok(basis) => basis,
+                    Err(reason) => {
+                        summary.stills.push(Stills {
+                            folder: key.to_owned(),
+                            images: numbered,
+                            reason,
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
         let by_position = declared
             && !members
                 .iter()
@@ -117,6 +220,11 @@ pub fn sample(
         }
         summary.sequences += 1;
         summary.frames += timed.len();
+        summary.found.push(Found {
+            key: key.to_owned(),
+            frames: timed.len(),
+            basis,
+        });
         let mut frames = timed;
         frames.sort_by(|a, b| {
             let key = |(i, t): &(usize, Option<f64>)| (t.unwrap_or(0.0), *i);
@@ -168,19 +276,78 @@ pub fn sample(
     (removed, summary)
 }
 
-/// The sequence `img` belongs to, as a `/`-separated key, and whether it was
-/// declared by a `sequences.match` pattern; `None` when it is in none.
-fn sequence_of<'a>(img: &'a PoolImage, plan: &SequencePlan) -> Option<(&'a str, bool)> {
+/// The sequence `img` may belong to, as a `/`-separated key, and how it got
+/// there; `None` when it is in none. Heuristic groups still need evidence.
+fn sequence_of<'a>(img: &'a PoolImage, plan: &SequencePlan) -> Option<(&'a str, Grouping)> {
     let rel = img.file.rel.as_str();
     let folder = rel.rsplit_once('/').map_or("", |(folder, _)| folder);
     match &plan.declared {
-        _ if img.file.frame_of.is_some() => Some((folder, false)),
-        None => Some((folder, false)),
+        _ if img.file.frame_of.is_some() => Some((folder, Grouping::Video)),
+        None => Some((folder, Grouping::Heuristic)),
         Some(patterns) => patterns.iter().find(|p| p.is_match(rel)).map(|p| {
             let key = p.prefix_through(rel, "sequence").unwrap_or(folder);
-            (key, true)
+            (key, Grouping::Declared)
         }),
     }
+}
+
+/// Neighbouring frames at least this similar count as alike (unrelated photos
+/// score 0.35–0.65, frames of one camera mostly above 0.9).
+const ALIKE: f32 = 0.9;
+
+/// The share of neighbouring pairs that must be alike for numbered images to
+/// be taken for frames.
+const ALIKE_SHARE: f64 = 0.25;
+
+/// The share of numbered images in a folder that must have one size to be
+/// taken for frames (a resized copy or two may sit among them).
+const SAME_SIZE_SHARE: f64 = 0.9;
+
+/// Whether numbered images (`members`, at least [`MIN_FRAMES`]) look like the
+/// frames of one clip: none listed by annotations, [`SAME_SIZE_SHARE`] of them
+/// of one size (`members` keeps only those), and at least [`ALIKE_SHARE`] of
+/// the pairs that are neighbours in number order [`ALIKE`]. Dataset photos
+/// differ in size, or in content from their neighbours even when resized and
+/// renumbered.
+fn frame_evidence(images: &[PoolImage], members: &mut Vec<usize>) -> Result<Basis, NotFrames> {
+    if members.iter().any(|&i| images[i].labels.still) {
+        return Err(NotFrames::Annotated);
+    }
+    let size = |i: usize| (images[i].features.width, images[i].features.height);
+    let mut sizes: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+    for &i in members.iter() {
+        *sizes.entry(size(i)).or_default() += 1;
+    }
+    // The most common size; ties go to the smallest.
+    let ((width, height), count) =
+        sizes.into_iter().fold(
+            ((0, 0), 0),
+            |best, (s, n)| if n > best.1 { (s, n) } else { best },
+        );
+    if (count as f64) < SAME_SIZE_SHARE * members.len() as f64 {
+        return Err(NotFrames::Sizes);
+    }
+    members.retain(|&i| size(i) == (width, height));
+    let mut ordered = members.clone();
+    ordered.sort_by_key(|&i| (frame_number(&images[i].file.path), i));
+    let signatures: Vec<Signature> = ordered
+        .iter()
+        .map(|&i| Signature::new(&images[i].features.thumb))
+        .collect();
+    let pairs = signatures.len() - 1;
+    let alike = signatures
+        .windows(2)
+        .filter(|w| similarity(&w[0], &w[1]) >= ALIKE)
+        .count();
+    let share = alike as f64 / pairs as f64;
+    if share < ALIKE_SHARE {
+        return Err(NotFrames::Unalike);
+    }
+    Ok(Basis::Numbered {
+        width,
+        height,
+        alike_percent: (share * 100.0).round() as u32,
+    })
 }
 
 #[cfg(test)]
@@ -416,6 +583,70 @@ mod tests {
         assert_eq!(s.sequences, 1);
         assert_eq!(removed[1], None, "the copy kept opens the window");
         assert_eq!(removed[2], Some(Removal::NotSampled));
+    }
+
+    #[test]
+    fn evidence_separates_frames_from_numbered_photos() {
+        let plan = SequencePlan {
+            every: Some(1.0),
+            fps: Some(10.0),
+            consecutive: false,
+            declared: None,
+        };
+        // Sizes differ: photos. One odd size in a clip is left out of it.
+        let mut images = clip();
+        images[4].features.width = 80;
+        let (removed, s) = run(&images, &plan);
+        assert_eq!((s.sequences, s.frames), (1, 29));
+        assert!(removed[4].is_none());
+        for img in &mut images[5..8] {
+            img.features.width = 80;
+        }
+        let (removed, s) = run(&images, &plan);
+        assert!(removed.iter().all(Option::is_none));
+        assert_eq!(s.stills[0].reason, NotFrames::Sizes);
+        assert_eq!(s.stills[0].images, 30);
+        // One size, numbered in a row, but unrelated pictures: photos.
+        let mut images = clip();
+        for (k, img) in images.iter_mut().enumerate() {
+            let k = k as f32;
+            img.features.thumb = blob(4.0 + (k * 7.3) % 24.0, 4.0 + (k * 3.1) % 24.0, 1.0);
+        }
+        let (_, s) = run(&images, &plan);
+        assert_eq!(s.stills[0].reason, NotFrames::Unalike);
+        // Listed by annotations: photos, unless declared.
+        let mut images = clip();
+        images[0].labels.still = true;
+        let (_, s) = run(&images, &plan);
+        assert_eq!((s.sequences, s.stills[0].reason), (0, NotFrames::Annotated));
+        let declared = SequencePlan {
+            declared: declared(&["cam/**"]),
+            ..plan.clone()
+        };
+        let (_, s) = run(&images, &declared);
+        assert_eq!(s.found[0].basis, Basis::Declared);
+        // One size at step 3 with a frame missing: a clip (the still frames alike).
+        let images: Vec<PoolImage> = clip()
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| *k != 7)
+            .map(|(k, mut img)| {
+                let name = format!("cam/seq/{:06}.jpg", k * 3);
+                img.file.path = Path::new("/pool").join(&name);
+                img.file.rel = name;
+                img
+            })
+            .collect();
+        let (_, s) = run(&images, &plan);
+        assert_eq!(
+            s.found[0].basis,
+            Basis::Numbered {
+                width: 64,
+                height: 48,
+                alike_percent: 100
+            }
+        );
+        assert_eq!(s.frames, 29);
     }
 
     #[test]

@@ -183,6 +183,9 @@ impl Page<'_> {
             if !q.untimed.is_empty() {
                 kv(out, "untimed sequences", q.untimed.len())?;
             }
+            if !q.stills.is_empty() {
+                kv(out, "numbered folders taken as stills", q.stills.len())?;
+            }
             out.push_str("</table></div>");
         }
         if let Some(st) = &r.stability {

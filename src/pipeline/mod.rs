@@ -161,7 +161,8 @@ impl Planned {
     /// The report of this plan (without output details).
     pub fn report(&self, recipe: &Recipe) -> Report {
         let mut report = crate::report::assemble(recipe, self.seed, &self.inv, &self.dd, &self.sel);
-        report.sequences = (self.sequences.sequences > 0).then(|| self.sequences.clone());
+        report.sequences = (self.sequences.sequences > 0 || !self.sequences.stills.is_empty())
+            .then(|| self.sequences.clone());
         report
     }
 

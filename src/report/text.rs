@@ -104,11 +104,36 @@ impl Report {
             )?;
         }
         if let Some(q) = &self.sequences {
-            writeln!(
-                w,
-                "sequences {} with {} frames: {} dropped by time sampling, {} as consecutive duplicates",
-                q.sequences, q.frames, q.not_sampled, q.consecutive_duplicates
-            )?;
+            if q.sequences > 0 {
+                writeln!(
+                    w,
+                    "sequences {} with {} frames: {} dropped by time sampling, {} as consecutive duplicates",
+                    q.sequences, q.frames, q.not_sampled, q.consecutive_duplicates
+                )?;
+                writeln!(w, "          {}", sequence_bases(q))?;
+            } else {
+                writeln!(w, "sequences none")?;
+            }
+            if !q.stills.is_empty() {
+                let shown: Vec<String> = q
+                    .stills
+                    .iter()
+                    .take(3)
+                    .map(|s| format!("{} ({})", s.folder, s.reason.describe()))
+                    .collect();
+                let more = q.stills.len().saturating_sub(shown.len());
+                writeln!(
+                    w,
+                    "          {} of numbered images taken as stills, not frames: {}{}; declare frames with `sequences.match`",
+                    count(q.stills.len(), "folder", "folders"),
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                )?;
+            }
             if !q.untimed.is_empty() {
                 writeln!(
                     w,
@@ -400,6 +425,32 @@ impl Report {
             )
         }
     }
+}
+
+/// Why the sequences are sequences: `taken as sequences: 3 videos, 14 folders
+/// of numbered frames of one size, alike their neighbours`.
+fn sequence_bases(q: &crate::dedup::SequenceSummary) -> String {
+    use crate::dedup::sequence::Basis;
+    let n = |f: fn(&Basis) -> bool| q.found.iter().filter(|s| f(&s.basis)).count();
+    let parts = [
+        (n(|b| matches!(b, Basis::Video)), "video", "videos"),
+        (
+            n(|b| matches!(b, Basis::Declared)),
+            "declared by sequences.match",
+            "declared by sequences.match",
+        ),
+        (
+            n(|b| matches!(b, Basis::Numbered { .. })),
+            "folder of numbered frames of one size, alike their neighbours",
+            "folders of numbered frames of one size, alike their neighbours",
+        ),
+    ];
+    let said: Vec<String> = parts
+        .iter()
+        .filter(|(k, ..)| *k > 0)
+        .map(|&(k, one, many)| count(k, one, many))
+        .collect();
+    format!("taken as sequences: {}", said.join(", "))
 }
 
 /// `n` with the singular or plural noun: `1 exact copy`, `3 exact copies`.

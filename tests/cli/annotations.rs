@@ -234,3 +234,22 @@ fn a_required_class_missing_from_id_labels_says_how_to_name_them() {
         .stdout(contains("the pool's classes are ids 0, 1"))
         .stdout(contains("data.yaml"));
 }
+
+#[test]
+fn annotated_images_are_stills_even_when_numbered_alike() {
+    // img_00 … img_35: one size, step 1, the shape of a clip. They are dataset
+    // photos: with one frame a second at 10 fps, none may be sampled out.
+    let pool = yolo_pool();
+    let recipe = format!("{RECIPE}[sequences]\nevery = \"1s\"\nfps = 10\n");
+    pool.write("recipe.toml", recipe.as_bytes());
+    let json = crate::fixture::json_of(pool.cmd().args([
+        "build",
+        "--dry-run",
+        "--json",
+        "--recipe",
+        "recipe.toml",
+    ]));
+    assert_eq!(json["sequences"]["not_sampled"], 0, "{}", json["sequences"]);
+    assert_eq!(json["sequences"]["stills"][0]["folder"], "ds/images/train");
+    assert_eq!(json["sequences"]["stills"][0]["reason"], "annotated");
+}

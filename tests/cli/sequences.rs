@@ -204,3 +204,75 @@ fn a_broken_video_is_a_reported_issue_not_a_failure() {
     );
     assert_eq!(report["pool"]["issues"][0]["kind"], "video");
 }
+
+#[test]
+fn numbered_dataset_photos_are_stills_and_the_report_says_why() {
+    // A COCO-like folder: 28 photos of two sizes with unrelated ids, and a VOC-like
+    // folder of one size whose neighbours are unrelated pictures. With 10 fps and one frame a
+    // second, the old heuristic sampled them as video and dropped 25 of 28.
+    let pool = Pool::empty();
+    let ids = [
+        139u64, 285, 632, 724, 776, 785, 802, 872, 885, 1000, 1268, 1296, 1353, 1425, 1490, 1503,
+        1532, 1584, 1675, 1761, 1818, 1993, 2006, 2149, 2153, 2157, 2261, 2299,
+    ];
+    for (k, id) in ids.iter().enumerate() {
+        let (w, h) = if k % 3 == 0 { (72, 96) } else { (96, 72) };
+        pool.image(&format!("frames/coco/{id:012}.jpg"), &scene(*id, 0.0, w, h));
+    }
+    for id in [8u64, 15, 19, 21, 28, 33, 42, 43, 53, 61] {
+        pool.image(
+            &format!("frames/voc/2008_{id:06}.jpg"),
+            &scene(id + 7, 0.0, 96, 72),
+        );
+    }
+    let recipe = format!(
+        "total = 38\nsplit = {{ normal = 1 }}\n[sequences]\nevery = \"1s\"\nfps = 10\n{BASE}"
+    );
+    std::fs::write(pool.join("r.toml"), recipe).unwrap();
+    let report = json_of(pool.cmd().args(["build", "--json", "--recipe", "r.toml"]));
+    assert_eq!(
+        report["sequences"]["sequences"], 0,
+        "{}",
+        report["sequences"]
+    );
+    assert_eq!(report["sequences"]["not_sampled"], 0);
+    let stills = &report["sequences"]["stills"];
+    assert_eq!(stills[0]["folder"], "frames/coco");
+    assert_eq!(stills[0]["reason"], "sizes");
+    assert_eq!(stills[1]["folder"], "frames/voc");
+    assert_eq!(stills[1]["reason"], "unalike");
+    assert_eq!(chosen_sources(&pool).len(), 38);
+    pool.cmd()
+        .args(["build", "--dry-run", "--recipe", "r.toml"])
+        .assert()
+        .success()
+        .stdout(contains("2 folders of numbered images taken as stills"))
+        .stdout(contains("frames/coco (sizes differ)"));
+}
+
+#[test]
+fn frames_saved_at_a_step_with_gaps_are_still_a_sequence() {
+    // Every fifth frame of a 10 fps panning clip, two of them deleted, and one
+    // resized copy among them: nine in ten of one size, neighbours alike.
+    let pool = Pool::empty();
+    for k in (0..150).step_by(5).filter(|k| ![35, 90].contains(k)) {
+        pool.image(
+            &format!("frames/cam1/{k:06}.jpg"),
+            &scene(42, k as f32 * 0.3, 96, 72),
+        );
+    }
+    pool.image("frames/cam1/000036.jpg", &scene(42, 10.8, 48, 36));
+    let recipe = format!(
+        "total = 5\nsplit = {{ normal = 1 }}\n[sequences]\nevery = \"3s\"\nfps = 10\nconsecutive = false\n{BASE}"
+    );
+    std::fs::write(pool.join("r.toml"), recipe).unwrap();
+    let report = json_of(pool.cmd().args(["build", "--json", "--recipe", "r.toml"]));
+    let found = &report["sequences"]["found"][0];
+    assert_eq!(found["key"], "frames/cam1");
+    assert_eq!(found["basis"]["kind"], "numbered");
+    assert_eq!(found["basis"]["width"], 96);
+    assert!(found["basis"]["alike_percent"].as_u64().unwrap() >= 25);
+    assert_eq!(report["sequences"]["frames"], 28, "the resized copy is no frame");
+    // 15 s at one frame per 3 s: 5 of the 28 frames kept.
+    assert_eq!(report["sequences"]["not_sampled"], 23);
+}
