@@ -1,6 +1,8 @@
 //! Path arithmetic: normalising joined paths and expressing one path relative to
-//! another, lexically; and [`resolved`], the one function that asks the file
-//! system, for where a path really leads.
+//! another, lexically; the names images go by ([`RootNames`]: relative to the
+//! recipe folder, or to a root outside it under that root's name); and
+//! [`resolved`], the one function that asks the file system, for where a path
+//! really leads.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -99,6 +101,99 @@ fn escape_into(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// The names images go by in patterns, reports and output layouts: the path
+/// relative to the recipe folder when the image lies inside it, else the path
+/// inside its source root prefixed with that root's name (its folder name,
+/// with parent folders added until it differs from every other root's name
+/// and from the top folders of the roots inside the recipe folder):
+/// `roots = ["../../data"]` names `/x/data/frames/c1/1.jpg` `data/frames/c1/1.jpg`.
+#[derive(Debug, Clone, Default)]
+pub struct RootNames {
+    base: PathBuf,
+    /// Roots outside `base` and their names, outermost first.
+    outside: Vec<(PathBuf, PathBuf)>,
+}
+
+impl RootNames {
+    /// Names for `roots` (absolute, normalised) of a recipe in `base`
+    /// (absolute, normalised).
+    pub fn new(roots: &[PathBuf], base: &Path) -> Self {
+        let mut outer: Vec<&PathBuf> = roots.iter().filter(|r| !r.starts_with(base)).collect();
+        outer.sort_by_key(|r| r.components().count());
+        // A root inside another outside root goes by the outer one's name.
+        let mut kept: Vec<&PathBuf> = Vec::new();
+        for r in outer {
+            if !kept.iter().any(|k| r.starts_with(k)) && !kept.contains(&r) {
+                kept.push(r);
+            }
+        }
+        let inside_tops: Vec<PathBuf> = roots
+            .iter()
+            .filter_map(|r| r.strip_prefix(base).ok())
+            .filter_map(|r| r.components().next())
+            .map(|c| PathBuf::from(c.as_os_str()))
+            .collect();
+        let parts = |r: &Path| -> Vec<std::ffi::OsString> {
+            r.components()
+                .filter_map(|c| match c {
+                    Component::Normal(n) => Some(n.to_owned()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let suffix = |r: &Path, k: usize| -> PathBuf {
+            let p = parts(r);
+            p[p.len().saturating_sub(k)..].iter().collect()
+        };
+        let outside = kept
+            .iter()
+            .map(|r| {
+                let longest = parts(r).len().max(1);
+                let name = (1..=longest)
+                    .map(|k| suffix(r, k))
+                    .find(|name| {
+                        let top = name
+                            .components()
+                            .next()
+                            .map(|c| PathBuf::from(c.as_os_str()));
+                        !name.as_os_str().is_empty()
+                            && kept
+                                .iter()
+                                .filter(|o| *o != r)
+                                .all(|o| (1..=longest).all(|k| suffix(o, k) != *name))
+                            && !top.is_some_and(|t| inside_tops.contains(&t))
+                    })
+                    .unwrap_or_else(|| {
+                        // Nothing shorter is unique: the whole path, or `root`.
+                        let all = suffix(r, longest);
+                        if all.as_os_str().is_empty() {
+                            PathBuf::from("root")
+                        } else {
+                            all
+                        }
+                    });
+                ((*r).clone(), name)
+            })
+            .collect();
+        RootNames {
+            base: base.to_owned(),
+            outside,
+        }
+    }
+
+    /// The name `path` (absolute, normalised) goes by.
+    pub fn rel(&self, path: &Path) -> PathBuf {
+        if !path.starts_with(&self.base) {
+            for (root, name) in &self.outside {
+                if let Ok(inner) = path.strip_prefix(root) {
+                    return name.join(inner);
+                }
+            }
+        }
+        relative(path, &self.base)
+    }
+}
+
 /// Where `path` lies inside the folder `dir` (absolute, normalised), compared
 /// as written and with symlinks resolved; `None` when it is outside.
 pub fn inside(path: &Path, dir: &Path) -> Option<PathBuf> {
@@ -176,6 +271,30 @@ mod tests {
         assert_eq!(slash(Path::new("a/b/c.jpg")), "a/b/c.jpg");
         assert!(is_within(Path::new("/a/b/c"), Path::new("/a/b")));
         assert!(!is_within(Path::new("/a/bc"), Path::new("/a/b")));
+    }
+
+    #[test]
+    fn names_roots_outside_the_recipe_folder_by_their_own_name() {
+        let base = Path::new("/d/pool/recipes");
+        let roots = [
+            PathBuf::from("/d/data"),
+            PathBuf::from("/d/data/frames"),
+            PathBuf::from("/e/a/shots"),
+            PathBuf::from("/e/b/shots"),
+            PathBuf::from("/d/pool/recipes/local"),
+            PathBuf::from("/f/local"),
+        ];
+        let names = RootNames::new(&roots, base);
+        let rel = |p: &str| slash(&names.rel(Path::new(p)));
+        assert_eq!(rel("/d/data/frames/c1/1.jpg"), "data/frames/c1/1.jpg");
+        assert_eq!(rel("/e/a/shots/1.jpg"), "a/shots/1.jpg");
+        assert_eq!(rel("/e/b/shots/1.jpg"), "b/shots/1.jpg");
+        assert_eq!(rel("/d/pool/recipes/local/1.jpg"), "local/1.jpg");
+        assert_eq!(rel("/f/local/1.jpg"), "f/local/1.jpg");
+        // Outside every root: relative to the recipe folder.
+        assert_eq!(rel("/g/1.jpg"), "../../../g/1.jpg");
+        let names = RootNames::new(&[PathBuf::from("/")], base);
+        assert_eq!(slash(&names.rel(Path::new("/x/1.jpg"))), "root/x/1.jpg");
     }
 
     #[cfg(unix)]

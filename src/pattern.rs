@@ -1,10 +1,13 @@
 //! Path patterns: globs matched against an image's path relative to the recipe
 //! directory (always with `/` separators), with optional named captures.
 //!
-//! A capture is a whole path segment written `{name}`, e.g. `frames/{camera}/**`.
-//! It matches one segment and records it under `name`. Captures must come before
-//! any `**` segment, so the captured segment's position is fixed. A brace group
-//! with a comma (`{jpg,png}`) keeps its usual glob meaning (alternation).
+//! A capture is written `{name}`: a whole path segment (`frames/{camera}/**`)
+//! or part of one between literal text (`cams/{camera}.mp4`, `cam_{camera}`).
+//! It matches one segment (or the part of it between the text) and records it
+//! under `name`. Captures may follow a `**` (`**/frames/{camera}/**`): where `**`
+//! could take more or fewer segments, the leftmost match counts (the first
+//! `frames` folder). A brace group with a comma (`{jpg,png}`) keeps its usual
+//! glob meaning (alternation).
 
 use globset::{Glob, GlobBuilder, GlobMatcher};
 
@@ -13,8 +16,37 @@ use globset::{Glob, GlobBuilder, GlobMatcher};
 pub struct PathPattern {
     source: String,
     matcher: GlobMatcher,
-    /// `(segment index, capture name)` for each `{name}` segment.
-    captures: Vec<(usize, String)>,
+    /// The pattern's segments, to place captures; empty without captures.
+    segments: Vec<Segment>,
+}
+
+/// One `/`-separated piece of a pattern with captures.
+#[derive(Debug, Clone)]
+enum Segment {
+    /// `**`: any number of segments, none included.
+    Recursive,
+    /// `prefix{name}suffix`: one segment, its middle recorded.
+    Capture(Capture),
+    /// Anything else: one segment matching this glob.
+    Glob(GlobMatcher),
+}
+
+/// A capture in a segment: `{name}`, with literal text around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Capture {
+    name: String,
+    prefix: String,
+    suffix: String,
+}
+
+impl Capture {
+    /// The captured part of `segment`, when it has the text around it.
+    fn take<'a>(&self, segment: &'a str) -> Option<&'a str> {
+        let inner = segment
+            .strip_prefix(&self.prefix)?
+            .strip_suffix(&self.suffix)?;
+        (!inner.is_empty()).then_some(inner)
+    }
 }
 
 /// Why a pattern could not be compiled.
@@ -23,51 +55,70 @@ pub enum PatternError {
     /// The glob itself is malformed.
     #[error("invalid glob: {0}")]
     Glob(String),
-    /// A capture appears after a `**` segment.
-    #[error("capture `{{{0}}}` must come before any `**` segment")]
-    CaptureAfterRecursive(String),
     /// A capture name is used twice.
     #[error("capture `{{{0}}}` appears twice")]
     DuplicateCapture(String),
+    /// The text around a capture in a segment has wildcards, or the segment
+    /// holds two captures.
+    #[error(
+        "capture `{{{0}}}` shares its segment with a wildcard or another capture; only literal text may surround it"
+    )]
+    CaptureBesideWildcard(String),
     /// A `{a,b/c}` alternation spans a `/` in a pattern with captures, whose
     /// segments could then not be counted.
     #[error("an alternation with `/` inside cannot be combined with captures")]
     SlashInAlternation,
 }
 
+/// Compiles one pattern (or segment) the way every pattern is compiled.
+fn glob(pattern: &str) -> Result<GlobMatcher, PatternError> {
+    let glob: Glob = GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| PatternError::Glob(e.kind().to_string()))?;
+    Ok(glob.compile_matcher())
+}
+
 impl PathPattern {
     /// Compiles `pattern`. `*` and `?` never cross a `/`; `**` spans segments.
     pub fn new(pattern: &str) -> Result<Self, PatternError> {
-        let mut captures: Vec<(usize, String)> = Vec::new();
-        let mut seen_recursive = false;
+        let mut names: Vec<String> = Vec::new();
         let mut glob_segments = Vec::new();
-        for (index, segment) in pattern.split('/').enumerate() {
-            if let Some(name) = capture_name(segment) {
-                if seen_recursive {
-                    return Err(PatternError::CaptureAfterRecursive(name.to_owned()));
+        let mut parsed = Vec::new();
+        for segment in pattern.split('/') {
+            let capture = capture_in(segment)?;
+            if let Some(c) = &capture {
+                if names.contains(&c.name) {
+                    return Err(PatternError::DuplicateCapture(c.name.clone()));
                 }
-                if captures.iter().any(|(_, n)| n == name) {
-                    return Err(PatternError::DuplicateCapture(name.to_owned()));
-                }
-                captures.push((index, name.to_owned()));
-                glob_segments.push("*");
+                names.push(c.name.clone());
+                glob_segments.push(format!("{}*{}", c.prefix, c.suffix));
             } else {
-                seen_recursive |= segment.contains("**");
-                glob_segments.push(segment);
+                glob_segments.push(segment.to_owned());
             }
+            parsed.push((segment, capture));
         }
-        if !captures.is_empty() && slash_in_braces(pattern) {
+        if !names.is_empty() && slash_in_braces(pattern) {
             return Err(PatternError::SlashInAlternation);
         }
-        let glob: Glob = GlobBuilder::new(&glob_segments.join("/"))
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| PatternError::Glob(e.kind().to_string()))?;
+        let matcher = glob(&glob_segments.join("/"))?;
+        let segments = if names.is_empty() {
+            Vec::new()
+        } else {
+            parsed
+                .into_iter()
+                .map(|(segment, capture)| match capture {
+                    Some(c) => Ok(Segment::Capture(c)),
+                    None if segment == "**" => Ok(Segment::Recursive),
+                    None => glob(segment).map(Segment::Glob),
+                })
+                .collect::<Result<_, _>>()?
+        };
         Ok(Self {
             source: pattern.to_owned(),
-            matcher: glob.compile_matcher(),
-            captures,
+            matcher,
+            segments,
         })
     }
 
@@ -78,24 +129,30 @@ impl PathPattern {
 
     /// Names of the captures, in order of appearance.
     pub fn capture_names(&self) -> impl Iterator<Item = &str> {
-        self.captures.iter().map(|(_, n)| n.as_str())
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Capture(c) => Some(c.name.as_str()),
+            _ => None,
+        })
     }
 
-    /// Whether `rel` (a `/`-separated relative path) matches.
+    /// Whether `rel` (a `/`-separated relative path) matches (with every
+    /// capture non-empty).
     pub fn is_match(&self, rel: &str) -> bool {
-        self.matcher.is_match(rel)
+        if self.segments.is_empty() {
+            self.matcher.is_match(rel)
+        } else {
+            self.place(rel).is_some()
+        }
     }
 
     /// Matches `rel` and returns the captured segments, or `None` when it does not match.
     pub fn captures<'a>(&self, rel: &'a str) -> Option<Vec<(&str, &'a str)>> {
-        if !self.matcher.is_match(rel) {
-            return None;
-        }
+        let placed = self.place(rel)?;
         let segments: Vec<&str> = rel.split('/').collect();
         Some(
-            self.captures
-                .iter()
-                .filter_map(|(i, name)| segments.get(*i).map(|s| (name.as_str(), *s)))
+            placed
+                .into_iter()
+                .filter_map(|(c, i)| Some((c.name.as_str(), c.take(segments[i])?)))
                 .collect(),
         )
     }
@@ -104,16 +161,71 @@ impl PathPattern {
     /// (`frames/cam01` for `frames/{camera}/**` and `frames/cam01/0001.jpg`), or
     /// `None` when `rel` does not match or the pattern has no such capture.
     pub fn prefix_through<'a>(&self, rel: &'a str, name: &str) -> Option<&'a str> {
-        let (index, _) = self.captures.iter().find(|(_, n)| n == name)?;
-        if !self.matcher.is_match(rel) {
-            return None;
-        }
+        let (_, index) = self.place(rel)?.into_iter().find(|(c, _)| c.name == name)?;
         let end = rel
             .match_indices('/')
-            .nth(*index)
+            .nth(index)
             .map_or(rel.len(), |(at, _)| at);
         Some(&rel[..end])
     }
+
+    /// Each capture's name and the index of the segment of `rel` it takes, in
+    /// the leftmost match; `None` when `rel` does not match.
+    fn place(&self, rel: &str) -> Option<Vec<(&Capture, usize)>> {
+        if !self.matcher.is_match(rel) {
+            return None;
+        }
+        if self.segments.is_empty() {
+            return Some(Vec::new());
+        }
+        let path: Vec<&str> = rel.split('/').collect();
+        let mut failed = vec![false; (self.segments.len() + 1) * (path.len() + 1)];
+        let mut taken = Vec::new();
+        // The glob matched; the segments still need a non-empty capture each.
+        place_from(&self.segments, 0, &path, 0, &mut failed, &mut taken).then_some(taken)
+    }
+}
+
+/// Matches `segments[s..]` against `path[p..]`, leftmost first, pushing each
+/// capture's `(name, path index)` onto `taken`; `failed` memoises dead ends.
+fn place_from<'s>(
+    segments: &'s [Segment],
+    s: usize,
+    path: &[&str],
+    p: usize,
+    failed: &mut [bool],
+    taken: &mut Vec<(&'s Capture, usize)>,
+) -> bool {
+    let key = s * (path.len() + 1) + p;
+    if failed[key] {
+        return false;
+    }
+    let ok = match segments.get(s) {
+        None => p == path.len(),
+        Some(Segment::Recursive) => {
+            (p..=path.len()).any(|q| place_from(segments, s + 1, path, q, failed, taken))
+        }
+        Some(segment) if p < path.len() => {
+            let here = match segment {
+                Segment::Capture(c) => {
+                    taken.push((c, p));
+                    c.take(path[p]).is_some()
+                }
+                Segment::Glob(g) => g.is_match(path[p]),
+                Segment::Recursive => unreachable!("handled above"),
+            };
+            let rest = here && place_from(segments, s + 1, path, p + 1, failed, taken);
+            if !rest && matches!(segment, Segment::Capture(_)) {
+                taken.pop();
+            }
+            rest
+        }
+        Some(_) => false,
+    };
+    if !ok {
+        failed[key] = true;
+    }
+    ok
 }
 
 /// Whether a `/` occurs inside `{…}` (an alternation), skipping `\` escapes
@@ -147,14 +259,45 @@ fn slash_in_braces(pattern: &str) -> bool {
     false
 }
 
-/// `{name}` with an identifier inside (letters, digits, `_`, `-`) is a capture.
-fn capture_name(segment: &str) -> Option<&str> {
-    let inner = segment.strip_prefix('{')?.strip_suffix('}')?;
-    let ident = !inner.is_empty()
-        && inner
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    ident.then_some(inner)
+/// The capture in `segment`: `{name}` with an identifier inside (letters,
+/// digits, `_`, `-`), alone or between literal text. A `{a,b}` group is an
+/// alternation, not a capture.
+fn capture_in(segment: &str) -> Result<Option<Capture>, PatternError> {
+    let is_ident = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let mut found = None;
+    let mut rest = segment;
+    let mut offset = 0;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let inner = &rest[open + 1..open + close];
+        if is_ident(inner) {
+            if found.is_some() {
+                return Err(PatternError::CaptureBesideWildcard(inner.to_owned()));
+            }
+            found = Some((offset + open, offset + open + close + 1, inner));
+        }
+        offset += open + close + 1;
+        rest = &segment[offset..];
+    }
+    let Some((start, end, name)) = found else {
+        return Ok(None);
+    };
+    let (prefix, suffix) = (&segment[..start], &segment[end..]);
+    let wild = |s: &str| s.contains(['*', '?', '[', ']', '{', '}', '\\']);
+    if wild(prefix) || wild(suffix) {
+        return Err(PatternError::CaptureBesideWildcard(name.to_owned()));
+    }
+    Ok(Some(Capture {
+        name: name.to_owned(),
+        prefix: prefix.to_owned(),
+        suffix: suffix.to_owned(),
+    }))
 }
 
 #[cfg(test)]
@@ -199,6 +342,61 @@ mod tests {
     }
 
     #[test]
+    fn captures_after_a_recursive_segment_take_the_leftmost_match() {
+        let p = PathPattern::new("**/frames/{camera}/**").unwrap();
+        assert_eq!(
+            p.captures("data/frames/camA/night/1.jpg"),
+            Some(vec![("camera", "camA")])
+        );
+        assert_eq!(
+            p.captures("frames/c1/x/frames/c2/1.jpg"),
+            Some(vec![("camera", "c1")])
+        );
+        assert_eq!(p.captures("data/stills/1.jpg"), None);
+        assert_eq!(
+            p.prefix_through("a/b/frames/c9/1.jpg", "camera"),
+            Some("a/b/frames/c9")
+        );
+        // A capture file name after `**`: `cams/**/{clip}` takes the last segment.
+        let p = PathPattern::new("cams/**/{clip}").unwrap();
+        assert_eq!(p.captures("cams/a/b/x.mp4"), Some(vec![("clip", "x.mp4")]));
+        let p = PathPattern::new("**/{camera}/*.jpg").unwrap();
+        assert_eq!(p.captures("a/b/c/1.jpg"), Some(vec![("camera", "c")]));
+    }
+
+    #[test]
+    fn captures_part_of_a_segment_between_literal_text() {
+        let p = PathPattern::new("cams/{camera}.mp4").unwrap();
+        assert_eq!(
+            p.captures("cams/site3_front_left.mp4"),
+            Some(vec![("camera", "site3_front_left")])
+        );
+        assert_eq!(p.captures("cams/.mp4"), None, "a capture is never empty");
+        assert!(!p.is_match("cams/a.mkv"));
+        let p = PathPattern::new("**/cam_{camera}/{clip}_v2/*").unwrap();
+        assert_eq!(
+            p.captures("x/cam_07/drive_v2/1.jpg"),
+            Some(vec![("camera", "07"), ("clip", "drive")])
+        );
+        assert_eq!(
+            p.prefix_through("x/cam_07/drive_v2/1.jpg", "camera"),
+            Some("x/cam_07")
+        );
+        assert_eq!(
+            PathPattern::new("cams/*{camera}.mp4").unwrap_err(),
+            PatternError::CaptureBesideWildcard("camera".into())
+        );
+        assert_eq!(
+            PathPattern::new("{camera}_{clip}/*").unwrap_err(),
+            PatternError::CaptureBesideWildcard("clip".into())
+        );
+        // An alternation beside literal text stays one.
+        let p = PathPattern::new("cams/x.{mp4,mkv}").unwrap();
+        assert!(p.is_match("cams/x.mkv"));
+        assert_eq!(p.capture_names().count(), 0);
+    }
+
+    #[test]
     fn alternation_is_not_a_capture() {
         let p = PathPattern::new("frames/*/{night,rain-fog}/**").unwrap();
         assert!(p.is_match("frames/c/rain-fog/1.jpg"));
@@ -208,10 +406,6 @@ mod tests {
 
     #[test]
     fn rejects_bad_patterns() {
-        assert_eq!(
-            PathPattern::new("**/{camera}/x").unwrap_err(),
-            PatternError::CaptureAfterRecursive("camera".into())
-        );
         assert_eq!(
             PathPattern::new("{a}/{a}/**").unwrap_err(),
             PatternError::DuplicateCapture("a".into())

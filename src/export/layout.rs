@@ -20,7 +20,8 @@ pub enum Layout {
     ByBucket,
     /// One folder, flattened names.
     Flat,
-    /// The source tree relative to the recipe directory.
+    /// The source tree relative to the recipe directory (a root outside it:
+    /// the root's tree under its name).
     Mirror,
 }
 
@@ -95,16 +96,29 @@ pub(super) fn source_column(img: &PoolImage, base: &Path) -> String {
     }
 }
 
+/// The image's name in output layouts, exactly: [`paths::RootNames::rel`] of
+/// its path (a video frame: of its video, then `NNNNNN.jpg`).
+fn named_rel(img: &PoolImage, names: &paths::RootNames) -> PathBuf {
+    match &img.file.frame_of {
+        Some(f) => {
+            let frame = img.file.rel.rsplit('/').next().unwrap_or_default();
+            names.rel(&f.video).join(frame)
+        }
+        None => names.rel(&img.file.path),
+    }
+}
+
 /// Where every pick goes, by layout, collision-free, in pick order. Names keep
-/// the source's bytes.
+/// the source's bytes; images in a root outside the recipe folder go by the
+/// root's name (`names`), so `mirror` mirrors each root's tree.
 pub fn placements(
     images: &[PoolImage],
     sel: &Selection,
     layout: Layout,
-    base: &Path,
+    names: &paths::RootNames,
 ) -> Vec<Placement> {
     let wanted = sel.picks.iter().map(|p| {
-        let rel = exact_rel(&images[p.image], base);
+        let rel = named_rel(&images[p.image], names);
         match layout {
             Layout::ByBucket => PathBuf::from(p.bucket.as_str()).join(flat_name(&rel)),
             Layout::Flat => flat_name(&rel),

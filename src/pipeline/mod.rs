@@ -254,8 +254,8 @@ pub fn build(
         count: export::resave_picks(plan, &planned.sel, seed).len(),
     });
     let layout = opts.layout.unwrap_or(recipe.output.layout);
-    let placements =
-        export::placements(&planned.inv.images, &planned.sel, layout, &recipe.base_dir);
+    let names = crate::paths::RootNames::new(&recipe.sources.roots, &recipe.base_dir);
+    let placements = export::placements(&planned.inv.images, &planned.sel, layout, &names);
     target.check_clashes(&placements)?;
     let writing = planned.sel.shortfalls.is_empty() && lock.is_some();
     let page = html_page(recipe, opts, &target, &planned, &mut report, writing)?;

@@ -169,7 +169,7 @@ min = -3
 similarity = 1.5
 
 [[rules]]
-match = "**/{camera}/x"
+match = "**/*{camera}/x"
 
 [[rules]]
 match = "**/night/**"
@@ -195,7 +195,7 @@ blur = 10
       pool/r.toml:11:7: camera.min: must be 0 or more, not -3
       pool/r.toml:14:14: dedup.similarity: must be in (0, 1], not 1.5
       pool/r.toml:16:1: rules[0]: does nothing: give it a `bucket`, `tags`, `camera` or `fps`
-      pool/r.toml:17:9: rules[0].match: capture `{camera}` must come before any `**` segment in `**/{camera}/x`
+      pool/r.toml:17:9: rules[0].match: capture `{camera}` shares its segment with a wildcard or another capture; only literal text may surround it in `**/*{camera}/x`
       pool/r.toml:24:9: buckets.hard.count: conflicts with `split`: use either `split` or a `count` per bucket
       pool/r.toml:27:9: buckets.hard.quota.night: quota of 30 is more than the bucket's 20 images
       pool/r.toml:28:8: buckets.hard.quota.rain: quotas and minimums of bucket `hard` add up to 45, more than its 20 images
@@ -288,11 +288,11 @@ fn sequences_take_durations_rates_and_declaring_patterns() {
     assert_eq!(declared[0].as_str(), "frames/{sequence}/**");
     let r = parse(&format!("{base}match = []\n")).unwrap();
     assert_eq!(r.sequences.declared.map(|d| d.len()), Some(0));
-    insta::assert_snapshot!(problems(&format!("{base}every = '1 fortnight'\nfps = 0\nmatch = ['clips/**', '**/{{sequence}}/*']\n")), @r#"
+    insta::assert_snapshot!(problems(&format!("{base}every = '1 fortnight'\nfps = 0\nmatch = ['clips/**', '**/{{sequence}}/*', '{{sequence}}/{{sequence}}']\n")), @r#"
     invalid recipe pool/r.toml (3 problems)
       pool/r.toml:6:9: sequences.every: unknown unit `fortnight` in `1 fortnight` (use ms, s, m or h)
       pool/r.toml:7:7: sequences.fps: must be above 0, not 0
-      pool/r.toml:8:9: sequences.match[1]: capture `{sequence}` must come before any `**` segment in `**/{sequence}/*`
+      pool/r.toml:8:9: sequences.match[2]: capture `{sequence}` appears twice in `{sequence}/{sequence}`
     "#);
 }
 

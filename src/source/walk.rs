@@ -35,7 +35,8 @@ pub struct FrameOf {
 pub struct FileEntry {
     /// Absolute, normalised path.
     pub path: PathBuf,
-    /// Path relative to the recipe directory, `/`-separated: what patterns match.
+    /// Path relative to the recipe directory (in a root outside it: the root's
+    /// name, then the path inside it), `/`-separated: what patterns match.
     pub rel: String,
     /// Size and modification time: what the feature cache keys on.
     pub version: Version,
@@ -115,7 +116,8 @@ pub fn is_image_path(path: &Path) -> bool {
 }
 
 /// Walks `roots` (absolute, normalised) and lists their images; `base` is the
-/// recipe directory that relative paths are taken against. Looks at `cancel`
+/// recipe directory that relative paths are taken against (an image in a root
+/// outside it goes by [`paths::RootNames`]). Looks at `cancel`
 /// for every entry.
 pub fn scan(
     roots: &[PathBuf],
@@ -125,6 +127,7 @@ pub fn scan(
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<Scan, ScanError> {
     let mut out = Scan::default();
+    let names = paths::RootNames::new(roots, base);
     let real_roots: Vec<PathBuf> = roots
         .iter()
         .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
@@ -183,7 +186,7 @@ pub fn scan(
                 }
             }
             let path = paths::normalize(entry.path());
-            let rel = paths::slash(&paths::relative(&path, base));
+            let rel = paths::slash(&names.rel(&path));
             if exclude.iter().any(|p| p.is_match(&rel)) {
                 out.excluded += 1;
                 continue;

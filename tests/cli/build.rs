@@ -694,3 +694,62 @@ fn camera_shares_follow_the_pool_or_are_equal_when_asked() {
             "camera.balance: must be \"proportional\" or \"equal\"",
         ));
 }
+
+#[test]
+fn a_root_outside_the_recipe_folder_goes_by_its_own_name() {
+    // project/recipes/r.toml reads ../../data: patterns, cameras and the mirror
+    // layout see `data/frames/…`, not `../../data/…`.
+    let pool = Pool::empty();
+    for cam in ["camA", "camB"] {
+        for (cond, n) in [("day", 3u64), ("night", 2)] {
+            for k in 0..n {
+                let seed =
+                    k + if cam == "camA" { 10 } else { 20 } + if cond == "night" { 5 } else { 0 };
+                pool.image(
+                    &format!("data/frames/{cam}/{cond}/{k:04}.jpg"),
+                    &crate::fixture::scene(seed, 0.0, 96, 72),
+                );
+            }
+        }
+    }
+    pool.write(
+        "project/recipes/r.toml",
+        br#"
+total = 10
+split = { normal = 6, hard = 4 }
+[sources]
+roots = ["../../data"]
+[camera]
+from = "**/frames/{camera}/**"
+[[rules]]
+match = "data/frames/*/night/**"
+bucket = "hard"
+[[rules]]
+match = "**"
+bucket = "normal"
+[output]
+dir = "../out"
+layout = "mirror"
+"#,
+    );
+    let report = crate::fixture::json_of(pool.cmd().args([
+        "build",
+        "--json",
+        "--recipe",
+        "project/recipes/r.toml",
+    ]));
+    assert_eq!(report["pool"]["unbucketed"], 0, "{}", report["pool"]);
+    assert_eq!(report["pool"]["usable"]["hard"], 4);
+    let files = pool.files("project/out");
+    assert!(
+        files.contains(&"data/frames/camA/night/0000.jpg".to_owned()),
+        "{files:?}"
+    );
+    assert!(files.iter().all(|f| !f.contains("_up_")), "{files:?}");
+    let cameras: Vec<String> = csv_rows(&pool.join("project/out/manifest.csv"))
+        .iter()
+        .map(|r| r[6].clone())
+        .collect();
+    assert!(cameras.contains(&"camA".to_owned()) && cameras.contains(&"camB".to_owned()));
+    assert!(cameras.iter().all(|c| !c.is_empty()), "{cameras:?}");
+}

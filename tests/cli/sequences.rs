@@ -272,7 +272,10 @@ fn frames_saved_at_a_step_with_gaps_are_still_a_sequence() {
     assert_eq!(found["basis"]["kind"], "numbered");
     assert_eq!(found["basis"]["width"], 96);
     assert!(found["basis"]["alike_percent"].as_u64().unwrap() >= 25);
-    assert_eq!(report["sequences"]["frames"], 28, "the resized copy is no frame");
+    assert_eq!(
+        report["sequences"]["frames"], 28,
+        "the resized copy is no frame"
+    );
     // 15 s at one frame per 3 s: 5 of the 28 frames kept.
     assert_eq!(report["sequences"]["not_sampled"], 23);
 }
