@@ -103,6 +103,7 @@ impl<'a> Labeller<'a> {
         if let Some(row) = row {
             labels.meta.clone_from(&row.meta);
             labels.time = row.time;
+            labels.time_written.clone_from(&row.time_written);
             labels.classes.extend(row.classes.iter().cloned());
             labels.tags.extend(row.tags.iter().cloned());
         }

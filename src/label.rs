@@ -115,6 +115,8 @@ pub struct Labels {
     pub camera: Option<String>,
     /// Capture time in seconds, when known (manifest `time`, video timestamp).
     pub time: Option<f64>,
+    /// The manifest's `time` as written, which the lock keeps.
+    pub time_written: Option<String>,
     /// Frame rate of its sequence, when a rule sets one.
     pub fps: Option<f64>,
     /// Other fields: manifest columns and `{name}` captures of path patterns.
@@ -139,6 +141,7 @@ impl Labels {
             classes: BTreeSet::new(),
             camera: None,
             time: None,
+            time_written: None,
             fps: None,
             meta: BTreeMap::new(),
             measured: BTreeSet::new(),

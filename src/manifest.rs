@@ -36,6 +36,8 @@ pub struct Row {
     pub classes: BTreeSet<String>,
     /// Capture time in seconds (epoch seconds for ISO-8601 date-times).
     pub time: Option<f64>,
+    /// The time as the manifest wrote it (`12.50`, `2024-05-01T08:30:00Z`).
+    pub time_written: Option<String>,
     /// Other fields.
     pub meta: BTreeMap<String, String>,
     /// 1-based line of the row in the file.
@@ -92,7 +94,8 @@ struct Fields {
 }
 
 enum TimeField {
-    Seconds(f64),
+    /// A number, and how it was written.
+    Seconds(f64, String),
     Text(String),
 }
 
@@ -157,15 +160,18 @@ impl Manifest {
                     ))
                 })?),
             };
-            let time = match fields.time {
-                None => None,
-                Some(TimeField::Seconds(s)) if s.is_finite() => Some(s),
-                Some(TimeField::Seconds(s)) => return Err(err(format!("bad time {s}"))),
-                Some(TimeField::Text(t)) => Some(parse_time(&t).ok_or_else(|| {
-                    err(format!(
-                        "bad time `{t}` (expected seconds or an ISO-8601 date-time)"
-                    ))
-                })?),
+            let (time, time_written) = match fields.time {
+                None => (None, None),
+                Some(TimeField::Seconds(s, w)) if s.is_finite() => (Some(s), Some(w)),
+                Some(TimeField::Seconds(s, _)) => return Err(err(format!("bad time {s}"))),
+                Some(TimeField::Text(t)) => {
+                    let s = parse_time(&t).ok_or_else(|| {
+                        err(format!(
+                            "bad time `{t}` (expected seconds or an ISO-8601 date-time)"
+                        ))
+                    })?;
+                    (Some(s), Some(t))
+                }
             };
             let hash = blake3::hash(key.as_os_str().as_encoded_bytes());
             let id = u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"));
@@ -187,6 +193,7 @@ impl Manifest {
                 camera: fields.camera,
                 classes: fields.classes.into_iter().collect(),
                 time,
+                time_written,
                 meta: fields.meta,
                 line,
             };
@@ -284,7 +291,7 @@ fn csv_records(
                 "classes" => f.classes = split_list(value),
                 "time" => {
                     f.time = non_empty(value).map(|t| match t.parse::<f64>() {
-                        Ok(s) => TimeField::Seconds(s),
+                        Ok(s) => TimeField::Seconds(s, t),
                         Err(_) => TimeField::Text(t),
                     })
                 }
@@ -351,9 +358,10 @@ fn jsonl_records(
                 "classes" => f.classes = list(&value)?,
                 "time" => {
                     f.time = match &value {
-                        serde_json::Value::Number(n) => {
-                            Some(TimeField::Seconds(n.as_f64().unwrap_or(f64::NAN)))
-                        }
+                        serde_json::Value::Number(n) => Some(TimeField::Seconds(
+                            n.as_f64().unwrap_or(f64::NAN),
+                            n.to_string(),
+                        )),
                         serde_json::Value::Null => None,
                         other => text(other)?.map(TimeField::Text),
                     }

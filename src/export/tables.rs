@@ -11,8 +11,18 @@ use crate::paths;
 use crate::pool::PoolImage;
 use crate::select::{ImageStatus, Selection};
 
+/// The lock manifest's fixed columns; metadata columns follow.
+pub const LOCK_COLUMNS: [&str; 12] = [
+    "file", "source", "time", "bucket", "slot", "tags", "classes", "camera", "width", "height",
+    "phash", "blake3",
+];
+
 /// The lock manifest: one CSV row per chosen image, sorted by output path;
-/// `placements` are in pick order (see [`super::placements`]).
+/// `placements` are in pick order (see [`super::placements`]). `time` is the
+/// manifest's as written (else seconds), `classes` `;`-joined, and every
+/// metadata field of a chosen image (manifest columns, pattern captures) gets
+/// a column after the fixed ones, in name order (`meta.NAME` where the name
+/// is a fixed column's).
 pub fn lock_manifest(
     images: &[PoolImage],
     sel: &Selection,
@@ -33,12 +43,21 @@ pub fn lock_manifest(
         )
         .collect();
     rows.sort_by(|a, b| a.0.cmp(b.0));
+    // Metadata fields of the chosen images (manifest columns, pattern
+    // captures), one column each after the fixed ones, in name order.
+    let fields: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|(_, pick, _)| images[pick.image].labels.meta.keys().map(String::as_str))
+        .collect();
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "file", "source", "time", "bucket", "slot", "tags", "camera", "width", "height", "phash",
-        "blake3",
-    ])
-    .expect("in-memory CSV");
+    let header = LOCK_COLUMNS
+        .iter()
+        .map(|c| (*c).to_owned())
+        .chain(fields.iter().map(|f| match LOCK_COLUMNS.contains(f) {
+            true => format!("meta.{f}"),
+            false => (*f).to_owned(),
+        }));
+    w.write_record(header).expect("in-memory CSV");
     for (file, pick, resave) in rows {
         let img = &images[pick.image];
         let (slot, tags, features) = match resave {
@@ -50,20 +69,37 @@ pub fn lock_manifest(
                 ("resave".to_owned(), tags, &r.features)
             }
         };
-        w.write_record([
+        let time = match (&img.labels.time_written, img.labels.time) {
+            (Some(written), _) => written.clone(),
+            (None, Some(t)) => format!("{t:.3}"),
+            (None, None) => String::new(),
+        };
+        let classes = img
+            .labels
+            .classes
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(";");
+        let fixed = [
             paths::escaped(file),
             source_column(img, base),
-            img.labels.time.map_or(String::new(), |t| format!("{t:.3}")),
+            time,
             pick.bucket.to_string(),
             slot,
             tags,
+            classes,
             img.labels.camera.clone().unwrap_or_default(),
             features.width.to_string(),
             features.height.to_string(),
             features.phash_hex(),
             features.content_hex(),
-        ])
-        .expect("in-memory CSV");
+        ];
+        let meta = fields
+            .iter()
+            .map(|f| img.labels.meta.get(*f).cloned().unwrap_or_default());
+        w.write_record(fixed.into_iter().chain(meta))
+            .expect("in-memory CSV");
     }
     w.into_inner().expect("in-memory CSV")
 }

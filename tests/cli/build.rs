@@ -58,7 +58,7 @@ fn builds_the_set_by_bucket_with_manifest_and_report() {
             std::fs::read(pool.join(&r[1])).unwrap()
         );
     }
-    let per_camera = |c: &str| rows.iter().filter(|r| r[6] == c).count();
+    let per_camera = |c: &str| rows.iter().filter(|r| r[7] == c).count();
     for cam in ["cam1", "cam2", "cam3"] {
         assert!(per_camera(cam) >= 2, "{cam}");
     }
@@ -748,8 +748,88 @@ layout = "mirror"
     assert!(files.iter().all(|f| !f.contains("_up_")), "{files:?}");
     let cameras: Vec<String> = csv_rows(&pool.join("project/out/manifest.csv"))
         .iter()
-        .map(|r| r[6].clone())
+        .map(|r| r[7].clone())
         .collect();
     assert!(cameras.contains(&"camA".to_owned()) && cameras.contains(&"camB".to_owned()));
     assert!(cameras.iter().all(|c| !c.is_empty()), "{cameras:?}");
+}
+
+#[test]
+fn the_lock_keeps_classes_extra_columns_and_times_as_written() {
+    let pool = Pool::empty();
+    for k in 0..3u64 {
+        pool.image(
+            &format!("shots/site_{k}/a.jpg"),
+            &scene(70 + k, 0.0, 96, 72),
+        );
+    }
+    pool.write(
+        "m.csv",
+        b"path,bucket,classes,time,weather,width\n\
+shots/site_0/a.jpg,normal,car;person,2024-05-01T08:30:00Z,rain,1920\n\
+shots/site_1/a.jpg,normal,bus,12.50,,\n\
+shots/site_2/a.jpg,normal,,,fog,\n",
+    );
+    pool.write(
+        "r.toml",
+        br#"
+total = 3
+split = { normal = 1 }
+[sources]
+roots = ["shots"]
+manifest = "m.csv"
+[[rules]]
+match = "shots/site_{site}/*"
+tags = ["street"]
+[output]
+dir = "out"
+"#,
+    );
+    pool.cmd()
+        .args(["build", "-q", "--recipe", "r.toml"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(pool.join("out/manifest.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "file",
+            "source",
+            "time",
+            "bucket",
+            "slot",
+            "tags",
+            "classes",
+            "camera",
+            "width",
+            "height",
+            "phash",
+            "blake3",
+            "site",
+            "weather",
+            "meta.width"
+        ]
+    );
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    let row = |source: &str| rows.iter().find(|r| r[1] == source).unwrap().clone();
+    let a = row("shots/site_0/a.jpg");
+    assert_eq!(a[2], "2024-05-01T08:30:00Z", "the time as written");
+    assert_eq!(a[6], "car;person");
+    assert_eq!((a[8].as_str(), a[14].as_str()), ("96", "1920"));
+    assert_eq!((a[12].as_str(), a[13].as_str()), ("0", "rain"));
+    let b = row("shots/site_1/a.jpg");
+    assert_eq!(
+        (b[2].as_str(), b[6].as_str(), b[13].as_str()),
+        ("12.50", "bus", "")
+    );
 }

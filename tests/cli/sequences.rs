@@ -147,7 +147,7 @@ fn videos_become_timed_frame_sequences_extracted_once() {
     let rows = csv_rows(&pool.join("out/manifest.csv"));
     let mut times: Vec<(String, String, String)> = rows
         .iter()
-        .map(|r| (r[1].clone(), r[2].clone(), r[6].clone()))
+        .map(|r| (r[1].clone(), r[2].clone(), r[7].clone()))
         .collect();
     times.sort();
     let want: Vec<(String, String, String)> = (0..5)
