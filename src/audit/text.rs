@@ -13,8 +13,8 @@ impl AuditReport {
         let usable: usize = r.pool.usable.iter().map(|(_, n)| n).sum::<usize>() + r.pool.unbucketed;
         writeln!(
             w,
-            "pool      {} images found, {usable} readable, {} skipped",
-            r.pool.scanned + r.pool.video_frames,
+            "pool      {}, {usable} readable, {} skipped",
+            crate::report::found(&r.pool),
             r.pool.skipped()
         )?;
         if let Some(m) = &r.measure {

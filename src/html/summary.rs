@@ -85,10 +85,10 @@ impl Page<'_> {
         for (label, n) in [
             ("wanted", r.total),
             ("chosen", chosen),
-            ("images found", p.scanned),
+            ("images found", p.scanned + p.video_frames),
             ("usable", usable),
             ("distinct", distinct),
-            ("duplicates removed", d.exact_removed + d.near_removed),
+            ("removed", r.removed()),
             ("skipped", p.skipped()),
         ] {
             write!(
@@ -140,6 +140,15 @@ impl Page<'_> {
         out.push_str("<div class=\"card\"><h3>De-duplication</h3><table class=\"kv\">");
         kv(out, "exact copies removed", d.exact_removed)?;
         kv(out, "near duplicates removed", d.near_removed)?;
+        if let Some(q) = &r.sequences {
+            kv(
+                out,
+                "consecutive duplicates removed",
+                q.consecutive_duplicates,
+            )?;
+            kv(out, "not sampled", q.not_sampled)?;
+        }
+        kv(out, "distinct", r.balance())?;
         kv(out, "candidate pairs tested", d.candidate_pairs)?;
         let rule = match d.settings.threshold {
             Threshold::Similarity(s) => format!("similarity ≥ {s}"),

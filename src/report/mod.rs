@@ -8,7 +8,7 @@ mod text;
 
 pub use advice::Advice;
 pub use assemble::assemble;
-pub(crate) use text::write_skipped;
+pub(crate) use text::{found, write_skipped};
 
 use std::collections::BTreeMap;
 

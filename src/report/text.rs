@@ -82,20 +82,13 @@ impl Report {
         writeln!(w, "recipe    {} (seed {})", self.recipe, self.seed)?;
         writeln!(
             w,
-            "pool      {} images found, {} usable, {} unbucketed, {} excluded, {} skipped",
-            p.scanned,
+            "pool      {}, {} usable, {} unbucketed, {} excluded, {} skipped",
+            found(p),
             p.usable.iter().map(|(_, n)| n).sum::<usize>(),
             p.unbucketed,
             p.excluded,
             p.skipped()
         )?;
-        if p.videos > 0 {
-            writeln!(
-                w,
-                "videos    {} files, {} frames extracted",
-                p.videos, p.video_frames
-            )?;
-        }
         if let Some(m) = &self.measure {
             writeln!(
                 w,
@@ -154,7 +147,39 @@ impl Report {
             count(d.near_removed, "near duplicate", "near duplicates"),
             name(&d.settings.scope),
             name(&d.settings.grouping)
+        )?;
+        writeln!(w, "distinct  {}", self.balance())
+    }
+
+    /// Where the usable images went: `1142 of 3005 usable; removed 60 exact
+    /// copies, 434 near duplicates, 1369 consecutive duplicates, 0 not sampled`.
+    pub(crate) fn balance(&self) -> String {
+        let usable: usize = self.pool.usable.iter().map(|(_, n)| n).sum();
+        let distinct: usize = self.dedup.kept.iter().map(|(_, n)| n).sum();
+        let (consecutive, not_sampled) = self
+            .sequences
+            .as_ref()
+            .map_or((0, 0), |q| (q.consecutive_duplicates, q.not_sampled));
+        format!(
+            "{distinct} of {usable} usable; removed {}, {}, {}, {} not sampled",
+            count(self.dedup.exact_removed, "exact copy", "exact copies"),
+            count(self.dedup.near_removed, "near duplicate", "near duplicates"),
+            count(
+                consecutive,
+                "consecutive duplicate",
+                "consecutive duplicates"
+            ),
+            not_sampled
         )
+    }
+
+    /// Images removed as duplicates of any kind, and by time sampling.
+    pub fn removed(&self) -> usize {
+        let (consecutive, not_sampled) = self
+            .sequences
+            .as_ref()
+            .map_or((0, 0), |q| (q.consecutive_duplicates, q.not_sampled));
+        self.dedup.exact_removed + self.dedup.near_removed + consecutive + not_sampled
     }
 
     /// Wanted, chosen, distinct and usable images per bucket.
@@ -262,10 +287,18 @@ impl Report {
         if self.composition.is_empty() {
             return Ok(());
         }
+        // Columns as wide as the longest camera name: `site3_front_left` and
+        // `site3_front_right` must not print alike.
+        let width = cameras
+            .iter()
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
         writeln!(w)?;
         write!(w, "{:<12} {:<22}", "bucket", "tags")?;
         for c in &cameras {
-            write!(w, " {:>6}", truncate(c, 6))?;
+            write!(w, " {c:>width$}")?;
         }
         writeln!(w, " {:>6}", "total")?;
         for row in &self.composition {
@@ -277,8 +310,8 @@ impl Report {
             )?;
             for c in &cameras {
                 match row.cameras.get(*c).copied().unwrap_or(0) {
-                    0 => write!(w, " {:>6}", ".")?,
-                    n => write!(w, " {n:>6}")?,
+                    0 => write!(w, " {:>width$}", ".")?,
+                    n => write!(w, " {n:>width$}")?,
                 }
             }
             writeln!(w, " {:>6}", row.cameras.values().sum::<usize>())?;
@@ -451,6 +484,20 @@ fn sequence_bases(q: &crate::dedup::SequenceSummary) -> String {
         .map(|&(k, one, many)| count(k, one, many))
         .collect();
     format!("taken as sequences: {}", said.join(", "))
+}
+
+/// What the walk found: `120 images found`, or with videos `120 images and
+/// 42 video frames (from 2 videos) found`. Build and audit say it alike.
+pub(crate) fn found(p: &PoolSummary) -> String {
+    if p.videos == 0 {
+        return format!("{} images found", p.scanned);
+    }
+    format!(
+        "{} images and {} video frames (from {}) found",
+        p.scanned,
+        p.video_frames,
+        count(p.videos, "video", "videos")
+    )
 }
 
 /// `n` with the singular or plural noun: `1 exact copy`, `3 exact copies`.

@@ -833,3 +833,49 @@ dir = "out"
         ("12.50", "bus", "")
     );
 }
+
+#[test]
+fn the_summary_accounts_for_every_usable_image() {
+    // 20 frames of a still scene (consecutive duplicates), a byte copy, and 6
+    // distinct stills: distinct + every kind of removal = usable.
+    let pool = Pool::empty();
+    for k in 0..20 {
+        pool.image(
+            &format!("frames/cam1/{k:06}.jpg"),
+            &scene(3, k as f32 * 0.05, 96, 72),
+        );
+    }
+    for k in 0..6u64 {
+        pool.image(&format!("stills/s{k}.png"), &scene(40 + k, 0.0, 96, 72));
+    }
+    pool.write(
+        "stills/copy.png",
+        &std::fs::read(pool.join("stills/s0.png")).unwrap(),
+    );
+    pool.write(
+        "r.toml",
+        b"total = 3\nsplit = { normal = 1 }\n[sources]\nroots = ['frames', 'stills']\n[[rules]]\nmatch = '**'\nbucket = 'normal'\n",
+    );
+    let report = json_of(
+        pool.cmd()
+            .args(["build", "--dry-run", "--json", "--recipe", "r.toml"]),
+    );
+    let n = |v: &serde_json::Value| v.as_u64().unwrap();
+    let consecutive = n(&report["sequences"]["consecutive_duplicates"]);
+    assert!(consecutive >= 15, "{}", report["sequences"]);
+    let distinct = n(&report["dedup"]["kept"]["normal"]);
+    let removed =
+        n(&report["dedup"]["exact_removed"]) + n(&report["dedup"]["near_removed"]) + consecutive;
+    assert_eq!(distinct + removed, 27);
+    pool.cmd()
+        .args(["build", "--dry-run", "--recipe", "r.toml"])
+        .assert()
+        .success()
+        .stdout(contains(format!(
+            "distinct  {distinct} of 27 usable; removed 1 exact copy, {} near duplicate",
+            n(&report["dedup"]["near_removed"])
+        )))
+        .stdout(contains(format!(
+            "{consecutive} consecutive duplicates, 0 not sampled"
+        )));
+}

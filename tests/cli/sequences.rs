@@ -279,3 +279,79 @@ fn frames_saved_at_a_step_with_gaps_are_still_a_sequence() {
     // 15 s at one frame per 3 s: 5 of the 28 frames kept.
     assert_eq!(report["sequences"]["not_sampled"], 23);
 }
+
+/// Writes a 2-second 10 fps test video at `rel` in `pool`.
+fn video(pool: &Pool, rel: &str, source: &str) {
+    let path = pool.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg(format!("{source}=size=96x72:rate=10"))
+        .args(["-t", "2", "-pix_fmt", "yuv420p"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_camera_captured_from_a_video_name_drops_the_extension_and_build_and_audit_count_alike() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let pool = Pool::empty();
+    video(&pool, "cams/site3_front_left.mp4", "testsrc");
+    video(&pool, "cams/site3_front_right.mp4", "testsrc2");
+    pool.image("cams/still.jpg", &scene(5, 0.0, 96, 72));
+    pool.write(
+        "r.toml",
+        br#"
+total = 4
+split = { normal = 1 }
+[sources]
+roots = ["cams"]
+[sequences]
+every = "1s"
+[camera]
+from = "cams/{camera}.mp4/**"
+[[rules]]
+match = "**"
+bucket = "normal"
+[output]
+dir = "out"
+"#,
+    );
+    let out = pool
+        .cmd()
+        .args(["build", "--recipe", "r.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("1 images and 4 video frames (from 2 videos) found"),
+        "{text}"
+    );
+    // Full camera names, not `site3…` twice.
+    assert!(
+        text.contains("site3_front_left") && text.contains("site3_front_right"),
+        "{text}"
+    );
+    assert!(!text.contains(".mp4 "), "{text}");
+    let cameras: std::collections::BTreeSet<String> = csv_rows(&pool.join("out/manifest.csv"))
+        .iter()
+        .map(|r| r[7].clone())
+        .collect();
+    assert!(cameras.contains("site3_front_left"), "{cameras:?}");
+    pool.cmd()
+        .args(["audit", "--recipe", "r.toml"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "1 images and 4 video frames (from 2 videos) found",
+        ));
+}
