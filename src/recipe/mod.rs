@@ -214,10 +214,7 @@ impl Recipe {
             problems,
         };
         let source = span::SourceMap::new(text);
-        let raw: raw::RawRecipe = toml::from_str(text).map_err(|e| {
-            let at = e.span().map_or(0, |s| s.start);
-            invalid(vec![source.problem(at, e.message().trim_end().to_owned())])
-        })?;
+        let raw = raw::read_all(text, &source).map_err(invalid)?;
         let base_dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),

@@ -269,3 +269,107 @@ pub(crate) struct RawLimits {
 pub(crate) struct RawStability {
     pub threshold: Option<Spanned<f64>>,
 }
+
+/// Reads `text` into a [`RawRecipe`], reporting every problem serde and the
+/// TOML parser find, not only the first: all syntax errors the parser recovers
+/// from at once; then, key by key, each value of the wrong type, unknown key
+/// or unknown name, by deserializing again without the offending entry until
+/// the rest reads. Problems come back in file order.
+pub(crate) fn read_all(
+    text: &str,
+    source: &super::span::SourceMap,
+) -> Result<RawRecipe, Vec<super::Problem>> {
+    use serde::Deserialize as _;
+    let problem = |e: &toml::de::Error| {
+        let at = e.span().map_or(0, |s| s.start);
+        let message = e
+            .message()
+            .trim_end()
+            .replace("expected i64", "expected an integer")
+            .replace("expected f64", "expected a number");
+        source.problem(at, message)
+    };
+    let (mut doc, errors) = toml::de::DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        // The parser's recovery follows a mistake with echoes of it on the
+        // same line: the first per line is the one to fix.
+        // Keys found by a broken parse mislead: a syntax error names none.
+        let mut problems: Vec<super::Problem> = errors
+            .iter()
+            .map(|e| {
+                let at = e.span().map_or(0, |s| s.start);
+                let message = e.message().trim_end().to_owned();
+                source.problem_with_key(at, "syntax".to_owned(), message)
+            })
+            .collect();
+        problems.sort_by_key(|p| (p.line, p.column));
+        problems.dedup_by_key(|p| p.line);
+        return Err(problems);
+    }
+    let mut problems = Vec::new();
+    // Each round removes one entry; a recipe has far fewer.
+    for _ in 0..256 {
+        match RawRecipe::deserialize(toml::de::Deserializer::from(doc.clone())) {
+            Ok(raw) if problems.is_empty() => return Ok(raw),
+            Ok(_) => break,
+            Err(e) => {
+                problems.push(problem(&e));
+                let removed = e.span().is_some_and(|span| remove_at(doc.get_mut(), &span));
+                if !removed {
+                    break;
+                }
+            }
+        }
+    }
+    problems.sort_by_key(|p| (p.line, p.column));
+    problems.dedup();
+    Err(problems)
+}
+
+/// Removes the innermost entry of `table` whose key or value spans `span`;
+/// whether one was found. (A `[section]`'s span is its header, so every table
+/// is searched, not only those whose span covers `span`.)
+fn remove_at(table: &mut toml::de::DeTable<'_>, span: &std::ops::Range<usize>) -> bool {
+    let covers = |s: std::ops::Range<usize>| s.start <= span.start && span.end <= s.end;
+    let keys: Vec<_> = table.keys().cloned().collect();
+    for key in &keys {
+        let inner = match table.get_mut(key).map(|v| v.get_mut()) {
+            Some(toml::de::DeValue::Table(t)) => remove_at(t, span),
+            Some(toml::de::DeValue::Array(items)) => remove_in(items, span),
+            _ => false,
+        };
+        if inner {
+            return true;
+        }
+    }
+    let hit = table
+        .iter()
+        .find(|(k, v)| covers(k.span()) || covers(v.span()))
+        .map(|(k, _)| k.clone());
+    hit.is_some_and(|key| table.remove(&key).is_some())
+}
+
+/// [`remove_at`] for the items of an array.
+fn remove_in(items: &mut toml::de::DeArray<'_>, span: &std::ops::Range<usize>) -> bool {
+    let covers = |s: std::ops::Range<usize>| s.start <= span.start && span.end <= s.end;
+    for item in items.as_mut() {
+        let inner = match item.get_mut() {
+            toml::de::DeValue::Table(t) => remove_at(t, span),
+            toml::de::DeValue::Array(inner) => remove_in(inner, span),
+            _ => false,
+        };
+        if inner {
+            return true;
+        }
+    }
+    let Some(i) = items.iter().position(|v| covers(v.span())) else {
+        return false;
+    };
+    let kept = std::mem::replace(items, toml::de::DeArray::new());
+    *items = kept
+        .into_iter()
+        .enumerate()
+        .filter_map(|(j, v)| (j != i).then_some(v))
+        .collect();
+    true
+}

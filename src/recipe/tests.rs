@@ -123,7 +123,28 @@ fn explicit_counts_need_no_split() {
 fn syntax_error_names_line_and_column() {
     insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 \n"), @r#"
     invalid recipe pool/r.toml (1 problem)
-      pool/r.toml:2:21: split.normal: unclosed inline table, expected `}`
+      pool/r.toml:2:21: syntax: unclosed inline table, expected `}`
+    "#);
+}
+
+#[test]
+fn every_syntax_and_type_problem_is_reported_at_once() {
+    insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 6 hard = 2 }\n[sources\nroots = ['a']\nx = = 3\n"), @r#"
+    invalid recipe pool/r.toml (3 problems)
+      pool/r.toml:2:20: syntax: string values must be quoted, expected literal string
+      pool/r.toml:3:9: syntax: unclosed table, expected `]`
+      pool/r.toml:5:5: syntax: extra `=`, expected nothing
+    "#);
+    let text = "total = '800'\nseed = 1.5\nsplit = { normal = 6, hard = 'x' }\n[sources]\nroots = ['a', 3]\nfollow = true\n[dedup]\nscope = 'galaxy'\n[[rules]]\nmatch = '**'\nbucket = 'hrad'\n";
+    insta::assert_snapshot!(problems(text), @r#"
+    invalid recipe pool/r.toml (7 problems)
+      pool/r.toml:1:9: total: invalid type: string "800", expected an integer
+      pool/r.toml:2:8: seed: invalid type: floating point `1.5`, expected an integer
+      pool/r.toml:3:30: split.hard: invalid type: string "x", expected a number
+      pool/r.toml:5:15: sources.roots[1]: invalid type: integer `3`, expected a string
+      pool/r.toml:6:1: sources.follow: unknown field `follow`, expected one of `roots`, `manifest`, `exclude`, `allow_outside`, `follow_symlinks`
+      pool/r.toml:8:9: dedup.scope: unknown variant `galaxy`, expected one of `global`, `bucket`, `tags`, `camera`, `sequence`
+      pool/r.toml:11:10: rules[0].bucket: unknown variant `hrad`, expected one of `normal`, `hard`, `background`
     "#);
 }
 
@@ -139,7 +160,7 @@ fn unknown_key_is_named_with_its_table() {
 fn wrong_type_and_unknown_enum_values() {
     insta::assert_snapshot!(problems("total = 'ten'\n[sources]\nroots = ['a']\n"), @r#"
     invalid recipe pool/r.toml (1 problem)
-      pool/r.toml:1:9: total: invalid type: string "ten", expected i64
+      pool/r.toml:1:9: total: invalid type: string "ten", expected an integer
     "#);
     insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n[[rules]]\nmatch = '**'\nbucket = 'hrd'\n"), @r#"
     invalid recipe pool/r.toml (1 problem)

@@ -111,3 +111,36 @@ fn rules_that_match_nothing_and_empty_roots_are_warned_about() {
                 .and(predicates::str::contains("empty")),
         );
 }
+
+#[test]
+fn three_syntax_problems_and_three_type_problems_are_each_reported_at_once() {
+    let pool = Pool::empty();
+    pool.write(
+        "syntax.toml",
+        b"total = 10\nsplit = { normal = 6 hard = 2 }\n[sources\nroots = ['a']\nx = = 3\n",
+    );
+    pool.cmd()
+        .args(["check", "--recipe", "syntax.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("(3 problems)"))
+        .stderr(contains("syntax.toml:2:20: syntax:"))
+        .stderr(contains("syntax.toml:3:9: syntax: unclosed table"))
+        .stderr(contains("syntax.toml:5:5: syntax: extra `=`"));
+    pool.write(
+        "types.toml",
+        b"total = '800'\nsplit = { normal = 1 }\n[sources]\nroots = ['a', 3]\n[dedup]\nscope = 'galaxy'\n",
+    );
+    pool.cmd()
+        .args(["check", "--recipe", "types.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("(3 problems)"))
+        .stderr(contains(
+            "types.toml:1:9: total: invalid type: string \"800\", expected an integer",
+        ))
+        .stderr(contains("types.toml:4:15: sources.roots[1]:"))
+        .stderr(contains(
+            "types.toml:6:9: dedup.scope: unknown variant `galaxy`",
+        ));
+}
