@@ -89,7 +89,7 @@ pub(super) fn exact_rel(img: &PoolImage, base: &Path) -> PathBuf {
 
 /// What the lock's `source` and pool.csv's `path` columns say of an image: its
 /// exact path relative to `base` (a frame's video), [`paths::escaped`].
-pub(super) fn source_column(img: &PoolImage, base: &Path) -> String {
+pub fn source_column(img: &PoolImage, base: &Path) -> String {
     match &img.file.frame_of {
         Some(f) => paths::escaped(&paths::relative(&f.video, base)),
         None => paths::escaped(&paths::relative(&img.file.path, base)),

@@ -198,6 +198,7 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
     };
     let chosen = per(false);
     let report = Report {
+        schema_version: crate::report::SCHEMA_VERSION,
         version: "0.1.0",
         recipe: "adas-1000".into(),
         seed: 7,
@@ -281,9 +282,13 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
         shortfall_policy: crate::select::ShortfallPolicy::Fail,
         composition: vec![CompositionRow {
             bucket: Bucket::Hard,
-            tags: "night".into(),
-            cameras: [("cam01".to_owned(), 2)].into(),
+            tags: vec!["night".into()],
+            cameras: vec![crate::report::CameraCount {
+                camera: Some("cam01".into()),
+                chosen: 2,
+            }],
         }],
+        files: Vec::new(),
         shortfalls: match status {
             Status::Ok => Vec::new(),
             Status::Shortfall => vec![Shortfall::Slot {

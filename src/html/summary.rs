@@ -123,7 +123,7 @@ impl Page<'_> {
                 out,
                 "<p class=\"note\">Topped up: bucket {}, {} was {} short; filled from the bucket's free share.</p>",
                 t.bucket,
-                Esc(&t.slot),
+                Esc(&t.slot.label()),
                 t.moved
             )?;
         }

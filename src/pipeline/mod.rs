@@ -257,6 +257,12 @@ pub fn build(
     let names = crate::paths::RootNames::new(&recipe.sources.roots, &recipe.base_dir);
     let placements = export::placements(&planned.inv.images, &planned.sel, layout, &names);
     target.check_clashes(&placements)?;
+    report.files = chosen_files(
+        &planned.inv.images,
+        &planned.sel,
+        &placements,
+        &recipe.base_dir,
+    );
     let writing = planned.sel.shortfalls.is_empty() && lock.is_some();
     let page = html_page(recipe, opts, &target, &planned, &mut report, writing)?;
     let mode = opts.mode.unwrap_or(recipe.output.mode);
@@ -285,6 +291,34 @@ pub fn build(
         report.warnings.extend(written?);
     }
     Ok(report)
+}
+
+/// Every pick as the report lists it, sorted by its path in the set.
+fn chosen_files(
+    images: &[crate::pool::PoolImage],
+    sel: &crate::select::Selection,
+    placements: &[export::Placement],
+    base: &std::path::Path,
+) -> Vec<crate::report::ChosenFile> {
+    let mut files: Vec<crate::report::ChosenFile> = sel
+        .picks
+        .iter()
+        .zip(placements)
+        .map(|(pick, placed)| {
+            let img = &images[pick.image];
+            crate::report::ChosenFile {
+                file: crate::paths::escaped(&placed.dest),
+                source: export::source_column(img, base),
+                bucket: pick.bucket,
+                slot: pick.slot.clone(),
+                tags: img.labels.tags.iter().cloned().collect(),
+                classes: img.labels.classes.iter().cloned().collect(),
+                camera: img.labels.camera.clone(),
+            }
+        })
+        .collect();
+    files.sort_by(|a, b| a.file.cmp(&b.file));
+    files
 }
 
 /// Renders the `--html` page: written now when it lies outside the output

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{CompositionRow, DedupSummary, GroupSummary, MaxTotal, Report, Status, advice};
+use super::{
+    CameraCount, CompositionRow, DedupSummary, GroupSummary, MaxTotal, Report, Status, advice,
+};
 use crate::dedup::Dedup;
 use crate::inventory::Inventory;
 use crate::label::{Bucket, PerBucket};
@@ -38,22 +40,25 @@ pub fn assemble(
         })
         .collect();
     let mut chosen = PerBucket::<usize>::default();
-    let mut composition: BTreeMap<(Bucket, String), BTreeMap<String, usize>> = BTreeMap::new();
+    // Cameras sort by name with `None` last: keyed `(false, name)` / `(true, "")`.
+    type Cameras = BTreeMap<(bool, String), usize>;
+    let mut composition: BTreeMap<(Bucket, Vec<String>), Cameras> = BTreeMap::new();
     for p in &sel.picks {
         chosen[p.bucket] += 1;
         let img = &images[p.image];
-        let tags = if img.labels.tags.is_empty() {
-            "(untagged)".to_owned()
-        } else {
-            img.labels.tags_joined()
+        let tags = img.labels.tags.iter().cloned().collect();
+        let camera = match &img.labels.camera {
+            Some(c) => (false, c.clone()),
+            None => (true, String::new()),
         };
         *composition
             .entry((p.bucket, tags))
             .or_default()
-            .entry(img.labels.camera.clone().unwrap_or_else(|| "-".into()))
+            .entry(camera)
             .or_default() += 1;
     }
     Report {
+        schema_version: super::SCHEMA_VERSION,
         version: env!("CARGO_PKG_VERSION"),
         recipe: recipe.name.clone(),
         seed,
@@ -89,9 +94,16 @@ pub fn assemble(
             .map(|((bucket, tags), cameras)| CompositionRow {
                 bucket,
                 tags,
-                cameras,
+                cameras: cameras
+                    .into_iter()
+                    .map(|((none, name), chosen)| CameraCount {
+                        camera: (!none).then_some(name),
+                        chosen,
+                    })
+                    .collect(),
             })
             .collect(),
+        files: Vec::new(),
         shortfalls: sel.shortfalls.clone(),
         max_total: if sel.shortfalls.is_empty() {
             None

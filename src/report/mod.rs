@@ -10,8 +10,6 @@ pub use advice::Advice;
 pub use assemble::assemble;
 pub(crate) use text::{found, write_skipped};
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::dedup::DedupSettings;
@@ -60,16 +58,67 @@ pub struct OutputSummary {
     pub written: bool,
 }
 
-/// Chosen images of one bucket and tag set, per camera (`-` for none).
+/// Chosen images of one bucket and tag set, per camera.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CompositionRow {
     /// The bucket.
     pub bucket: Bucket,
-    /// Tags joined with `;`, or `(untagged)`.
-    pub tags: String,
-    /// Images per camera.
-    pub cameras: BTreeMap<String, usize>,
+    /// The tag set, sorted; empty for untagged images.
+    pub tags: Vec<String>,
+    /// Images per camera, by camera name; images without one last.
+    pub cameras: Vec<CameraCount>,
 }
+
+impl CompositionRow {
+    /// Tags as reports print them: `night;rain`, or `(untagged)`.
+    pub fn tags_label(&self) -> String {
+        if self.tags.is_empty() {
+            "(untagged)".to_owned()
+        } else {
+            self.tags.join(";")
+        }
+    }
+
+    /// Images of camera `camera` (`None`: without a camera) in this row.
+    pub fn count(&self, camera: Option<&str>) -> usize {
+        self.cameras
+            .iter()
+            .find(|c| c.camera.as_deref() == camera)
+            .map_or(0, |c| c.chosen)
+    }
+}
+
+/// Chosen images of one camera.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CameraCount {
+    /// The camera; `null` for images without one.
+    pub camera: Option<String>,
+    /// Images chosen.
+    pub chosen: usize,
+}
+
+/// One chosen image, as scripts read it (`--dry-run --json` previews the set).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChosenFile {
+    /// Its path in the set folder, `/`-separated (`normal/frames__cam01__1.jpg`).
+    pub file: String,
+    /// Its source, relative to the recipe folder (the lock's `source`).
+    pub source: String,
+    /// The bucket it fills.
+    pub bucket: Bucket,
+    /// The slot it fills.
+    pub slot: crate::select::SlotKind,
+    /// Its tags, sorted.
+    pub tags: Vec<String>,
+    /// Its object classes, sorted.
+    pub classes: Vec<String>,
+    /// Its camera; `null` when it has none.
+    pub camera: Option<String>,
+}
+
+/// The version of the JSON report's layout: raised when a field changes
+/// meaning or goes away (new fields do not raise it).
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// The largest set the pool could give at the recipe's shares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,6 +155,8 @@ pub enum Status {
 /// Everything a build did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The JSON layout's version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
     /// calibset version.
     pub version: &'static str,
     /// Recipe name.
@@ -141,6 +192,8 @@ pub struct Report {
     pub shortfall_policy: crate::select::ShortfallPolicy,
     /// Chosen images per bucket and tag set, split by camera, sorted.
     pub composition: Vec<CompositionRow>,
+    /// Every chosen image (re-saves aside), by `file`.
+    pub files: Vec<ChosenFile>,
     /// What could not be met.
     pub shortfalls: Vec<Shortfall>,
     /// With a shortfall: the largest total the de-duplicated pool supports at the

@@ -277,28 +277,29 @@ impl Report {
 
     /// Chosen images per bucket and tag set (rows) and camera (columns).
     fn write_composition(&self, w: &mut dyn Write) -> io::Result<()> {
-        let mut cameras: Vec<&str> = self
-            .composition
-            .iter()
-            .flat_map(|r| r.cameras.keys().map(String::as_str))
-            .collect();
-        cameras.sort_unstable();
-        cameras.dedup();
         if self.composition.is_empty() {
             return Ok(());
         }
+        // Camera columns by name, `-` (no camera) last.
+        let mut cameras: Vec<Option<&str>> = self
+            .composition
+            .iter()
+            .flat_map(|r| r.cameras.iter().map(|c| c.camera.as_deref()))
+            .collect();
+        cameras.sort_unstable_by_key(|c| (c.is_none(), *c));
+        cameras.dedup();
         // Columns as wide as the longest camera name: `site3_front_left` and
         // `site3_front_right` must not print alike.
         let width = cameras
             .iter()
-            .map(|c| c.chars().count())
+            .map(|c| c.map_or(1, |c| c.chars().count()))
             .max()
             .unwrap_or(0)
             .max(6);
         writeln!(w)?;
         write!(w, "{:<12} {:<22}", "bucket", "tags")?;
         for c in &cameras {
-            write!(w, " {c:>width$}")?;
+            write!(w, " {:>width$}", c.unwrap_or("-"))?;
         }
         writeln!(w, " {:>6}", "total")?;
         for row in &self.composition {
@@ -306,15 +307,16 @@ impl Report {
                 w,
                 "{:<12} {:<22}",
                 row.bucket.as_str(),
-                truncate(&row.tags, 22)
+                truncate(&row.tags_label(), 22)
             )?;
             for c in &cameras {
-                match row.cameras.get(*c).copied().unwrap_or(0) {
+                match row.count(*c) {
                     0 => write!(w, " {:>width$}", ".")?,
                     n => write!(w, " {n:>width$}")?,
                 }
             }
-            writeln!(w, " {:>6}", row.cameras.values().sum::<usize>())?;
+            let total: usize = row.cameras.iter().map(|c| c.chosen).sum();
+            writeln!(w, " {total:>6}")?;
         }
         Ok(())
     }
@@ -390,7 +392,9 @@ impl Report {
             writeln!(
                 w,
                 "\ntopped up: bucket {}, {} was {} short; filled from the bucket's free share",
-                t.bucket, t.slot, t.moved
+                t.bucket,
+                t.slot.label(),
+                t.moved
             )?;
         }
         Ok(())

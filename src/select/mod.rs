@@ -133,8 +133,7 @@ pub enum Shortfall {
     Slot {
         /// The bucket.
         bucket: Bucket,
-        /// The slot (written as its label: `night`, `min:texture`, `free`).
-        #[serde(serialize_with = "slot_label")]
+        /// The slot.
         slot: SlotKind,
         /// Images wanted.
         wanted: usize,
@@ -180,10 +179,6 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// Serialises a slot as its label, as manifests write it.
-fn slot_label<S: serde::Serializer>(slot: &SlotKind, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&slot.label())
-}
-
 impl std::fmt::Display for Shortfall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -229,7 +224,7 @@ pub struct TopUp {
     /// The bucket.
     pub bucket: Bucket,
     /// The short slot.
-    pub slot: String,
+    pub slot: SlotKind,
     /// Images moved to the free share.
     pub moved: usize,
 }
@@ -420,7 +415,7 @@ pub fn select(
                 slots[free].cap += short;
                 topped_up.push(TopUp {
                     bucket: fill.bucket,
-                    slot: fill.slot.label(),
+                    slot: fill.slot.clone(),
                     moved: short,
                 });
                 moved_any = true;

@@ -149,7 +149,7 @@ fn shortfall_names_the_quota_and_fill_tops_it_up() {
         sel.topped_up,
         vec![TopUp {
             bucket: Bucket::Hard,
-            slot: "night".into(),
+            slot: SlotKind::Quota("night".into()),
             moved: 2
         }]
     );

@@ -6,6 +6,7 @@ mod build;
 mod check;
 mod fixture;
 mod handoff;
+mod json;
 mod recipes;
 mod safety;
 mod sequences;
