@@ -117,7 +117,7 @@ impl Report {
                 let more = q.stills.len().saturating_sub(shown.len());
                 writeln!(
                     w,
-                    "          {} of numbered images taken as stills, not frames: {}{}; declare frames with `sequences.match`",
+                    "          {} of numbered images taken as stills, not frames: {}{} (if they are frames, declare them with `sequences.match`)",
                     count(q.stills.len(), "folder", "folders"),
                     shown.join(", "),
                     if more > 0 {
