@@ -7,6 +7,7 @@ mod check;
 mod fixture;
 mod handoff;
 mod json;
+mod readme;
 mod recipes;
 mod safety;
 mod sequences;
