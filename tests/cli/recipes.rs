@@ -1,4 +1,5 @@
-//! The reference recipes in `recipes/` parse and hold the seed notes' numbers.
+//! The reference recipes in `recipes/` parse, hold their documented numbers and
+//! are self-contained.
 
 use crate::fixture::Pool;
 
@@ -186,4 +187,51 @@ fn templates_stay_within_the_seed_shares() {
         (10 * total..=15 * total).contains(&(bg * 100)),
         "segmentation: background 10–15%"
     );
+}
+
+#[test]
+fn reference_recipes_are_self_contained() {
+    // Users get the recipes without the project's notes or bench pools: a
+    // comment states its rule instead of citing a file, and says what
+    // calibset does today (it reads labels: manifest classes, annotations).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes");
+    let mut recipes: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    recipes.sort();
+    assert!(recipes.len() >= 7, "{recipes:?}");
+    let banned = [
+        "shared/",
+        "seed-notes",
+        "seed notes",
+        "labels yet",
+        "does not read labels",
+        "bench/",
+    ];
+    let mut found = Vec::new();
+    for path in &recipes {
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy();
+        for (i, line) in text.lines().enumerate() {
+            let Some(at) = line.find('#') else { continue };
+            let comment = line[at..].to_lowercase();
+            for b in banned.iter().filter(|b| comment.contains(*b)) {
+                found.push(format!("{name}:{}: `{b}` in {line:?}", i + 1));
+            }
+        }
+        let out = Pool::empty()
+            .cmd()
+            .args(["check", "--syntax-only", "--recipe"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }
