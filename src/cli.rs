@@ -33,6 +33,39 @@ pub enum Command {
     /// Audit a pool (a recipe's, or folders): counts, duplicates, quality, skipped
     /// files, and whether the recipe can be filled. Writes nothing but the cache.
     Audit(AuditArgs),
+    /// Print a shell completion script on stdout.
+    #[command(long_about = "Print a shell completion script on stdout.\n\n\
+                      bash:       calibset completions bash > ~/.local/share/bash-completion/completions/calibset\n\
+                      zsh:        calibset completions zsh > ~/.zfunc/_calibset   (with fpath+=(~/.zfunc) before compinit)\n\
+                      fish:       calibset completions fish > ~/.config/fish/completions/calibset.fish\n\
+                      powershell: calibset completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: calibset(1), or with a command
+    /// name that command's page, calibset-build(1) and so on.
+    #[command(
+        long_about = "Print the man page (roff) on stdout: calibset(1), or with a command name \
+                      that command's page, calibset-build(1) and so on.\n\n\
+                      Read it at once with `calibset man | man -l -`, or install the pages:\n\
+                      calibset man > ~/.local/share/man/man1/calibset.1\n\
+                      calibset man build > ~/.local/share/man/man1/calibset-build.1"
+    )]
+    Man(ManArgs),
+}
+
+/// `calibset completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `calibset man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print [default: the calibset(1) overview].
+    #[arg(value_name = "COMMAND", value_parser = ["build", "check", "audit", "completions", "man"])]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -246,4 +279,33 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     var("CALIBSET_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("calibset")))
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("calibset")))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn man_offers_a_page_for_every_command() {
+        let cmd = Cli::command();
+        let commands: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        let man = cmd.find_subcommand("man").unwrap();
+        let arg = man
+            .get_arguments()
+            .find(|a| a.get_id() == "command")
+            .unwrap();
+        let offered: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_owned())
+            .collect();
+        assert_eq!(offered, commands);
+    }
+
+    #[test]
+    fn arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }

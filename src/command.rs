@@ -1,15 +1,17 @@
-//! The three commands: each turns its arguments into library options, runs
-//! the library, prints the result on stdout and diagnostics on stderr, and
-//! says which exit code the run earned.
+//! The commands: each turns its arguments into library options, runs the
+//! library, prints the result on stdout and diagnostics on stderr, and says
+//! which exit code the run earned. `completions` and `man` print what clap
+//! knows of the arguments.
 
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
+use clap::CommandFactory;
 
 use calibset::{BuildError, Recipe, Status};
 
-use crate::cli::{AuditArgs, BuildArgs, CheckArgs, Cli};
+use crate::cli::{AuditArgs, BuildArgs, CheckArgs, Cli, CompletionsArgs, ManArgs};
 use crate::exit_code::ExitCode;
 use crate::progress_bar::Bar;
 
@@ -86,6 +88,53 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
+/// `calibset completions SHELL`: the completion script on stdout.
+pub fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    clap_complete::generate(args.shell, &mut Cli::command(), "calibset", &mut out);
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+/// `calibset man [COMMAND]`: the roff page on stdout.
+pub fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
+    let mut cmd = Cli::command();
+    // Building names the subcommands `calibset-build` and so on.
+    cmd.build();
+    let page = match &args.command {
+        None => cmd,
+        Some(name) => cmd
+            .find_subcommand(name)
+            .with_context(|| format!("no command {name}"))?
+            .clone(),
+    };
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page)
+        .source(format!("calibset {}", env!("CARGO_PKG_VERSION")))
+        .render(&mut roff)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&title_first(roff))?;
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+/// The page with its `.TH` line first, before the string definitions
+/// clap_mangen opens with, as man pages conventionally start (and as
+/// `file`, `mandb` and `lexgrog` look for them).
+fn title_first(roff: Vec<u8>) -> Vec<u8> {
+    let Some(start) = roff.windows(5).position(|w| w == b"\n.TH ").map(|i| i + 1) else {
+        return roff;
+    };
+    let end = roff[start..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(roff.len(), |i| start + i + 1);
+    let mut page = roff[start..end].to_vec();
+    page.extend_from_slice(&roff[..start]);
+    page.extend_from_slice(&roff[end..]);
+    page
+}
+
 /// Whether the error is the run being interrupted.
 pub fn is_interrupted(err: &anyhow::Error) -> bool {
     matches!(
@@ -120,4 +169,27 @@ fn set_jobs(jobs: Option<usize>) -> anyhow::Result<()> {
             .context("cannot set up worker threads")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_first_moves_the_th_line_to_the_top() {
+        let cases: [(&[u8], &[u8]); 3] = [
+            (
+                b".ie a\n.el b\n.TH calibset 1\n.SH NAME\n",
+                b".TH calibset 1\n.ie a\n.el b\n.SH NAME\n",
+            ),
+            (b".TH x 1\n.SH NAME\n", b".TH x 1\n.SH NAME\n"),
+            (b".ie a\n.SH NAME\n", b".ie a\n.SH NAME\n"),
+        ];
+        for (page, want) in cases {
+            assert_eq!(
+                String::from_utf8(title_first(page.to_vec())).unwrap(),
+                String::from_utf8(want.to_vec()).unwrap()
+            );
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod build;
 mod check;
 mod fixture;
 mod handoff;
+mod invocation;
 mod recipes;
 mod safety;
 mod sequences;
