@@ -1,7 +1,7 @@
 //! Command-line arguments (clap derive) and their conversion to library options.
 //! Nothing past [`Cli`] sees clap.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -68,13 +68,38 @@ pub struct ManArgs {
     pub command: Option<String>,
 }
 
+/// Where the recipe comes from: `--recipe FILE` or a positional `RECIPE`, one
+/// of the two; `-` is standard input.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct RecipeArg {
+    /// The recipe file (TOML); `-` reads it from standard input (its relative
+    /// paths are then relative to the current folder).
+    #[arg(short, long, value_name = "FILE")]
+    recipe: Option<PathBuf>,
+    /// The recipe file, as with --recipe.
+    #[arg(value_name = "RECIPE")]
+    file: Option<PathBuf>,
+}
+
+impl RecipeArg {
+    /// The recipe path as given (`-` for standard input).
+    pub fn path(&self) -> &Path {
+        self.recipe
+            .as_deref()
+            .or(self.file.as_deref())
+            .expect("clap requires one of --recipe and RECIPE")
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["recipe", "roots"])))]
 pub struct AuditArgs {
-    /// The recipe whose pool to audit.
+    /// The recipe whose pool to audit; `-` reads it from standard input.
     #[arg(short, long, value_name = "FILE")]
     pub recipe: Option<PathBuf>,
-    /// Folders to audit instead of a recipe (nothing is bucketed).
+    /// Folders to audit instead of a recipe (nothing is bucketed). A single
+    /// `.toml` file here is taken as the recipe.
     #[arg(value_name = "FOLDER", conflicts_with = "recipe")]
     pub roots: Vec<PathBuf>,
     /// Print the audit as JSON on stdout.
@@ -147,9 +172,8 @@ impl RunArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The recipe file (TOML).
-    #[arg(short, long, value_name = "FILE")]
-    pub recipe: PathBuf,
+    #[command(flatten)]
+    pub recipe: RecipeArg,
     /// Output folder [default: the recipe's output.dir].
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -190,9 +214,8 @@ pub struct BuildArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The recipe file (TOML).
-    #[arg(short, long, value_name = "FILE")]
-    pub recipe: PathBuf,
+    #[command(flatten)]
+    pub recipe: RecipeArg,
     /// Print the resolved plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -254,6 +277,15 @@ impl BuildArgs {
 }
 
 impl AuditArgs {
+    /// The recipe to audit: `--recipe`, or a single `FOLDER` argument that is
+    /// a `.toml` file (`calibset audit adas.toml`).
+    pub fn recipe(&self) -> Option<&Path> {
+        self.recipe.as_deref().or(match self.roots.as_slice() {
+            [one] if is_toml_file(one) => Some(one.as_path()),
+            _ => None,
+        })
+    }
+
     /// The library's options for this audit, with the cache in `cache_dir`.
     pub fn options<'a>(&'a self, cache_dir: Option<&'a std::path::Path>) -> AuditOptions<'a> {
         AuditOptions {
@@ -267,6 +299,13 @@ impl AuditArgs {
             html: self.html.as_deref(),
         }
     }
+}
+
+/// Whether `path` names a `.toml` file (any case) rather than a folder.
+pub fn is_toml_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        && !path.is_dir()
 }
 
 /// The default cache folder, from the environment.

@@ -1,9 +1,10 @@
-//! How calibset is invoked: shell completions and the man page.
+//! How calibset is invoked: shell completions, the man page, a recipe on
+//! standard input (`--recipe -`) and a recipe given as a positional argument.
 
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::fixture::Pool;
+use crate::fixture::{Pool, json_of};
 
 /// `bash`, if installed (the completion test runs the script in it).
 fn bash() -> Option<std::path::PathBuf> {
@@ -98,4 +99,117 @@ fn man_prints_roff_pages_for_calibset_and_each_command() {
     assert!(page.contains("calibset\\-build"), "{page}");
     assert!(page.contains("dry\\-run"), "build options are documented");
     pool.cmd().args(["man", "nope"]).assert().code(2);
+}
+
+/// The standard pool and its recipe's text (roots `frames` and `stills`, relative).
+fn pool_and_recipe_text(body: &str) -> (Pool, String) {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(body);
+    let text = std::fs::read_to_string(&recipe).unwrap();
+    std::fs::remove_file(recipe).unwrap();
+    (pool, text)
+}
+
+#[test]
+fn a_recipe_on_stdin_resolves_paths_from_the_current_folder() {
+    let (pool, text) = pool_and_recipe_text("total = 12\nsplit = { normal = 1, hard = 1 }\n");
+    pool.cmd()
+        .args(["check", "--recipe", "-"])
+        .write_stdin(text.clone())
+        .assert()
+        .success()
+        .stdout(contains("recipe test is valid: 12 images"));
+    // From another folder, the same relative roots are not there.
+    pool.cmd()
+        .current_dir(pool.join("frames"))
+        .args(["check", "--recipe", "-"])
+        .write_stdin(text.clone())
+        .assert()
+        .code(2)
+        .stderr(contains("recipe <stdin> names inputs that are not there"))
+        .stderr(contains("frames/frames does not exist"));
+    // build and audit read it too; the set lands relative to the current folder.
+    pool.cmd()
+        .args(["build", "-q", "--out", "set", "--recipe", "-"])
+        .write_stdin(text.clone())
+        .assert()
+        .success();
+    assert_eq!(pool.files("set/normal").len(), 6);
+    assert_eq!(
+        std::fs::read_to_string(pool.join("set/recipe.toml")).unwrap(),
+        text,
+        "the set keeps the recipe it was built from"
+    );
+    let audit = json_of(
+        pool.cmd()
+            .args(["audit", "--json", "--recipe", "-"])
+            .write_stdin(text),
+    );
+    assert_eq!(audit["tags"]["night"], 12);
+    assert_eq!(audit["report"]["total"], 12);
+}
+
+#[test]
+fn errors_in_a_recipe_on_stdin_name_stdin_with_line_and_column() {
+    let pool = Pool::standard();
+    pool.cmd()
+        .args(["build", "--dry-run", "--recipe", "-"])
+        .write_stdin("name = \"x\"\ntotal = 10\nsplit = { normal = 1 }\n\n[sources]\nroots = [\"frames\"]\n[camera]\nmin = -3\n")
+        .assert()
+        .code(2)
+        .stderr(contains("calibset: error: invalid recipe <stdin>"))
+        .stderr(contains("  <stdin>:8:7: camera.min:"));
+    pool.cmd()
+        .args(["check", "-r", "-"])
+        .write_stdin(vec![0xff, 0xfe, b'x'])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot read recipe <stdin>").and(contains("not UTF-8")));
+}
+
+#[test]
+fn a_positional_recipe_is_the_recipe() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe("total = 12\nsplit = { normal = 1, hard = 1 }\n");
+    pool.cmd()
+        .args(["check", "recipe.toml"])
+        .assert()
+        .success()
+        .stdout(contains("recipe test is valid: 12 images"));
+    pool.cmd()
+        .args(["build", "--dry-run", "--json", "recipe.toml"])
+        .assert()
+        .success()
+        .stdout(contains("\"status\": \"ok\""));
+    let audit = json_of(pool.cmd().args(["audit", "--json", "recipe.toml"]));
+    assert_eq!(
+        audit["report"]["total"], 12,
+        "audit FILE.toml audits the recipe"
+    );
+    // Both forms at once, or neither, is a usage error naming the flag.
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .arg("other.toml")
+        .assert()
+        .code(2)
+        .stderr(contains("'--recipe <FILE>' cannot be used with '[RECIPE]'"));
+    pool.cmd()
+        .args(["build", "--dry-run"])
+        .assert()
+        .code(2)
+        .stderr(contains("--recipe <FILE>"));
+}
+
+#[test]
+fn auditing_a_file_among_folders_hints_at_recipe() {
+    let pool = Pool::standard();
+    pool.recipe("total = 12\nsplit = { normal = 1 }\n");
+    pool.cmd()
+        .args(["audit", "frames", "recipe.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "recipe.toml is a file, not a folder: audit folders, or a recipe's pool with `calibset audit --recipe recipe.toml`",
+        ));
 }
