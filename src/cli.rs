@@ -1,7 +1,7 @@
 //! Command-line arguments (clap derive) and their conversion to library options.
 //! Nothing past [`Cli`] sees clap.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -33,15 +33,73 @@ pub enum Command {
     /// Audit a pool (a recipe's, or folders): counts, duplicates, quality, skipped
     /// files, and whether the recipe can be filled. Writes nothing but the cache.
     Audit(AuditArgs),
+    /// Print a shell completion script on stdout.
+    #[command(long_about = "Print a shell completion script on stdout.\n\n\
+                      bash:       calibset completions bash > ~/.local/share/bash-completion/completions/calibset\n\
+                      zsh:        calibset completions zsh > ~/.zfunc/_calibset   (with fpath+=(~/.zfunc) before compinit)\n\
+                      fish:       calibset completions fish > ~/.config/fish/completions/calibset.fish\n\
+                      powershell: calibset completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: calibset(1), or with a command
+    /// name that command's page, calibset-build(1) and so on.
+    #[command(
+        long_about = "Print the man page (roff) on stdout: calibset(1), or with a command name \
+                      that command's page, calibset-build(1) and so on.\n\n\
+                      Read it at once with `calibset man | man -l -`, or install the pages:\n\
+                      calibset man > ~/.local/share/man/man1/calibset.1\n\
+                      calibset man build > ~/.local/share/man/man1/calibset-build.1"
+    )]
+    Man(ManArgs),
+}
+
+/// `calibset completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `calibset man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print [default: the calibset(1) overview].
+    #[arg(value_name = "COMMAND", value_parser = ["build", "check", "audit", "completions", "man"])]
+    pub command: Option<String>,
+}
+
+/// Where the recipe comes from: `--recipe FILE` or a positional `RECIPE`, one
+/// of the two; `-` is standard input.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct RecipeArg {
+    /// The recipe file (TOML); `-` reads it from standard input (its relative
+    /// paths are then relative to the current folder).
+    #[arg(short, long, value_name = "FILE")]
+    recipe: Option<PathBuf>,
+    /// The recipe file, as with --recipe.
+    #[arg(value_name = "RECIPE")]
+    file: Option<PathBuf>,
+}
+
+impl RecipeArg {
+    /// The recipe path as given (`-` for standard input).
+    pub fn path(&self) -> &Path {
+        self.recipe
+            .as_deref()
+            .or(self.file.as_deref())
+            .expect("clap requires one of --recipe and RECIPE")
+    }
 }
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["recipe", "roots"])))]
 pub struct AuditArgs {
-    /// The recipe whose pool to audit.
+    /// The recipe whose pool to audit; `-` reads it from standard input.
     #[arg(short, long, value_name = "FILE")]
     pub recipe: Option<PathBuf>,
-    /// Folders to audit instead of a recipe (nothing is bucketed).
+    /// Folders to audit instead of a recipe (nothing is bucketed). A single
+    /// `.toml` file here is taken as the recipe.
     #[arg(value_name = "FOLDER", conflicts_with = "recipe")]
     pub roots: Vec<PathBuf>,
     /// Print the audit as JSON on stdout.
@@ -114,9 +172,8 @@ impl RunArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The recipe file (TOML).
-    #[arg(short, long, value_name = "FILE")]
-    pub recipe: PathBuf,
+    #[command(flatten)]
+    pub recipe: RecipeArg,
     /// Output folder [default: the recipe's output.dir].
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -157,9 +214,8 @@ pub struct BuildArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The recipe file (TOML).
-    #[arg(short, long, value_name = "FILE")]
-    pub recipe: PathBuf,
+    #[command(flatten)]
+    pub recipe: RecipeArg,
     /// Print the resolved plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -221,6 +277,15 @@ impl BuildArgs {
 }
 
 impl AuditArgs {
+    /// The recipe to audit: `--recipe`, or a single `FOLDER` argument that is
+    /// a `.toml` file (`calibset audit adas.toml`).
+    pub fn recipe(&self) -> Option<&Path> {
+        self.recipe.as_deref().or(match self.roots.as_slice() {
+            [one] if is_toml_file(one) => Some(one.as_path()),
+            _ => None,
+        })
+    }
+
     /// The library's options for this audit, with the cache in `cache_dir`.
     pub fn options<'a>(&'a self, cache_dir: Option<&'a std::path::Path>) -> AuditOptions<'a> {
         AuditOptions {
@@ -236,6 +301,13 @@ impl AuditArgs {
     }
 }
 
+/// Whether `path` names a `.toml` file (any case) rather than a folder.
+pub fn is_toml_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        && !path.is_dir()
+}
+
 /// The default cache folder, from the environment.
 pub fn default_cache_dir() -> Option<PathBuf> {
     let var = |k: &str| {
@@ -246,4 +318,33 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     var("CALIBSET_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("calibset")))
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("calibset")))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn man_offers_a_page_for_every_command() {
+        let cmd = Cli::command();
+        let commands: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        let man = cmd.find_subcommand("man").unwrap();
+        let arg = man
+            .get_arguments()
+            .find(|a| a.get_id() == "command")
+            .unwrap();
+        let offered: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_owned())
+            .collect();
+        assert_eq!(offered, commands);
+    }
+
+    #[test]
+    fn arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }

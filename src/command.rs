@@ -1,22 +1,25 @@
-//! The three commands: each turns its arguments into library options, runs
-//! the library, prints the result on stdout and diagnostics on stderr, and
-//! says which exit code the run earned.
+//! The commands: each turns its arguments into library options, runs the
+//! library, prints the result on stdout and diagnostics on stderr, and says
+//! which exit code the run earned. `completions` and `man` print what clap
+//! knows of the arguments.
 
-use std::io::Write;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
+use clap::CommandFactory;
 
-use calibset::{BuildError, Recipe, Status};
+use calibset::{BuildError, Recipe, RecipeError, Status};
 
-use crate::cli::{AuditArgs, BuildArgs, CheckArgs, Cli};
+use crate::cli::{AuditArgs, BuildArgs, CheckArgs, Cli, CompletionsArgs, ManArgs};
 use crate::exit_code::ExitCode;
 use crate::progress_bar::Bar;
 
 /// `calibset build`.
 pub fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
     set_jobs(args.run.jobs)?;
-    let mut recipe = Recipe::load(&args.recipe)?;
+    let mut recipe = load_recipe(args.recipe.path())?;
     if let Some(pixels) = args.run.max_megapixels {
         recipe.set_max_pixels(pixels);
     }
@@ -40,9 +43,18 @@ pub fn build(cli: &Cli, args: &BuildArgs, cancel: &AtomicBool) -> anyhow::Result
 /// `calibset audit`.
 pub fn audit(cli: &Cli, args: &AuditArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
     set_jobs(args.run.jobs)?;
-    let mut recipe = match &args.recipe {
-        Some(path) => Recipe::load(path)?,
-        None => Recipe::for_roots(&std::env::current_dir()?, &args.roots),
+    let mut recipe = match args.recipe() {
+        Some(path) => load_recipe(path)?,
+        None => {
+            if let Some(file) = args.roots.iter().find(|r| r.exists() && !r.is_dir()) {
+                anyhow::bail!(
+                    "{} is a file, not a folder: audit folders, or a recipe's pool with `calibset audit --recipe {}`",
+                    file.display(),
+                    file.display()
+                );
+            }
+            Recipe::for_roots(&std::env::current_dir()?, &args.roots)
+        }
     };
     if let Some(pixels) = args.run.max_megapixels {
         recipe.set_max_pixels(pixels);
@@ -67,12 +79,12 @@ pub fn audit(cli: &Cli, args: &AuditArgs, cancel: &AtomicBool) -> anyhow::Result
 
 /// `calibset check`.
 pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let recipe = Recipe::load(&args.recipe)?;
+    let recipe = load_recipe(args.recipe.path())?;
     let missing = recipe.missing_inputs();
     if !args.syntax_only && !missing.is_empty() {
         anyhow::bail!(
             "recipe {} names inputs that are not there (--syntax-only checks the recipe alone):\n  {}",
-            args.recipe.display(),
+            recipe.path.display(),
             missing.join("\n  ")
         );
     }
@@ -84,6 +96,97 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::Success)
+}
+
+/// `calibset completions SHELL`: the completion script on stdout.
+pub fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    clap_complete::generate(args.shell, &mut Cli::command(), "calibset", &mut out);
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+/// `calibset man [COMMAND]`: the roff page on stdout.
+pub fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
+    let mut cmd = Cli::command();
+    // Building names the subcommands `calibset-build` and so on.
+    cmd.build();
+    let page = match &args.command {
+        None => cmd,
+        Some(name) => cmd
+            .find_subcommand(name)
+            .with_context(|| format!("no command {name}"))?
+            .clone(),
+    };
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page)
+        .source(format!("calibset {}", env!("CARGO_PKG_VERSION")))
+        .render(&mut roff)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&title_first(roff))?;
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+/// The page with its `.TH` line first, before the string definitions
+/// clap_mangen opens with, as man pages conventionally start (and as
+/// `file`, `mandb` and `lexgrog` look for them).
+fn title_first(roff: Vec<u8>) -> Vec<u8> {
+    let Some(start) = roff.windows(5).position(|w| w == b"\n.TH ").map(|i| i + 1) else {
+        return roff;
+    };
+    let end = roff[start..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(roff.len(), |i| start + i + 1);
+    let mut page = roff[start..end].to_vec();
+    page.extend_from_slice(&roff[..start]);
+    page.extend_from_slice(&roff[end..]);
+    page
+}
+
+/// Name a recipe read from standard input goes by: in errors
+/// (`<stdin>:3:9: …`), and as the report's recipe name when it has no `name`.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Most bytes read as a recipe from standard input, as from a file (4 MiB).
+const STDIN_LIMIT: u64 = 4 << 20;
+
+/// Loads the recipe at `path`, or with `-` from standard input: its relative
+/// paths are then relative to the current folder, and errors name it
+/// [`STDIN_NAME`].
+pub fn load_recipe(path: &Path) -> Result<Recipe, RecipeError> {
+    if path != Path::new("-") {
+        return Recipe::load(path);
+    }
+    let name = Path::new(STDIN_NAME);
+    let read_error = |source| RecipeError::Read {
+        path: name.to_owned(),
+        source,
+    };
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("calibset: reading the recipe from standard input (end it with Ctrl-D)");
+    }
+    let mut bytes = Vec::new();
+    stdin
+        .lock()
+        .take(STDIN_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > STDIN_LIMIT {
+        return Err(read_error(std::io::Error::other(format!(
+            "more than {} MiB: not a recipe",
+            STDIN_LIMIT >> 20
+        ))));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text",
+        ))
+    })?;
+    Recipe::parse(name, &text)
 }
 
 /// Whether the error is the run being interrupted.
@@ -120,4 +223,27 @@ fn set_jobs(jobs: Option<usize>) -> anyhow::Result<()> {
             .context("cannot set up worker threads")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_first_moves_the_th_line_to_the_top() {
+        let cases: [(&[u8], &[u8]); 3] = [
+            (
+                b".ie a\n.el b\n.TH calibset 1\n.SH NAME\n",
+                b".TH calibset 1\n.ie a\n.el b\n.SH NAME\n",
+            ),
+            (b".TH x 1\n.SH NAME\n", b".TH x 1\n.SH NAME\n"),
+            (b".ie a\n.SH NAME\n", b".ie a\n.SH NAME\n"),
+        ];
+        for (page, want) in cases {
+            assert_eq!(
+                String::from_utf8(title_first(page.to_vec())).unwrap(),
+                String::from_utf8(want.to_vec()).unwrap()
+            );
+        }
+    }
 }

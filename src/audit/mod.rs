@@ -93,7 +93,7 @@ pub struct AuditReport {
 pub struct AuditOptions<'a> {
     /// Cache folder; `None` disables the cache.
     pub cache_dir: Option<&'a Path>,
-    /// Duplicate groups to list.
+    /// Duplicate groups to list (in the text, the JSON and the page).
     pub groups: usize,
     /// Limits above which the audit fails.
     pub thresholds: Thresholds,
@@ -146,10 +146,39 @@ pub fn audit(
         findings,
     };
     if let Some(path) = opts.html {
-        let title = format!("{} pool audit", recipe.name);
-        html::write(path, &planned.page(recipe, title, &audit.report))?;
+        let images = html::images(&planned.inv.images, &planned.dd, &planned.sel);
+        let page = html::render_audit(&html::HtmlInput {
+            title: title(recipe),
+            report: &audit.report,
+            images: &images,
+            groups: opts.groups,
+            limits: recipe.limits,
+        });
+        html::write(path, &page)?;
     }
     Ok(audit)
+}
+
+/// The audit page's title: `calibset audit — NAME`, NAME being the recipe's
+/// name, or for an audit of folders (a recipe of no images, as the text
+/// audit tells them apart) the folders, relative to the current one.
+fn title(recipe: &Recipe) -> String {
+    let name = if recipe.total == 0 {
+        recipe
+            .sources
+            .roots
+            .iter()
+            .map(|r| match r.strip_prefix(&recipe.base_dir) {
+                Ok(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
+                Ok(rel) => rel.display().to_string(),
+                Err(_) => r.display().to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        recipe.name.clone()
+    };
+    format!("calibset audit — {name}")
 }
 
 /// Usable images per tag, camera (`-` for none), class and measured tag.

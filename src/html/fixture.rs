@@ -28,6 +28,7 @@ pub(super) fn image(
         rel: rel.into(),
         bucket: Some(bucket),
         tags: Vec::new(),
+        classes: Vec::new(),
         measured: Vec::new(),
         camera: None,
         status: status_named(status),

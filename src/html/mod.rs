@@ -1,25 +1,30 @@
 //! The HTML report: one self-contained page that shows a calibration set and the
 //! pool it came from.
 //!
-//! [`render`] turns a [`Report`](crate::report::Report) plus one [`HtmlImage`] per
-//! pool image into a single HTML document with no external assets: thumbnails are
-//! embedded as base64 JPEG data URIs, styles are inline, charts are inline SVG and
-//! the page needs no JavaScript. Its sections:
+//! [`render`] (a build's page) and [`render_audit`] (an audit's) turn a
+//! [`Report`](crate::report::Report) plus one [`HtmlImage`] per pool image into a
+//! single HTML document with no external assets: thumbnails are embedded as
+//! base64 JPEG data URIs, styles are inline, charts are inline SVG and the page
+//! needs no JavaScript. Its sections:
 //!
 //! 1. summary: status, shortfalls, per-bucket counts, de-duplication, skipped
-//!    files, cache use;
-//! 2. contact sheets of the chosen images, per bucket and tag set;
-//! 3. the largest duplicate groups, the kept image outlined;
+//!    files, cache use, slots;
+//! 2. contact sheets of the chosen images, per bucket and tag set, with a legend
+//!    of the slot names;
+//! 3. the largest duplicate groups, the kept image outlined: the first
+//!    [`GROUPS_OPEN`] open, the others folded to one line (`<details>`);
 //! 4. histograms of mean luma, relative sharpness and JPEG quality, pool against
 //!    chosen set;
-//! 5. per-camera counts;
-//! 6. the skipped files.
+//! 5. images per tag, class and measured tag: pool, distinct and chosen;
+//! 6. per-camera counts;
+//! 7. the skipped files.
 //!
 //! The output depends only on the input (and the files' pixels): the same build
 //! renders the same bytes.
 
 mod charts;
 mod encode;
+mod labels;
 mod sections;
 mod style;
 mod summary;
@@ -52,6 +57,10 @@ pub const DEFAULT_GROUPS: usize = 12;
 /// Members of one duplicate group shown at most (the kept one first).
 pub const GROUP_MEMBERS_SHOWN: usize = 10;
 
+/// Duplicate groups drawn open; the others are folded to one line each (a
+/// `<details>` element: a click opens it, no script needed).
+pub const GROUPS_OPEN: usize = 3;
+
 /// One pool image, as the HTML report needs it.
 #[derive(Debug, Clone)]
 pub struct HtmlImage {
@@ -64,6 +73,8 @@ pub struct HtmlImage {
     pub bucket: Option<Bucket>,
     /// Its tags (manifest and rules).
     pub tags: Vec<String>,
+    /// Its object classes (manifest or annotations).
+    pub classes: Vec<String>,
     /// Its measured tags (`auto:dark`, …).
     pub measured: Vec<String>,
     /// Its camera, if named.
@@ -87,7 +98,7 @@ impl HtmlImage {
     }
 }
 
-/// Everything [`render`] needs.
+/// Everything [`render`] and [`render_audit`] need.
 #[derive(Debug, Clone)]
 pub struct HtmlInput<'a> {
     /// Page title (the `<title>` and the heading).
@@ -102,10 +113,30 @@ pub struct HtmlInput<'a> {
     pub limits: crate::decode::Limits,
 }
 
-/// Renders the page. Thumbnails (120 px on the long side, JPEG quality 75) are
-/// decoded in parallel with rayon for the images that are shown: the chosen ones
-/// and the members of the shown duplicate groups.
+/// What a page shows: a built (or dry-run) set, or an audited pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `build --html`: the calibration set report.
+    Build,
+    /// `audit --html`: the pool audit.
+    Audit,
+}
+
+/// Renders a build's page, "calibration set report". Thumbnails (120 px on the
+/// long side, JPEG quality 75) are decoded in parallel with rayon for the images
+/// that are shown: the chosen ones and the members of the shown duplicate
+/// groups.
 pub fn render(input: &HtmlInput<'_>) -> String {
+    render_kind(input, Kind::Build)
+}
+
+/// Renders an audit's page, "pool audit": the same sections as [`render`]'s,
+/// its chosen images being the trial selection of the audit.
+pub fn render_audit(input: &HtmlInput<'_>) -> String {
+    render_kind(input, Kind::Audit)
+}
+
+fn render_kind(input: &HtmlInput<'_>, kind: Kind) -> String {
     let groups = largest_groups(input.images, input.groups);
     let mut shown: Vec<usize> = (0..input.images.len())
         .filter(|&i| input.images[i].is_chosen())
@@ -115,6 +146,7 @@ pub fn render(input: &HtmlInput<'_>) -> String {
     shown.dedup();
     let page = Page {
         input,
+        kind,
         thumbs: thumb::thumbnails(input.images, &shown, &input.limits),
         groups,
     };
@@ -133,6 +165,8 @@ struct Group {
     size: usize,
     /// Members shown: the kept one first, then the others in pool order.
     shown: Vec<usize>,
+    /// Why the others went: members per status (`near-duplicate`, …), by name.
+    why: BTreeMap<&'static str, usize>,
 }
 
 /// The `n` largest groups of two or more images, largest first (ties by the kept
@@ -151,12 +185,19 @@ fn largest_groups(images: &[HtmlImage], n: usize) -> Vec<Group> {
     }
     let mut groups: Vec<Group> = members
         .into_iter()
-        .map(|(kept, others)| Group {
-            kept,
-            size: others.len() + 1,
-            shown: std::iter::once(kept)
-                .chain(others.into_iter().take(GROUP_MEMBERS_SHOWN - 1))
-                .collect(),
+        .map(|(kept, others)| {
+            let mut why: BTreeMap<&'static str, usize> = BTreeMap::new();
+            for &i in &others {
+                *why.entry(images[i].status.as_str()).or_default() += 1;
+            }
+            Group {
+                kept,
+                size: others.len() + 1,
+                shown: std::iter::once(kept)
+                    .chain(others.into_iter().take(GROUP_MEMBERS_SHOWN - 1))
+                    .collect(),
+                why,
+            }
         })
         .collect();
     groups.sort_by(|a, b| {
@@ -172,6 +213,7 @@ fn largest_groups(images: &[HtmlImage], n: usize) -> Vec<Group> {
 /// The page being written.
 struct Page<'a> {
     input: &'a HtmlInput<'a>,
+    kind: Kind,
     thumbs: BTreeMap<usize, Thumb>,
     groups: Vec<Group>,
 }
@@ -203,6 +245,7 @@ impl Page<'_> {
         self.contact_sheets(out)?;
         self.duplicate_groups(out)?;
         self.histograms(out)?;
+        self.labels(out)?;
         self.cameras(out)?;
         self.skipped(out)?;
         out.push_str("</main>\n");
@@ -305,6 +348,7 @@ pub fn images(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<HtmlImag
             rel: img.file.rel.clone(),
             bucket: img.labels.bucket,
             tags: img.labels.tags.iter().cloned().collect(),
+            classes: img.labels.classes.iter().cloned().collect(),
             measured: img.labels.measured.iter().cloned().collect(),
             camera: img.labels.camera.clone(),
             status: ImageStatus::of(dd, &chosen, i),

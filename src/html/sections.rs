@@ -8,11 +8,12 @@ use super::Page;
 use super::encode::Esc;
 use crate::label::Bucket;
 /// Section anchors and titles, in page order.
-pub(super) const SECTIONS: [(&str, &str); 6] = [
+pub(super) const SECTIONS: [(&str, &str); 7] = [
     ("summary", "Summary"),
     ("chosen", "Chosen images"),
     ("duplicates", "Duplicates"),
     ("distributions", "Distributions"),
+    ("labels", "Tags and classes"),
     ("cameras", "Cameras"),
     ("skipped", "Skipped files"),
 ];
@@ -70,6 +71,7 @@ impl Page<'_> {
             return Ok(());
         }
         out.push_str("<p class=\"hint\">Hover a thumbnail for its path, slot, camera, tags and measurements.</p>\n");
+        self.slot_legend(out)?;
         let buckets = Bucket::ALL.map(Some).into_iter().chain([None]);
         for bucket in buckets {
             let mut sets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -127,20 +129,29 @@ impl Page<'_> {
             out.push_str("No duplicate groups.</p></section>\n");
             return Ok(());
         }
+        let open = self.groups.len().min(super::GROUPS_OPEN);
         writeln!(
             out,
-            "The {} largest groups; the image each group kept is outlined.</p>",
-            self.groups.len()
+            "The {} largest groups; the image each group kept is outlined. {}</p>",
+            self.groups.len(),
+            if self.groups.len() > open {
+                format!("The first {open} are open: click a group's line to open it.")
+            } else {
+                String::new()
+            }
         )?;
         out.push_str("<div class=\"groups\">\n");
-        for g in &self.groups {
+        for (n, g) in self.groups.iter().enumerate() {
             let kept = &images[g.kept];
+            let why: Vec<String> = g.why.iter().map(|(s, k)| format!("{k} {s}")).collect();
             writeln!(
                 out,
-                "<article class=\"card group\"><div class=\"gh\"><b>{} images</b> · kept <code>{}</code></div>\
-                 <div class=\"strip\">",
+                "<details class=\"card group\"{}><summary class=\"gh\"><b>{} images</b> · kept <code>{}</code>\
+                 <span class=\"why\">{}</span></summary><div class=\"strip\">",
+                if n < super::GROUPS_OPEN { " open" } else { "" },
                 g.size,
-                Esc(&kept.rel)
+                Esc(&kept.rel),
+                Esc(&why.join(", "))
             )?;
             for &i in &g.shown {
                 let badge = if i == g.kept {
@@ -164,13 +175,13 @@ impl Page<'_> {
                     g.size - g.shown.len()
                 )?;
             }
-            out.push_str("</div></article>\n");
+            out.push_str("</div></details>\n");
         }
         out.push_str("</div></section>\n");
         Ok(())
     }
 
-    /// Section 5: images per camera, in the pool and in the set.
+    /// Section 6: images per camera, in the pool and in the set.
     pub(super) fn cameras(&self, out: &mut String) -> fmt::Result {
         #[derive(Default)]
         struct Row {
@@ -239,7 +250,7 @@ impl Page<'_> {
         Ok(())
     }
 
-    /// Section 6: files that could not be used, and other path lists.
+    /// Section 7: files that could not be used, and other path lists.
     pub(super) fn skipped(&self, out: &mut String) -> fmt::Result {
         let p = &self.report().pool;
         section_head(out, "skipped", Some(p.skipped()))?;

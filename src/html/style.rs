@@ -94,8 +94,23 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 .tile .name, .tile .sub { display: block; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .tile .name { font-size: 12px; }
 .tile .sub { font-size: 11px; color: var(--muted); }
-.groups { display: grid; gap: 14px; }
-.gh { margin-bottom: 10px; overflow-wrap: anywhere; }
+.groups { display: grid; gap: 8px; }
+.gh { overflow-wrap: anywhere; }
+.group > summary { cursor: pointer; list-style: none; display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 8px; }
+.group > summary::-webkit-details-marker { display: none; }
+.group > summary::before { content: "▸"; color: var(--muted); font-size: 12px; }
+.group[open] > summary::before { content: "▾"; }
+.group[open] > summary { margin-bottom: 10px; }
+.group:not([open]) { padding-top: 9px; padding-bottom: 9px; }
+.group .why { margin-left: auto; color: var(--muted); font-size: 12px; }
+.legend { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 8px 14px; margin: 0 0 14px; }
+.legend > summary { cursor: pointer; font-weight: 600; }
+.legend dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0 4px; }
+.legend dt { font-weight: 600; white-space: nowrap; }
+.legend dd { margin: 0; }
+.legend .eg { color: var(--muted); font-weight: 400; font-size: 12px; }
+.hint.below { margin: 10px 0 0; }
+.cards.labels { margin-top: 0; }
 .strip { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
 .strip .tile { width: 136px; }
 .tile.kept .thumb { outline: 3px solid var(--chosen); outline-offset: 1px; }

@@ -3,9 +3,9 @@
 
 use std::fmt::{self, Write};
 
-use super::Page;
 use super::encode::Esc;
 use super::sections::{SECTIONS, kv, percent, section_head, serde_name};
+use super::{Kind, Page};
 use crate::dedup::Threshold;
 use crate::label::Bucket;
 use crate::report::Status;
@@ -14,10 +14,14 @@ impl Page<'_> {
     /// The page header: title, recipe, status and the section links.
     pub(super) fn header(&self, out: &mut String) -> fmt::Result {
         let r = self.report();
+        let what = match self.kind {
+            Kind::Build => "calibration set report",
+            Kind::Audit => "pool audit",
+        };
         write!(
             out,
             "<header class=\"top\"><div class=\"wrap head\"><div>\
-             <div class=\"eyebrow\">calibset · calibration set report</div><h1>{}</h1>\
+             <div class=\"eyebrow\">calibset · {what}</div><h1>{}</h1>\
              <div class=\"meta\">recipe <b>{}</b> · seed {} · {} wanted · {} chosen",
             Esc(&self.input.title),
             Esc(&r.recipe),
@@ -260,7 +264,18 @@ impl Page<'_> {
                 b = s.bucket
             )?;
         }
-        out.push_str("</tbody></table></div>\n");
+        out.push_str("</tbody></table>");
+        // The legend sits with the contact sheets, whose captions name slots
+        // too; with nothing chosen there are none, so it goes here.
+        if self.images().iter().any(super::HtmlImage::is_chosen) {
+            out.push_str(
+                "<p class=\"hint below\">Slot names are explained under \
+                 <a href=\"#slot-legend\">Chosen images</a>.</p>",
+            );
+        } else {
+            self.slot_legend(out)?;
+        }
+        out.push_str("</div>\n");
         Ok(())
     }
 }

@@ -117,6 +117,7 @@ fn render_shows_every_section_with_thumbnails_and_escaped_text() {
         "chosen",
         "duplicates",
         "distributions",
+        "labels",
         "cameras",
         "skipped",
     ] {
@@ -171,6 +172,163 @@ fn render_shows_every_section_with_thumbnails_and_escaped_text() {
     }
     // Deterministic.
     assert_eq!(page, render(&input));
+}
+
+#[test]
+fn label_tables_count_pool_distinct_and_chosen_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, mut images) = fixture(dir.path(), Status::Ok);
+    // Images 0–2 are chosen, 3 is not; a near duplicate carries the class too.
+    let dup = (0..images.len())
+        .find(|&i| images[i].status == ImageStatus::NearDuplicate)
+        .unwrap();
+    for i in [0, 1, 2, 3, dup] {
+        images[i].classes = vec!["car".into(), "car".into()];
+    }
+    images[1].classes.push("bus<1>".into());
+    let counts = labels::label_counts(&images, |i| &i.classes);
+    let count = |pool, distinct, chosen| labels::LabelCount {
+        pool,
+        distinct,
+        chosen,
+    };
+    assert_eq!(counts["car"], count(5, 4, 3));
+    assert_eq!(counts["bus<1>"], count(1, 1, 1));
+    assert_eq!(counts.len(), 2);
+    let page = render(&HtmlInput {
+        title: "labels".into(),
+        report: &report,
+        images: &images,
+        groups: 12,
+        limits: crate::decode::Limits::default(),
+    });
+    let section = &page[page.find("<section id=\"labels\">").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    for table in ["Tags", "Classes", "Measured tags"] {
+        assert!(section.contains(&format!("<h3>{table} <span")), "{table}");
+    }
+    assert!(section.contains(
+        "<tr><td>car</td><td class=\"num\">5</td><td class=\"num\">4</td><td class=\"num\">3</td>"
+    ));
+    assert!(section.contains("<td>bus&lt;1&gt;</td>"));
+    assert!(section.contains("<td>auto:dark</td>"));
+    // Without classes there is no class table.
+    images.iter_mut().for_each(|i| i.classes.clear());
+    let page = render(&HtmlInput {
+        title: "labels".into(),
+        report: &report,
+        images: &images,
+        groups: 12,
+        limits: crate::decode::Limits::default(),
+    });
+    assert!(!page.contains("<h3>Classes <span"));
+}
+
+#[test]
+fn build_and_audit_pages_say_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, images) = fixture(dir.path(), Status::Ok);
+    let input = HtmlInput {
+        title: "calibset audit — adas-1000".into(),
+        report: &report,
+        images: &images,
+        groups: 12,
+        limits: crate::decode::Limits::default(),
+    };
+    let audit = render_audit(&input);
+    assert!(audit.contains("<title>calibset audit — adas-1000</title>"));
+    assert!(audit.contains("<div class=\"eyebrow\">calibset · pool audit</div>"));
+    assert!(!audit.contains("calibration set report"));
+    let build = render(&input);
+    assert!(build.contains("<div class=\"eyebrow\">calibset · calibration set report</div>"));
+}
+
+#[test]
+fn duplicate_groups_fold_after_the_first_ones_and_say_why_members_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, mut images) = fixture(dir.path(), Status::Ok);
+    // Three more groups of two: six in all.
+    for (kept, member) in [(1, 2), (5, 6), (9, 10)] {
+        images[member].kept = kept;
+        images[member].status = ImageStatus::NearDuplicate;
+    }
+    let page = render(&HtmlInput {
+        title: "groups".into(),
+        report: &report,
+        images: &images,
+        groups: 12,
+        limits: crate::decode::Limits::default(),
+    });
+    assert_eq!(
+        page.matches("<details class=\"card group\" open>").count(),
+        GROUPS_OPEN
+    );
+    assert_eq!(
+        page.matches("<details class=\"card group\">").count(),
+        6 - GROUPS_OPEN
+    );
+    // The largest group (kept by image 0, seven others) says why they went.
+    assert!(page.contains(
+        "<span class=\"why\">2 consecutive-duplicate, 2 exact-duplicate, 2 near-duplicate, 1 not-sampled</span>"
+    ));
+    assert!(page.contains("The first 3 are open"));
+    let few = render(&HtmlInput {
+        groups: 2,
+        ..HtmlInput {
+            title: "groups".into(),
+            report: &report,
+            images: &images,
+            groups: 0,
+            limits: crate::decode::Limits::default(),
+        }
+    });
+    assert_eq!(
+        few.matches("<details class=\"card group\" open>").count(),
+        2
+    );
+    assert!(!few.contains("The first"));
+}
+
+#[test]
+fn the_slot_legend_names_the_slot_kinds_the_report_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut report, images) = fixture(dir.path(), Status::Ok);
+    let page = render(&input_for("legend", &report, &images));
+    let legend = &page[page.find("id=\"slot-legend\"").unwrap()..];
+    let legend = &legend[..legend.find("</details>").unwrap()];
+    for term in [
+        "<dt><code>free</code></dt>",
+        "<dt><code>KEY</code>",
+        "<dt><code>min:KEY</code></dt>",
+        "<dt>camera minimums</dt>",
+    ] {
+        assert!(legend.contains(term), "{term} missing from {legend}");
+    }
+    assert!(!legend.contains("class:NAME"));
+    report.slots.push(crate::select::SlotFill {
+        bucket: Bucket::Normal,
+        slot: crate::select::SlotKind::Class("bus".into()),
+        wanted: 2,
+        filled: 2,
+        available: 3,
+    });
+    report.cameras.iter_mut().for_each(|c| c.min = 0);
+    let page = render(&input_for("legend", &report, &images));
+    assert!(page.contains("<dt><code>class:NAME</code></dt>"));
+    assert!(!page.contains("<dt>camera minimums</dt>"));
+    assert!(page.contains("<a href=\"#slot-legend\">Chosen images</a>"));
+    // With nothing chosen there are no contact sheets: the legend goes with
+    // the slot table.
+    let mut none_chosen = images.clone();
+    for img in &mut none_chosen {
+        if img.is_chosen() {
+            img.status = ImageStatus::NotChosen;
+        }
+    }
+    let page = render(&input_for("legend", &report, &none_chosen));
+    let summary = &page[..page.find("<section id=\"chosen\">").unwrap()];
+    assert!(summary.contains("id=\"slot-legend\""));
+    assert!(!page.contains("href=\"#slot-legend\""));
 }
 
 #[test]
@@ -260,6 +418,17 @@ fn demo_page() {
     if let Some(chromium) = chromium() {
         let png = screenshot(&chromium, &page, &out);
         eprintln!("screenshot: {}", png.display());
+    }
+}
+
+/// The page input of `report` and `images`, 12 groups, default limits.
+fn input_for<'a>(title: &str, report: &'a Report, images: &'a [HtmlImage]) -> HtmlInput<'a> {
+    HtmlInput {
+        title: title.into(),
+        report,
+        images,
+        groups: 12,
+        limits: crate::decode::Limits::default(),
     }
 }
 

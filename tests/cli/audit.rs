@@ -144,3 +144,89 @@ fn build_and_audit_write_a_self_contained_html_report() {
     }
     assert!(!pool.join("out").exists(), "--dry-run still writes no set");
 }
+
+#[test]
+fn the_audit_page_has_its_own_title_and_counts_tags_like_the_text_audit() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe("total = 30\nsplit = { normal = 6, hard = 2, background = 2 }\n");
+    let a = crate::fixture::json_of(
+        pool.cmd()
+            .args(["audit", "--json", "--html", "pool.html", "--recipe"])
+            .arg(&recipe),
+    );
+    let html = std::fs::read_to_string(pool.join("pool.html")).unwrap();
+    assert!(html.contains("<title>calibset audit — test</title>"));
+    assert!(html.contains("calibset · pool audit"));
+    assert!(!html.contains("calibration set report"));
+    assert!(html.contains("<section id=\"labels\">"));
+    for (table, counts) in [("Tags", &a["tags"]), ("Measured tags", &a["measured"])] {
+        assert!(
+            html.contains(&format!("<h3>{table} <span")),
+            "{table} table"
+        );
+        for (label, n) in counts.as_object().unwrap() {
+            let row = format!("<tr><td>{label}</td><td class=\"num\">{n}</td>");
+            assert!(html.contains(&row), "{table}: no row {row}");
+        }
+    }
+    // An audit of folders is titled by them.
+    pool.cmd()
+        .args(["audit", "-q", "--html", "folders.html", "frames", "stills"])
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(pool.join("folders.html")).unwrap();
+    assert!(html.contains("<title>calibset audit — frames, stills</title>"));
+}
+
+#[test]
+fn the_audit_page_folds_duplicate_groups_after_the_first_three() {
+    let pool = Pool::empty();
+    for g in 0..6u64 {
+        for k in 0..3 {
+            pool.image(
+                &format!("frames/cam1/day/g{g}-{k}.jpg"),
+                &scene(100 + g, k as f32 * 0.3, 96, 72),
+            );
+        }
+    }
+    pool.cmd()
+        .args(["audit", "-q", "--html", "pool.html", "frames"])
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(pool.join("pool.html")).unwrap();
+    assert_eq!(
+        html.matches("<details class=\"card group\" open>").count(),
+        3
+    );
+    assert_eq!(html.matches("<details class=\"card group\">").count(), 3);
+    assert!(html.contains("The first 3 are open"));
+    assert!(!html.contains("<script"), "no script needed to open them");
+}
+
+#[test]
+fn the_page_explains_slot_names() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(
+        "total = 30\nsplit = { normal = 6, hard = 2, background = 2 }\n[buckets.hard.quota]\nnight = 3\n[buckets.hard.min]\nrain = 1\n",
+    );
+    pool.cmd()
+        .args(["build", "-q", "--dry-run", "--html", "set.html", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(pool.join("set.html")).unwrap();
+    assert!(html.contains("<details class=\"legend\" id=\"slot-legend\" open>"));
+    for term in [
+        "<dt><code>free</code></dt>",
+        "<dt><code>KEY</code>",
+        "buckets.NAME.quota.KEY",
+        "<dt><code>min:KEY</code></dt>",
+    ] {
+        assert!(html.contains(term), "legend lacks {term}");
+    }
+    assert!(
+        !html.contains("<dt><code>class:NAME</code></dt>"),
+        "no class slot, no class entry"
+    );
+    assert!(html.contains("<a href=\"#slot-legend\">"));
+}

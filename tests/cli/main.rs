@@ -6,6 +6,7 @@ mod build;
 mod check;
 mod fixture;
 mod handoff;
+mod invocation;
 mod json;
 mod readme;
 mod recipes;
