@@ -41,8 +41,17 @@ pub struct Thresholds {
 pub struct Group {
     /// The image the group keeps.
     pub kept: String,
-    /// The others, with why each goes (`exact-duplicate`, `near-duplicate`, …).
-    pub members: Vec<(String, ImageStatus)>,
+    /// The others, with why each goes.
+    pub members: Vec<Member>,
+}
+
+/// One image of a duplicate group that is not kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    /// Its path, relative to the recipe folder.
+    pub path: String,
+    /// Why it goes: `exact-duplicate`, `near-duplicate`, `consecutive-duplicate`, ….
+    pub status: ImageStatus,
 }
 
 /// A histogram: `edges.len() == counts.len() + 1`.
@@ -68,12 +77,16 @@ pub struct Finding {
 /// Everything an audit found.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditReport {
+    /// The JSON layout's version (as the build report's).
+    pub schema_version: u32,
     /// The build report as a dry run would give it (selection included).
     pub report: Report,
     /// Usable images per tag.
     pub tags: BTreeMap<String, usize>,
     /// Usable images per camera.
     pub cameras: BTreeMap<String, usize>,
+    /// Usable images without a camera.
+    pub no_camera: usize,
     /// Usable images per class.
     pub classes: BTreeMap<String, usize>,
     /// Usable images per measured tag.
@@ -122,6 +135,7 @@ pub fn audit(
     let report = planned.report(recipe);
     let images = &planned.inv.images;
     let [tags, cameras, classes, measured] = counts(images);
+    let no_camera = images.iter().filter(|i| i.labels.camera.is_none()).count();
     let duplicates = planned
         .dd
         .removed
@@ -135,11 +149,13 @@ pub fn audit(
         .count();
     let findings = findings(&report, duplicates, images.len(), &opts.thresholds);
     let audit = AuditReport {
+        schema_version: crate::report::SCHEMA_VERSION,
         groups: groups(&planned, opts.groups),
         histograms: histograms(images),
         report,
         tags,
         cameras,
+        no_camera,
         classes,
         measured,
         duplicates,
@@ -181,7 +197,7 @@ fn title(recipe: &Recipe) -> String {
     format!("calibset audit — {name}")
 }
 
-/// Usable images per tag, camera (`-` for none), class and measured tag.
+/// Usable images per tag, camera (those with one), class and measured tag.
 fn counts(images: &[PoolImage]) -> [BTreeMap<String, usize>; 4] {
     let mut maps: [BTreeMap<String, usize>; 4] = Default::default();
     let mut count = |k: usize, key: &str| *maps[k].entry(key.to_owned()).or_default() += 1;
@@ -189,7 +205,9 @@ fn counts(images: &[PoolImage]) -> [BTreeMap<String, usize>; 4] {
         for t in &img.labels.tags {
             count(0, t);
         }
-        count(1, img.labels.camera.as_deref().unwrap_or("-"));
+        if let Some(camera) = &img.labels.camera {
+            count(1, camera);
+        }
         for c in &img.labels.classes {
             count(2, c);
         }
@@ -215,7 +233,10 @@ fn groups(planned: &Planned, n: usize) -> Vec<Group> {
             members: members
                 .into_iter()
                 .filter(|&m| m != kept)
-                .map(|m| (rel(m), ImageStatus::of(&planned.dd, &chosen, m)))
+                .map(|m| Member {
+                    path: rel(m),
+                    status: ImageStatus::of(&planned.dd, &chosen, m),
+                })
                 .collect(),
         })
         .collect()

@@ -54,6 +54,9 @@ impl AuditReport {
             for (k, n) in map {
                 writeln!(w, "  {k:<28} {n:>7}")?;
             }
+            if title == "cameras" && self.no_camera > 0 {
+                writeln!(w, "  {:<28} {:>7}", "(no camera)", self.no_camera)?;
+            }
         }
         for h in &self.histograms {
             writeln!(w)?;
@@ -74,8 +77,8 @@ impl AuditReport {
             writeln!(w, "largest duplicate groups:")?;
             for g in &self.groups {
                 writeln!(w, "  {} images, kept {}", g.members.len() + 1, g.kept)?;
-                for (m, why) in g.members.iter().take(8) {
-                    writeln!(w, "    {:<22} {m}", why.as_str())?;
+                for m in g.members.iter().take(8) {
+                    writeln!(w, "    {:<22} {}", m.status.as_str(), m.path)?;
                 }
                 if g.members.len() > 8 {
                     writeln!(w, "    … and {} more", g.members.len() - 8)?;
