@@ -38,6 +38,8 @@ mod names;
 mod voc;
 mod yolo;
 
+pub use yolo::split_folders;
+
 #[cfg(test)]
 mod tests;
 

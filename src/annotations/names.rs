@@ -23,6 +23,9 @@ pub(super) struct ClassNames {
     pub pose: bool,
     /// The data YAML's `path:` (the dataset root), as written.
     pub root: Option<String>,
+    /// Its `train:`, `val:` and `test:` entries (folders or list files,
+    /// relative to the root), as written, in that order.
+    pub splits: Vec<String>,
     names: BTreeMap<u64, String>,
 }
 
@@ -76,6 +79,7 @@ fn from_lines(path: &Path, text: &str) -> Result<ClassNames, AnnotationError> {
         path: path.to_owned(),
         pose: false,
         root: None,
+        splits: Vec::new(),
         names,
     })
 }
@@ -130,10 +134,19 @@ fn from_yaml(path: &Path, text: &str) -> Result<ClassNames, AnnotationError> {
         return Err(bad(path, "`names:` is empty".into()));
     }
     let pose = !matches!(doc["kpt_shape"], Yaml::BadValue | Yaml::Null);
+    let mut splits = Vec::new();
+    for key in ["train", "val", "test"] {
+        match &doc[key] {
+            Yaml::Array(items) => splits.extend(items.iter().filter_map(scalar)),
+            other => splits.extend(scalar(other)),
+        }
+    }
+    splits.retain(|s| !s.is_empty());
     Ok(ClassNames {
         path: path.to_owned(),
         pose,
         root: scalar(&doc["path"]).filter(|p| !p.is_empty()),
+        splits,
         names,
     })
 }

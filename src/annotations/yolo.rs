@@ -40,8 +40,36 @@ fn dataset(spec: &AnnotationSpec) -> Result<(PathBuf, Option<ClassNames>), Annot
     Ok((spec.path.clone(), names))
 }
 
+/// The image folders an Ultralytics data YAML at `yaml` names: its `train`,
+/// `val` and `test` entries that are folders, under its `path:` (relative to
+/// the YAML; its own folder without one), each once. List files (`train.txt`)
+/// and folders that do not exist are left out; none at all is an error.
+pub fn split_folders(yaml: &Path) -> Result<Vec<PathBuf>, AnnotationError> {
+    let data = ClassNames::load(yaml)?;
+    let dir = yaml.parent().unwrap_or(Path::new("."));
+    let root = match &data.root {
+        Some(r) => crate::paths::normalize(&dir.join(r)),
+        None => dir.to_owned(),
+    };
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for split in &data.splits {
+        let folder = crate::paths::normalize(&root.join(split));
+        if folder.is_dir() && !folders.contains(&folder) {
+            folders.push(folder);
+        }
+    }
+    if folders.is_empty() {
+        return Err(AnnotationError::Names {
+            path: yaml.to_owned(),
+            line: None,
+            message: "names no existing image folder under `train`, `val` or `test`: give `sources.roots`".into(),
+        });
+    }
+    Ok(folders)
+}
+
 /// Whether `path` names a YAML file.
-fn is_yaml(path: &Path) -> bool {
+pub(super) fn is_yaml(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))

@@ -253,3 +253,36 @@ fn annotated_images_are_stills_even_when_numbered_alike() {
     assert_eq!(json["sequences"]["stills"][0]["folder"], "ds/images/train");
     assert_eq!(json["sequences"]["stills"][0]["reason"], "annotated");
 }
+
+#[test]
+fn the_data_yaml_alone_names_the_image_folders() {
+    // No [sources]: the data.yaml's train/val folders are the roots.
+    let pool = yolo_pool();
+    pool.write(
+        "ds/data.yaml",
+        b"path: .\ntrain: images/train\nval: images/val\nnames: [car, person]\n",
+    );
+    let recipe = RECIPE
+        .replace("[sources]\nroots = [\"ds/images\"]\n", "")
+        .replace(
+            "path = \"ds\"\nnames = \"ds/names.txt\"\n",
+            "path = \"ds/data.yaml\"\n",
+        );
+    pool.write("recipe.toml", recipe.as_bytes());
+    pool.cmd()
+        .args(["build", "-q", "--recipe", "recipe.toml"])
+        .assert()
+        .success();
+    assert_eq!(csv_rows(&pool.join("out/manifest.csv")).len(), 36);
+    // A data.yaml whose folders do not exist is a recipe error naming the key.
+    pool.write(
+        "ds/data.yaml",
+        b"train: nowhere/train\nnames: [car, person]\n",
+    );
+    pool.cmd()
+        .args(["check", "--recipe", "recipe.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("annotations.path"))
+        .stderr(contains("give `sources.roots`"));
+}

@@ -11,7 +11,21 @@ use crate::recipe::raw::RawRecipe;
 use crate::recipe::{CameraPlan, OutputPlan, Sources};
 use crate::select::Balance;
 
-/// `[sources]`: at least one root; `exclude` patterns that parse.
+/// Whether `[annotations]` is YOLO given as a data YAML.
+fn yolo_yaml(raw: &RawRecipe) -> bool {
+    raw.annotations.as_ref().is_some_and(|a| {
+        let a = a.get_ref();
+        let path = Path::new(a.path.get_ref());
+        a.format == crate::annotations::Format::Yolo
+            && path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+    })
+}
+
+/// `[sources]`: at least one root (or a YOLO data YAML naming them);
+/// `exclude` patterns that parse.
 pub(super) fn sources(c: &mut Checker<'_, '_>, raw: &RawRecipe, base: &Path) -> Sources {
     let roots = match &raw.sources.roots {
         Some(r) if r.get_ref().is_empty() => {
@@ -23,6 +37,23 @@ pub(super) fn sources(c: &mut Checker<'_, '_>, raw: &RawRecipe, base: &Path) -> 
             .iter()
             .map(|p| paths::normalize(&base.join(p.get_ref())))
             .collect(),
+        // A YOLO data YAML names its image folders. One that is not there yet
+        // gives none (`check` names it; `--syntax-only` does not look).
+        None if yolo_yaml(raw) => {
+            let a = raw.annotations.as_ref().expect("yolo_yaml").get_ref();
+            let yaml = paths::normalize(&base.join(a.path.get_ref()));
+            if yaml.is_file() {
+                match crate::annotations::split_folders(&yaml) {
+                    Ok(folders) => folders,
+                    Err(e) => {
+                        c.at_key(&a.path, "annotations.path", e.to_string());
+                        Vec::new()
+                    }
+                }
+            } else {
+                Vec::new()
+            }
+        }
         None => {
             c.missing(
                 "sources.roots",
