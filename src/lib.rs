@@ -19,7 +19,7 @@
 //! `source` (where bytes come from), `decode` (bytes to pixels) and
 //! `export::Output` (what a set folder holds). Shared types live in leaf
 //! modules: `label` (buckets and labels), `paths`, `pattern`, `rng`,
-//! `cancel`, `progress`.
+//! `cancel`, `progress`, `schema` (the JSON outputs' version).
 //!
 //! The library never prints and never imports clap: progress goes through
 //! [`Progress`], results come back as a [`Report`] or an [`AuditReport`].
@@ -48,6 +48,7 @@ mod progress;
 mod recipe;
 mod report;
 mod rng;
+mod schema;
 mod select;
 mod source;
 mod stability;

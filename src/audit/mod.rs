@@ -149,7 +149,7 @@ pub fn audit(
         .count();
     let findings = findings(&report, duplicates, images.len(), &opts.thresholds);
     let audit = AuditReport {
-        schema_version: crate::report::SCHEMA_VERSION,
+        schema_version: crate::schema::SCHEMA_VERSION,
         groups: groups(&planned, opts.groups),
         histograms: histograms(images),
         report,

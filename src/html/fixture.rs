@@ -199,7 +199,7 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
     };
     let chosen = per(false);
     let report = Report {
-        schema_version: crate::report::SCHEMA_VERSION,
+        schema_version: crate::schema::SCHEMA_VERSION,
         version: "0.1.0",
         recipe: "adas-1000".into(),
         seed: 7,

@@ -29,7 +29,7 @@ impl Recipe {
     /// The recipe's plan as pretty JSON, newline-terminated.
     pub fn check_json(&self) -> String {
         let json = serde_json::json!({
-            "schema_version": crate::report::SCHEMA_VERSION,
+            "schema_version": crate::schema::SCHEMA_VERSION,
             "name": self.name,
             "seed": self.seed,
             "total": self.total,

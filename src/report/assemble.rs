@@ -58,7 +58,7 @@ pub fn assemble(
             .or_default() += 1;
     }
     Report {
-        schema_version: super::SCHEMA_VERSION,
+        schema_version: crate::schema::SCHEMA_VERSION,
         version: env!("CARGO_PKG_VERSION"),
         recipe: recipe.name.clone(),
         seed,

@@ -116,10 +116,6 @@ pub struct ChosenFile {
     pub camera: Option<String>,
 }
 
-/// The version of the JSON report's layout: raised when a field changes
-/// meaning or goes away (new fields do not raise it).
-pub const SCHEMA_VERSION: u32 = 1;
-
 /// The largest set the pool could give at the recipe's shares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MaxTotal {
@@ -155,7 +151,7 @@ pub enum Status {
 /// Everything a build did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// The JSON layout's version ([`SCHEMA_VERSION`]).
+    /// The JSON layout's version ([`crate::schema::SCHEMA_VERSION`]).
     pub schema_version: u32,
     /// calibset version.
     pub version: &'static str,
