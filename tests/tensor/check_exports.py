@@ -51,7 +51,9 @@ except ModuleNotFoundError:  # Python < 3.11
 
 FORMATS = ("list", "npy", "npz", "raw", "yolo", "ort")
 VIDEO_EXT = {"mp4", "mkv", "avi", "mov", "h264", "264", "webm", "m4v"}
-MANIFEST_COLUMNS = ["file", "source", "time", "bucket", "slot", "tags", "camera", "width", "height", "phash", "blake3"]
+# The lock's fixed columns (src/export/tables.rs LOCK_COLUMNS); metadata
+# columns (manifest fields, pattern captures) follow them in name order.
+MANIFEST_COLUMNS = ["file", "source", "time", "bucket", "slot", "tags", "classes", "camera", "width", "height", "phash", "blake3"]
 
 
 class Mismatch(Exception):
@@ -273,8 +275,13 @@ class Checker:
 
     # ------------------------------------------------------------ checks
     def check_manifest(self):
-        if self.columns != MANIFEST_COLUMNS:
-            raise Mismatch(f"manifest.csv columns {self.columns}, want {MANIFEST_COLUMNS}")
+        fixed = self.columns[: len(MANIFEST_COLUMNS)]
+        if fixed != MANIFEST_COLUMNS:
+            raise Mismatch(f"manifest.csv columns {self.columns}, want {MANIFEST_COLUMNS} then metadata columns")
+        meta = self.columns[len(MANIFEST_COLUMNS):]
+        names = [m[5:] if m.startswith("meta.") and m[5:] in MANIFEST_COLUMNS else m for m in meta]
+        if names != sorted(names):
+            raise Mismatch(f"manifest.csv metadata columns {meta} are not in name order")
         missing = [r["file"] for r in self.rows if not (self.out / fspath(r["file"])).is_file()]
         if missing:
             raise Mismatch(f"{len(missing)} manifest files missing in OUT, first {missing[0]}")
