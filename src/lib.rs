@@ -56,6 +56,7 @@ mod tensor;
 mod video;
 
 pub use audit::{AuditOptions, AuditReport, Thresholds, audit};
+pub use dedup::HashIndex;
 pub use export::{Format as ExportFormat, Layout, LinkMode};
 pub use pipeline::{BuildError, BuildOptions, build};
 pub use progress::{NoProgress, Progress, Stage};

@@ -5,7 +5,7 @@
 //!    blake3 are one image, whatever their bucket; the best-labelled copy is kept
 //!    (`exact_keep_order`), and if sampling drops it later, the copies went first.
 //! 2. **Near**: candidate pairs are images within [`CANDIDATE_RADIUS`] bits of pHash
-//!    (found with a BK-tree, never all pairs) plus neighbouring frames of one folder;
+//!    (found with a multi-index hash table, [`HashIndex`], never all pairs) plus neighbouring frames of one folder;
 //!    a candidate pair is a duplicate when its [`similarity`] reaches the threshold
 //!    (or, with `max_distance`, when its pHashes are that close). Only images in
 //!    the same [`Scope`] are compared: by default the same bucket and tag set, so a
@@ -17,7 +17,7 @@
 //!    dropped image has a kept twin above the threshold and no two kept images are
 //!    above it. `chain` instead drops whole connected components but one.
 
-mod bktree;
+mod index;
 pub mod sequence;
 mod signature;
 
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::label::Origin;
 use crate::pool::PoolImage;
 
-pub use bktree::BkTree;
+pub use index::HashIndex;
 pub use sequence::{SequencePlan, SequenceSummary};
 pub use signature::{Signature, similarity};
 
@@ -389,7 +389,7 @@ pub fn dedup_after(
 }
 
 /// The near-duplicate pairs among the survivors `alive` (indices into
-/// `images`), within scope: candidates within the pHash radius (BK-tree) plus
+/// `images`), within scope: candidates within the pHash radius ([`HashIndex`]) plus
 /// each image's next frame in its folder, kept when the threshold accepts
 /// them. Returns the pairs (indices into `alive`) and the candidates tested.
 fn near_pairs(
@@ -414,10 +414,12 @@ fn near_pairs(
     let mut candidate_pairs = 0;
     for members in scopes.values() {
         crate::cancel::check(cancel)?;
-        let mut tree = BkTree::default();
-        for &k in members {
-            tree.insert(images[alive[k]].features.phash, k);
-        }
+        let index = HashIndex::new(
+            members
+                .iter()
+                .map(|&k| images[alive[k]].features.phash.0)
+                .collect(),
+        );
         let found: Vec<(Vec<Edge>, usize)> = members
             .par_iter()
             .enumerate()
@@ -427,11 +429,7 @@ fn near_pairs(
                 }
                 let img = &images[alive[k]];
                 let mut cands: Vec<usize> = Vec::new();
-                tree.within(img.features.phash, radius, |other, _| {
-                    if other > k {
-                        cands.push(other);
-                    }
-                });
+                index.later_within(pos, radius, |later, _| cands.push(members[later]));
                 // The next frame of the same folder is always a candidate.
                 if let Some(&next) = members.get(pos + 1)
                     && images[alive[next]].folder() == img.folder()
