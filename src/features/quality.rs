@@ -234,9 +234,12 @@ pub(crate) fn ijg_table(quality: u8) -> [u16; 64] {
 /// Estimates JPEG quality by finding the IJG quality whose luma table is
 /// closest to the file's table 0 (sum of absolute differences, ties to higher).
 pub(crate) fn jpeg_quality(bytes: &[u8]) -> Option<u8> {
+    /// `ijg_table(q)` for q = 1..=100, built once.
+    static TABLES: std::sync::LazyLock<Vec<[u16; 64]>> =
+        std::sync::LazyLock::new(|| (1..=100u8).map(ijg_table).collect());
     let table = luma_table(bytes)?;
     (1..=100u8).rev().min_by_key(|&q| {
-        let t = ijg_table(q);
+        let t = &TABLES[usize::from(q - 1)];
         t.iter()
             .zip(&table)
             .map(|(a, b)| u32::from(a.abs_diff(*b)))
