@@ -5,14 +5,14 @@
 //! hashes sorted by that chunk's value. Two hashes at most `r` bits apart differ in
 //! at most `⌊r/4⌋` bits of at least one chunk (pigeonhole), so a query looks only
 //! in the buckets whose value is that close to its own chunk — 697 of the 65,536 at
-//! the near-duplicate radius 12, 137 at radius 8 — and compares the hashes stored
+//! the near-duplicate radius 14, 137 at radius 8 — and compares the hashes stored
 //! there, side by side in memory. A pair is reported by the first chunk in which it
 //! is that close, so once.
 //!
 //! A BK-tree, the usual answer, prunes almost nothing at such radii on 64 bits (it
 //! compared 100,000 hashes in 97–136 CPU-s where a plain scan took 6.4). Here the
 //! work per query is the probes plus the hashes in the probed buckets, about
-//! `n · 697 / 65,536` at radius 12 for spread-out hashes. Radii above 15 would
+//! `n · 697 / 65,536` at radius 14 for spread-out hashes. Radii above 15 would
 //! probe thousands of buckets per chunk, and most pairs are that close anyway, so
 //! they scan all pairs.
 //!
