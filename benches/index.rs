@@ -7,10 +7,10 @@
 //!
 //! `cargo bench --bench index [-- RADIUS...]` (default radii 8 and 12).
 
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use calibset::HashIndex;
-use rayon::prelude::*;
 
 /// A deterministic xorshift stream.
 struct Rng(u64);
@@ -32,7 +32,7 @@ fn synthetic(n: usize) -> Vec<u64> {
     while out.len() < n {
         let base = rng.next();
         out.push(base);
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             for _ in 0..1 + rng.next() % 6 {
                 let mut h = base;
                 for _ in 0..rng.next() % 11 {
@@ -63,14 +63,7 @@ fn main() {
             let index = HashIndex::new(hashes.clone());
             let built = t.elapsed().as_secs_f64();
             let t = Instant::now();
-            let pairs: usize = (0..n)
-                .into_par_iter()
-                .map(|i| {
-                    let mut found = 0;
-                    index.later_within(i, radius, |_, _| found += 1);
-                    found
-                })
-                .sum();
+            let pairs = index.pairs(radius, &AtomicBool::new(false)).len();
             let searched = t.elapsed().as_secs_f64();
             println!(
                 "{n:>9} {radius:>6} {built:>9.3} {searched:>9.3} {pairs:>11} {:>8.1}",

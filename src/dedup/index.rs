@@ -19,6 +19,10 @@
 //! Memory: per hash, one 8-byte hash and one 4-byte id per chunk (48 bytes), plus
 //! four tables of 65,537 bucket offsets (1 MiB).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
 /// Bits per chunk.
 const CHUNK_BITS: u32 = 16;
 /// Chunks per hash.
@@ -115,40 +119,67 @@ impl HashIndex {
         self.hashes.is_empty()
     }
 
-    /// Calls `found(j, distance)` for every id `j > i` whose hash is within
-    /// `radius` bits of hash `i`'s, each once, in no particular order. Querying
-    /// every `i` so reports every pair within the radius exactly once.
-    pub fn later_within(&self, i: usize, radius: u32, mut found: impl FnMut(usize, u32)) {
-        let q = self.hashes[i];
-        if radius > MAX_INDEXED_RADIUS {
-            for (j, &h) in self.hashes.iter().enumerate().skip(i + 1) {
-                let d = (q ^ h).count_ones();
-                if d <= radius {
-                    found(j, d);
-                }
-            }
-            return;
-        }
-        let per_chunk = radius / CHUNKS as u32;
-        let probes = probe_masks(per_chunk);
-        let close = |x: u64, c: usize| (chunk(x, c) as u16).count_ones() <= per_chunk;
-        for (c, table) in self.tables.iter().enumerate() {
-            let value = chunk(q, c);
-            for &mask in probes {
-                let v = value ^ usize::from(mask);
-                let (lo, hi) = (table.offsets[v] as usize, table.offsets[v + 1] as usize);
-                for (&h, &j) in table.hashes[lo..hi].iter().zip(&table.ids[lo..hi]) {
-                    let j = j as usize;
-                    let x = q ^ h;
-                    let d = x.count_ones();
-                    // Found here only if no earlier chunk is as close (that
-                    // chunk found it already).
-                    if j > i && d <= radius && !(0..c).any(|e| close(x, e)) {
-                        found(j, d);
+    /// Every pair of ids `(i, j)`, `i < j`, whose hashes are within `radius`
+    /// bits, each once, sorted. Runs on the rayon pool; returns early (with the
+    /// pairs found so far) once `stop` is set.
+    ///
+    /// Each chunk's table is walked in its own order, so consecutive queries
+    /// probe neighbouring buckets and the bucket offsets stay in cache.
+    pub fn pairs(&self, radius: u32, stop: &AtomicBool) -> Vec<(u32, u32)> {
+        const BLOCK: usize = 2048;
+        let n = self.hashes.len();
+        let mut pairs: Vec<(u32, u32)> = if radius > MAX_INDEXED_RADIUS {
+            (0..n)
+                .into_par_iter()
+                .flat_map_iter(|i| {
+                    let q = self.hashes[i];
+                    let live = !stop.load(Ordering::Relaxed);
+                    self.hashes[i + 1..]
+                        .iter()
+                        .enumerate()
+                        .filter(move |(_, h)| live && (q ^ *h).count_ones() <= radius)
+                        .map(move |(k, _)| (i as u32, (i + 1 + k) as u32))
+                })
+                .collect()
+        } else {
+            let per_chunk = radius / CHUNKS as u32;
+            let probes = probe_masks(per_chunk);
+            let close = |x: u64, c: usize| (chunk(x, c) as u16).count_ones() <= per_chunk;
+            let blocks: Vec<(usize, usize)> = (0..CHUNKS)
+                .flat_map(|c| (0..n.div_ceil(BLOCK)).map(move |b| (c, b * BLOCK)))
+                .collect();
+            blocks
+                .into_par_iter()
+                .flat_map_iter(|(c, from)| {
+                    let table = &self.tables[c];
+                    let mut found = Vec::new();
+                    if stop.load(Ordering::Relaxed) {
+                        return found.into_iter();
                     }
-                }
-            }
-        }
+                    let to = (from + BLOCK).min(n);
+                    for (&q, &i) in table.hashes[from..to].iter().zip(&table.ids[from..to]) {
+                        let value = chunk(q, c);
+                        for &mask in probes {
+                            let v = value ^ usize::from(mask);
+                            let (lo, hi) =
+                                (table.offsets[v] as usize, table.offsets[v + 1] as usize);
+                            for (&h, &j) in table.hashes[lo..hi].iter().zip(&table.ids[lo..hi]) {
+                                let x = q ^ h;
+                                // Found here only if no earlier chunk is as close
+                                // (that chunk found it already).
+                                if i < j && x.count_ones() <= radius && !(0..c).any(|e| close(x, e))
+                                {
+                                    found.push((i, j));
+                                }
+                            }
+                        }
+                    }
+                    found.into_iter()
+                })
+                .collect()
+        };
+        pairs.par_sort_unstable();
+        pairs
     }
 }
 
@@ -214,11 +245,17 @@ mod tests {
         let index = HashIndex::new(hs.clone());
         assert_eq!(index.len(), 3000);
         for radius in [0, 3, 7, 8, 12, 15, 16, 20] {
-            let mut got = Vec::new();
-            for i in 0..hs.len() {
-                index.later_within(i, radius, |j, d| got.push((i, j, d)));
-            }
-            got.sort_unstable();
+            let got: Vec<(usize, usize, u32)> = index
+                .pairs(radius, &AtomicBool::new(false))
+                .into_iter()
+                .map(|(i, j)| {
+                    (
+                        i as usize,
+                        j as usize,
+                        (hs[i as usize] ^ hs[j as usize]).count_ones(),
+                    )
+                })
+                .collect();
             let want = brute(&hs, radius);
             assert!(radius < 12 || want.len() > 500, "{} pairs", want.len());
             assert_eq!(got, want, "radius {radius}");
@@ -235,11 +272,17 @@ mod tests {
         let far = base ^ 0x000F_000F_000F_000F;
         let hs = vec![base, base, spread, one_chunk, far];
         let index = HashIndex::new(hs.clone());
-        let mut got = Vec::new();
-        for i in 0..hs.len() {
-            index.later_within(i, 12, |j, d| got.push((i, j, d)));
-        }
-        got.sort_unstable();
+        let got: Vec<(usize, usize, u32)> = index
+            .pairs(12, &AtomicBool::new(false))
+            .into_iter()
+            .map(|(i, j)| {
+                (
+                    i as usize,
+                    j as usize,
+                    (hs[i as usize] ^ hs[j as usize]).count_ones(),
+                )
+            })
+            .collect();
         assert_eq!(got, brute(&hs, 12));
         assert!(got.contains(&(0, 2, 12)) && got.contains(&(0, 3, 12)));
         assert!(
@@ -251,9 +294,10 @@ mod tests {
     #[test]
     fn empty_and_single() {
         assert!(HashIndex::new(Vec::new()).is_empty());
-        let one = HashIndex::new(vec![7]);
-        let mut n = 0;
-        one.later_within(0, 12, |_, _| n += 1);
-        assert_eq!(n, 0);
+        let none = AtomicBool::new(false);
+        assert!(HashIndex::new(vec![7]).pairs(12, &none).is_empty());
+        assert_eq!(HashIndex::new(vec![7, 7]).pairs(0, &none), vec![(0, 1)]);
+        let stopped = AtomicBool::new(true);
+        assert!(HashIndex::new(vec![7, 7]).pairs(0, &stopped).is_empty());
     }
 }

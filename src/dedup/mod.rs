@@ -426,6 +426,13 @@ fn near_pairs(
                 .map(|&k| images[alive[k]].features.phash.0)
                 .collect(),
         );
+        let close = index.pairs(radius, cancel);
+        crate::cancel::check(cancel)?;
+        // Each member's later candidates, from the sorted pairs.
+        let mut later: Vec<&[(u32, u32)]> = vec![&[]; members.len()];
+        for run in close.chunk_by(|a, b| a.0 == b.0) {
+            later[run[0].0 as usize] = run;
+        }
         let found: Vec<(Vec<Edge>, usize)> = members
             .par_iter()
             .enumerate()
@@ -434,8 +441,10 @@ fn near_pairs(
                     return (Vec::new(), 0);
                 }
                 let img = &images[alive[k]];
-                let mut cands: Vec<usize> = Vec::new();
-                index.later_within(pos, radius, |later, _| cands.push(members[later]));
+                let mut cands: Vec<usize> = later[pos]
+                    .iter()
+                    .map(|&(_, j)| members[j as usize])
+                    .collect();
                 // The next frame of the same folder is always a candidate.
                 if let Some(&next) = members.get(pos + 1)
                     && images[alive[next]].folder() == img.folder()
