@@ -1,5 +1,7 @@
 //! JPEG: the marker walk that reads the frame header and checks that every scan
-//! carries enough data for its frame, then the decode at a reduced DCT scale.
+//! carries enough data for its frame, then the decode at a reduced DCT scale
+//! with libjpeg-turbo (vendored by `mozjpeg-sys`, built with the C compiler
+//! alone).
 //!
 //! Decoders zero-fill what a scan lacks, so a JPEG whose entropy-coded data
 //! ends early — a truncated download, or a header patched to claim a far larger
@@ -343,32 +345,143 @@ fn entropy_data(bytes: &[u8], mut pos: usize) -> (u64, Option<usize>) {
     (data, None)
 }
 
-/// Decodes a JPEG at the smallest DCT scale whose size reaches `want` (width,
-/// height) on both axes, or at full size.
+/// Decodes a JPEG at the smallest DCT scale (`n/8`, `n` in 1..=8) whose size
+/// reaches `want` (width, height) on both axes, with libjpeg-turbo.
+///
+/// libjpeg reports a fatal error by unwinding out of the decode (see
+/// [`error_exit`]), caught here; it reports damaged entropy-coded data as a
+/// warning and goes on with grey blocks, so such a warning makes the file
+/// corrupt too ([`emit_message`]).
 pub(super) fn decode(bytes: &[u8], info: &Info, want: (u32, u32)) -> Result<Raster, Problem> {
-    let corrupt = |e: &dyn std::fmt::Display| Problem::Corrupt(e.to_string());
-    let mut d = jpeg_decoder::Decoder::new(bytes);
-    d.read_info().map_err(|e| corrupt(&e))?;
-    let clamp = |v: u32| v.clamp(1, u32::from(u16::MAX)) as u16;
-    let (w, h) = d
-        .scale(clamp(want.0), clamp(want.1))
-        .map_err(|e| corrupt(&e))?;
-    let pixels = d.decode().map_err(|e| corrupt(&e))?;
-    let frame = d.info().ok_or_else(|| corrupt(&"no frame header"))?;
-    let (w, h) = (usize::from(w), usize::from(h));
-    let n = w * h;
-    let pixels = match frame.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => Pixels::Grey(pixels),
-        jpeg_decoder::PixelFormat::L16 => {
-            Pixels::Grey(pixels.chunks_exact(2).map(|p| p[0]).collect())
+    let numerator = scale_numerator((info.header.width, info.header.height), want);
+    DAMAGE.with(|d| d.take());
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_scaled(bytes, numerator)
+    }));
+    let damage = DAMAGE.with(|d| d.take());
+    let (w, h, pixels) = match decoded {
+        Ok(Ok(decoded)) => decoded,
+        Ok(Err(e)) => return Err(Problem::Corrupt(e.to_string())),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map_or("libjpeg error", String::as_str);
+            return Err(Problem::Corrupt(message.to_owned()));
         }
-        jpeg_decoder::PixelFormat::RGB24 => Pixels::Rgb(pixels),
-        jpeg_decoder::PixelFormat::CMYK32 => Pixels::Rgb(super::cmyk_to_rgb(&pixels)),
     };
-    if pixels.len() < n * pixels.channels() {
-        return Err(corrupt(&"short pixel buffer"));
+    if let Some(warning) = damage {
+        return Err(Problem::Corrupt(warning));
+    }
+    if pixels.len() < w * h * pixels.channels() {
+        return Err(Problem::Corrupt("short pixel buffer".to_owned()));
     }
     Ok(Raster::new(info.header, w, h, pixels, info.orientation))
+}
+
+/// The smallest `n` in 1..=8 for which libjpeg's `n/8` output size,
+/// `ceil(side · n / 8)`, reaches `want` on both axes.
+fn scale_numerator(size: (u32, u32), want: (u32, u32)) -> u8 {
+    let reaches =
+        |side: u32, want: u32, n: u64| (u64::from(side) * n).div_ceil(8) >= u64::from(want);
+    (1..=8u8)
+        .find(|&n| reaches(size.0, want.0, n.into()) && reaches(size.1, want.1, n.into()))
+        .unwrap_or(8)
+}
+
+/// The decode proper; libjpeg's fatal errors unwind out of it.
+fn decode_scaled(bytes: &[u8], numerator: u8) -> std::io::Result<(usize, usize, Pixels)> {
+    let mut d = mozjpeg::Decompress::builder()
+        .with_err(error_manager())
+        .from_mem(bytes)?;
+    d.scale(numerator);
+    Ok(match d.image()? {
+        mozjpeg::Format::RGB(mut s) => {
+            let (w, h) = (s.width(), s.height());
+            let px = s.read_scanlines::<u8>()?;
+            s.finish()?;
+            (w, h, Pixels::Rgb(px))
+        }
+        mozjpeg::Format::Gray(mut s) => {
+            let (w, h) = (s.width(), s.height());
+            let px = s.read_scanlines::<u8>()?;
+            s.finish()?;
+            (w, h, Pixels::Grey(px))
+        }
+        mozjpeg::Format::CMYK(mut s) => {
+            let (w, h) = (s.width(), s.height());
+            let px = s.read_scanlines::<u8>()?;
+            s.finish()?;
+            (w, h, Pixels::Rgb(super::cmyk_to_rgb(&px)))
+        }
+    })
+}
+
+thread_local! {
+    /// The first warning of the current decode on this thread that says its
+    /// data is damaged.
+    static DAMAGE: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
+}
+
+/// libjpeg's standard error manager with calibset's two hooks.
+fn error_manager() -> mozjpeg_sys::jpeg_error_mgr {
+    // SAFETY: jpeg_error_mgr is a plain C struct (integers, pointers and
+    // nullable function pointers), valid all-zero; jpeg_std_error fills it.
+    unsafe {
+        let mut err: mozjpeg_sys::jpeg_error_mgr = std::mem::zeroed();
+        mozjpeg_sys::jpeg_std_error(&mut err);
+        err.error_exit = Some(error_exit);
+        err.emit_message = Some(emit_message);
+        err
+    }
+}
+
+/// libjpeg's text for its current message.
+fn message(cinfo: &mut mozjpeg_sys::jpeg_common_struct) -> String {
+    // SAFETY: `err` is the manager set up by `error_manager`, alive for the
+    // whole decode; format_message writes at most 80 bytes, NUL-terminated,
+    // into the buffer (its binding types the buffer `&[u8; 80]`, hence the
+    // cast to the `&mut` it really is).
+    unsafe {
+        let Some(format) = cinfo.err.as_ref().and_then(|e| e.format_message) else {
+            return "libjpeg error".to_owned();
+        };
+        let format: unsafe extern "C-unwind" fn(
+            &mut mozjpeg_sys::jpeg_common_struct,
+            &mut [u8; 80],
+        ) = std::mem::transmute(format);
+        let mut buffer = [0u8; 80];
+        format(cinfo, &mut buffer);
+        let text = buffer.split(|&c| c == 0).next().unwrap_or_default();
+        String::from_utf8_lossy(text).into_owned()
+    }
+}
+
+/// Fatal errors unwind to [`decode`] (`resume_unwind` skips the panic hook,
+/// so nothing is printed).
+extern "C-unwind" fn error_exit(cinfo: &mut mozjpeg_sys::jpeg_common_struct) {
+    let text = message(cinfo);
+    std::panic::resume_unwind(Box::new(text));
+}
+
+/// Warnings (level -1) that mean damaged data are remembered; trace messages
+/// and harmless warnings (stray bytes between markers, odd JFIF versions) are
+/// dropped.
+extern "C-unwind" fn emit_message(
+    cinfo: &mut mozjpeg_sys::jpeg_common_struct,
+    level: std::os::raw::c_int,
+) {
+    if level >= 0 {
+        return;
+    }
+    let text = message(cinfo);
+    let damaged = (text.starts_with("Corrupt JPEG data") && !text.contains("extraneous bytes"))
+        || text.starts_with("Premature end");
+    if damaged {
+        DAMAGE.with(|d| {
+            let first = d.take().unwrap_or(text);
+            d.set(Some(first));
+        });
+    }
 }
 
 #[cfg(test)]
@@ -478,6 +591,112 @@ mod tests {
         let info = inspect(&plain, u64::MAX).unwrap();
         let r = decode(&plain, &info, (64, 32)).unwrap();
         assert_eq!((r.width, r.height), (64, 32));
+    }
+
+    #[test]
+    fn the_smallest_eighth_that_covers_the_request() {
+        assert_eq!(scale_numerator((640, 480), (160, 120)), 2);
+        assert_eq!(scale_numerator((640, 480), (161, 120)), 3);
+        assert_eq!(scale_numerator((1920, 1080), (214, 120)), 1);
+        assert_eq!(scale_numerator((100, 100), (1, 1)), 1);
+        // Odd sizes round up as libjpeg does: ceil(33 · 1/8) = 5.
+        assert_eq!(scale_numerator((33, 33), (5, 5)), 1);
+        assert_eq!(scale_numerator((640, 480), (640, 480)), 8);
+        assert_eq!(scale_numerator((640, 480), (9999, 1)), 8);
+        let info = inspect(&jpeg(640, 480, false), u64::MAX).unwrap();
+        let r = decode(&jpeg(640, 480, false), &info, (161, 120)).unwrap();
+        assert_eq!((r.width, r.height), (240, 180));
+        assert!(r.rgb.is_some());
+    }
+
+    #[test]
+    fn damaged_entropy_data_is_corrupt() {
+        let good = jpeg(320, 240, false);
+        let sos = good.windows(2).position(|m| m == [0xFF, 0xDA]).unwrap();
+        let data = sos + 2 + usize::from(u16::from_be_bytes([good[sos + 2], good[sos + 3]]));
+        let mut bad = good.clone();
+        // A restart marker where none may be, early in the scan: libjpeg warns
+        // and fills the rest of the picture.
+        bad[data + 40] = 0xFF;
+        bad[data + 41] = 0xD3;
+        let info = inspect(&bad, u64::MAX).unwrap();
+        match decode(&bad, &info, (40, 30)) {
+            Err(Problem::Corrupt(m)) => assert!(m.contains("Corrupt JPEG data"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        // The warning does not leak into the next decode on this thread.
+        let info = inspect(&good, u64::MAX).unwrap();
+        assert!(decode(&good, &info, (40, 30)).is_ok());
+    }
+
+    #[test]
+    fn a_fatal_libjpeg_error_is_corrupt_not_a_panic() {
+        let mut bad = jpeg(64, 48, false);
+        // An unsupported precision in SOF0: libjpeg refuses the frame.
+        let sof = bad.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+        bad[sof + 4] = 12;
+        let info = Info {
+            header: Header {
+                width: 64,
+                height: 48,
+            },
+            frame: Frame {
+                width: 64,
+                height: 48,
+                components: Vec::new(),
+                progressive: false,
+                arithmetic: false,
+            },
+            orientation: image::metadata::Orientation::NoTransforms,
+        };
+        match decode(&bad, &info, (8, 6)) {
+            Err(Problem::Corrupt(m)) => assert!(!m.is_empty()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn grey_and_cmyk_jpegs_decode() {
+        let grey = image::GrayImage::from_fn(64, 48, |x, _| image::Luma([(x * 4) as u8]));
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 95)
+            .write_image(&grey, 64, 48, image::ExtendedColorType::L8)
+            .unwrap();
+        let info = inspect(&bytes, u64::MAX).unwrap();
+        let r = decode(&bytes, &info, (64, 48)).unwrap();
+        assert!(r.rgb.is_none());
+        assert!(
+            r.grey[0] < 10 && r.grey[63] > 240,
+            "{} {}",
+            r.grey[0],
+            r.grey[63]
+        );
+        // Adobe CMYK as libjpeg writes it (inverted: 255 = no ink): the left
+        // half without ink, the right half full black.
+        let mut comp = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_CMYK);
+        comp.set_size(64, 48);
+        comp.set_quality(95.0);
+        let mut started = comp.start_compress(Vec::new()).unwrap();
+        let px: Vec<u8> = (0..64 * 48)
+            .flat_map(|i| {
+                if i % 64 < 32 {
+                    [255; 4]
+                } else {
+                    [255, 255, 255, 0]
+                }
+            })
+            .collect();
+        started.write_scanlines(&px).unwrap();
+        let bytes = started.finish().unwrap();
+        let info = inspect(&bytes, u64::MAX).unwrap();
+        let r = decode(&bytes, &info, (64, 48)).unwrap();
+        let rgb = r.rgb.unwrap();
+        let (left, right) = (
+            &rgb[3 * (24 * 64 + 4)..][..3],
+            &rgb[3 * (24 * 64 + 60)..][..3],
+        );
+        assert!(left.iter().all(|&v| v > 245), "{left:?}");
+        assert!(right.iter().all(|&v| v < 10), "{right:?}");
     }
 
     #[test]

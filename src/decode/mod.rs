@@ -398,12 +398,13 @@ fn decode_whole(bytes: &[u8], format: Format, header: Header, k: usize) -> Resul
     Ok(Raster::new(header, w, h, Pixels::Rgb(rgb), orientation))
 }
 
-/// RGB of inverted CMYK (Adobe) pixels.
+/// RGB of CMYK pixels as Adobe stores them and libjpeg returns them: inverted,
+/// 255 meaning no ink.
 fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
     cmyk.chunks_exact(4)
         .flat_map(|p| {
-            let k = 255 - u16::from(p[3]);
-            [0, 1, 2].map(|i| ((255 - u16::from(p[i])) * k / 255) as u8)
+            let k = u16::from(p[3]);
+            [0, 1, 2].map(|i| (u16::from(p[i]) * k / 255) as u8)
         })
         .collect()
 }

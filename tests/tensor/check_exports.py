@@ -686,7 +686,7 @@ def main():
     ap.add_argument("out", type=Path, help="the set folder the build wrote")
     ap.add_argument("recipe", type=Path, help="the recipe it was built from (sources are relative to its folder)")
     ap.add_argument("--tol", type=int, default=1, help="levels allowed for lossless sources (default 1)")
-    ap.add_argument("--lossy-tol", type=int, default=3, help="levels allowed for JPEG and lossy WebP sources (default 3: jpeg-decoder and libjpeg-turbo differ by up to 3 levels on a few pixels)")
+    ap.add_argument("--lossy-tol", type=int, default=3, help="levels allowed for JPEG and lossy WebP sources (default 3: allows for differing libjpeg-turbo builds)")
     ap.add_argument("--upscale", choices=["linear", "area"], default="linear",
                     help="reference upscaling: half-pixel bilinear (the spec's rule, default) or cv2 INTER_AREA's own")
     a = ap.parse_args()
