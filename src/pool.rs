@@ -59,7 +59,7 @@ pub(crate) mod fake {
                 height: 48,
                 content_hash,
                 phash: crate::features::PHash(sig),
-                thumb,
+                signature: crate::features::Signature::new(&thumb),
                 quality: Quality::default(),
                 histogram: vec![0; 3 * crate::features::HIST_BINS],
             },

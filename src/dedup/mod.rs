@@ -19,7 +19,6 @@
 
 mod index;
 pub mod sequence;
-mod signature;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,9 +28,9 @@ use serde::{Deserialize, Serialize};
 use crate::label::Origin;
 use crate::pool::PoolImage;
 
+pub use crate::features::{Signature, similarity};
 pub use index::HashIndex;
 pub use sequence::{SequencePlan, SequenceSummary};
-pub use signature::{Signature, similarity};
 
 /// pHash distance within which pairs are candidates for the similarity test.
 ///
@@ -404,9 +403,9 @@ fn near_pairs(
     settings: &DedupSettings,
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(Vec<Edge>, usize), crate::cancel::Interrupted> {
-    let signatures: Vec<Signature> = alive
-        .par_iter()
-        .map(|&i| Signature::new(&images[i].features.thumb))
+    let signatures: Vec<&Signature> = alive
+        .iter()
+        .map(|&i| &images[i].features.signature)
         .collect();
     let mut scopes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (k, &i) in alive.iter().enumerate() {

@@ -251,13 +251,13 @@ pub fn sample(
             }
         }
         if plan.consecutive {
-            let mut last: Option<(usize, Signature)> = None;
+            let mut last: Option<(usize, &Signature)> = None;
             for &(i, _) in &frames {
                 if removed[i].is_some() {
                     continue;
                 }
                 let img = &images[i];
-                let sig = Signature::new(&img.features.thumb);
+                let sig = &img.features.signature;
                 if let Some((k, prev)) = &last {
                     let same_scope = images[*k].labels.bucket == img.labels.bucket
                         && images[*k].labels.tags == img.labels.tags;
@@ -330,9 +330,9 @@ fn frame_evidence(images: &[PoolImage], members: &mut Vec<usize>) -> Result<Basi
     members.retain(|&i| size(i) == (width, height));
     let mut ordered = members.clone();
     ordered.sort_by_key(|&i| (frame_number(&images[i].file.path), i));
-    let signatures: Vec<Signature> = ordered
+    let signatures: Vec<&Signature> = ordered
         .iter()
-        .map(|&i| Signature::new(&images[i].features.thumb))
+        .map(|&i| &images[i].features.signature)
         .collect();
     let pairs = signatures.len() - 1;
     let alike = signatures
@@ -610,7 +610,8 @@ mod tests {
         let mut images = clip();
         for (k, img) in images.iter_mut().enumerate() {
             let k = k as f32;
-            img.features.thumb = blob(4.0 + (k * 7.3) % 24.0, 4.0 + (k * 3.1) % 24.0, 1.0);
+            img.features.signature =
+                Signature::new(&blob(4.0 + (k * 7.3) % 24.0, 4.0 + (k * 3.1) % 24.0, 1.0));
         }
         let (_, s) = run(&images, &plan);
         assert_eq!(s.stills[0].reason, NotFrames::Unalike);

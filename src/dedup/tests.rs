@@ -177,10 +177,7 @@ fn star_keeps_the_ends_of_a_drifting_chain_and_chain_does_not() {
             )
         })
         .collect();
-    let sig: Vec<Signature> = images
-        .iter()
-        .map(|i| Signature::new(&i.features.thumb))
-        .collect();
+    let sig: Vec<&Signature> = images.iter().map(|i| &i.features.signature).collect();
     let (near, far) = (similarity(&sig[0], &sig[1]), similarity(&sig[0], &sig[2]));
     assert!(near > far + 0.002, "{near} {far}");
     let t = (near + far) / 2.0;
@@ -213,10 +210,7 @@ fn kept_images_are_never_within_the_threshold_of_each_other() {
         .collect();
     let t = 0.99;
     let d = dedup(&images, &settings(Threshold::Similarity(t)));
-    let sig: Vec<Signature> = images
-        .iter()
-        .map(|i| Signature::new(&i.features.thumb))
-        .collect();
+    let sig: Vec<&Signature> = images.iter().map(|i| &i.features.signature).collect();
     let k = kept(&d);
     assert!(k.len() > 1 && k.len() < 30, "{k:?}");
     for (x, &a) in k.iter().enumerate() {

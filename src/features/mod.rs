@@ -1,13 +1,14 @@
 //! Per-image features, all computed in one decode pass.
 //!
 //! [`measure`] reads a file's bytes once and returns [`Features`]: the content
-//! hash (exact duplicates), a 32×32 grey thumbnail and 64-bit pHash (near
-//! duplicates) and [`Quality`] signals. JPEGs are decoded at a reduced DCT scale
-//! (the smallest of 1/8, 1/4, 1/2, 1/1 whose short side is ≥
+//! hash (exact duplicates), the 64-bit pHash and the similarity [`Signature`] of
+//! a 32×32 grey thumbnail (near duplicates) and [`Quality`] signals. JPEGs are
+//! decoded at a reduced DCT scale (the smallest `n/8` whose short side is ≥
 //! [`ANALYSIS_SHORT_SIDE`]), other formats are decoded fully and box-averaged down
 //! to the same size; nothing ever hashes a full-size RGB buffer.
 
 mod quality;
+mod signature;
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -20,15 +21,16 @@ pub use crate::decode::{Format, Limits, Raster};
 #[cfg(test)]
 pub(crate) use quality::jpeg_quality;
 pub use quality::{MEASURED_TAGS, Quality, Thresholds};
+pub use signature::{Signature, similarity};
 
 /// Short side, in pixels, of the reduced image features are computed on.
 pub const ANALYSIS_SHORT_SIDE: u32 = 120;
 
-/// Side of the grey thumbnail kept for similarity.
+/// Side of the grey thumbnail the pHash and the signature are computed from.
 pub const THUMB_SIDE: usize = 32;
 
 /// Bumped whenever what [`measure`] computes changes; part of the cache key.
-pub const FEATURES_VERSION: u32 = 4;
+pub const FEATURES_VERSION: u32 = 5;
 
 /// Bins per channel of [`Features::histogram`] (each covers 256 / `HIST_BINS` levels).
 pub const HIST_BINS: usize = 64;
@@ -46,8 +48,9 @@ pub struct Features {
     pub content_hash: [u8; 32],
     /// 64-bit DCT perceptual hash (image_hasher: median of the 8×8 low band).
     pub phash: PHash,
-    /// 32×32 grey thumbnail, row-major, area-averaged.
-    pub thumb: Vec<u8>,
+    /// The similarity signature of the 32×32 grey thumbnail (what near-duplicate
+    /// decisions compare; the thumbnail itself is not kept).
+    pub signature: Signature,
     /// Measured image quality.
     pub quality: Quality,
     /// Pixel counts per channel (R, G, B) in [`HIST_BINS`] bins each, on the
@@ -200,7 +203,7 @@ pub fn measure(
             height: raster.full_height,
             content_hash: *blake3::hash(bytes).as_bytes(),
             phash,
-            thumb,
+            signature: Signature::new(&thumb),
             quality,
             histogram,
         },
