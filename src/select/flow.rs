@@ -1,6 +1,6 @@
 //! Minimum-cost maximum flow (successive shortest paths with Dijkstra and
-//! Johnson potentials). Costs must be non-negative. Deterministic: ties are
-//! broken by node and edge order.
+//! Johnson potentials; each Dijkstra stops once the sink is settled). Costs
+//! must be non-negative. Deterministic: ties are broken by node and edge order.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -86,6 +86,11 @@ impl Network {
                 if d > dist[u] {
                     continue;
                 }
+                if u == sink {
+                    // The path to the sink is final; the rest of the graph
+                    // need not be settled (see the potential update below).
+                    break;
+                }
                 for &e in &self.adjacency[u] {
                     let edge = &self.edges[e];
                     if edge.cap <= 0 {
@@ -99,13 +104,15 @@ impl Network {
                     }
                 }
             }
-            if dist[sink] == i64::MAX {
+            let reach = dist[sink];
+            if reach == i64::MAX {
                 break;
             }
+            // Nodes settled before the sink move by their distance, all others
+            // by the sink's: every residual edge keeps a non-negative reduced
+            // cost, and those of the augmenting path become zero.
             for (p, &d) in potential.iter_mut().zip(&dist) {
-                if d != i64::MAX {
-                    *p += d;
-                }
+                *p += d.min(reach);
             }
             let mut push = i64::MAX;
             let mut v = sink;
@@ -165,6 +172,74 @@ mod tests {
         g.add_edge(p, t, 1, 0);
         g.add_edge(q, t, 1, 0);
         assert_eq!(g.min_cost_max_flow(s, t, &cancel::NEVER).unwrap().0, 2);
+    }
+
+    /// Reference: successive shortest paths found by Bellman–Ford on the
+    /// residual graph, one unit at a time.
+    fn reference(n: usize, edges: &[(usize, usize, i64, i64)], s: usize, t: usize) -> (i64, i64) {
+        let mut res: Vec<(usize, usize, i64, i64)> = Vec::new();
+        for &(u, v, cap, cost) in edges {
+            res.push((u, v, cap, cost));
+            res.push((v, u, 0, -cost));
+        }
+        let (mut flow, mut total) = (0, 0);
+        loop {
+            let mut dist = vec![i64::MAX; n];
+            let mut via = vec![usize::MAX; n];
+            dist[s] = 0;
+            for _ in 0..n {
+                for (k, &(u, v, cap, cost)) in res.iter().enumerate() {
+                    if cap > 0 && dist[u] != i64::MAX && dist[u] + cost < dist[v] {
+                        dist[v] = dist[u] + cost;
+                        via[v] = k;
+                    }
+                }
+            }
+            if dist[t] == i64::MAX {
+                return (flow, total);
+            }
+            let mut v = t;
+            while v != s {
+                let k = via[v];
+                res[k].2 -= 1;
+                res[k ^ 1].2 += 1;
+                v = res[k].0;
+            }
+            flow += 1;
+            total += dist[t];
+        }
+    }
+
+    #[test]
+    fn matches_a_bellman_ford_reference_on_random_networks() {
+        let mut rng = crate::rng::SplitMix64::new(5, 0);
+        for case in 0..2000 {
+            let n = 3 + (rng.next_u64() % 12) as usize;
+            let m = (rng.next_u64() % 50) as usize;
+            let edges: Vec<(usize, usize, i64, i64)> = (0..m)
+                .map(|_| {
+                    let u = (rng.next_u64() % n as u64) as usize;
+                    let v = (rng.next_u64() % n as u64) as usize;
+                    (
+                        u,
+                        v,
+                        (rng.next_u64() % 4) as i64,
+                        (rng.next_u64() % 10) as i64,
+                    )
+                })
+                .filter(|&(u, v, _, _)| u != v)
+                .collect();
+            let mut g = Network::new(n);
+            for &(u, v, cap, cost) in &edges {
+                g.add_edge(u, v, cap, cost);
+            }
+            let got = g.min_cost_max_flow(0, n - 1, &cancel::NEVER).unwrap();
+            assert_eq!(
+                got,
+                reference(n, &edges, 0, n - 1),
+                "case {case}: {edges:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! One selection as a minimum-cost flow: source → slots → images → cameras →
-//! sink. Slot edges carry the quotas, image edges cost the image's preference
-//! rank, camera edges carry the per-camera minimum at no cost and the rest at
+//! sink. Source → slot edges carry the quotas, slot → image edges cost the
+//! image's preference rank, camera edges carry the per-camera minimum at no cost and the rest at
 //! a price above any rank sum, so a complete fill is found whenever one
 //! exists, camera minimums are met whenever they can be, and among equal fills
 //! the most preferred images win.
@@ -147,7 +147,9 @@ fn network(
                 // A free share takes an image carrying a quota tag only when
                 // untagged images run out: its edge costs more than any rank.
                 let tagged = slot.kind == SlotKind::Free && carries_quota_tag(img, bucket);
-                let cost = if tagged { n_img + 1 } else { 0 };
+                // The rank is paid on the way in, so the shortest-path search
+                // meets images in preference order and stops early.
+                let cost = rank[&i] as i64 + if tagged { n_img + 1 } else { 0 };
                 let e = g.add_edge(slot_nodes[s], node, 1, cost);
                 links.push((s, i, e));
             }
@@ -157,7 +159,7 @@ fn network(
             .camera
             .as_deref()
             .map_or(none_camera, |c| camera_nodes[c]);
-        g.add_edge(node, to, 1, rank[&i] as i64);
+        g.add_edge(node, to, 1, 0);
     }
     Model {
         g,
