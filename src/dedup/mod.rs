@@ -456,7 +456,7 @@ fn near_pairs(
                 let accepted = cands
                     .into_iter()
                     .filter_map(|other| {
-                        let sim = similarity(&signatures[k], &signatures[other]);
+                        let sim = similarity(signatures[k], signatures[other]);
                         let dist = img
                             .features
                             .phash

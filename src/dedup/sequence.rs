@@ -262,7 +262,7 @@ pub fn sample(
                     let same_scope = images[*k].labels.bucket == img.labels.bucket
                         && images[*k].labels.tags == img.labels.tags;
                     let distance = images[*k].features.phash.distance(img.features.phash);
-                    let dup = threshold.accepts(similarity(prev, &sig), distance);
+                    let dup = threshold.accepts(similarity(prev, sig), distance);
                     if same_scope && dup {
                         removed[i] = Some(Removal::Consecutive { kept: *k });
                         summary.consecutive_duplicates += 1;
@@ -337,7 +337,7 @@ fn frame_evidence(images: &[PoolImage], members: &mut Vec<usize>) -> Result<Basi
     let pairs = signatures.len() - 1;
     let alike = signatures
         .windows(2)
-        .filter(|w| similarity(&w[0], &w[1]) >= ALIKE)
+        .filter(|w| similarity(w[0], w[1]) >= ALIKE)
         .count();
     let share = alike as f64 / pairs as f64;
     if share < ALIKE_SHARE {

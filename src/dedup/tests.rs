@@ -178,7 +178,7 @@ fn star_keeps_the_ends_of_a_drifting_chain_and_chain_does_not() {
         })
         .collect();
     let sig: Vec<&Signature> = images.iter().map(|i| &i.features.signature).collect();
-    let (near, far) = (similarity(&sig[0], &sig[1]), similarity(&sig[0], &sig[2]));
+    let (near, far) = (similarity(sig[0], sig[1]), similarity(sig[0], sig[2]));
     assert!(near > far + 0.002, "{near} {far}");
     let t = (near + far) / 2.0;
     let mut s = settings(Threshold::Similarity(t));
@@ -215,7 +215,7 @@ fn kept_images_are_never_within_the_threshold_of_each_other() {
     assert!(k.len() > 1 && k.len() < 30, "{k:?}");
     for (x, &a) in k.iter().enumerate() {
         for &b in &k[x + 1..] {
-            let close = similarity(&sig[a], &sig[b]) >= t
+            let close = similarity(sig[a], sig[b]) >= t
                 && images[a].features.phash.distance(images[b].features.phash) <= CANDIDATE_RADIUS;
             assert!(!close, "kept {a} and {b} are duplicates");
         }
@@ -223,7 +223,7 @@ fn kept_images_are_never_within_the_threshold_of_each_other() {
     for (i, r) in d.removed.iter().enumerate() {
         if let Some(Removal::Near { kept }) = r {
             assert!(
-                similarity(&sig[i], &sig[*kept]) >= t,
+                similarity(sig[i], sig[*kept]) >= t,
                 "{i} dropped for a dissimilar {kept}"
             );
         }
