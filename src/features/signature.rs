@@ -11,7 +11,8 @@
 //! [`similarity`] reports `(1 + ρ) / 2`, in [0, 1]. On the bench pool this puts
 //! consecutive frames of one burst at p1 0.985 / p5 0.997 and the most alike
 //! pair of different scenes among pHash candidates at 0.92, so the default 0.98
-//! removes bursts (0.8% of duplicate groups leak) without merging scenes.
+//! removes bursts (1.7–2.0 % of duplicate groups leak on medium pools of seeds
+//! 0–3) without merging scenes.
 
 use std::sync::LazyLock;
 
