@@ -173,7 +173,7 @@ mod tests {
                     None,
                     blob(5.0, 5.0, 1.0),
                 );
-                let mut h = vec![0u32; 3 * HIST_BINS];
+                let mut h = vec![0u16; 3 * HIST_BINS];
                 for c in 0..3 {
                     h[c * HIST_BINS + usize::from(level) * HIST_BINS / 256] = 100;
                     h[c * HIST_BINS + HIST_BINS - 1 - usize::from(level) * HIST_BINS / 512] = 100;

@@ -30,7 +30,7 @@ pub const ANALYSIS_SHORT_SIDE: u32 = 120;
 pub const THUMB_SIDE: usize = 32;
 
 /// Bumped whenever what [`measure`] computes changes; part of the cache key.
-pub const FEATURES_VERSION: u32 = 5;
+pub const FEATURES_VERSION: u32 = 6;
 
 /// Bins per channel of [`Features::histogram`] (each covers 256 / `HIST_BINS` levels).
 pub const HIST_BINS: usize = 64;
@@ -55,7 +55,7 @@ pub struct Features {
     pub quality: Quality,
     /// Pixel counts per channel (R, G, B) in [`HIST_BINS`] bins each, on the
     /// analysis raster: what the stability check merges.
-    pub histogram: Vec<u32>,
+    pub histogram: Vec<u16>,
 }
 
 impl Features {
@@ -211,8 +211,10 @@ pub fn measure(
     ))
 }
 
-/// R, G, B histograms of `raster` (grey rasters count into all three).
-fn channel_histogram(raster: &Raster) -> Vec<u32> {
+/// R, G, B histograms of `raster` (grey rasters count into all three), as
+/// 16-bit counts: a raster whose fullest bin passes 65,535 (more pixels than
+/// 256×256 in one bin) has every count scaled down by the same factor.
+fn channel_histogram(raster: &Raster) -> Vec<u16> {
     let mut h = vec![0u32; 3 * HIST_BINS];
     let bin = |v: u8| usize::from(v) * HIST_BINS / 256;
     match &raster.rgb {
@@ -231,7 +233,19 @@ fn channel_histogram(raster: &Raster) -> Vec<u32> {
             }
         }
     }
-    h
+    let fullest = u64::from(h.iter().copied().max().unwrap_or(0)).max(1);
+    let limit = u64::from(u16::MAX);
+    h.into_iter()
+        .map(|v| {
+            let v = u64::from(v);
+            let scaled = if fullest > limit {
+                v * limit / fullest
+            } else {
+                v
+            };
+            scaled as u16
+        })
+        .collect()
 }
 
 /// The 64-bit pHash of a 32×32 thumbnail.
@@ -276,6 +290,27 @@ mod tests {
             let v = v.clamp(0.0, 255.0) as u8;
             Rgb([v, v / 2 + 40, 255 - v])
         })
+    }
+
+    #[test]
+    fn histograms_count_pixels_and_scale_only_past_16_bits() {
+        let grey = |w: usize, h: usize, f: &dyn Fn(usize) -> u8| Raster {
+            full_width: w as u32,
+            full_height: h as u32,
+            width: w,
+            height: h,
+            grey: (0..w * h).map(f).collect(),
+            rgb: None,
+        };
+        let small = channel_histogram(&grey(100, 100, &|i| if i < 2500 { 0 } else { 255 }));
+        for c in 0..3 {
+            assert_eq!(small[c * HIST_BINS], 2500);
+            assert_eq!(small[c * HIST_BINS + HIST_BINS - 1], 7500);
+        }
+        // 90,000 pixels in one bin, 10,000 in another: both scaled by 65,535 / 90,000.
+        let large = channel_histogram(&grey(500, 200, &|i| if i < 90_000 { 40 } else { 200 }));
+        assert_eq!(large[40 * HIST_BINS / 256], u16::MAX);
+        assert_eq!(large[200 * HIST_BINS / 256], 7281);
     }
 
     #[test]
