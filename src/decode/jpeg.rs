@@ -394,26 +394,15 @@ fn decode_scaled(bytes: &[u8], numerator: u8) -> std::io::Result<(usize, usize, 
         .with_err(error_manager())
         .from_mem(bytes)?;
     d.scale(numerator);
-    Ok(match d.image()? {
-        mozjpeg::Format::RGB(mut s) => {
-            let (w, h) = (s.width(), s.height());
-            let px = s.read_scanlines::<u8>()?;
-            s.finish()?;
-            (w, h, Pixels::Rgb(px))
-        }
-        mozjpeg::Format::Gray(mut s) => {
-            let (w, h) = (s.width(), s.height());
-            let px = s.read_scanlines::<u8>()?;
-            s.finish()?;
-            (w, h, Pixels::Grey(px))
-        }
-        mozjpeg::Format::CMYK(mut s) => {
-            let (w, h) = (s.width(), s.height());
-            let px = s.read_scanlines::<u8>()?;
-            s.finish()?;
-            (w, h, Pixels::Rgb(super::cmyk_to_rgb(&px)))
-        }
-    })
+    let (mut started, pixels): (_, fn(Vec<u8>) -> Pixels) = match d.image()? {
+        mozjpeg::Format::RGB(s) => (s, Pixels::Rgb),
+        mozjpeg::Format::Gray(s) => (s, Pixels::Grey),
+        mozjpeg::Format::CMYK(s) => (s, |px| Pixels::Rgb(super::cmyk_to_rgb(&px))),
+    };
+    let (w, h) = (started.width(), started.height());
+    let px = started.read_scanlines::<u8>()?;
+    started.finish()?;
+    Ok((w, h, pixels(px)))
 }
 
 thread_local! {
