@@ -239,23 +239,24 @@ mod tests {
         want
     }
 
+    /// `pairs` as `(i, j, distance)`, the form [`brute`] gives.
+    fn with_distances(hashes: &[u64], pairs: Vec<(u32, u32)>) -> Vec<(usize, usize, u32)> {
+        pairs
+            .into_iter()
+            .map(|(i, j)| {
+                let (i, j) = (i as usize, j as usize);
+                (i, j, (hashes[i] ^ hashes[j]).count_ones())
+            })
+            .collect()
+    }
+
     #[test]
     fn finds_every_pair_within_the_radius_once() {
         let hs = hashes(3000);
         let index = HashIndex::new(hs.clone());
         assert_eq!(index.len(), 3000);
         for radius in [0, 3, 7, 8, 12, 15, 16, 20] {
-            let got: Vec<(usize, usize, u32)> = index
-                .pairs(radius, &AtomicBool::new(false))
-                .into_iter()
-                .map(|(i, j)| {
-                    (
-                        i as usize,
-                        j as usize,
-                        (hs[i as usize] ^ hs[j as usize]).count_ones(),
-                    )
-                })
-                .collect();
+            let got = with_distances(&hs, index.pairs(radius, &AtomicBool::new(false)));
             let want = brute(&hs, radius);
             assert!(radius < 12 || want.len() > 500, "{} pairs", want.len());
             assert_eq!(got, want, "radius {radius}");
@@ -272,17 +273,7 @@ mod tests {
         let far = base ^ 0x000F_000F_000F_000F;
         let hs = vec![base, base, spread, one_chunk, far];
         let index = HashIndex::new(hs.clone());
-        let got: Vec<(usize, usize, u32)> = index
-            .pairs(12, &AtomicBool::new(false))
-            .into_iter()
-            .map(|(i, j)| {
-                (
-                    i as usize,
-                    j as usize,
-                    (hs[i as usize] ^ hs[j as usize]).count_ones(),
-                )
-            })
-            .collect();
+        let got = with_distances(&hs, index.pairs(12, &AtomicBool::new(false)));
         assert_eq!(got, brute(&hs, 12));
         assert!(got.contains(&(0, 2, 12)) && got.contains(&(0, 3, 12)));
         assert!(
