@@ -140,6 +140,7 @@ fn network(
     for &i in used {
         let img = &images[i];
         let node = g.add_node();
+        let preference = rank[&i] as i64;
         for (s, slot) in slots.iter().enumerate() {
             let bucket = &plan.buckets[slot.bucket];
             if serves(img, slot, bucket) {
@@ -149,7 +150,7 @@ fn network(
                 let tagged = slot.kind == SlotKind::Free && carries_quota_tag(img, bucket);
                 // The rank is paid on the way in, so the shortest-path search
                 // meets images in preference order and stops early.
-                let cost = rank[&i] as i64 + if tagged { n_img + 1 } else { 0 };
+                let cost = preference + if tagged { n_img + 1 } else { 0 };
                 let e = g.add_edge(slot_nodes[s], node, 1, cost);
                 links.push((s, i, e));
             }
