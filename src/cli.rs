@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use calibset::{AuditOptions, BuildOptions, ExportFormat, Layout, LinkMode, Thresholds};
+use calibset::{
+    AuditOptions, BuildOptions, ExportFormat, IndexOptions, Layout, LinkMode, Shard, Thresholds,
+};
 
 /// Build reproducible INT8 calibration image sets from a TOML recipe.
 #[derive(Debug, Parser)]
@@ -33,6 +35,20 @@ pub enum Command {
     /// Audit a pool (a recipe's, or folders): counts, duplicates, quality, skipped
     /// files, and whether the recipe can be filled. Writes nothing but the cache.
     Audit(AuditArgs),
+    /// Measure a recipe's pool, or one shard of it, into a feature index
+    /// (Parquet) that `build --index` and `audit --index` read instead of
+    /// decoding.
+    #[command(
+        long_about = "Measure a recipe's pool, or one shard of it, into a feature index: \
+                      DIR/part-<i>-of-<n>.parquet, one row per file with its content hash, \
+                      perceptual hash, similarity signature, quality signals and histogram, \
+                      readable by DuckDB, pandas, Polars and Spark.\n\n\
+                      Split a large pool over n workers with --shard 0/n … --shard <n-1>/n \
+                      (a file's shard is a hash of its path, stable as the pool grows), \
+                      collect the parts in one folder, then `calibset build --index DIR`: \
+                      nothing is decoded and the set is the same as a direct build's."
+    )]
+    Index(IndexArgs),
     /// Print a shell completion script on stdout.
     #[command(long_about = "Print a shell completion script on stdout.\n\n\
                       bash:       calibset completions bash > ~/.local/share/bash-completion/completions/calibset\n\
@@ -64,7 +80,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// The command whose page to print [default: the calibset(1) overview].
-    #[arg(value_name = "COMMAND", value_parser = ["build", "check", "audit", "completions", "man"])]
+    #[arg(value_name = "COMMAND", value_parser = ["build", "check", "audit", "index", "completions", "man"])]
     pub command: Option<String>,
 }
 
@@ -120,8 +136,43 @@ pub struct AuditArgs {
     /// Exit 1 when the recipe cannot be filled.
     #[arg(long)]
     pub require_fill: bool,
+    /// Take measurements from this feature index (a folder of `calibset
+    /// index` shards, or one shard file) instead of decoding.
+    #[arg(long, value_name = "PATH", conflicts_with = "roots")]
+    pub index: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// `calibset index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    #[command(flatten)]
+    pub recipe: RecipeArg,
+    /// The index folder; the shard is written there as part-<i>-of-<n>.parquet
+    /// (replacing an earlier calibset index part of that name).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Index only shard I of N (0 <= I < N): the files whose path hashes to
+    /// it [default: the whole pool, as 0/1].
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl IndexArgs {
+    /// The library's options for this run.
+    pub fn options(&self) -> IndexOptions {
+        IndexOptions {
+            out: self.out.clone(),
+            shard: self.shard.unwrap_or(Shard::ALL),
+            cache_dir: self.run.cache(),
+        }
+    }
 }
 
 /// Threads and cache, shared by the commands that read images.
@@ -208,6 +259,11 @@ pub struct BuildArgs {
     /// written with the set.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Take measurements from this feature index (a folder of `calibset
+    /// index` shards, or one shard file) instead of decoding; files not in
+    /// it are decoded, with a warning.
+    #[arg(long, value_name = "PATH")]
+    pub index: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -272,6 +328,7 @@ impl BuildArgs {
             cache_dir: self.run.cache(),
             html: self.html.clone(),
             exports: self.export.clone(),
+            index: self.index.clone(),
         }
     }
 }
@@ -297,6 +354,7 @@ impl AuditArgs {
                 require_fill: self.require_fill,
             },
             html: self.html.as_deref(),
+            index: self.index.as_deref(),
         }
     }
 }

@@ -12,7 +12,7 @@ use clap::CommandFactory;
 
 use calibset::{BuildError, Recipe, RecipeError, Status};
 
-use crate::cli::{AuditArgs, BuildArgs, CheckArgs, Cli, CompletionsArgs, ManArgs};
+use crate::cli::{AuditArgs, BuildArgs, CheckArgs, Cli, CompletionsArgs, IndexArgs, ManArgs};
 use crate::exit_code::ExitCode;
 use crate::progress_bar::Bar;
 
@@ -75,6 +75,26 @@ pub fn audit(cli: &Cli, args: &AuditArgs, cancel: &AtomicBool) -> anyhow::Result
     } else {
         ExitCode::Shortfall
     })
+}
+
+/// `calibset index`.
+pub fn index(cli: &Cli, args: &IndexArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
+    set_jobs(args.run.jobs)?;
+    let mut recipe = load_recipe(args.recipe.path())?;
+    if let Some(pixels) = args.run.max_megapixels {
+        recipe.set_max_pixels(pixels);
+    }
+    let bar = Bar::new(cli.quiet, cli.verbose);
+    let report = calibset::index(&recipe, &args.options(), &bar, cancel)?;
+    warn(cli, report.warnings.clone());
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        out.write_all(report.to_json().as_bytes())?;
+    } else if !cli.quiet {
+        report.write_text(&mut out)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
 }
 
 /// `calibset check`.

@@ -32,6 +32,7 @@ mod cancel;
 mod decode;
 mod dedup;
 mod export;
+mod feature_index;
 mod features;
 #[cfg(fuzzing)]
 #[doc(hidden)]
@@ -58,7 +59,8 @@ mod video;
 pub use audit::{AuditOptions, AuditReport, Thresholds, audit};
 pub use dedup::HashIndex;
 pub use export::{Format as ExportFormat, Layout, LinkMode};
-pub use pipeline::{BuildError, BuildOptions, build};
+pub use feature_index::{IndexError, Shard};
+pub use pipeline::{BuildError, BuildOptions, IndexOptions, IndexReport, build, index};
 pub use progress::{NoProgress, Progress, Stage};
 pub use recipe::{Recipe, RecipeError};
 pub use report::{Report, Status};

@@ -33,6 +33,7 @@ fn main() -> std::process::ExitCode {
         Command::Build(args) => command::build(&cli, args, &cancel),
         Command::Check(args) => command::check(args),
         Command::Audit(args) => command::audit(&cli, args, &cancel),
+        Command::Index(args) => command::index(&cli, args, &cancel),
         Command::Completions(args) => command::completions(args),
         Command::Man(args) => command::man(args),
     };

@@ -112,6 +112,8 @@ pub struct AuditOptions<'a> {
     pub thresholds: Thresholds,
     /// Also write the visual report here.
     pub html: Option<&'a Path>,
+    /// A feature index to measure from (`--index`).
+    pub index: Option<&'a Path>,
 }
 
 /// Audits `recipe`'s pool (writing the cache, and the visual report when
@@ -125,11 +127,13 @@ pub fn audit(
     if let Some(path) = opts.html {
         html::check(path, &recipe.sources.roots, &recipe.inputs(), None)?;
     }
+    let feature_index = pipeline::open_index(opts.index)?;
     let plan_options = PlanOptions {
         cache_dir: opts.cache_dir,
         save_cache: true,
         seed: recipe.seed,
         keep_unbucketed: true,
+        index: feature_index.as_ref(),
     };
     let planned = pipeline::plan(recipe, &plan_options, progress, cancel)?;
     let report = planned.report(recipe);

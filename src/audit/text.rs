@@ -18,11 +18,7 @@ impl AuditReport {
             r.pool.skipped()
         )?;
         if let Some(m) = &r.measure {
-            writeln!(
-                w,
-                "measured  {} from cache, {} decoded",
-                m.from_cache, m.decoded
-            )?;
+            writeln!(w, "measured  {m}")?;
         }
         writeln!(
             w,

@@ -82,6 +82,20 @@ impl Signature {
         Signature(coeffs)
     }
 
+    /// Number of values in a signature.
+    pub const LEN: usize = BAND * BAND - 1;
+
+    /// The signature's values, in the order [`Signature::from_values`] takes.
+    pub fn values(&self) -> &[f32] {
+        &self.0
+    }
+
+    /// A signature stored elsewhere (the feature index), from its values;
+    /// `None` when there are not [`Signature::LEN`] of them.
+    pub fn from_values(values: Vec<f32>) -> Option<Self> {
+        (values.len() == Self::LEN).then_some(Signature(values))
+    }
+
     /// Whether the image has no structure at all (a flat frame).
     pub fn is_flat(&self) -> bool {
         self.0.iter().all(|&c| c == 0.0)

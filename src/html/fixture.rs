@@ -224,6 +224,7 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
         },
         measure: Some(MeasureSummary {
             from_cache: 30,
+            from_index: 0,
             decoded: 14,
         }),
         sequences: None,

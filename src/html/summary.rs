@@ -219,9 +219,13 @@ impl Page<'_> {
         }
         if let Some(m) = &r.measure {
             out.push_str("<div class=\"card\"><h3>Feature cache</h3><table class=\"kv\">");
+            if m.from_index > 0 {
+                kv(out, "from the feature index", m.from_index)?;
+            }
             kv(out, "from cache", m.from_cache)?;
             kv(out, "decoded this run", m.decoded)?;
-            let hit = percent(m.from_cache, m.from_cache + m.decoded);
+            let reused = m.from_cache + m.from_index;
+            let hit = percent(reused, reused + m.decoded);
             kv(out, "hit rate", format!("{hit:.0}%"))?;
             out.push_str("</table></div>");
         }

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::InventoryError;
 use crate::cache::{Cache, CacheWarning, Lookup, Measured};
 use crate::decode::Limits;
+use crate::feature_index::FeatureIndex;
 use crate::features;
 use crate::progress::{Progress, Stage};
 use crate::source::FileEntry;
@@ -20,6 +21,8 @@ pub(super) enum Origin {
     Cache,
     /// The cache, after the file's content hash matched (only the mtime moved).
     Verified,
+    /// The feature index (by version, or after the content hash matched).
+    Index,
     /// Decoded in this run.
     Decoded,
 }
@@ -72,10 +75,17 @@ impl Caches {
         }
     }
 
-    /// Drops entries of files not in `seen` and writes every cache that changed.
-    pub fn save(&mut self, seen: &std::collections::HashSet<&Path>, warnings: &mut Vec<String>) {
+    /// Drops entries of files not in `seen` (with `None`, keeps them: a run
+    /// that saw part of the pool) and writes every cache that changed.
+    pub fn save(
+        &mut self,
+        seen: Option<&std::collections::HashSet<&Path>>,
+        warnings: &mut Vec<String>,
+    ) {
         for cache in &mut self.caches {
-            cache.retain_seen(seen);
+            if let Some(seen) = seen {
+                cache.retain_seen(seen);
+            }
             if let Err(w) = cache.save() {
                 warnings.push(CacheWarning::to_string(&w));
             }
@@ -83,11 +93,12 @@ impl Caches {
     }
 }
 
-/// Measures `files` in parallel (through `caches`), looking at `cancel` for
-/// every file.
+/// Measures `files` in parallel (through `caches`, then `index`), looking at
+/// `cancel` for every file.
 pub(super) fn measure_all(
     files: &[&FileEntry],
     caches: &Caches,
+    index: Option<&FeatureIndex>,
     limits: &Limits,
     progress: &dyn Progress,
     cancel: &AtomicBool,
@@ -97,7 +108,7 @@ pub(super) fn measure_all(
         .par_iter()
         .map(|file| {
             crate::cancel::check(cancel).ok()?;
-            let out = measure_one(file, &caches.caches[caches.of(file)], limits);
+            let out = measure_one(file, &caches.caches[caches.of(file)], index, limits);
             progress.advance(1);
             Some(out)
         })
@@ -106,12 +117,21 @@ pub(super) fn measure_all(
     measured.ok_or(InventoryError::Interrupted)
 }
 
-/// Measures one file, from the cache when it still describes the file.
-fn measure_one(file: &FileEntry, cache: &Cache, limits: &Limits) -> (Measured, Origin) {
-    let cached = match cache.lookup(file) {
-        Lookup::Hit(m) => return (m.clone(), Origin::Cache),
-        Lookup::Verify(m) => Some(m),
-        Lookup::Miss => None,
+/// Measures one file, from the cache or the index when one still describes
+/// the file.
+fn measure_one(
+    file: &FileEntry,
+    cache: &Cache,
+    index: Option<&FeatureIndex>,
+    limits: &Limits,
+) -> (Measured, Origin) {
+    let from_index = || index.map_or(Lookup::Miss, |i| i.lookup(file));
+    let cached = match (cache.lookup(file), from_index()) {
+        (Lookup::Hit(m), _) => return (m.clone(), Origin::Cache),
+        (_, Lookup::Hit(m)) => return (m.clone(), Origin::Index),
+        (_, Lookup::Verify(m)) => Some((m, Origin::Index)),
+        (Lookup::Verify(m), _) => Some((m, Origin::Verified)),
+        (Lookup::Miss, Lookup::Miss) => None,
     };
     let failed = |issue| Measured {
         result: Err(issue),
@@ -121,10 +141,10 @@ fn measure_one(file: &FileEntry, cache: &Cache, limits: &Limits) -> (Measured, O
         Ok(bytes) => bytes,
         Err(issue) => return (failed(issue), Origin::Decoded),
     };
-    if let Some(m @ Measured { result: Ok(f), .. }) = cached
+    if let Some((m @ Measured { result: Ok(f), .. }, origin)) = cached
         && f.describes(&bytes)
     {
-        return (m.clone(), Origin::Verified);
+        return (m.clone(), origin);
     }
     let measured = match features::measure(&bytes, &file.path, limits) {
         Ok((f, notes)) => Measured {

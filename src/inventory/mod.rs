@@ -18,6 +18,7 @@ pub use summary::{Issue, IssueKind, MeasureSummary, PoolSummary};
 
 use crate::annotations::{AnnotationError, Annotations};
 use crate::bucket::Labeller;
+use crate::feature_index::{FeatureIndex, Row, Shard};
 use crate::features::{ImageIssue, Quality};
 use crate::label::Labels;
 use crate::manifest::{Manifest, ManifestError};
@@ -52,6 +53,8 @@ pub struct Options<'a> {
     pub save_cache: bool,
     /// Keep images nothing buckets (audits look at the whole pool).
     pub keep_unbucketed: bool,
+    /// Measurements from a feature index (`--index`), used before decoding.
+    pub index: Option<&'a FeatureIndex>,
 }
 
 /// Why the pool could not be read.
@@ -121,12 +124,16 @@ pub fn inventory(
     let roots = &recipe.sources.roots;
     let mut caches = measure::Caches::open(opts.cache_dir, roots, &mut inv.warnings);
     let targets: Vec<&FileEntry> = todo.iter().map(|(f, _)| *f).collect();
-    let measured = measure::measure_all(&targets, &caches, &recipe.limits, progress, cancel)?;
+    let measured = measure::measure_all(
+        &targets,
+        &caches,
+        opts.index,
+        &recipe.limits,
+        progress,
+        cancel,
+    )?;
     for ((file, labels), (m, origin)) in todo.into_iter().zip(measured) {
-        match origin {
-            measure::Origin::Decoded => inv.measure.decoded += 1,
-            _ => inv.measure.from_cache += 1,
-        }
+        inv.measure.count(origin);
         caches.record(file, &m, origin);
         if m.mislabelled && m.result.is_ok() {
             inv.summary.mislabelled.push(file.rel.clone());
@@ -155,9 +162,76 @@ pub fn inventory(
     warn_unused_rules(recipe, &rule_hits, &mut inv.warnings);
     if opts.save_cache {
         let seen: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
-        caches.save(&seen, &mut inv.warnings);
+        caches.save(Some(&seen), &mut inv.warnings);
     }
     Ok(inv)
+}
+
+/// One shard of the pool, measured for the feature index: every image file
+/// (labelled or not), with the frames of the shard's videos.
+#[derive(Debug, Default)]
+pub struct Indexed {
+    /// A row per file whose measurement belongs to its bytes (read errors and
+    /// size refusals are not indexed: a build finds them again).
+    pub rows: Vec<Row>,
+    /// Counts and skipped files of the shard.
+    pub summary: PoolSummary,
+    /// Cache use.
+    pub measure: MeasureSummary,
+    /// Non-fatal warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Measures shard `shard` of the recipe's pool for the feature index. A file
+/// belongs to the shard its key hashes to; a video frame to its video's. The
+/// cache keeps the entries of other shards.
+pub fn index_shard(
+    recipe: &Recipe,
+    opts: &Options<'_>,
+    shard: Shard,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Indexed, InventoryError> {
+    let mut inv = Inventory::default();
+    let mut scan = list(recipe, &mut inv, progress, cancel)?;
+    scan.files.retain(|f| shard.holds(&f.rel));
+    scan.videos.retain(|v| shard.holds(&v.rel));
+    inv.summary.scanned = scan.files.len();
+    let mut files = scan.files.clone();
+    files.extend(video_frames(recipe, &scan, opts, &mut inv, progress)?);
+    crate::cancel::check(cancel).map_err(|_| InventoryError::Interrupted)?;
+    let mut caches =
+        measure::Caches::open(opts.cache_dir, &recipe.sources.roots, &mut inv.warnings);
+    let targets: Vec<&FileEntry> = files.iter().collect();
+    let measured = measure::measure_all(&targets, &caches, None, &recipe.limits, progress, cancel)?;
+    let mut rows = Vec::with_capacity(files.len());
+    for (file, (m, origin)) in files.iter().zip(measured) {
+        inv.measure.count(origin);
+        caches.record(file, &m, origin);
+        if let Err(issue) = &m.result {
+            inv.summary.issues.push(Issue {
+                path: file.rel.clone(),
+                kind: kind_of(issue),
+                message: issue.to_string(),
+            });
+        }
+        if m.mislabelled && m.result.is_ok() {
+            inv.summary.mislabelled.push(file.rel.clone());
+        }
+        if m.result.as_ref().err().is_none_or(ImageIssue::is_cacheable) {
+            rows.push(Row::of(file, m));
+        }
+    }
+    inv.summary.issues.sort_by(|a, b| a.path.cmp(&b.path));
+    if opts.save_cache {
+        caches.save(None, &mut inv.warnings);
+    }
+    Ok(Indexed {
+        rows,
+        summary: inv.summary,
+        measure: inv.measure,
+        warnings: inv.warnings,
+    })
 }
 
 /// Walks the roots; walk problems become issues, unfollowed symlinks a warning.

@@ -130,6 +130,34 @@ pub struct MeasureSummary {
     /// Files whose features came from the cache (including files whose mtime
     /// changed but whose content hash still matched).
     pub from_cache: usize,
+    /// Files whose features came from the feature index (`--index`).
+    pub from_index: usize,
     /// Files decoded in this run.
     pub decoded: usize,
+}
+
+impl MeasureSummary {
+    /// Counts one measurement by where it came from.
+    pub(super) fn count(&mut self, origin: super::measure::Origin) {
+        use super::measure::Origin;
+        match origin {
+            Origin::Cache | Origin::Verified => self.from_cache += 1,
+            Origin::Index => self.from_index += 1,
+            Origin::Decoded => self.decoded += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for MeasureSummary {
+    /// `12 from cache, 3 decoded`, with the index's share first when there is one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.from_index > 0 {
+            write!(f, "{} from index, ", self.from_index)?;
+        }
+        write!(
+            f,
+            "{} from cache, {} decoded",
+            self.from_cache, self.decoded
+        )
+    }
 }

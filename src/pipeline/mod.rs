@@ -4,6 +4,7 @@
 //! stages that decide; [`build`] adds the report and the writing; [`target`]
 //! decides where the build may write before anything runs.
 
+mod index;
 mod target;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::dedup::{self, Dedup, SequenceSummary};
 use crate::export::{self, ExportError, Layout, LinkMode, Output};
+use crate::feature_index::FeatureIndex;
 use crate::html::{self, HtmlError};
 use crate::inventory::{self, Inventory, InventoryError};
 use crate::progress::{Progress, Stage};
@@ -18,6 +20,8 @@ use crate::recipe::Recipe;
 use crate::report::{OutputSummary, Report, ResaveSummary};
 use crate::select::{self, Plan, Selection};
 
+pub(crate) use index::open as open_index;
+pub use index::{IndexOptions, IndexReport, index};
 pub use target::Target;
 
 /// Name of the lock manifest written into the output folder.
@@ -50,6 +54,9 @@ pub struct BuildOptions {
     pub html: Option<PathBuf>,
     /// Hand-off formats (overrides `[export] formats`).
     pub exports: Option<Vec<export::Format>>,
+    /// A feature index (`calibset index`) to take measurements from instead
+    /// of decoding: a folder of shards, or one shard file.
+    pub index: Option<PathBuf>,
 }
 
 /// Why a build could not run.
@@ -65,6 +72,9 @@ pub enum BuildError {
     /// The visual report could not be written.
     #[error(transparent)]
     Html(#[from] HtmlError),
+    /// The feature index could not be read or written.
+    #[error(transparent)]
+    Index(#[from] crate::feature_index::IndexError),
     /// Neither `--out` nor `output.dir` names the output folder.
     #[error("no output folder: set `dir` under `[output]` in the recipe or pass --out")]
     NoOutput,
@@ -140,6 +150,8 @@ pub struct PlanOptions<'a> {
     pub seed: u64,
     /// Keep images nothing buckets (audits look at the whole pool).
     pub keep_unbucketed: bool,
+    /// A feature index to measure from (`--index`).
+    pub index: Option<&'a FeatureIndex>,
 }
 
 /// Everything decided before anything is written.
@@ -190,8 +202,18 @@ pub fn plan(
         cache_dir: opts.cache_dir,
         save_cache: opts.save_cache,
         keep_unbucketed: opts.keep_unbucketed,
+        index: opts.index,
     };
-    let inv = inventory::inventory(recipe, &inventory_options, progress, cancel)?;
+    let mut inv = inventory::inventory(recipe, &inventory_options, progress, cancel)?;
+    if let Some(index) = opts.index
+        && inv.measure.decoded > 0
+    {
+        inv.warnings.push(format!(
+            "{} file(s) are not in the feature index {} (new or changed since it was written) and were decoded",
+            inv.measure.decoded,
+            index.path().display()
+        ));
+    }
     let images = &inv.images;
 
     progress.start(Stage::Dedup, None);
@@ -232,6 +254,7 @@ pub fn build(
     cancel: &AtomicBool,
 ) -> Result<Report, BuildError> {
     let exports = exports(recipe, opts)?;
+    let feature_index = index::open(opts.index.as_deref())?;
     let target = Target::resolve(recipe, opts)?;
     let (lock, cleaned) = target.lock(opts)?;
     let seed = opts.seed.unwrap_or(recipe.seed);
@@ -242,6 +265,7 @@ pub fn build(
         save_cache: true,
         seed,
         keep_unbucketed: false,
+        index: feature_index.as_ref(),
     };
     let planned = plan(recipe, &plan_options, progress, cancel)?;
     let mut report = planned.report(recipe);

@@ -90,11 +90,7 @@ impl Report {
             p.skipped()
         )?;
         if let Some(m) = &self.measure {
-            writeln!(
-                w,
-                "measured  {} from cache, {} decoded",
-                m.from_cache, m.decoded
-            )?;
+            writeln!(w, "measured  {m}")?;
         }
         if let Some(q) = &self.sequences {
             if q.sequences > 0 {

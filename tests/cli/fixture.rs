@@ -240,3 +240,29 @@ pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
         .map(|l| l.split(',').map(str::to_owned).collect())
         .collect()
 }
+
+/// Whether ffmpeg runs here (video tests skip without it; CI installs it).
+pub fn ffmpeg_available() -> bool {
+    let ok = std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("ffmpeg not found: skipping (CI installs it)");
+    }
+    ok
+}
+
+/// Writes a 2-second 10 fps test video at `rel` in `pool`.
+pub fn video(pool: &Pool, rel: &str, source: &str) {
+    let path = pool.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg(format!("{source}=size=96x72:rate=10"))
+        .args(["-t", "2", "-pix_fmt", "yuv420p"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

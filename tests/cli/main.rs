@@ -6,6 +6,7 @@ mod build;
 mod check;
 mod fixture;
 mod handoff;
+mod index;
 mod invocation;
 mod json;
 mod readme;

@@ -3,18 +3,7 @@
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::fixture::{Pool, csv_rows, json_of, scene};
-
-fn ffmpeg_available() -> bool {
-    let ok = std::process::Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("ffmpeg not found: skipping (CI installs it)");
-    }
-    ok
-}
+use crate::fixture::{Pool, csv_rows, ffmpeg_available, json_of, scene, video};
 
 /// Source paths of the chosen images (`out/manifest.csv`), sorted.
 fn chosen_sources(pool: &Pool) -> Vec<String> {
@@ -278,20 +267,6 @@ fn frames_saved_at_a_step_with_gaps_are_still_a_sequence() {
     );
     // 15 s at one frame per 3 s: 5 of the 28 frames kept.
     assert_eq!(report["sequences"]["not_sampled"], 23);
-}
-
-/// Writes a 2-second 10 fps test video at `rel` in `pool`.
-fn video(pool: &Pool, rel: &str, source: &str) {
-    let path = pool.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"])
-        .arg(format!("{source}=size=96x72:rate=10"))
-        .args(["-t", "2", "-pix_fmt", "yuv420p"])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 #[test]
