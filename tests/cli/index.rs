@@ -14,16 +14,16 @@ night = 3
 rain = 3
 "#;
 
-/// The standard pool with a damaged file and a video, and its recipe.
-fn pool() -> (Pool, std::path::PathBuf) {
+/// The standard pool with a damaged file and a video, and its `recipe.toml`.
+fn pool() -> Pool {
     let pool = Pool::standard();
     pool.write("frames/cam2/day/cut.jpg", &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16]);
     pool.write("frames/cam3/day/empty.jpg", b"");
     if ffmpeg_available() {
         video(&pool, "frames/cam4/day/clip.mp4", "testsrc");
     }
-    let recipe = pool.recipe(BODY);
-    (pool, recipe)
+    pool.recipe(BODY);
+    pool
 }
 
 /// Indexes shard `shard` into `idx` (no cache: every file is decoded).
@@ -54,7 +54,7 @@ fn build(pool: &Pool, out: &str, extra: &[&str]) -> serde_json::Value {
 
 #[test]
 fn a_build_from_merged_shards_decodes_nothing_and_equals_a_direct_build() {
-    let (pool, _) = pool();
+    let pool = pool();
     let shards: Vec<serde_json::Value> = (0..3).map(|i| index(&pool, &format!("{i}/3"))).collect();
     let rows: u64 = shards.iter().map(|s| s["rows"].as_u64().unwrap()).sum();
     let decoded: u64 = shards
@@ -119,7 +119,7 @@ fn a_build_from_merged_shards_decodes_nothing_and_equals_a_direct_build() {
 
 #[test]
 fn files_changed_since_indexing_are_decoded_with_a_warning() {
-    let (pool, _) = pool();
+    let pool = pool();
     index(&pool, "0/1");
     // Same bytes, new mtime (a copy of the pool): verified by content hash.
     let touched = pool.join("frames/cam1/day/0001.jpg");
@@ -158,35 +158,10 @@ fn files_changed_since_indexing_are_decoded_with_a_warning() {
 
 #[test]
 fn an_incomplete_or_foreign_index_is_an_error_and_nothing_is_written() {
-    let (pool, _) = pool();
+    let pool = pool();
     index(&pool, "0/2");
-    pool.cmd()
-        .args([
-            "build",
-            "recipe.toml",
-            "--no-cache",
-            "--out",
-            "out",
-            "--index",
-            "idx",
-        ])
-        .assert()
-        .code(2)
-        .stderr(contains("shard(s) 1/2 missing"));
-    assert!(!pool.join("out").exists());
-    pool.cmd()
-        .args([
-            "build",
-            "recipe.toml",
-            "--no-cache",
-            "--out",
-            "out",
-            "--index",
-            "nowhere",
-        ])
-        .assert()
-        .code(2)
-        .stderr(contains("nowhere"));
+    build_fails(&pool, "idx", "shard(s) 1/2 missing");
+    build_fails(&pool, "nowhere", "nowhere");
     // A file in the way of a shard is not replaced.
     pool.write("idx/part-00001-of-00002.parquet", b"mine");
     index_fails(&pool, "1/2", "is not a calibset feature index");
@@ -194,6 +169,25 @@ fn an_incomplete_or_foreign_index_is_an_error_and_nothing_is_written() {
         std::fs::read(pool.join("idx/part-00001-of-00002.parquet")).unwrap(),
         b"mine"
     );
+}
+
+/// `calibset build --index INDEX` fails with exit 2 and `message`, writing
+/// no output folder.
+fn build_fails(pool: &Pool, index: &str, message: &str) {
+    pool.cmd()
+        .args([
+            "build",
+            "recipe.toml",
+            "--no-cache",
+            "--out",
+            "out",
+            "--index",
+            index,
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains(message));
+    assert!(!pool.join("out").exists());
 }
 
 /// `calibset index --shard SHARD` fails with exit 2 and `message`.
@@ -215,7 +209,7 @@ fn index_fails(pool: &Pool, shard: &str, message: &str) {
 
 #[test]
 fn bad_shards_and_an_index_inside_the_pool_are_refused() {
-    let (pool, _) = pool();
+    let pool = pool();
     for bad in ["2/2", "1", "a/b", "0/0"] {
         index_fails(&pool, bad, "expected a shard as i/n");
     }
@@ -229,7 +223,7 @@ fn bad_shards_and_an_index_inside_the_pool_are_refused() {
 
 #[test]
 fn a_warm_index_run_reads_the_cache_and_keeps_other_shards_entries() {
-    let (pool, _) = pool();
+    let pool = pool();
     let run = |shard: &str| {
         json_of(
             pool.cmd()
