@@ -21,7 +21,7 @@ use crate::source::FileEntry;
 
 const MAGIC: &[u8; 8] = b"CALIBSC\0";
 /// Layout of the cache file itself.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// What measuring one file produced: features, or the reason it was skipped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,13 +70,15 @@ struct Entry {
     path: Vec<u8>,
     size: u64,
     mtime_ns: i128,
+    /// [`crate::source::Version::tag`]: an object's ETag hash, 0 for a file.
+    tag: u64,
     measured: Measured,
 }
 
 /// How a file relates to its cache entry.
 #[derive(Debug)]
 pub enum Lookup<'a> {
-    /// Same size and mtime: reuse.
+    /// Same size, mtime and (for an object) ETag: reuse.
     Hit(&'a Measured),
     /// Same size, other mtime: reuse if the content hash still matches.
     Verify(&'a Measured),
@@ -170,7 +172,11 @@ impl Cache {
     /// What the cache knows of `file`.
     pub fn lookup(&self, file: &FileEntry) -> Lookup<'_> {
         match self.entries.get(&file.path) {
-            Some(e) if e.size == file.version.size && e.mtime_ns == file.version.modified_ns => {
+            Some(e)
+                if e.size == file.version.size
+                    && e.mtime_ns == file.version.modified_ns
+                    && e.tag == file.version.tag =>
+            {
                 Lookup::Hit(&e.measured)
             }
             Some(e) if e.size == file.version.size => Lookup::Verify(&e.measured),
@@ -196,6 +202,7 @@ impl Cache {
                 path: path_bytes(&file.path),
                 size: file.version.size,
                 mtime_ns: file.version.modified_ns,
+                tag: file.version.tag,
                 measured,
             },
         );
@@ -296,7 +303,11 @@ mod tests {
         FileEntry {
             path: path.to_owned(),
             rel: String::new(),
-            version: crate::source::Version { size, modified_ns },
+            version: crate::source::Version {
+                size,
+                modified_ns,
+                tag: 0,
+            },
             frame_of: None,
         }
     }

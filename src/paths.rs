@@ -3,11 +3,53 @@
 //! recipe folder, or to a root outside it under that root's name); and
 //! [`resolved`], the one function that asks the file system, for where a path
 //! really leads.
+//!
+//! An object in an object store is named by its URL, `s3://bucket/key`, kept
+//! in a `PathBuf` like any other path ([`is_object_url`]): its components are
+//! the scheme (`s3:`), the bucket and the key's segments, so prefix tests,
+//! joins and [`RootNames`] work on it unchanged, and [`normalize`] keeps the
+//! `//` that the URL is written with.
 
 use std::path::{Component, Path, PathBuf};
 
+/// The URL scheme of object-store paths, as its first path component.
+pub const OBJECT_SCHEME: &str = "s3:";
+
+/// Whether `path` is an object-store URL (`s3://bucket/key`).
+pub fn is_object_url(path: &Path) -> bool {
+    matches!(path.components().next(), Some(Component::Normal(c)) if c == OBJECT_SCHEME)
+}
+
+/// `p` as written in a recipe, resolved against the folder `base`: an
+/// object-store URL stays as it is (normalised), anything else is joined to
+/// `base` and normalised.
+pub fn resolve(base: &Path, p: impl AsRef<Path>) -> PathBuf {
+    let p = p.as_ref();
+    if is_object_url(p) {
+        normalize(p)
+    } else {
+        normalize(&base.join(p))
+    }
+}
+
 /// Removes `.` components and folds `..` into its parent where there is one.
+/// An object-store URL keeps its `scheme://` and never climbs above its bucket.
 pub fn normalize(path: &Path) -> PathBuf {
+    if is_object_url(path) {
+        let mut parts = path.components();
+        parts.next();
+        let bucket = parts.next().map(|c| c.as_os_str().to_owned());
+        let key = normalize(parts.as_path());
+        let mut url = std::ffi::OsString::from(format!("{OBJECT_SCHEME}//"));
+        if let Some(bucket) = bucket {
+            url.push(bucket);
+            if key != Path::new(".") {
+                url.push("/");
+                url.push(key.as_os_str());
+            }
+        }
+        return PathBuf::from(url);
+    }
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -249,6 +291,27 @@ fn resolved_within(path: &Path, links: usize) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_urls_keep_their_scheme_and_join_like_paths() {
+        let root = resolve(Path::new("/recipes"), "s3://pool-bucket/data/./frames/");
+        assert_eq!(root, Path::new("s3://pool-bucket/data/frames"));
+        assert!(is_object_url(&root));
+        assert!(!is_object_url(Path::new("/recipes/s3/x.jpg")));
+        assert_eq!(
+            resolve(Path::new("/recipes"), "frames/../stills"),
+            Path::new("/recipes/stills")
+        );
+        let image = normalize(&root.join("cam1/../cam2/1.jpg"));
+        assert_eq!(
+            image.to_str(),
+            Some("s3://pool-bucket/data/frames/cam2/1.jpg")
+        );
+        assert!(image.starts_with(&root));
+        let names = RootNames::new(std::slice::from_ref(&root), Path::new("/recipes"));
+        assert_eq!(names.rel(&image), Path::new("frames/cam2/1.jpg"));
+        assert_eq!(normalize(Path::new("s3://b")).to_str(), Some("s3://b"));
+    }
 
     #[test]
     fn normalizes() {

@@ -83,7 +83,21 @@ pub(super) fn exact_rel(img: &PoolImage, base: &Path) -> PathBuf {
             let frame = img.file.rel.rsplit('/').next().unwrap_or_default();
             paths::relative(&f.video, base).join(frame)
         }
-        None => paths::relative(&img.file.path, base),
+        None => lock_rel(img, base),
+    }
+}
+
+/// An image's path relative to `base`; an object's name ([`FileEntry::rel`]:
+/// its root's last prefix segment, then its key under the root), so that a set
+/// built from an object store locks the same names as one built from a local
+/// copy of it in the recipe's folder.
+///
+/// [`FileEntry::rel`]: crate::source::FileEntry::rel
+fn lock_rel(img: &PoolImage, base: &Path) -> PathBuf {
+    if paths::is_object_url(&img.file.path) {
+        PathBuf::from(&img.file.rel)
+    } else {
+        paths::relative(&img.file.path, base)
     }
 }
 
@@ -92,7 +106,7 @@ pub(super) fn exact_rel(img: &PoolImage, base: &Path) -> PathBuf {
 pub fn source_column(img: &PoolImage, base: &Path) -> String {
     match &img.file.frame_of {
         Some(f) => paths::escaped(&paths::relative(&f.video, base)),
-        None => paths::escaped(&paths::relative(&img.file.path, base)),
+        None => paths::escaped(&lock_rel(img, base)),
     }
 }
 

@@ -491,6 +491,7 @@ impl Columns<'_> {
                 version: Version {
                     size: size[i] as u64,
                     modified_ns: i128::from(mtime[i]),
+                    tag: 0,
                 },
                 measured: Measured {
                     result,

@@ -28,6 +28,7 @@ fn row(key: &str, measured: Measured) -> Row {
         version: Version {
             size: 1234,
             modified_ns: 1_700_000_000_123_456_789,
+            tag: 0,
         },
         measured,
     }
@@ -37,7 +38,11 @@ fn entry(rel: &str, size: u64, modified_ns: i128) -> FileEntry {
     FileEntry {
         path: Path::new("/pool").join(rel),
         rel: rel.into(),
-        version: Version { size, modified_ns },
+        version: Version {
+            size,
+            modified_ns,
+            tag: 0,
+        },
         frame_of: None,
     }
 }

@@ -156,10 +156,15 @@ static HASHER: LazyLock<Hasher> = LazyLock::new(|| {
 /// `limits` allow (see [`Limits::max_file_bytes`]) or one that is not a regular
 /// file.
 pub fn read(path: &Path, limits: &Limits) -> Result<Vec<u8>, ImageIssue> {
-    crate::source::read_bytes(path, limits.max_file_bytes()).map_err(|e| match e {
+    crate::source::read_bytes(path, limits.max_file_bytes()).map_err(read_issue)
+}
+
+/// Why an image's bytes could not be read, as an [`ImageIssue`].
+pub fn read_issue(e: crate::source::ReadError) -> ImageIssue {
+    match e {
         crate::source::ReadError::TooLarge { .. } => ImageIssue::TooLarge(e.to_string()),
         other => ImageIssue::Io(other.to_string()),
-    })
+    }
 }
 
 /// Reads and measures the image at `path`.

@@ -10,9 +10,10 @@ use super::InventoryError;
 use crate::cache::{Cache, CacheWarning, Lookup, Measured};
 use crate::decode::Limits;
 use crate::feature_index::FeatureIndex;
-use crate::features;
+use crate::features::{self, ImageIssue};
+use crate::paths::is_object_url;
 use crate::progress::{Progress, Stage};
-use crate::source::FileEntry;
+use crate::source::{self, FileEntry};
 
 /// Where a measurement came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,11 @@ impl Caches {
 
 /// Measures `files` in parallel (through `caches`, then `index`), looking at
 /// `cancel` for every file.
+///
+/// A local file is read by the worker that measures it. Objects in an object
+/// store are fetched ahead, many at a time and in order
+/// ([`source::remote::fetch_all`]), and the workers measure them as they
+/// arrive; an object the cache or the index describes is not fetched at all.
 pub(super) fn measure_all(
     files: &[&FileEntry],
     caches: &Caches,
@@ -104,40 +110,120 @@ pub(super) fn measure_all(
     cancel: &AtomicBool,
 ) -> Result<Vec<(Measured, Origin)>, InventoryError> {
     progress.start(Stage::Measure, Some(files.len() as u64));
-    let measured: Option<Vec<_>> = files
+    let looked: Vec<Looked<'_>> = files
         .par_iter()
-        .map(|file| {
+        .map(|file| look_up(file, &caches.caches[caches.of(file)], index))
+        .collect();
+    let mut out: Vec<Option<(Measured, Origin)>> = Vec::with_capacity(files.len());
+    let mut remote = Vec::new();
+    for (i, l) in looked.iter().enumerate() {
+        match l {
+            Looked::Known(m, origin) => {
+                out.push(Some((m.clone(), *origin)));
+                progress.advance(1);
+            }
+            Looked::Read(_) if is_object_url(&files[i].path) => {
+                out.push(None);
+                remote.push(i);
+            }
+            Looked::Read(_) => out.push(None),
+        }
+    }
+    let finish = |i: usize, bytes| {
+        let Looked::Read(cached) = looked[i] else {
+            unreachable!("only unknown files are read")
+        };
+        let measured = measure_bytes(files[i], bytes, cached, limits);
+        progress.advance(1);
+        (i, measured)
+    };
+    let local: Option<Vec<_>> = out
+        .par_iter()
+        .enumerate()
+        .filter(|(i, o)| o.is_none() && !is_object_url(&files[*i].path))
+        .map(|(i, _)| {
             crate::cancel::check(cancel).ok()?;
-            let out = measure_one(file, &caches.caches[caches.of(file)], index, limits);
-            progress.advance(1);
-            Some(out)
+            Some(finish(i, features::read(&files[i].path, limits)))
         })
         .collect();
+    let fetched = fetch_and_measure(files, &remote, limits, cancel, &finish);
     progress.finish();
-    measured.ok_or(InventoryError::Interrupted)
+    for (i, m) in local.into_iter().chain(fetched).flatten() {
+        out[i] = Some(m);
+    }
+    crate::cancel::check(cancel).map_err(|_| InventoryError::Interrupted)?;
+    Ok(out
+        .into_iter()
+        .map(|m| m.expect("every file is measured"))
+        .collect())
 }
 
-/// Measures one file, from the cache or the index when one still describes
-/// the file.
-fn measure_one(
+/// Fetches the objects `files[i]` for `i` in `which` ahead of the workers,
+/// which measure them with `finish` as they arrive. `None` when interrupted.
+fn fetch_and_measure<F>(
+    files: &[&FileEntry],
+    which: &[usize],
+    limits: &Limits,
+    cancel: &AtomicBool,
+    finish: &F,
+) -> Option<Vec<(usize, (Measured, Origin))>>
+where
+    F: Fn(usize, Result<Vec<u8>, ImageIssue>) -> (usize, (Measured, Origin)) + Sync,
+{
+    if which.is_empty() {
+        return Some(Vec::new());
+    }
+    let urls = which.iter().map(|&i| files[i].path.clone()).collect();
+    let fetched = source::remote::fetch_all(urls, limits.max_file_bytes());
+    let workers = rayon::current_num_threads().min(which.len());
+    let measured: Option<Vec<Vec<_>>> = (0..workers)
+        .into_par_iter()
+        .map(|_| {
+            let mut done = Vec::new();
+            while let Some((k, read)) = fetched.next() {
+                crate::cancel::check(cancel).ok()?;
+                done.push(finish(which[k], read.map_err(features::read_issue)));
+            }
+            Some(done)
+        })
+        .collect();
+    measured.map(|m| m.into_iter().flatten().collect())
+}
+
+/// What the cache and the index know of a file before it is read.
+enum Looked<'a> {
+    /// A measurement that still describes the file: nothing to read.
+    Known(Measured, Origin),
+    /// The file must be read; a measurement to reuse if its content hash
+    /// still matches.
+    Read(Option<(&'a Measured, Origin)>),
+}
+
+/// Looks `file` up in the cache, then the index.
+fn look_up<'a>(file: &FileEntry, cache: &'a Cache, index: Option<&'a FeatureIndex>) -> Looked<'a> {
+    let from_index = || index.map_or(Lookup::Miss, |i| i.lookup(file));
+    match (cache.lookup(file), from_index()) {
+        (Lookup::Hit(m), _) => Looked::Known(m.clone(), Origin::Cache),
+        (_, Lookup::Hit(m)) => Looked::Known(m.clone(), Origin::Index),
+        (_, Lookup::Verify(m)) => Looked::Read(Some((m, Origin::Index))),
+        (Lookup::Verify(m), _) => Looked::Read(Some((m, Origin::Verified))),
+        (Lookup::Miss, Lookup::Miss) => Looked::Read(None),
+    }
+}
+
+/// Measures one file from its bytes (or the reason they could not be read),
+/// reusing `cached` when its content hash matches the bytes.
+fn measure_bytes(
     file: &FileEntry,
-    cache: &Cache,
-    index: Option<&FeatureIndex>,
+    bytes: Result<Vec<u8>, ImageIssue>,
+    cached: Option<(&Measured, Origin)>,
     limits: &Limits,
 ) -> (Measured, Origin) {
-    let from_index = || index.map_or(Lookup::Miss, |i| i.lookup(file));
-    let cached = match (cache.lookup(file), from_index()) {
-        (Lookup::Hit(m), _) => return (m.clone(), Origin::Cache),
-        (_, Lookup::Hit(m)) => return (m.clone(), Origin::Index),
-        (_, Lookup::Verify(m)) => Some((m, Origin::Index)),
-        (Lookup::Verify(m), _) => Some((m, Origin::Verified)),
-        (Lookup::Miss, Lookup::Miss) => None,
-    };
     let failed = |issue| Measured {
         result: Err(issue),
         mislabelled: false,
     };
-    let bytes = match features::read(&file.path, limits) {
+    let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(issue) => return (failed(issue), Origin::Decoded),
     };

@@ -444,7 +444,12 @@ fn kind_of(issue: &ImageIssue) -> IssueKind {
     }
 }
 
-/// `path` relative to the recipe folder, as reports show it.
+/// `path` relative to the recipe folder, as reports show it; an object by its
+/// URL.
 fn rel(recipe: &Recipe, path: &Path) -> String {
-    paths::slash(&paths::relative(path, &recipe.base_dir))
+    if paths::is_object_url(path) {
+        path.display().to_string()
+    } else {
+        paths::slash(&paths::relative(path, &recipe.base_dir))
+    }
 }

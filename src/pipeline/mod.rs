@@ -90,6 +90,27 @@ pub enum BuildError {
         /// The root.
         root: PathBuf,
     },
+    /// The output folder is an object-store URL.
+    #[error(
+        "output folder {}: the set is written to a local folder; give a local --out (the chosen objects are downloaded into it)",
+        out.display()
+    )]
+    RemoteOutput {
+        /// The output as given.
+        out: PathBuf,
+    },
+    /// A link mode was asked for with a root in an object store.
+    #[error(
+        "output mode `{}` links to the pool's files, but source root {} is in an object store: use mode = \"copy\" (the default), which downloads the chosen objects",
+        format!("{mode:?}").to_lowercase(),
+        root.display()
+    )]
+    LinkToObjectStore {
+        /// The mode asked for.
+        mode: LinkMode,
+        /// The object-store root.
+        root: PathBuf,
+    },
     /// The cache folder lies inside the output folder.
     #[error(
         "cache folder {} is inside the output folder {}; choose a cache outside it",

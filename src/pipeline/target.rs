@@ -26,11 +26,27 @@ impl Target {
     /// path of a build of `recipe` with `opts`.
     pub fn resolve(recipe: &Recipe, opts: &BuildOptions) -> Result<Self, BuildError> {
         let out = match opts.out.as_ref().or(recipe.output.dir.as_ref()) {
+            Some(o) if paths::is_object_url(o) => {
+                return Err(BuildError::RemoteOutput { out: o.clone() });
+            }
             Some(o) => Some(absolute(o)),
             None if opts.dry_run => None,
             None => return Err(BuildError::NoOutput),
         };
         if let Some(out) = &out {
+            let mode = opts.mode.unwrap_or(recipe.output.mode);
+            if mode != export::LinkMode::Copy
+                && let Some(root) = recipe
+                    .sources
+                    .roots
+                    .iter()
+                    .find(|r| paths::is_object_url(r))
+            {
+                return Err(BuildError::LinkToObjectStore {
+                    mode,
+                    root: root.clone(),
+                });
+            }
             check_roots(out, &recipe.sources.roots)?;
             if let Some(cache) = &opts.cache_dir {
                 let cache = absolute(cache);

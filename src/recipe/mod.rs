@@ -248,7 +248,7 @@ impl Recipe {
             sources: Sources {
                 roots: roots
                     .iter()
-                    .map(|r| crate::paths::normalize(&base_dir.join(r)))
+                    .map(|r| crate::paths::resolve(&base_dir, r))
                     .collect(),
                 manifest: None,
                 exclude: Vec::new(),

@@ -49,7 +49,8 @@ impl Recipe {
     pub fn missing_inputs(&self) -> Vec<String> {
         let mut missing = Vec::new();
         for root in &self.sources.roots {
-            if !root.is_dir() {
+            // An object-store root is checked when it is listed.
+            if !crate::paths::is_object_url(root) && !root.is_dir() {
                 let what = if root.exists() {
                     "is not a folder"
                 } else {
@@ -74,7 +75,7 @@ impl Recipe {
             ),
         ];
         for (key, path) in files {
-            if let Some(path) = path.filter(|p| !p.exists()) {
+            if let Some(path) = path.filter(|p| !crate::paths::is_object_url(p) && !p.exists()) {
                 missing.push(format!("{key}: {} does not exist", path.display()));
             }
         }

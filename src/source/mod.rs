@@ -3,12 +3,14 @@
 //! [`read_text`]) goes through this module, so the stages never touch the file
 //! system for input and do not know where their bytes come from.
 //!
-//! Today the only source is the local file system. Another kind of root — an
-//! object store, an archive, a remote index — is added here: its listing yields
-//! the same [`FileEntry`] values (with its own version key), its reads the same
-//! bytes, and nothing downstream changes.
+//! Two kinds of source exist: the local file system, and object stores
+//! (`s3://bucket/prefix/` roots, [`remote`]). An object's path is its URL; its
+//! listing yields the same [`FileEntry`] values (with the ETag in its
+//! [`Version`]), its reads the same bytes, and nothing downstream changes.
+//! Another kind of root (an archive, another store) is added the same way.
 
 mod read;
+pub mod remote;
 mod walk;
 
 pub use read::{

@@ -12,7 +12,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use super::Version;
+use super::{Version, remote};
+use crate::paths::is_object_url;
 
 /// Most bytes read from a recipe.
 pub const RECIPE_LIMIT: u64 = 4 << 20;
@@ -87,6 +88,9 @@ pub fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), ReadError>
 
 /// Reads a whole regular file of at most `limit` bytes.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    if is_object_url(path) {
+        return remote::read_bytes(path, limit);
+    }
     let (file, meta) = open_regular(path)?;
     if meta.len() > limit {
         return Err(ReadError::TooLarge {
@@ -108,11 +112,17 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
 
 /// The [`Version`] of the file at `path` (following symlinks).
 pub fn stat(path: &Path) -> std::io::Result<Version> {
+    if is_object_url(path) {
+        return remote::stat(path).map_err(remote::RemoteError::into_io);
+    }
     std::fs::metadata(path).map(|m| Version::of(&m))
 }
 
 /// The regular files directly in `dir` (not recursive), sorted by path.
 pub fn files_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    if is_object_url(dir) {
+        return remote::files_in(dir).map_err(remote::RemoteError::into_io);
+    }
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
@@ -127,6 +137,9 @@ pub fn files_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 /// Copies the regular file `from` to a new file `to` (which must not exist:
 /// nothing is ever written through an existing name). Returns the bytes copied.
 pub fn copy(from: &Path, to: &Path) -> Result<u64, ReadError> {
+    if is_object_url(from) {
+        return remote::copy(from, to);
+    }
     let (mut input, meta) = open_regular(from)?;
     let mut output = std::fs::OpenOptions::new()
         .write(true)
@@ -139,6 +152,9 @@ pub fn copy(from: &Path, to: &Path) -> Result<u64, ReadError> {
 
 /// Reads the first `n` bytes (or fewer) of a regular file.
 pub fn read_head(path: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
+    if is_object_url(path) {
+        return remote::read_head(path, n);
+    }
     let (file, _) = open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(n).read_to_end(&mut bytes)?;

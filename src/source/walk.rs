@@ -69,6 +69,10 @@ pub enum ScanError {
         /// The root as resolved against the recipe directory.
         path: PathBuf,
     },
+    /// An object-store root could not be listed (credentials, endpoint,
+    /// bucket).
+    #[error(transparent)]
+    Remote(#[from] super::remote::RemoteError),
     /// Interrupted while walking.
     #[error("interrupted")]
     Interrupted,
@@ -133,6 +137,10 @@ pub fn scan(
         .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
         .collect();
     for root in roots {
+        if paths::is_object_url(root) {
+            list_objects(root, &names, exclude, &mut out, cancel)?;
+            continue;
+        }
         match std::fs::metadata(root) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(ScanError::RootNotAFolder { path: root.clone() }),
@@ -219,16 +227,58 @@ pub fn scan(
     Ok(out)
 }
 
+/// Lists the images under the object-store prefix `root` into `out`, as
+/// [`scan`] does for a folder: hidden names and other extensions skipped,
+/// `exclude` applied to the image's name. Videos are reported, not listed:
+/// frames are extracted from local files only.
+fn list_objects(
+    root: &Path,
+    names: &paths::RootNames,
+    exclude: &[PathPattern],
+    out: &mut Scan,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<(), ScanError> {
+    let keep = |inner: &str| {
+        !inner.split('/').any(|s| s.starts_with('.'))
+            && (is_image_path(Path::new(inner)) || is_video_path(Path::new(inner)))
+    };
+    let listed = super::remote::list(root, &keep, cancel)?;
+    crate::cancel::check(cancel).map_err(|_| ScanError::Interrupted)?;
+    for (path, version) in listed {
+        let rel = paths::slash(&names.rel(&path));
+        if exclude.iter().any(|p| p.is_match(&rel)) {
+            out.excluded += 1;
+        } else if is_video_path(&path) {
+            out.issues.push(WalkIssue {
+                path,
+                message: "a video in an object store is not read: extract its frames into the store, or copy it to a local root".to_owned(),
+            });
+        } else {
+            out.files.push(FileEntry {
+                path,
+                rel,
+                version,
+                frame_of: None,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// One version of a file's content, as far as the listing can tell without
 /// reading it: its size and modification time. The feature cache reuses what
 /// it measured when the version is the same, and checks the content hash when
-/// only the time moved. (An object store would give its ETag here.)
+/// only the time moved. An object in an object store adds a hash of its ETag
+/// and version id ([`Version::tag`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Version {
     /// Size in bytes.
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
     pub modified_ns: i128,
+    /// For an object: the first 8 bytes of the blake3 of its ETag and version
+    /// id, which change whenever the object is written. 0 for a local file.
+    pub tag: u64,
 }
 
 impl Version {
@@ -241,6 +291,7 @@ impl Version {
                 .ok()
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos() as i128),
+            tag: 0,
         }
     }
 }

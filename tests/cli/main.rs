@@ -11,6 +11,7 @@ mod invocation;
 mod json;
 mod readme;
 mod recipes;
+mod s3;
 mod safety;
 mod sequences;
 mod snapshots;

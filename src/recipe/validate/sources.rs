@@ -35,13 +35,13 @@ pub(super) fn sources(c: &mut Checker<'_, '_>, raw: &RawRecipe, base: &Path) -> 
         Some(r) => r
             .get_ref()
             .iter()
-            .map(|p| paths::normalize(&base.join(p.get_ref())))
+            .map(|p| paths::resolve(base, p.get_ref()))
             .collect(),
         // A YOLO data YAML names its image folders. One that is not there yet
         // gives none (`check` names it; `--syntax-only` does not look).
         None if yolo_yaml(raw) => {
             let a = raw.annotations.as_ref().expect("yolo_yaml").get_ref();
-            let yaml = paths::normalize(&base.join(a.path.get_ref()));
+            let yaml = paths::resolve(base, a.path.get_ref());
             if yaml.is_file() {
                 match crate::annotations::split_folders(&yaml) {
                     Ok(folders) => folders,
@@ -77,7 +77,7 @@ pub(super) fn sources(c: &mut Checker<'_, '_>, raw: &RawRecipe, base: &Path) -> 
             .sources
             .manifest
             .as_ref()
-            .map(|m| base.join(m.get_ref())),
+            .map(|m| paths::resolve(base, m.get_ref())),
         exclude,
     }
 }
@@ -157,7 +157,7 @@ pub(super) fn ffmpeg(raw: &RawRecipe, base: &Path) -> Option<PathBuf> {
     raw.video
         .ffmpeg
         .as_ref()
-        .map(|f| paths::normalize(&base.join(f.get_ref())))
+        .map(|f| paths::resolve(base, f.get_ref()))
 }
 
 /// `[output]`: the folder, resolved, and the link mode and layout (defaults when
@@ -168,7 +168,7 @@ pub(super) fn output(raw: &RawRecipe, base: &Path) -> OutputPlan {
             .output
             .dir
             .as_ref()
-            .map(|d| paths::normalize(&base.join(d.get_ref()))),
+            .map(|d| paths::resolve(base, d.get_ref())),
         mode: raw.output.mode.unwrap_or_default(),
         layout: raw.output.layout.unwrap_or_default(),
     }
@@ -182,7 +182,7 @@ pub(super) fn annotations(
     base: &Path,
 ) -> Option<AnnotationSpec> {
     let a = raw.annotations.as_ref()?.get_ref();
-    let resolve = |p: &str| paths::normalize(&base.join(p));
+    let resolve = |p: &str| paths::resolve(base, p);
     let deploy_size = match &a.deploy_size {
         None => (1280, 720),
         Some(d) => match d.get_ref().as_slice() {

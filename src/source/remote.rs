@@ -1,0 +1,469 @@
+//! Object-store roots: S3 and S3-compatible stores, read through the
+//! `object_store` crate.
+//!
+//! An object goes by its URL, `s3://bucket/key`, kept in a `PathBuf`
+//! ([`crate::paths::is_object_url`]); the rest of the source layer hands such
+//! paths here, so no stage knows where its bytes come from.
+//!
+//! Credentials, region and endpoint come from the environment, as every AWS
+//! tool reads them (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_SESSION_TOKEN`, `AWS_REGION` / `AWS_DEFAULT_REGION`,
+//! `AWS_ENDPOINT_URL`, web identity and instance metadata); nothing is read
+//! from the recipe. An `http://` endpoint (a local MinIO or moto) is allowed
+//! without further flags. Requests are retried with exponential backoff;
+//! listings are paginated by the store and streamed.
+//!
+//! The calls here block: they run on one small tokio runtime owned by this
+//! module, so the rayon workers that measure images stay synchronous.
+//! [`fetch_all`] reads many objects with bounded concurrency, in order.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::path::Path as Key;
+use object_store::{
+    BackoffConfig, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt, RetryConfig,
+};
+
+use super::{ReadError, Version};
+use crate::paths::OBJECT_SCHEME;
+
+/// Objects fetched at once by [`fetch_all`] and by an export's copies.
+pub const CONCURRENCY: usize = 16;
+
+/// Why a listing or a read of an object store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The URL has no bucket, or a key the store cannot name.
+    #[error("{url}: not an object URL (write s3://bucket/prefix/)")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+    },
+    /// The store could not be set up from the environment.
+    #[error("{url}: cannot set up the object store: {message}")]
+    Config {
+        /// The bucket URL.
+        url: String,
+        /// The cause.
+        message: String,
+    },
+    /// The store refused or failed a request (after retries).
+    #[error("{url}: {cause}")]
+    Request {
+        /// The object or prefix.
+        url: String,
+        /// What the store said, shortened: `access denied (403)`, `not found
+        /// (404)`, `timed out`...
+        cause: String,
+        /// The kind of failure.
+        kind: std::io::ErrorKind,
+    },
+}
+
+impl RemoteError {
+    /// The error as an [`std::io::Error`] of the matching kind.
+    pub fn into_io(self) -> std::io::Error {
+        let kind = match &self {
+            RemoteError::Request { kind, .. } => *kind,
+            _ => std::io::ErrorKind::InvalidInput,
+        };
+        std::io::Error::new(kind, self.to_string())
+    }
+}
+
+/// An object's place: its bucket and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Location {
+    bucket: String,
+    key: String,
+}
+
+impl Location {
+    /// The bucket and key of `url` (`s3://bucket/key`, as a path).
+    fn of(url: &Path) -> Result<Self, RemoteError> {
+        let bad = || RemoteError::BadUrl {
+            url: url.display().to_string(),
+        };
+        let mut parts = url.components();
+        match parts.next() {
+            Some(Component::Normal(s)) if s == OBJECT_SCHEME => {}
+            _ => return Err(bad()),
+        }
+        let bucket = match parts.next() {
+            Some(Component::Normal(b)) => b.to_str().ok_or_else(bad)?.to_owned(),
+            _ => return Err(bad()),
+        };
+        let mut segments = Vec::new();
+        for c in parts {
+            match c {
+                Component::Normal(s) => segments.push(s.to_str().ok_or_else(bad)?),
+                _ => return Err(bad()),
+            }
+        }
+        Ok(Location {
+            bucket,
+            key: segments.join("/"),
+        })
+    }
+
+    fn key(&self) -> Result<Key, RemoteError> {
+        Key::parse(&self.key).map_err(|e| RemoteError::BadUrl {
+            url: format!("{}: {e}", self.url().display()),
+        })
+    }
+
+    fn url(&self) -> PathBuf {
+        object_url(&self.bucket, &self.key)
+    }
+}
+
+/// The URL path of `key` in `bucket`.
+fn object_url(bucket: &str, key: &str) -> PathBuf {
+    if key.is_empty() {
+        PathBuf::from(format!("{OBJECT_SCHEME}//{bucket}"))
+    } else {
+        PathBuf::from(format!("{OBJECT_SCHEME}//{bucket}/{key}"))
+    }
+}
+
+/// The runtime the blocking calls run on, and one client per bucket.
+struct Client {
+    runtime: tokio::runtime::Runtime,
+    stores: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+static CLIENT: LazyLock<Client> = LazyLock::new(|| Client {
+    runtime: tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("calibset-io")
+        .enable_all()
+        .build()
+        .expect("the I/O runtime starts"),
+    stores: Mutex::new(HashMap::new()),
+});
+
+/// The store of `bucket`, set up from the environment on first use.
+fn store(bucket: &str) -> Result<Arc<dyn ObjectStore>, RemoteError> {
+    let mut stores = CLIENT.stores.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = stores.get(bucket) {
+        return Ok(Arc::clone(s));
+    }
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(100),
+                max_backoff: Duration::from_secs(5),
+                base: 2.0,
+            },
+            max_retries: 4,
+            retry_timeout: Duration::from_secs(60),
+        });
+    if builder
+        .get_config_value(&AmazonS3ConfigKey::Endpoint)
+        .is_some_and(|e| e.starts_with("http://"))
+    {
+        builder = builder.with_allow_http(true);
+    }
+    let built: Arc<dyn ObjectStore> =
+        Arc::new(builder.build().map_err(|e| RemoteError::Config {
+            url: object_url(bucket, "").display().to_string(),
+            message: e.to_string(),
+        })?);
+    stores.insert(bucket.to_owned(), Arc::clone(&built));
+    Ok(built)
+}
+
+/// A store error as a [`RemoteError`] naming `url` and the cause: the HTTP
+/// status and the store's error code and message when it answered, else what
+/// failed (a timeout, a refused connection).
+fn request_error(url: &Path, e: object_store::Error) -> RemoteError {
+    use std::io::ErrorKind;
+    let text = short(&e);
+    let status = status_of(&text);
+    let kind = match (&e, status) {
+        (object_store::Error::NotFound { .. }, _) | (_, Some(404)) => ErrorKind::NotFound,
+        (object_store::Error::PermissionDenied { .. }, _)
+        | (object_store::Error::Unauthenticated { .. }, _)
+        | (_, Some(401 | 403)) => ErrorKind::PermissionDenied,
+        _ if text.contains("timed out") || text.contains("timeout") => ErrorKind::TimedOut,
+        _ => ErrorKind::Other,
+    };
+    let code = between(&text, "<Code>", "</Code>");
+    let message = between(&text, "<Message>", "</Message>");
+    let mut cause = match (kind, status) {
+        (ErrorKind::NotFound, _) => "not found (404)".to_owned(),
+        (ErrorKind::PermissionDenied, Some(s)) => format!("access denied ({s})"),
+        (ErrorKind::PermissionDenied, None) => "access denied".to_owned(),
+        (ErrorKind::TimedOut, _) => "timed out".to_owned(),
+        (_, Some(s)) => format!("the store answered {s}"),
+        (_, None) => text.clone(),
+    };
+    if kind != ErrorKind::NotFound {
+        match (code, message) {
+            (Some(c), Some(m)) => cause = format!("{cause}: {c}: {m}"),
+            (Some(c), None) => cause = format!("{cause}: {c}"),
+            _ if status.is_some() || kind == ErrorKind::TimedOut => {
+                cause = format!("{cause} ({text})");
+            }
+            _ => {}
+        }
+    }
+    if kind == ErrorKind::PermissionDenied
+        && code.is_some_and(|c| c.contains("AccessKey") || c.contains("Signature"))
+    {
+        cause.push_str(" (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+    }
+    RemoteError::Request {
+        url: url.display().to_string(),
+        cause,
+        kind,
+    }
+}
+
+/// A store error and its causes, on one line.
+fn short(e: &object_store::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let t = s.to_string();
+        if !t.is_empty() && !text.contains(&t) {
+            text = format!("{text}: {t}");
+        }
+        source = s.source();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The HTTP status in an error text (`... status code: 403 Forbidden ...`).
+fn status_of(text: &str) -> Option<u16> {
+    let rest = &text[text.find("status code: ")? + "status code: ".len()..];
+    rest.get(..3)?.parse().ok()
+}
+
+/// The text between the first `open` and the `close` after it.
+fn between<'t>(text: &'t str, open: &str, close: &str) -> Option<&'t str> {
+    let start = text.find(open)? + open.len();
+    let len = text[start..].find(close)?;
+    Some(text[start..start + len].trim()).filter(|s| !s.is_empty())
+}
+
+/// The [`Version`] of an object: size, last-modified time, ETag and version.
+fn version_of(meta: &ObjectMeta) -> Version {
+    let mut tag = blake3::Hasher::new();
+    tag.update(meta.e_tag.as_deref().unwrap_or_default().as_bytes());
+    tag.update(b"\0");
+    tag.update(meta.version.as_deref().unwrap_or_default().as_bytes());
+    let tag = u64::from_le_bytes(tag.finalize().as_bytes()[..8].try_into().expect("8 bytes"));
+    Version {
+        size: meta.size,
+        modified_ns: meta
+            .last_modified
+            .timestamp_nanos_opt()
+            .map_or(0, i128::from),
+        tag,
+    }
+}
+
+/// Every object under the prefix `root` (a folder-like URL), with its
+/// [`Version`], in the store's order (by key). `keep` sees each key relative
+/// to the prefix and says whether to list it; `cancel` is looked at between
+/// pages of results.
+pub fn list(
+    root: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<Vec<(PathBuf, Version)>, RemoteError> {
+    let at = Location::of(root)?;
+    let store = store(&at.bucket)?;
+    let prefix = at.key()?;
+    let url = at.url();
+    CLIENT.runtime.block_on(async {
+        let mut listed = Vec::new();
+        let mut stream = store.list(if at.key.is_empty() {
+            None
+        } else {
+            Some(&prefix)
+        });
+        while let Some(meta) = stream.next().await {
+            if crate::cancel::check(cancel).is_err() {
+                break;
+            }
+            let meta = meta.map_err(|e| request_error(&url, e))?;
+            let key = meta.location.as_ref();
+            let inner = if at.key.is_empty() {
+                key
+            } else {
+                key.strip_prefix(at.key.as_str())
+                    .and_then(|k| k.strip_prefix('/'))
+                    .unwrap_or(key)
+            };
+            if keep(inner) {
+                listed.push((object_url(&at.bucket, key), version_of(&meta)));
+            }
+        }
+        Ok(listed)
+    })
+}
+
+/// The objects directly under the prefix `dir` (not recursive), sorted.
+pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, RemoteError> {
+    let at = Location::of(dir)?;
+    let store = store(&at.bucket)?;
+    let prefix = at.key()?;
+    let url = at.url();
+    let listed = CLIENT
+        .runtime
+        .block_on(store.list_with_delimiter(if at.key.is_empty() {
+            None
+        } else {
+            Some(&prefix)
+        }))
+        .map_err(|e| request_error(&url, e))?;
+    let mut files: Vec<PathBuf> = listed
+        .objects
+        .iter()
+        .map(|m| object_url(&at.bucket, m.location.as_ref()))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The [`Version`] of the object at `url` (one HEAD request).
+pub fn stat(url: &Path) -> Result<Version, RemoteError> {
+    let at = Location::of(url)?;
+    let store = store(&at.bucket)?;
+    let key = at.key()?;
+    CLIENT
+        .runtime
+        .block_on(store.head(&key))
+        .map(|m| version_of(&m))
+        .map_err(|e| request_error(url, e))
+}
+
+/// Reads the object at `url` if it holds at most `limit` bytes. The size comes
+/// with the response's headers: a larger object is refused before its body is
+/// read.
+pub fn read_bytes(url: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    CLIENT.runtime.block_on(get(url, limit, None))
+}
+
+/// Reads the first `n` bytes of the object at `url` (one ranged GET).
+pub fn read_head(url: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
+    CLIENT.runtime.block_on(get(url, u64::MAX, Some(n)))
+}
+
+/// One GET: the whole object (refused over `limit`) or its first `head` bytes.
+async fn get(url: &Path, limit: u64, head: Option<u64>) -> Result<Vec<u8>, ReadError> {
+    let failed = |e: RemoteError| ReadError::Io(e.into_io());
+    let at = Location::of(url).map_err(failed)?;
+    let store = store(&at.bucket).map_err(failed)?;
+    let key = at.key().map_err(failed)?;
+    let options = GetOptions {
+        range: head.map(|n| (0..n.max(1)).into()),
+        ..GetOptions::default()
+    };
+    let result = match store.get_opts(&key, options).await {
+        Ok(r) => r,
+        // A ranged read of an empty object: nothing to read.
+        Err(object_store::Error::NotModified { .. }) => return Ok(Vec::new()),
+        Err(e) if head.is_some() && short(&e).contains("Range") => return Ok(Vec::new()),
+        Err(e) => return Err(failed(request_error(url, e))),
+    };
+    if result.meta.size > limit {
+        return Err(ReadError::TooLarge {
+            size: result.meta.size,
+            limit,
+        });
+    }
+    let bytes = result
+        .bytes()
+        .await
+        .map_err(|e| failed(request_error(url, e)))?;
+    Ok(bytes.to_vec())
+}
+
+/// Reads every object of `urls` (each of at most `limit` bytes), at most
+/// [`CONCURRENCY`] at a time, and hands each result over in the order of
+/// `urls` with its index. At most [`CONCURRENCY`] results wait to be taken:
+/// reading waits for the caller. Dropping the [`Fetched`] stops the reads.
+pub fn fetch_all(urls: Vec<PathBuf>, limit: u64) -> Fetched {
+    let (tx, rx) = tokio::sync::mpsc::channel(CONCURRENCY);
+    CLIENT.runtime.spawn(async move {
+        let mut reads = futures::stream::iter(urls.into_iter().enumerate())
+            .map(|(i, url)| async move { (i, get(&url, limit, None).await) })
+            .buffered(CONCURRENCY);
+        while let Some(read) = reads.next().await {
+            if tx.send(read).await.is_err() {
+                break;
+            }
+        }
+    });
+    Fetched(Mutex::new(rx))
+}
+
+/// One object read by [`fetch_all`]: its index in the list, and its bytes.
+pub type Fetch = (usize, Result<Vec<u8>, ReadError>);
+
+/// The results of [`fetch_all`], taken by any number of threads.
+pub struct Fetched(Mutex<tokio::sync::mpsc::Receiver<Fetch>>);
+
+impl Fetched {
+    /// The next object's index in `urls` and bytes, waiting for it; `None`
+    /// once every object has been handed over.
+    pub fn next(&self) -> Option<Fetch> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .blocking_recv()
+    }
+}
+
+/// Writes the object at `url` to the new file `to` (which must not exist).
+/// Returns the bytes written.
+pub fn copy(url: &Path, to: &Path) -> Result<u64, ReadError> {
+    let bytes = read_bytes(url, u64::MAX)?;
+    let mut output = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)?;
+    std::io::Write::write_all(&mut output, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_bucket_and_key() {
+        let at = Location::of(Path::new("s3://pool/frames/cam 1/0001.jpg")).unwrap();
+        assert_eq!(at.bucket, "pool");
+        assert_eq!(at.key, "frames/cam 1/0001.jpg");
+        assert_eq!(at.url(), Path::new("s3://pool/frames/cam 1/0001.jpg"));
+        let root = Location::of(Path::new("s3://pool")).unwrap();
+        assert_eq!(root.key, "");
+        assert!(Location::of(Path::new("/data/pool")).is_err());
+        assert!(Location::of(Path::new("s3:")).is_err());
+    }
+
+    #[test]
+    fn versions_change_with_the_etag() {
+        let meta = |etag: &str| ObjectMeta {
+            location: Key::from("a.jpg"),
+            last_modified: chrono::DateTime::from_timestamp(1_700_000_000, 5).unwrap(),
+            size: 10,
+            e_tag: Some(etag.to_owned()),
+            version: None,
+        };
+        let (a, b) = (version_of(&meta("\"1\"")), version_of(&meta("\"2\"")));
+        assert_eq!((a.size, a.modified_ns), (10, 1_700_000_000_000_000_005));
+        assert_ne!(a.tag, b.tag);
+        assert_eq!(a, version_of(&meta("\"1\"")));
+    }
+}

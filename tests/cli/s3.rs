@@ -1,0 +1,309 @@
+//! Object-store roots, against a real S3-compatible server on 127.0.0.1: moto
+//! in server mode, wrapped by `tests/s3/server.py`, which counts requests and
+//! injects faults. Skipped when moto is not installed (CI installs it).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use predicates::str::contains;
+
+use crate::fixture::{Pool, csv_rows, jpeg, json_of, scene};
+
+const KEY: &str = "calibset-test-key";
+
+const BODY: &str = r#"
+total = 30
+split = { normal = 6, hard = 2, background = 2 }
+
+[buckets.hard.quota]
+night = 3
+rain = 3
+"#;
+
+/// A local S3 server holding a pool's files in the bucket `pool`.
+struct S3 {
+    child: Child,
+    port: u16,
+}
+
+impl S3 {
+    /// Starts the server with every file of `dir` uploaded to the bucket
+    /// `pool`; `None` (the test skips) when moto is not installed.
+    fn start(dir: &Path) -> Option<Self> {
+        let has_moto = Command::new("python3")
+            .args(["-c", "import moto.server, boto3"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !has_moto {
+            eprintln!("moto not installed: skipping (CI installs it: pip install 'moto[server]')");
+            return None;
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3/server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--key", KEY, "--upload"])
+            .arg(format!("pool={}", dir.display()))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = Vec::new();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut byte = [0u8];
+        while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+            line.push(byte[0]);
+        }
+        let line = String::from_utf8(line).unwrap();
+        let port = line
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("the S3 server did not start: {line:?}"))
+            .parse()
+            .unwrap();
+        Some(S3 { child, port })
+    }
+
+    /// Points `cmd` at this server with the right credentials.
+    fn env<'c>(&self, cmd: &'c mut assert_cmd::Command) -> &'c mut assert_cmd::Command {
+        for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"] {
+            cmd.env_remove(var);
+        }
+        cmd.env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", self.port),
+        )
+        .env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+    }
+
+    /// One request to the server's control API; the response body.
+    fn control(&self, action: &str, query: &str, body: &[u8]) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST /_calibset/{action}?{query} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        s.write_all(body).unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        response.split("\r\n\r\n").nth(1).unwrap().to_owned()
+    }
+
+    /// The S3 requests since the last reset, by kind, and the keys read.
+    fn requests(&self) -> serde_json::Value {
+        let counts = serde_json::from_str(&self.control("requests", "", b"")).unwrap();
+        self.control("reset", "", b"");
+        counts
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The standard pool with its local `recipe.toml`, and `remote.toml`: the
+/// same recipe with the roots in the bucket `pool`, in a folder of its own.
+fn pools() -> (Pool, Pool) {
+    let local = Pool::standard();
+    local.write("frames/cam2/day/cut.jpg", &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16]);
+    local.recipe(BODY);
+    let remote = Pool::empty();
+    let text = std::fs::read_to_string(local.join("recipe.toml"))
+        .unwrap()
+        .replace(
+            r#"roots = ["frames", "stills"]"#,
+            r#"roots = ["s3://pool/frames", "s3://pool/stills/"]"#,
+        );
+    assert!(text.contains("s3://pool/frames"));
+    remote.write("remote.toml", text.as_bytes());
+    (local, remote)
+}
+
+/// The keys of the images a set locks, as the bucket holds them.
+fn locked_keys(out: &Path) -> Vec<String> {
+    // The second column is the source's name.
+    let mut keys: Vec<String> = csv_rows(&out.join("manifest.csv"))
+        .iter()
+        .map(|r| format!("pool/{}", r[1]))
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn gets(requests: &serde_json::Value) -> Vec<String> {
+    requests["gets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_build_over_s3_locks_the_same_set_and_a_warm_rerun_fetches_only_what_it_copies() {
+    let (local, remote) = pools();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    local
+        .cmd()
+        .args(["build", "recipe.toml", "--out", "set", "-q"])
+        .assert()
+        .success();
+
+    let build = |out: &str| {
+        let mut cmd = remote.cmd();
+        s3.env(&mut cmd)
+            .args(["build", "remote.toml", "--out", out, "--force", "--json"]);
+        json_of(&mut cmd)
+    };
+    let cold = build("set");
+    assert_eq!(cold["measure"]["decoded"], 72 + 6 + 2);
+    for file in ["manifest.csv", "pool.csv"] {
+        assert_eq!(
+            std::fs::read(local.join("set").join(file)).unwrap(),
+            std::fs::read(remote.join("set").join(file)).unwrap(),
+            "{file} differs between the local and the S3 build"
+        );
+    }
+    let cold_requests = s3.requests();
+    assert_eq!(cold_requests["list"], 2, "{cold_requests}");
+    // The damaged file is reported under the same name as from disk.
+    assert!(
+        cold["pool"]["issues"]
+            .to_string()
+            .contains("frames/cam2/day/cut.jpg")
+    );
+
+    // Warm: the listing, and the chosen objects for the copy; nothing else.
+    let warm = build("set");
+    assert_eq!(warm["measure"]["decoded"], 0);
+    let requests = s3.requests();
+    assert_eq!(requests["list"], 2, "{requests}");
+    assert_eq!(requests["head"], 0, "{requests}");
+    assert_eq!(gets(&requests), locked_keys(&remote.join("set")));
+
+    // One object rewritten: it alone is fetched to be measured again.
+    let changed = "pool/frames/cam3/day/0005.jpg";
+    s3.control(
+        "put",
+        &format!("object={changed}"),
+        &jpeg(&scene(4242, 0.0, 96, 72), 90),
+    );
+    s3.requests();
+    let after = build("set");
+    assert_eq!(after["measure"]["decoded"], 1);
+    let mut expected = locked_keys(&remote.join("set"));
+    expected.push(changed.to_owned());
+    expected.sort();
+    expected.dedup();
+    let mut fetched = gets(&s3.requests());
+    fetched.dedup();
+    assert_eq!(fetched, expected);
+}
+
+#[test]
+fn an_unreadable_or_vanished_object_is_reported_and_the_build_goes_on() {
+    let (local, remote) = pools();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    // Listed, then refused: one answers 403, the other 404 (deleted after the
+    // listing).
+    s3.control("deny", "object=pool/frames/cam1/day/0003.jpg", b"");
+    s3.control(
+        "deny",
+        "object=pool/frames/cam2/night/0001.jpg&status=404",
+        b"",
+    );
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .args(["build", "remote.toml", "--out", "set", "--json"]);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let issues = report["pool"]["issues"].to_string();
+    assert!(
+        issues.contains("frames/cam1/day/0003.jpg")
+            && issues
+                .contains("s3://pool/frames/cam1/day/0003.jpg: access denied (403): AccessDenied"),
+        "{issues}"
+    );
+    assert!(
+        issues.contains("s3://pool/frames/cam2/night/0001.jpg: not found (404)"),
+        "{issues}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("skipped"));
+    let locked = std::fs::read_to_string(remote.join("set/manifest.csv")).unwrap();
+    assert!(!locked.contains("cam1/day/0003.jpg") && !locked.contains("cam2/night/0001.jpg"));
+}
+
+#[test]
+fn wrong_credentials_give_one_clear_error() {
+    let (local, remote) = pools();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .env("AWS_ACCESS_KEY_ID", "AKIAWRONG")
+        .args(["build", "remote.toml", "--out", "set"]);
+    let out = cmd.assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(stderr.matches("calibset: error").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("s3://pool/frames: access denied (403): InvalidAccessKeyId")
+            && stderr.contains("check AWS_ACCESS_KEY_ID"),
+        "{stderr}"
+    );
+    assert!(!remote.join("set").exists());
+}
+
+#[test]
+fn links_to_objects_and_outputs_in_a_store_are_refused() {
+    let (local, remote) = pools();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .args(["build", "remote.toml", "--out", "set", "--mode", "symlink"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "source root s3://pool/frames is in an object store",
+        ));
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .args(["build", "remote.toml", "--out", "s3://pool/sets/x"])
+        .assert()
+        .code(2)
+        .stderr(contains("the set is written to a local folder"));
+    assert_eq!(s3.requests()["list"], 0);
+    assert_eq!(remote.files(""), ["remote.toml"]);
+}
+
+#[test]
+fn audit_reads_a_bucket_prefix_named_on_the_command_line() {
+    let (local, remote) = pools();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .args(["audit", "s3://pool/stills", "--json"]);
+    let audit = json_of(&mut cmd);
+    assert_eq!(audit["report"]["pool"]["scanned"], 2, "{audit}");
+    assert_eq!(audit["duplicates"], 1, "{audit}");
+}
