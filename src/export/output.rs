@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{ExportError, LinkMode, Placement, io};
+use crate::paths;
 
 /// One part of what a build writes into its set folder.
 #[derive(Debug, Clone)]
@@ -71,6 +72,15 @@ impl Output {
         match self {
             Output::Images { placements, mode } => {
                 let mut made: HashSet<PathBuf> = HashSet::new();
+                // Objects in a store are fetched ahead, many at a time, in
+                // placement order (copy is their only mode).
+                let objects: Vec<PathBuf> = placements
+                    .iter()
+                    .filter(|p| paths::is_object_url(&p.source))
+                    .map(|p| p.source.clone())
+                    .collect();
+                let fetched = (!objects.is_empty())
+                    .then(|| crate::source::remote::fetch_all(objects, u64::MAX));
                 for p in placements {
                     if cancel.load(Ordering::Relaxed) {
                         return Err(ExportError::Interrupted);
@@ -81,8 +91,17 @@ impl Output {
                     {
                         std::fs::create_dir_all(parent).map_err(io("create", parent))?;
                     }
-                    let mode = if p.always_copy { LinkMode::Copy } else { *mode };
-                    place(&p.source, &dest, mode)?;
+                    match &fetched {
+                        Some(fetched) if paths::is_object_url(&p.source) => {
+                            let (_, read) = fetched.next().expect("one fetch per object");
+                            let bytes = read.map_err(|e| io("download", &p.source)(e.into_io()))?;
+                            write_new(&dest, &bytes).map_err(io("write", &dest))?;
+                        }
+                        _ => {
+                            let mode = if p.always_copy { LinkMode::Copy } else { *mode };
+                            place(&p.source, &dest, mode)?;
+                        }
+                    }
                     progress();
                 }
                 Ok(())
@@ -93,17 +112,21 @@ impl Output {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(io("create", parent))?;
                 }
-                // `create_new`: a name that clashes with a placed image (maybe a
-                // hard link to a source) fails instead of writing through it.
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .and_then(|mut f| f.write_all(bytes))
-                    .map_err(io("write", &path))
+                write_new(&path, bytes).map_err(io("write", &path))
             }
         }
     }
+}
+
+/// Writes `bytes` to the new file `path`. `create_new`: a name that clashes
+/// with a placed image (maybe a hard link to a source) fails instead of
+/// writing through it.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
 }
 
 fn place(source: &Path, dest: &Path, mode: LinkMode) -> Result<(), ExportError> {

@@ -267,7 +267,7 @@ fn format_of(name: &str) -> Option<Format> {
 }
 
 /// Reads every row of an index file.
-pub(super) fn read(reader: &SerializedFileReader<File>) -> Result<Vec<Row>, String> {
+pub(super) fn read(reader: &SerializedFileReader<bytes::Bytes>) -> Result<Vec<Row>, String> {
     let leaves: HashMap<String, usize> = reader
         .metadata()
         .file_metadata()

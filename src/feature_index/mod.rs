@@ -19,6 +19,7 @@ mod columns;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use parquet::file::metadata::KeyValue;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde::{Deserialize, Serialize};
@@ -247,16 +248,20 @@ fn read_about(path: &Path) -> Result<About, IndexError> {
     Ok(about)
 }
 
-fn open_file(path: &Path) -> Result<(SerializedFileReader<std::fs::File>, About), IndexError> {
+/// Opens one index file, local or in an object store (read whole: a shard's
+/// columns are all read anyway).
+fn open_file(path: &Path) -> Result<(SerializedFileReader<Bytes>, About), IndexError> {
     let damaged = |message: String| IndexError::Damaged {
         path: path.to_owned(),
         message,
     };
-    let file = std::fs::File::open(path).map_err(|source| IndexError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let reader = SerializedFileReader::new(file).map_err(|e| damaged(e.to_string()))?;
+    let bytes =
+        crate::source::read_bytes(path, crate::source::LIST_LIMIT).map_err(|e| IndexError::Io {
+            path: path.to_owned(),
+            source: e.into_io(),
+        })?;
+    let reader =
+        SerializedFileReader::new(Bytes::from(bytes)).map_err(|e| damaged(e.to_string()))?;
     let about = reader
         .metadata()
         .file_metadata()
@@ -278,16 +283,22 @@ pub struct FeatureIndex {
 }
 
 impl FeatureIndex {
-    /// Opens the index at `path`: a folder of `part-*.parquet` shards (every
-    /// shard of one split must be there), or one such file.
+    /// Opens the index at `path`: a folder (or an object-store prefix,
+    /// `s3://bucket/prefix/`) of `part-*.parquet` shards (every shard of one
+    /// split must be there), or one such file.
     pub fn open(path: &Path) -> Result<FeatureIndex, IndexError> {
-        let files = if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        let is_file = if crate::paths::is_object_url(path) {
+            path.extension().is_some_and(|e| e == "parquet")
+        } else {
+            !path.is_dir()
+        };
+        let files = if !is_file {
+            let mut files: Vec<PathBuf> = crate::source::files_in(path)
                 .map_err(|source| IndexError::Io {
                     path: path.to_owned(),
                     source,
                 })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
+                .into_iter()
                 .filter(|p| {
                     p.file_name()
                         .and_then(|n| n.to_str())

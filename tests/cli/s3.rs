@@ -307,3 +307,64 @@ fn audit_reads_a_bucket_prefix_named_on_the_command_line() {
     assert_eq!(audit["report"]["pool"]["scanned"], 2, "{audit}");
     assert_eq!(audit["duplicates"], 1, "{audit}");
 }
+
+#[test]
+fn a_pool_in_a_store_is_indexed_and_built_from_an_index_in_the_store() {
+    let (local, remote) = pools();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    local
+        .cmd()
+        .args(["build", "recipe.toml", "--out", "set", "-q"])
+        .assert()
+        .success();
+    for shard in ["0/2", "1/2"] {
+        let mut cmd = remote.cmd();
+        s3.env(&mut cmd).args([
+            "index",
+            "remote.toml",
+            "--out",
+            "idx",
+            "--shard",
+            shard,
+            "--no-cache",
+            "-q",
+        ]);
+        cmd.assert().success();
+    }
+    for part in remote.files("idx") {
+        let bytes = std::fs::read(remote.join("idx").join(&part)).unwrap();
+        s3.control("put", &format!("object=pool/index/{part}"), &bytes);
+    }
+    s3.requests();
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd).args([
+        "build",
+        "remote.toml",
+        "--index",
+        "s3://pool/index/",
+        "--out",
+        "set",
+        "--no-cache",
+        "--json",
+    ]);
+    let built = json_of(&mut cmd);
+    assert_eq!(built["measure"]["decoded"], 0, "{}", built["measure"]);
+    assert_eq!(built["measure"]["from_index"], 80, "{}", built["measure"]);
+    assert_eq!(
+        std::fs::read(local.join("set/manifest.csv")).unwrap(),
+        std::fs::read(remote.join("set/manifest.csv")).unwrap()
+    );
+    // Fetched: the two shards, and the chosen images for the copy.
+    let mut expected = locked_keys(&remote.join("set"));
+    expected.extend(
+        [
+            "pool/index/part-00000-of-00002.parquet",
+            "pool/index/part-00001-of-00002.parquet",
+        ]
+        .map(str::to_owned),
+    );
+    expected.sort();
+    assert_eq!(gets(&s3.requests()), expected);
+}
