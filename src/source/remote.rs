@@ -452,6 +452,38 @@ mod tests {
         assert!(Location::of(Path::new("s3:")).is_err());
     }
 
+    fn generic(text: &str) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(std::io::Error::other(text.to_owned())),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_object_the_status_and_the_store_code() {
+        let url = Path::new("s3://pool/frames");
+        let e = request_error(
+            url,
+            generic(
+                "Error performing list request: Server returned non-2xx status code: 403 Forbidden: \
+                 <?xml version=\"1.0\"?><Error><Code>InvalidAccessKeyId</Code>\
+                 <Message>No such key id.</Message></Error>",
+            ),
+        );
+        assert_eq!(
+            e.to_string(),
+            "s3://pool/frames: access denied (403): InvalidAccessKeyId: No such key id. \
+             (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        );
+        assert_eq!(e.into_io().kind(), std::io::ErrorKind::PermissionDenied);
+        let e = request_error(url, generic("Server returned non-2xx status code: 404 Not Found"));
+        assert_eq!(e.to_string(), "s3://pool/frames: not found (404)");
+        let e = request_error(url, generic("error sending request: operation timed out"));
+        assert_eq!(e.into_io().kind(), std::io::ErrorKind::TimedOut);
+        let e = request_error(url, generic("Server returned non-2xx status code: 503 Slow Down"));
+        assert!(e.to_string().starts_with("s3://pool/frames: the store answered 503 ("), "{e}");
+    }
+
     #[test]
     fn versions_change_with_the_etag() {
         let meta = |etag: &str| ObjectMeta {
