@@ -5,8 +5,10 @@ Each shard of the pool is one Ray task that runs the calibset binary
 (`calibset index --shard i/n`) on whichever node Ray places it and returns the
 Parquet shard it wrote; the driver keeps the shards in one index folder and
 runs `calibset build --index` on it, which decodes nothing. Every node must
-see the pool at the same path relative to the recipe (a shared file system),
-and have the calibset binary.
+see the recipe and the pool at the same paths (a shared file system), or the
+recipe's roots are `s3://` prefixes and every node has the AWS_* variables
+(Ray's `runtime_env={"env_vars": ...}`), and every node has the calibset
+binary.
 
     python examples/ray/driver.py --recipe adas-1000.toml --index idx --shards 32
     python examples/ray/driver.py --recipe adas-1000.toml --index idx --shards 32 \\
