@@ -119,7 +119,7 @@ pub(super) fn measure_all(
     for (i, l) in looked.iter().enumerate() {
         match l {
             Looked::Known(m, origin) => {
-                out.push(Some((m.clone(), *origin)));
+                out.push(Some(((*m).clone(), *origin)));
                 progress.advance(1);
             }
             Looked::Read(_) if is_object_url(&files[i].path) => {
@@ -193,7 +193,7 @@ where
 /// What the cache and the index know of a file before it is read.
 enum Looked<'a> {
     /// A measurement that still describes the file: nothing to read.
-    Known(Measured, Origin),
+    Known(&'a Measured, Origin),
     /// The file must be read; a measurement to reuse if its content hash
     /// still matches.
     Read(Option<(&'a Measured, Origin)>),
@@ -203,8 +203,8 @@ enum Looked<'a> {
 fn look_up<'a>(file: &FileEntry, cache: &'a Cache, index: Option<&'a FeatureIndex>) -> Looked<'a> {
     let from_index = || index.map_or(Lookup::Miss, |i| i.lookup(file));
     match (cache.lookup(file), from_index()) {
-        (Lookup::Hit(m), _) => Looked::Known(m.clone(), Origin::Cache),
-        (_, Lookup::Hit(m)) => Looked::Known(m.clone(), Origin::Index),
+        (Lookup::Hit(m), _) => Looked::Known(m, Origin::Cache),
+        (_, Lookup::Hit(m)) => Looked::Known(m, Origin::Index),
         (_, Lookup::Verify(m)) => Looked::Read(Some((m, Origin::Index))),
         (Lookup::Verify(m), _) => Looked::Read(Some((m, Origin::Verified))),
         (Lookup::Miss, Lookup::Miss) => Looked::Read(None),
