@@ -310,6 +310,34 @@ impl Raster {
     }
 }
 
+/// Whether the first bytes of an image file already show that it is over
+/// `limits`: its header declares too many pixels. `None` when they do not (it
+/// is within the limits, or the prefix does not hold the whole header): the
+/// full decode decides. Lets a reader stop downloading a file it would refuse.
+pub fn refused_by_header(prefix: &[u8], limits: &Limits) -> Option<Problem> {
+    let format = Format::sniff(prefix)?;
+    let header = match format {
+        Format::Jpeg => {
+            return match jpeg::inspect(prefix, limits.max_pixels) {
+                Err(too_large @ Problem::TooLarge { .. }) => Some(too_large),
+                _ => None,
+            };
+        }
+        Format::Png => png::header(prefix).ok()?,
+        other => image::ImageReader::with_format(std::io::Cursor::new(prefix), other.to_image())
+            .into_dimensions()
+            .ok()
+            .map(|(width, height)| Header { width, height })?,
+    };
+    (u64::from(header.width) * u64::from(header.height) > limits.max_pixels).then_some(
+        Problem::TooLarge {
+            width: header.width,
+            height: header.height,
+            limit: limits.max_pixels,
+        },
+    )
+}
+
 /// Reads an image's size from its header, checking a JPEG's scans as it goes.
 pub fn probe(bytes: &[u8], format: Format) -> Result<Header, Problem> {
     let header = match format {
@@ -445,6 +473,43 @@ mod tests {
         assert_eq!(Format::sniff(b"GIF89a"), None);
         assert!(Format::Jpeg.matches_extension(Path::new("IMG_0001.JPG")));
         assert!(!Format::Png.matches_extension(Path::new("a.jpg")));
+    }
+
+    #[test]
+    fn a_header_over_the_limit_is_refused_from_a_prefix() {
+        let limits = Limits {
+            max_pixels: 1_000_000,
+        };
+        let png_header = |w, h| {
+            let mut out = Vec::new();
+            let mut enc = ::png::Encoder::new(&mut out, w, h);
+            enc.set_color(::png::ColorType::Rgb);
+            let writer = enc.write_header().unwrap();
+            drop(writer);
+            out[..33].to_vec()
+        };
+        let refused = refused_by_header(&png_header(2000, 2000), &limits);
+        assert!(
+            matches!(refused, Some(Problem::TooLarge { width: 2000, .. })),
+            "{refused:?}"
+        );
+        assert_eq!(refused_by_header(&png_header(1000, 1000), &limits), None);
+
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+            .encode(&[128; 16 * 16 * 3], 16, 16, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let sof = jpeg.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+        // A prefix that stops inside the scan: within the limit, the full
+        // decode decides.
+        assert_eq!(refused_by_header(&jpeg[..sof + 40], &limits), None);
+        jpeg[sof + 5..sof + 7].copy_from_slice(&3000u16.to_be_bytes());
+        jpeg[sof + 7..sof + 9].copy_from_slice(&3000u16.to_be_bytes());
+        assert!(matches!(
+            refused_by_header(&jpeg[..sof + 40], &limits),
+            Some(Problem::TooLarge { height: 3000, .. })
+        ));
+        assert_eq!(refused_by_header(b"not an image", &limits), None);
     }
 
     #[test]

@@ -80,7 +80,7 @@ impl Output {
                     .map(|p| p.source.clone())
                     .collect();
                 let fetched = (!objects.is_empty())
-                    .then(|| crate::source::remote::fetch_all(objects, u64::MAX));
+                    .then(|| crate::source::remote::fetch_all(objects, u64::MAX, None));
                 for p in placements {
                     if cancel.load(Ordering::Relaxed) {
                         return Err(ExportError::Interrupted);

@@ -162,7 +162,9 @@ pub fn read(path: &Path, limits: &Limits) -> Result<Vec<u8>, ImageIssue> {
 /// Why an image's bytes could not be read, as an [`ImageIssue`].
 pub fn read_issue(e: crate::source::ReadError) -> ImageIssue {
     match e {
-        crate::source::ReadError::TooLarge { .. } => ImageIssue::TooLarge(e.to_string()),
+        crate::source::ReadError::TooLarge { .. } | crate::source::ReadError::Refused(_) => {
+            ImageIssue::TooLarge(e.to_string())
+        }
         other => ImageIssue::Io(other.to_string()),
     }
 }

@@ -2,6 +2,7 @@
 //! still describes the file, else decoded once, in parallel.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use rayon::prelude::*;
@@ -174,7 +175,13 @@ where
         return Some(Vec::new());
     }
     let urls = which.iter().map(|&i| files[i].path.clone()).collect();
-    let fetched = source::remote::fetch_all(urls, limits.max_file_bytes());
+    // An image whose header declares too many pixels is refused from its
+    // first bytes; the rest is not downloaded.
+    let header_limits = *limits;
+    let gate: Arc<source::remote::Gate> = Arc::new(move |prefix: &[u8]| {
+        crate::decode::refused_by_header(prefix, &header_limits).map(|p| p.to_string())
+    });
+    let fetched = source::remote::fetch_all(urls, limits.max_file_bytes(), Some(gate));
     let workers = rayon::current_num_threads().min(which.len());
     let measured: Option<Vec<Vec<_>>> = (0..workers)
         .into_par_iter()

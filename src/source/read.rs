@@ -43,6 +43,10 @@ pub enum ReadError {
         /// The cap.
         limit: u64,
     },
+    /// Refused from its first bytes (an image whose header declares more
+    /// pixels than allowed), before the rest was read.
+    #[error("{0}")]
+    Refused(String),
     /// The operating system refused or failed the read.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -55,7 +59,9 @@ impl ReadError {
             ReadError::Io(e) => e,
             other => {
                 let kind = match other {
-                    ReadError::TooLarge { .. } => std::io::ErrorKind::FileTooLarge,
+                    ReadError::TooLarge { .. } | ReadError::Refused(_) => {
+                        std::io::ErrorKind::FileTooLarge
+                    }
                     _ => std::io::ErrorKind::InvalidInput,
                 };
                 std::io::Error::new(kind, other.to_string())

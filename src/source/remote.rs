@@ -35,6 +35,13 @@ use crate::paths::OBJECT_SCHEME;
 /// Objects fetched at once by [`fetch_all`] and by an export's copies.
 pub const CONCURRENCY: usize = 16;
 
+/// Bytes of a large object read before [`fetch_all`]'s gate looks at them.
+pub const HEADER_BYTES: usize = 64 << 10;
+
+/// A look at an object's first [`HEADER_BYTES`]: `Some(reason)` refuses it,
+/// and the rest is not downloaded.
+pub type Gate = dyn Fn(&[u8]) -> Option<String> + Send + Sync;
+
 /// Why a listing or a read of an object store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -350,16 +357,22 @@ pub fn stat(url: &Path) -> Result<Version, RemoteError> {
 /// with the response's headers: a larger object is refused before its body is
 /// read.
 pub fn read_bytes(url: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    CLIENT.runtime.block_on(get(url, limit, None))
+    CLIENT.runtime.block_on(get(url, limit, None, None))
 }
 
 /// Reads the first `n` bytes of the object at `url` (one ranged GET).
 pub fn read_head(url: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
-    CLIENT.runtime.block_on(get(url, u64::MAX, Some(n)))
+    CLIENT.runtime.block_on(get(url, u64::MAX, Some(n), None))
 }
 
-/// One GET: the whole object (refused over `limit`) or its first `head` bytes.
-async fn get(url: &Path, limit: u64, head: Option<u64>) -> Result<Vec<u8>, ReadError> {
+/// One GET: the whole object (refused over `limit`, or by `gate` from its
+/// first bytes) or its first `head` bytes.
+async fn get(
+    url: &Path,
+    limit: u64,
+    head: Option<u64>,
+    gate: Option<&Gate>,
+) -> Result<Vec<u8>, ReadError> {
     let failed = |e: RemoteError| ReadError::Io(e.into_io());
     let at = Location::of(url).map_err(failed)?;
     let store = store(&at.bucket).map_err(failed)?;
@@ -381,22 +394,37 @@ async fn get(url: &Path, limit: u64, head: Option<u64>) -> Result<Vec<u8>, ReadE
             limit,
         });
     }
-    let bytes = result
-        .bytes()
-        .await
-        .map_err(|e| failed(request_error(url, e)))?;
-    Ok(bytes.to_vec())
+    let size = result.meta.size;
+    let mut body = result.into_stream();
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let mut gate = gate.filter(|_| size > HEADER_BYTES as u64);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| failed(request_error(url, e)))?;
+        bytes.extend_from_slice(&chunk);
+        if let Some(look) = gate
+            && bytes.len() >= HEADER_BYTES
+        {
+            if let Some(reason) = look(&bytes) {
+                // Dropping the body closes the connection: the rest is not read.
+                return Err(ReadError::Refused(reason));
+            }
+            gate = None;
+        }
+    }
+    Ok(bytes)
 }
 
-/// Reads every object of `urls` (each of at most `limit` bytes), at most
-/// [`CONCURRENCY`] at a time, and hands each result over in the order of
-/// `urls` with its index. At most [`CONCURRENCY`] results wait to be taken:
-/// reading waits for the caller. Dropping the [`Fetched`] stops the reads.
-pub fn fetch_all(urls: Vec<PathBuf>, limit: u64) -> Fetched {
+/// Reads every object of `urls` (each of at most `limit` bytes, and passed by
+/// `gate` when given), at most [`CONCURRENCY`] at a time, and hands each
+/// result over in the order of `urls` with its index. At most [`CONCURRENCY`]
+/// results wait to be taken: reading waits for the caller. Dropping the
+/// [`Fetched`] stops the reads.
+pub fn fetch_all(urls: Vec<PathBuf>, limit: u64, gate: Option<Arc<Gate>>) -> Fetched {
     let (tx, rx) = tokio::sync::mpsc::channel(CONCURRENCY);
     CLIENT.runtime.spawn(async move {
+        let gate = gate.as_deref();
         let mut reads = futures::stream::iter(urls.into_iter().enumerate())
-            .map(|(i, url)| async move { (i, get(&url, limit, None).await) })
+            .map(|(i, url)| async move { (i, get(&url, limit, None, gate).await) })
             .buffered(CONCURRENCY);
         while let Some(read) = reads.next().await {
             if tx.send(read).await.is_err() {
@@ -476,12 +504,22 @@ mod tests {
              (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
         );
         assert_eq!(e.into_io().kind(), std::io::ErrorKind::PermissionDenied);
-        let e = request_error(url, generic("Server returned non-2xx status code: 404 Not Found"));
+        let e = request_error(
+            url,
+            generic("Server returned non-2xx status code: 404 Not Found"),
+        );
         assert_eq!(e.to_string(), "s3://pool/frames: not found (404)");
         let e = request_error(url, generic("error sending request: operation timed out"));
         assert_eq!(e.into_io().kind(), std::io::ErrorKind::TimedOut);
-        let e = request_error(url, generic("Server returned non-2xx status code: 503 Slow Down"));
-        assert!(e.to_string().starts_with("s3://pool/frames: the store answered 503 ("), "{e}");
+        let e = request_error(
+            url,
+            generic("Server returned non-2xx status code: 503 Slow Down"),
+        );
+        assert!(
+            e.to_string()
+                .starts_with("s3://pool/frames: the store answered 503 ("),
+            "{e}"
+        );
     }
 
     #[test]

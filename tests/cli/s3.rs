@@ -212,6 +212,8 @@ fn a_build_over_s3_locks_the_same_set_and_a_warm_rerun_fetches_only_what_it_copi
 #[test]
 fn an_unreadable_or_vanished_object_is_reported_and_the_build_goes_on() {
     let (local, remote) = pools();
+    // A decompression bomb, refused from its first 64 KiB.
+    local.write("stills/bomb.png", &crate::safety::huge_png(20_000, 20_000));
     let Some(s3) = S3::start(local.path()) else {
         return;
     };
@@ -244,6 +246,14 @@ fn an_unreadable_or_vanished_object_is_reported_and_the_build_goes_on() {
         issues.contains("s3://pool/frames/cam2/night/0001.jpg: not found (404)"),
         "{issues}"
     );
+    let bomb = report["pool"]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"] == "stills/bomb.png")
+        .unwrap();
+    assert_eq!(bomb["kind"], "too-large");
+    assert!(bomb["message"].as_str().unwrap().contains("400 megapixels"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("skipped"));
     let locked = std::fs::read_to_string(remote.join("set/manifest.csv")).unwrap();
     assert!(!locked.contains("cam1/day/0003.jpg") && !locked.contains("cam2/night/0001.jpg"));

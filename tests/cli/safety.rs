@@ -167,7 +167,7 @@ fn patched_jpeg(w: u16, h: u16, progressive: bool) -> Vec<u8> {
 
 /// A valid 1-bit grey PNG of `w × h`, all black but a stripe: a few hundred
 /// KB on disk, `w × h × 3` bytes as RGB.
-fn huge_png(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn huge_png(w: u32, h: u32) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
