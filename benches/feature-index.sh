@@ -5,8 +5,8 @@
 #   1. `calibset index` in 1 shard on one thread: files per CPU-second;
 #   2. the same pool in 16 shards (one process each, --jobs 1): the bytes per
 #      image of the Parquet files;
-#   3. `build --index` from the 1-shard and the 16-shard index (the difference
-#      is the cost of merging shards), and a warm-cache build for comparison;
+#   3. `build --index` from the 1-shard and the 16-shard index, a warm-cache
+#      build for comparison, and the index opened alone (the merge's cost);
 #   4. with moto installed: `calibset index` over a local S3 server
 #      (tests/s3/server.py) of the make-pool small pool, against the same pool
 #      on disk, one thread each.
@@ -53,6 +53,12 @@ timed "build --index (1 shard)" "$bin" build -r "$pool/scale.toml" --index "$wor
 timed "build --index (16 shards)" "$bin" build -r "$pool/scale.toml" --index "$work/sixteen" --out "$work/set" --force --no-cache -q
 "$bin" build -r "$pool/scale.toml" --out "$work/set" --force --cache-dir "$work/cache" -q
 timed "build, warm cache (no index)" "$bin" build -r "$pool/scale.toml" --out "$work/set" --force --cache-dir "$work/cache" -q
+# Opening and merging the index alone: an audit of a one-image folder reads
+# every shard (and finds its one image there).
+mkdir -p "$work/one-image"
+cp "$(find "$pool/frames" -name '*.jpg' | head -n 1)" "$work/one-image/"
+timed "open index (1 shard, ${n} rows)" "$bin" audit "$work/one-image" --index "$work/one" --no-cache -q
+timed "open index (16 shards, ${n} rows)" "$bin" audit "$work/one-image" --index "$work/sixteen" --no-cache -q
 
 if python3 -c 'import moto.server, boto3' 2>/dev/null; then
   small="${CALIBSET_CI_POOL:-${TMPDIR:-/tmp}/calibset-ci-pool-small}"
