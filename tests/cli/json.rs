@@ -291,3 +291,21 @@ fn the_audit_json_is_what_the_readme_documents() {
     audit["report"] = serde_json::json!({});
     check_documented("Audit", &[audit]);
 }
+
+#[test]
+fn the_index_json_is_what_the_readme_documents() {
+    let pool = pool();
+    pool.recipe("total = 10\nsplit = { normal = 1 }");
+    let report = json_of(pool.cmd().args([
+        "index",
+        "recipe.toml",
+        "--out",
+        "idx",
+        "--no-cache",
+        "--json",
+    ]));
+    assert_eq!(report["shard"], "0/1");
+    assert!(report["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(report["issues"][0]["path"], "stills/broken.jpg");
+    check_documented("Index", &[report]);
+}
