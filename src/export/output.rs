@@ -93,7 +93,7 @@ impl Output {
                     }
                     match &fetched {
                         Some(fetched) if paths::is_object_url(&p.source) => {
-                            let (_, read) = fetched.next().expect("one fetch per object");
+                            let (_, read) = fetched.next(cancel).ok_or(ExportError::Interrupted)?;
                             let bytes = read.map_err(|e| io("download", &p.source)(e.into_io()))?;
                             write_new(&dest, &bytes).map_err(io("write", &dest))?;
                         }

@@ -187,10 +187,10 @@ where
         .into_par_iter()
         .map(|_| {
             let mut done = Vec::new();
-            while let Some((k, read)) = fetched.next() {
-                crate::cancel::check(cancel).ok()?;
+            while let Some((k, read)) = fetched.next(cancel) {
                 done.push(finish(which[k], read.map_err(features::read_issue)));
             }
+            crate::cancel::check(cancel).ok()?;
             Some(done)
         })
         .collect();

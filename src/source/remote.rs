@@ -443,12 +443,18 @@ pub struct Fetched(Mutex<tokio::sync::mpsc::Receiver<Fetch>>);
 
 impl Fetched {
     /// The next object's index in `urls` and bytes, waiting for it; `None`
-    /// once every object has been handed over.
-    pub fn next(&self) -> Option<Fetch> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .blocking_recv()
+    /// once every object has been handed over, or when `cancel` is set (looked
+    /// at every 100 ms while waiting, so a slow store does not hold up Ctrl-C).
+    pub fn next(&self, cancel: &std::sync::atomic::AtomicBool) -> Option<Fetch> {
+        let mut rx = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            crate::cancel::check(cancel).ok()?;
+            // The timer is made inside the runtime, which drives it.
+            let wait = async { tokio::time::timeout(Duration::from_millis(100), rx.recv()).await };
+            if let Ok(next) = CLIENT.runtime.block_on(wait) {
+                return next;
+            }
+        }
     }
 }
 

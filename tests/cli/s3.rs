@@ -378,3 +378,52 @@ fn a_pool_in_a_store_is_indexed_and_built_from_an_index_in_the_store() {
     expected.sort();
     assert_eq!(gets(&s3.requests()), expected);
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_build_waiting_on_a_stalled_store() {
+    use std::io::{BufRead, BufReader};
+
+    let (local, remote) = pools();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    s3.control(
+        "stall",
+        "object=pool/frames/cam3/rain/0002.jpg&seconds=120",
+        b"",
+    );
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("calibset"));
+    cmd.current_dir(remote.path())
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", s3.port))
+        .env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+        .args(["build", "remote.toml", "--out", "set", "--no-cache", "-v"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("scanning took") {
+        line.clear();
+    }
+    assert!(line.contains("scanning took"), "{line}");
+    // Every other object is measured at once; the build then waits on the
+    // stalled one.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let asked = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    // It did not wait for the stalled read (120 s) or a request timeout.
+    assert!(asked.elapsed().as_secs() < 20, "{:?}", asked.elapsed());
+    assert!(rest.contains("interrupted; nothing was written"), "{rest}");
+    assert_eq!(remote.files(""), ["remote.toml"]);
+}

@@ -17,6 +17,8 @@ Around moto's S3 API it adds:
 - faults: `POST /_calibset/deny?object=BUCKET/KEY[&status=404]` makes every
   read of that object answer 403 AccessDenied (or 404 NoSuchKey, as when it is
   deleted after a listing), while it stays listed;
+  `POST /_calibset/stall?object=BUCKET/KEY&seconds=N` holds every read of
+  it for N seconds before answering;
   `POST /_calibset/delete?object=BUCKET/KEY` deletes it;
   `POST /_calibset/put?object=BUCKET/KEY` stores the request body there.
 """
@@ -27,6 +29,7 @@ import os
 import sys
 import logging
 import threading
+import time
 from urllib.parse import parse_qs, unquote
 
 import boto3
@@ -44,6 +47,7 @@ class Recorder:
         self.key = key
         self.lock = threading.Lock()
         self.denied = {}
+        self.stalled = {}
         self.s3 = None
         self.reset()
 
@@ -78,6 +82,9 @@ class Recorder:
             else:
                 self.counts["other"] += 1
             denied = self.denied.get(obj) if method in ("GET", "HEAD") else None
+            stall = self.stalled.get(obj, 0) if method == "GET" else 0
+        if stall:
+            time.sleep(stall)
         if denied == "404":
             return self.error(start_response, "NoSuchKey",
                               "The specified key does not exist.", "404 Not Found")
@@ -105,6 +112,10 @@ class Recorder:
         elif action == "deny":
             with self.lock:
                 self.denied[obj] = query.get("status", ["403"])[0]
+            body = b"{}"
+        elif action == "stall":
+            with self.lock:
+                self.stalled[obj] = float(query.get("seconds", ["60"])[0])
             body = b"{}"
         elif action == "delete":
             self.s3.delete_object(Bucket=bucket, Key=key)
