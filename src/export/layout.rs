@@ -143,11 +143,13 @@ pub fn placements(
         .into_iter()
         .zip(&sel.picks)
         .map(|(dest, pick)| {
-            let file = &images[pick.image].file;
+            let image = &images[pick.image];
+            let file = &image.file;
             Placement {
                 source: file.path.clone(),
                 dest,
                 always_copy: file.frame_of.is_some(),
+                content_hash: Some(image.features.content_hash),
             }
         })
         .collect()

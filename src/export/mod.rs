@@ -59,6 +59,10 @@ pub struct Placement {
     /// Copy whatever the mode (the source is calibset's own, e.g. a video frame
     /// in a cache that may be rebuilt or a temporary folder).
     pub always_copy: bool,
+    /// blake3 of the source's bytes, as measured: an object in a store whose
+    /// bytes the set being replaced already holds at `dest` is copied from
+    /// there instead of downloaded again.
+    pub content_hash: Option<[u8; 32]>,
 }
 
 /// Why the set could not be written.
@@ -198,8 +202,10 @@ pub fn export(
     let listing = marker::listing(paths.iter().map(PathBuf::as_path));
     let marker_path = staging.path().join(MARKER);
     std::fs::write(&marker_path, listing).map_err(io("write", &marker_path))?;
+    // The set being replaced (with --force) may hold bytes worth reusing.
+    let previous = out.is_dir().then_some(out);
     for output in outputs {
-        output.write(staging.path(), cancel, progress)?;
+        output.write(staging.path(), previous, cancel, progress)?;
     }
     if cancel.load(Ordering::Relaxed) {
         return Err(ExportError::Interrupted);
@@ -337,6 +343,7 @@ mod tests {
             source: src,
             dest: dest.into(),
             always_copy: false,
+            content_hash: None,
         }]
     }
 

@@ -62,10 +62,13 @@ impl Output {
     }
 
     /// Writes this output into `dir` (the staging folder), calling `progress`
-    /// for every image placed and looking at `cancel` before each.
+    /// for every image placed and looking at `cancel` before each. An object
+    /// in a store whose bytes `previous` (the set being replaced) holds at the
+    /// same place is copied from there.
     pub(super) fn write(
         &self,
         dir: &Path,
+        previous: Option<&Path>,
         cancel: &AtomicBool,
         progress: &mut dyn FnMut(),
     ) -> Result<(), ExportError> {
@@ -73,15 +76,25 @@ impl Output {
             Output::Images { placements, mode } => {
                 let mut made: HashSet<PathBuf> = HashSet::new();
                 // Objects in a store are fetched ahead, many at a time, in
-                // placement order (copy is their only mode).
+                // placement order (copy is their only mode), unless the set
+                // being replaced holds their bytes.
+                let kept: Vec<Option<PathBuf>> = placements
+                    .iter()
+                    .map(|p| {
+                        let hash = p.content_hash.filter(|_| paths::is_object_url(&p.source))?;
+                        let old = previous?.join(&p.dest);
+                        holds(&old, &hash).then_some(old)
+                    })
+                    .collect();
                 let objects: Vec<PathBuf> = placements
                     .iter()
-                    .filter(|p| paths::is_object_url(&p.source))
-                    .map(|p| p.source.clone())
+                    .zip(&kept)
+                    .filter(|(p, k)| paths::is_object_url(&p.source) && k.is_none())
+                    .map(|(p, _)| p.source.clone())
                     .collect();
                 let fetched = (!objects.is_empty())
                     .then(|| crate::source::remote::fetch_all(objects, u64::MAX, None));
-                for p in placements {
+                for (p, kept) in placements.iter().zip(&kept) {
                     if cancel.load(Ordering::Relaxed) {
                         return Err(ExportError::Interrupted);
                     }
@@ -91,8 +104,12 @@ impl Output {
                     {
                         std::fs::create_dir_all(parent).map_err(io("create", parent))?;
                     }
-                    match &fetched {
-                        Some(fetched) if paths::is_object_url(&p.source) => {
+                    match (kept, &fetched) {
+                        (Some(old), _) => {
+                            crate::source::copy(old, &dest)
+                                .map_err(|e| io("copy", old)(e.into_io()))?;
+                        }
+                        (None, Some(fetched)) if paths::is_object_url(&p.source) => {
                             let (_, read) = fetched.next(cancel).ok_or(ExportError::Interrupted)?;
                             let bytes = read.map_err(|e| io("download", &p.source)(e.into_io()))?;
                             write_new(&dest, &bytes).map_err(io("write", &dest))?;
@@ -116,6 +133,14 @@ impl Output {
             }
         }
     }
+}
+
+/// Whether `path` is a regular file (not a link) holding the bytes whose
+/// blake3 is `hash`.
+fn holds(path: &Path, hash: &[u8; 32]) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+        && crate::source::read_bytes(path, crate::source::LIST_LIMIT)
+            .is_ok_and(|bytes| blake3::hash(&bytes).as_bytes() == hash)
 }
 
 /// Writes `bytes` to the new file `path`. `create_new`: a name that clashes
