@@ -43,14 +43,22 @@ impl Recipe {
         s
     }
 
-    /// The recipe's inputs that are not on disk: roots that do not exist or are
+    /// The recipe's inputs that are not there: roots that do not exist or are
     /// not folders, a manifest or annotation source that does not exist. One
-    /// line each, naming the key.
+    /// line each, naming the key. An object-store root is listed (one request,
+    /// which also checks the credentials) and an object-store file asked for.
     pub fn missing_inputs(&self) -> Vec<String> {
         let mut missing = Vec::new();
         for root in &self.sources.roots {
-            // An object-store root is checked when it is listed.
-            if !crate::paths::is_object_url(root) && !root.is_dir() {
+            if crate::paths::is_object_url(root) {
+                match crate::source::remote::probe(root) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        missing.push(format!("sources.roots: {} holds no object", root.display()))
+                    }
+                    Err(e) => missing.push(format!("sources.roots: {e}")),
+                }
+            } else if !root.is_dir() {
                 let what = if root.exists() {
                     "is not a folder"
                 } else {
@@ -74,8 +82,12 @@ impl Recipe {
                 self.annotations.as_ref().and_then(|a| a.names.as_ref()),
             ),
         ];
-        for (key, path) in files {
-            if let Some(path) = path.filter(|p| !crate::paths::is_object_url(p) && !p.exists()) {
+        for (key, path) in files.into_iter().filter_map(|(k, p)| Some((k, p?))) {
+            if crate::paths::is_object_url(path) {
+                if let Err(e) = crate::source::stat(path) {
+                    missing.push(format!("{key}: {e}"));
+                }
+            } else if !path.exists() {
                 missing.push(format!("{key}: {} does not exist", path.display()));
             }
         }

@@ -277,21 +277,31 @@ fn version_of(meta: &ObjectMeta) -> Version {
     }
 }
 
+/// The objects under a prefix that [`list`] kept, and how many it saw.
+pub struct Listed {
+    /// The kept objects' URLs and versions, in the store's order (by key).
+    pub objects: Vec<(PathBuf, Version)>,
+    /// Objects under the prefix, kept or not.
+    pub seen: usize,
+}
+
 /// Every object under the prefix `root` (a folder-like URL), with its
-/// [`Version`], in the store's order (by key). `keep` sees each key relative
-/// to the prefix and says whether to list it; `cancel` is looked at between
-/// pages of results.
+/// [`Version`]. `keep` sees each key relative to the prefix and says whether
+/// to list it; `cancel` is looked at for every object.
 pub fn list(
     root: &Path,
     keep: &dyn Fn(&str) -> bool,
     cancel: &std::sync::atomic::AtomicBool,
-) -> Result<Vec<(PathBuf, Version)>, RemoteError> {
+) -> Result<Listed, RemoteError> {
     let at = Location::of(root)?;
     let store = store(&at.bucket)?;
     let prefix = at.key()?;
     let url = at.url();
     CLIENT.runtime.block_on(async {
-        let mut listed = Vec::new();
+        let mut listed = Listed {
+            objects: Vec::new(),
+            seen: 0,
+        };
         let mut stream = store.list(if at.key.is_empty() {
             None
         } else {
@@ -302,6 +312,7 @@ pub fn list(
                 break;
             }
             let meta = meta.map_err(|e| request_error(&url, e))?;
+            listed.seen += 1;
             let key = meta.location.as_ref();
             let inner = if at.key.is_empty() {
                 key
@@ -311,10 +322,33 @@ pub fn list(
                     .unwrap_or(key)
             };
             if keep(inner) {
-                listed.push((object_url(&at.bucket, key), version_of(&meta)));
+                listed
+                    .objects
+                    .push((object_url(&at.bucket, key), version_of(&meta)));
             }
         }
         Ok(listed)
+    })
+}
+
+/// Whether the prefix `root` can be listed and holds at least one object (one
+/// LIST request): what `calibset check` asks of an object-store root.
+pub fn probe(root: &Path) -> Result<bool, RemoteError> {
+    let at = Location::of(root)?;
+    let store = store(&at.bucket)?;
+    let prefix = at.key()?;
+    let url = at.url();
+    CLIENT.runtime.block_on(async {
+        let mut stream = store.list(if at.key.is_empty() {
+            None
+        } else {
+            Some(&prefix)
+        });
+        match stream.next().await {
+            None => Ok(false),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(e)) => Err(request_error(&url, e)),
+        }
     })
 }
 

@@ -69,6 +69,13 @@ pub enum ScanError {
         /// The root as resolved against the recipe directory.
         path: PathBuf,
     },
+    /// An object-store prefix holds no object at all (a misspelt bucket or
+    /// prefix looks like this).
+    #[error("source root {} holds no object; check the bucket and prefix under `roots` in [sources]", path.display())]
+    EmptyPrefix {
+        /// The root.
+        path: PathBuf,
+    },
     /// An object-store root could not be listed (credentials, endpoint,
     /// bucket).
     #[error(transparent)]
@@ -244,7 +251,12 @@ fn list_objects(
     };
     let listed = super::remote::list(root, &keep, cancel)?;
     crate::cancel::check(cancel).map_err(|_| ScanError::Interrupted)?;
-    for (path, version) in listed {
+    if listed.seen == 0 {
+        return Err(ScanError::EmptyPrefix {
+            path: root.to_owned(),
+        });
+    }
+    for (path, version) in listed.objects {
         let rel = paths::slash(&names.rel(&path));
         if exclude.iter().any(|p| p.is_match(&rel)) {
             out.excluded += 1;

@@ -432,3 +432,44 @@ fn ctrl_c_stops_a_build_waiting_on_a_stalled_store() {
     assert!(rest.contains("interrupted; nothing was written"), "{rest}");
     assert_eq!(remote.files(""), ["remote.toml"]);
 }
+
+#[test]
+fn check_asks_the_store_and_a_misspelt_prefix_is_one_error() {
+    let (local, remote) = pools();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .args(["check", "remote.toml"])
+        .assert()
+        .success();
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .env("AWS_ACCESS_KEY_ID", "AKIAWRONG")
+        .args(["check", "remote.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "sources.roots: s3://pool/frames: access denied (403): InvalidAccessKeyId",
+        ));
+    let text = std::fs::read_to_string(remote.join("remote.toml"))
+        .unwrap()
+        .replace("s3://pool/stills/", "s3://pool/stils/");
+    remote.write("typo.toml", text.as_bytes());
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .args(["check", "typo.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("sources.roots: s3://pool/stils holds no object"));
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .args(["build", "typo.toml", "--out", "set"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "source root s3://pool/stils holds no object; check the bucket and prefix",
+        ));
+    assert!(!remote.join("set").exists());
+}
