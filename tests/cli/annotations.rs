@@ -7,7 +7,7 @@ use crate::fixture::{Pool, csv_rows, scene};
 /// A YOLO dataset: 36 images; 12 empty label files and 4 missing ones
 /// (background), 8 with a box 3% of the frame tall (far-small at 720 px), 12
 /// with large boxes. Classes alternate car / person.
-fn yolo_pool() -> Pool {
+pub(crate) fn yolo_pool() -> Pool {
     let pool = Pool::empty();
     pool.write("ds/names.txt", b"car\nperson\n");
     for k in 0..36u64 {
@@ -32,7 +32,7 @@ fn yolo_pool() -> Pool {
     pool
 }
 
-const RECIPE: &str = r#"
+pub(crate) const RECIPE: &str = r#"
 name = "yolo"
 [sources]
 roots = ["ds/images"]

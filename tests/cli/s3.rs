@@ -473,3 +473,48 @@ fn check_asks_the_store_and_a_misspelt_prefix_is_one_error() {
         ));
     assert!(!remote.join("set").exists());
 }
+
+#[test]
+fn yolo_labels_and_names_are_read_from_the_store() {
+    let local = crate::annotations::yolo_pool();
+    std::fs::write(local.join("yolo.toml"), crate::annotations::RECIPE).unwrap();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    local
+        .cmd()
+        .args(["build", "--recipe", "yolo.toml", "-q"])
+        .assert()
+        .success();
+    let remote = Pool::empty();
+    let text = crate::annotations::RECIPE
+        .replace(
+            r#"roots = ["ds/images"]"#,
+            r#"roots = ["s3://pool/ds/images"]"#,
+        )
+        .replace(r#"path = "ds""#, r#"path = "s3://pool/ds""#)
+        .replace(
+            r#"names = "ds/names.txt""#,
+            r#"names = "s3://pool/ds/names.txt""#,
+        );
+    assert_eq!(text.matches("s3://").count(), 3);
+    remote.write("yolo.toml", text.as_bytes());
+    let mut cmd = remote.cmd();
+    s3.env(&mut cmd)
+        .args(["build", "--recipe", "yolo.toml", "-q"])
+        .assert()
+        .success();
+    // The same labels, buckets, tags and classes; the local root sits in
+    // `ds/` of the recipe folder, the store's root goes by its own name.
+    let local_lock = std::fs::read_to_string(local.join("out/manifest.csv"))
+        .unwrap()
+        .replace("ds__images", "images")
+        .replace("ds/images", "images");
+    let remote_lock = std::fs::read_to_string(remote.join("out/manifest.csv")).unwrap();
+    assert_eq!(remote_lock.lines().count(), 1 + 36);
+    assert!(
+        remote_lock.matches("far-small").count() >= 8,
+        "{remote_lock}"
+    );
+    assert_eq!(local_lock, remote_lock);
+}
