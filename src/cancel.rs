@@ -4,8 +4,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// A flag that is never set, for callers that cannot be interrupted (tests).
-#[cfg(test)]
+/// A flag that is never set, for callers that cannot be interrupted (tests,
+/// and reads too short to need it).
 pub static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// The run was interrupted.

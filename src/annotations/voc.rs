@@ -22,9 +22,7 @@ use std::path::{Path, PathBuf};
 
 use roxmltree::{Document, Node};
 
-use super::{
-    AnnotationError, AnnotationIssue, AnnotationSpec, ImageAnnotation, Loaded, number, read_text,
-};
+use super::{AnnotationError, AnnotationIssue, AnnotationSpec, ImageAnnotation, Loaded, number};
 
 /// Loads the XML file of every image whose stem has one in `spec.path`.
 pub(super) fn load(spec: &AnnotationSpec, images: &[&Path]) -> Result<Loaded, AnnotationError> {
@@ -38,8 +36,16 @@ pub(super) fn load(spec: &AnnotationSpec, images: &[&Path]) -> Result<Loaded, An
     let deploy_h = f64::from(spec.deploy_size.1);
     let mut out = HashMap::new();
     let mut issues = Vec::new();
-    for (xml, mut matched) in by_stem {
-        let text = read_text(xml, crate::source::LABEL_LIMIT)?;
+    // Read ahead when the files are objects in a store.
+    let texts = crate::source::read_texts(
+        by_stem.keys().map(|p| (*p).clone()).collect(),
+        crate::source::LABEL_LIMIT,
+    );
+    for ((xml, mut matched), (_, text)) in by_stem.into_iter().zip(texts) {
+        let text = text.map_err(|e| AnnotationError::Read {
+            path: xml.clone(),
+            source: e.into_io(),
+        })?;
         let (ann, measured) = parse(xml, &text, deploy_h, spec.small_box)?;
         if !measured {
             issues.push(AnnotationIssue {

@@ -93,11 +93,15 @@ pub(super) fn load(spec: &AnnotationSpec, images: &[&Path]) -> Result<Loaded, An
     let mut out = HashMap::new();
     let mut issues = Vec::new();
     let mut label_files = 0usize;
-    for &image in images {
-        let Some(label) = label_path(&root, image) else {
-            continue;
-        };
-        let text = match crate::source::read_text(&label, crate::source::LABEL_LIMIT) {
+    // Images under an `images` folder, and their label files (read ahead
+    // when they are objects in a store).
+    let (labelled, labels): (Vec<&Path>, Vec<PathBuf>) = images
+        .iter()
+        .filter_map(|&image| Some((image, label_path(&root, image)?)))
+        .unzip();
+    let texts = crate::source::read_texts(labels, crate::source::LABEL_LIMIT);
+    for (image, (label, text)) in labelled.into_iter().zip(texts) {
+        let text = match text {
             Ok(text) => {
                 label_files += 1;
                 text

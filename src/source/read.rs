@@ -10,7 +10,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Version, remote};
 use crate::paths::is_object_url;
@@ -170,7 +170,33 @@ pub fn read_head(path: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
 /// Reads a whole regular UTF-8 text file of at most `limit` bytes; a leading
 /// byte-order mark is dropped.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
-    let bytes = read_bytes(path, limit)?;
+    text_of(read_bytes(path, limit)?)
+}
+
+/// Reads the UTF-8 text files `paths` (each as [`read_text`]), in order: a
+/// local file when the iterator reaches it, objects in a store fetched ahead,
+/// many at a time (label files: one small object per image).
+pub fn read_texts(
+    paths: Vec<PathBuf>,
+    limit: u64,
+) -> impl Iterator<Item = (PathBuf, Result<String, ReadError>)> {
+    let objects: Vec<PathBuf> = paths.iter().filter(|p| is_object_url(p)).cloned().collect();
+    let fetched = (!objects.is_empty()).then(|| remote::fetch_all(objects, limit, None));
+    paths.into_iter().map(move |path| {
+        let text = if is_object_url(&path) {
+            match fetched.as_ref().and_then(|f| f.next(&crate::cancel::NEVER)) {
+                Some((_, read)) => read.and_then(text_of),
+                None => Err(ReadError::Io(std::io::Error::other("the read was stopped"))),
+            }
+        } else {
+            read_text(&path, limit)
+        };
+        (path, text)
+    })
+}
+
+/// `bytes` as UTF-8 text, without a leading byte-order mark.
+fn text_of(bytes: Vec<u8>) -> Result<String, ReadError> {
     let text = String::from_utf8(bytes).map_err(|e| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
