@@ -4,7 +4,7 @@
 //! An unreadable file yields no thumbnail; the page then draws a placeholder.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -31,32 +31,32 @@ pub(super) struct Thumb {
     pub uri: String,
 }
 
-/// Thumbnails of `images[i]` for every `i` in `shown`, decoded in parallel.
-/// Images that cannot be read or decoded are absent from the map.
+/// Thumbnails of `images[i]` for every `i` in `shown`, read in order (objects
+/// in a store fetched ahead, many at a time) and decoded in parallel. Images
+/// that cannot be read or decoded are absent from the map.
 pub(super) fn thumbnails(
     images: &[HtmlImage],
     shown: &[usize],
     limits: &Limits,
 ) -> BTreeMap<usize, Thumb> {
-    shown
-        .par_iter()
-        .filter_map(|&i| {
-            images
-                .get(i)
-                .and_then(|img| thumbnail(&img.path, limits))
-                .map(|t| (i, t))
-        })
+    let (which, paths): (Vec<usize>, Vec<PathBuf>) = shown
+        .iter()
+        .filter_map(|&i| Some((i, images.get(i)?.path.clone())))
+        .unzip();
+    crate::source::read_all(paths, limits.max_file_bytes())
+        .zip(which)
+        .par_bridge()
+        .filter_map(|((_, bytes), i)| Some((i, thumbnail(&bytes.ok()?, limits)?)))
         .collect::<Vec<_>>()
         .into_iter()
         .collect()
 }
 
-/// The thumbnail of the image at `path`, or `None` when it cannot be read.
-pub(super) fn thumbnail(path: &Path, limits: &Limits) -> Option<Thumb> {
-    let bytes = crate::source::read_bytes(path, limits.max_file_bytes()).ok()?;
-    let format = Format::sniff(&bytes)?;
+/// The thumbnail of the image file `bytes`, or `None` when they do not decode.
+pub(super) fn thumbnail(bytes: &[u8], limits: &Limits) -> Option<Thumb> {
+    let format = Format::sniff(bytes)?;
     let request = Request::LongSide(THUMB_LONG_SIDE);
-    let raster = decode::decode(&bytes, format, request, limits).ok()?;
+    let raster = decode::decode(bytes, format, request, limits).ok()?;
     let (w, h) = (raster.width as u32, raster.height as u32);
     if w == 0 || h == 0 {
         return None;

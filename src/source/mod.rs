@@ -15,7 +15,7 @@ mod walk;
 
 pub use read::{
     CACHE_LIMIT, LABEL_LIMIT, LIST_LIMIT, MARKER_LIMIT, RECIPE_LIMIT, ReadError, copy, files_in,
-    read_bytes, read_head, read_text, read_texts, stat,
+    read_all, read_bytes, read_head, read_text, read_texts, stat,
 };
 #[cfg(test)]
 pub(crate) use walk::is_video_path;

@@ -173,26 +173,35 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     text_of(read_bytes(path, limit)?)
 }
 
-/// Reads the UTF-8 text files `paths` (each as [`read_text`]), in order: a
-/// local file when the iterator reaches it, objects in a store fetched ahead,
-/// many at a time (label files: one small object per image).
+/// Reads the files `paths` (each of at most `limit` bytes, as [`read_bytes`]),
+/// in order: a local file when the iterator reaches it, objects in a store
+/// fetched ahead, many at a time.
+pub fn read_all(
+    paths: Vec<PathBuf>,
+    limit: u64,
+) -> impl Iterator<Item = (PathBuf, Result<Vec<u8>, ReadError>)> + Send {
+    let objects: Vec<PathBuf> = paths.iter().filter(|p| is_object_url(p)).cloned().collect();
+    let fetched = (!objects.is_empty()).then(|| remote::fetch_all(objects, limit, None));
+    paths.into_iter().map(move |path| {
+        let bytes = if is_object_url(&path) {
+            match fetched.as_ref().and_then(|f| f.next(&crate::cancel::NEVER)) {
+                Some((_, read)) => read,
+                None => Err(ReadError::Io(std::io::Error::other("the read was stopped"))),
+            }
+        } else {
+            read_bytes(&path, limit)
+        };
+        (path, bytes)
+    })
+}
+
+/// Reads the UTF-8 text files `paths` (each as [`read_text`]), in order, as
+/// [`read_all`] does (label files: one small object per image).
 pub fn read_texts(
     paths: Vec<PathBuf>,
     limit: u64,
 ) -> impl Iterator<Item = (PathBuf, Result<String, ReadError>)> {
-    let objects: Vec<PathBuf> = paths.iter().filter(|p| is_object_url(p)).cloned().collect();
-    let fetched = (!objects.is_empty()).then(|| remote::fetch_all(objects, limit, None));
-    paths.into_iter().map(move |path| {
-        let text = if is_object_url(&path) {
-            match fetched.as_ref().and_then(|f| f.next(&crate::cancel::NEVER)) {
-                Some((_, read)) => read.and_then(text_of),
-                None => Err(ReadError::Io(std::io::Error::other("the read was stopped"))),
-            }
-        } else {
-            read_text(&path, limit)
-        };
-        (path, text)
-    })
+    read_all(paths, limit).map(|(path, bytes)| (path, bytes.and_then(text_of)))
 }
 
 /// `bytes` as UTF-8 text, without a leading byte-order mark.

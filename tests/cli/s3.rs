@@ -317,8 +317,11 @@ fn audit_reads_a_bucket_prefix_named_on_the_command_line() {
     };
     let mut cmd = remote.cmd();
     s3.env(&mut cmd)
-        .args(["audit", "s3://pool/stills", "--json"]);
+        .args(["audit", "s3://pool/stills", "--json", "--html", "page.html"]);
     let audit = json_of(&mut cmd);
+    // The page's thumbnails are read from the store too.
+    let page = std::fs::read_to_string(remote.join("page.html")).unwrap();
+    assert!(page.contains("data:image/jpeg;base64,"), "no thumbnail");
     assert_eq!(audit["report"]["pool"]["scanned"], 2, "{audit}");
     assert_eq!(audit["duplicates"], 1, "{audit}");
 }
