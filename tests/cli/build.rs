@@ -482,9 +482,6 @@ fn stability_check_compares_two_halves_of_the_set() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_exits_130_and_leaves_nothing() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let pool = Pool::empty();
     // Enough decoding work to be interrupted in the middle of it.
     let bytes = jpeg(&scene(5, 0.0, 640, 480), 90);
@@ -493,33 +490,15 @@ fn ctrl_c_exits_130_and_leaves_nothing() {
     }
     pool.write("stills/one.jpg", &bytes);
     let recipe = pool.recipe("total = 10\nsplit = { normal = 1 }\n[output]\ndir = \"out\"\n");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("calibset"))
-        .current_dir(pool.path())
-        .env("CALIBSET_CACHE_DIR", pool.join(".cache"))
-        .args(["build", "-v", "--no-cache", "--jobs", "1", "--recipe"])
-        .arg(&recipe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // `-v` reports the end of the scan: measuring has begun.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("scanning took") {
-        seen.push_str(&line);
-        line.clear();
-    }
-    assert!(line.contains("scanning took"), "{seen}");
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest}");
+    let running = crate::fixture::Running::past_scan(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("calibset"))
+            .current_dir(pool.path())
+            .env("CALIBSET_CACHE_DIR", pool.join(".cache"))
+            .args(["build", "-v", "--no-cache", "--jobs", "1", "--recipe"])
+            .arg(&recipe),
+    );
+    let (code, rest) = running.interrupt();
+    assert_eq!(code, Some(130), "{rest}");
     assert!(
         rest.contains("calibset: interrupted; nothing was written"),
         "{rest}"

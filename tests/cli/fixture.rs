@@ -64,6 +64,17 @@ pub fn png(img: &RgbImage) -> Vec<u8> {
     out
 }
 
+/// A recipe body for [`Pool::recipe`]: a 30-image 6:2:2 set with exact
+/// night and rain quotas of 3, which the standard pool fills.
+pub const SET_OF_30: &str = r#"
+total = 30
+split = { normal = 6, hard = 2, background = 2 }
+
+[buckets.hard.quota]
+night = 3
+rain = 3
+"#;
+
 impl Pool {
     /// An empty pool folder.
     pub fn empty() -> Self {
@@ -265,4 +276,47 @@ pub fn video(pool: &Pool, rel: &str, source: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// A `calibset … -v` run in the background, to be interrupted.
+#[cfg(unix)]
+pub struct Running {
+    child: std::process::Child,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+}
+
+#[cfg(unix)]
+impl Running {
+    /// Spawns `cmd` (which passes `-v`) with stdout discarded and stderr
+    /// piped, and waits until it reports the end of its scan: measuring has
+    /// begun.
+    pub fn past_scan(cmd: &mut std::process::Command) -> Self {
+        use std::io::BufRead;
+        let mut child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let mut line = String::new();
+        while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("scanning took") {
+            seen.push_str(&line);
+            line.clear();
+        }
+        assert!(line.contains("scanning took"), "{seen}");
+        Running { child, stderr }
+    }
+
+    /// Sends SIGINT; returns the exit code and the rest of stderr.
+    pub fn interrupt(mut self) -> (Option<i32>, String) {
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
+        (self.child.wait().unwrap().code(), rest)
+    }
 }

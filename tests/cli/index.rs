@@ -3,16 +3,7 @@
 
 use predicates::str::contains;
 
-use crate::fixture::{Pool, ffmpeg_available, json_of, video};
-
-const BODY: &str = r#"
-total = 30
-split = { normal = 6, hard = 2, background = 2 }
-
-[buckets.hard.quota]
-night = 3
-rain = 3
-"#;
+use crate::fixture::{Pool, SET_OF_30, ffmpeg_available, json_of, video};
 
 /// The standard pool with a damaged file and a video, and its `recipe.toml`.
 fn pool() -> Pool {
@@ -22,7 +13,7 @@ fn pool() -> Pool {
     if ffmpeg_available() {
         video(&pool, "frames/cam4/day/clip.mp4", "testsrc");
     }
-    pool.recipe(BODY);
+    pool.recipe(SET_OF_30);
     pool
 }
 

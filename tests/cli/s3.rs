@@ -9,18 +9,12 @@ use std::process::{Child, Command, Stdio};
 
 use predicates::str::contains;
 
-use crate::fixture::{Pool, csv_rows, jpeg, json_of, scene};
+use crate::fixture::{Pool, SET_OF_30, csv_rows, jpeg, json_of, scene};
 
 const KEY: &str = "calibset-test-key";
 
-const BODY: &str = r#"
-total = 30
-split = { normal = 6, hard = 2, background = 2 }
-
-[buckets.hard.quota]
-night = 3
-rain = 3
-"#;
+/// AWS variables of the machine that would point calibset elsewhere.
+const UNSET: [&str; 3] = ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"];
 
 /// A local S3 server holding a pool's files in the bucket `pool`.
 struct S3 {
@@ -64,18 +58,29 @@ impl S3 {
         Some(S3 { child, port })
     }
 
-    /// Points `cmd` at this server with the right credentials.
-    fn env<'c>(&self, cmd: &'c mut assert_cmd::Command) -> &'c mut assert_cmd::Command {
-        for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"] {
+    /// The environment that points calibset at this server with the right
+    /// credentials (a profile or session token of the machine is removed:
+    /// [`UNSET`]).
+    fn vars(&self) -> [(&'static str, String); 4] {
+        [
+            (
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            ),
+            ("AWS_ACCESS_KEY_ID", KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "secret".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+        ]
+    }
+
+    /// `calibset` run in `pool`'s folder, pointed at this server.
+    fn cmd(&self, pool: &Pool) -> assert_cmd::Command {
+        let mut cmd = pool.cmd();
+        for var in UNSET {
             cmd.env_remove(var);
         }
-        cmd.env(
-            "AWS_ENDPOINT_URL",
-            format!("http://127.0.0.1:{}", self.port),
-        )
-        .env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
+        cmd.envs(self.vars());
+        cmd
     }
 
     /// One request to the server's control API; the response body.
@@ -113,7 +118,7 @@ impl Drop for S3 {
 fn pools() -> (Pool, Pool) {
     let local = Pool::standard();
     local.write("frames/cam2/day/cut.jpg", &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16]);
-    local.recipe(BODY);
+    local.recipe(SET_OF_30);
     let remote = Pool::empty();
     let text = std::fs::read_to_string(local.join("recipe.toml"))
         .unwrap()
@@ -159,9 +164,8 @@ fn a_build_over_s3_locks_the_same_set_and_a_warm_rerun_fetches_only_changed_obje
         .success();
 
     let build = |out: &str| {
-        let mut cmd = remote.cmd();
-        s3.env(&mut cmd)
-            .args(["build", "remote.toml", "--out", out, "--force", "--json"]);
+        let mut cmd = s3.cmd(&remote);
+        cmd.args(["build", "remote.toml", "--out", out, "--force", "--json"]);
         json_of(&mut cmd)
     };
     let cold = build("set");
@@ -230,9 +234,8 @@ fn an_unreadable_or_vanished_object_is_reported_and_the_build_goes_on() {
         "object=pool/frames/cam2/night/0001.jpg&status=404",
         b"",
     );
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .args(["build", "remote.toml", "--out", "set", "--json"]);
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["build", "remote.toml", "--out", "set", "--json"]);
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -270,9 +273,8 @@ fn wrong_credentials_give_one_clear_error() {
     let Some(s3) = S3::start(local.path()) else {
         return;
     };
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .env("AWS_ACCESS_KEY_ID", "AKIAWRONG")
+    let mut cmd = s3.cmd(&remote);
+    cmd.env("AWS_ACCESS_KEY_ID", "AKIAWRONG")
         .args(["build", "remote.toml", "--out", "set"]);
     let out = cmd.assert().code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
@@ -291,17 +293,15 @@ fn links_to_objects_and_outputs_in_a_store_are_refused() {
     let Some(s3) = S3::start(local.path()) else {
         return;
     };
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .args(["build", "remote.toml", "--out", "set", "--mode", "symlink"])
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["build", "remote.toml", "--out", "set", "--mode", "symlink"])
         .assert()
         .code(2)
         .stderr(contains(
             "source root s3://pool/frames is in an object store",
         ));
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .args(["build", "remote.toml", "--out", "s3://pool/sets/x"])
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["build", "remote.toml", "--out", "s3://pool/sets/x"])
         .assert()
         .code(2)
         .stderr(contains("the set is written to a local folder"));
@@ -315,9 +315,8 @@ fn audit_reads_a_bucket_prefix_named_on_the_command_line() {
     let Some(s3) = S3::start(local.path()) else {
         return;
     };
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .args(["audit", "s3://pool/stills", "--json", "--html", "page.html"]);
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["audit", "s3://pool/stills", "--json", "--html", "page.html"]);
     let audit = json_of(&mut cmd);
     // The page's thumbnails are read from the store too.
     let page = std::fs::read_to_string(remote.join("page.html")).unwrap();
@@ -338,8 +337,8 @@ fn a_pool_in_a_store_is_indexed_and_built_from_an_index_in_the_store() {
         .assert()
         .success();
     for shard in ["0/2", "1/2"] {
-        let mut cmd = remote.cmd();
-        s3.env(&mut cmd).args([
+        let mut cmd = s3.cmd(&remote);
+        cmd.args([
             "index",
             "remote.toml",
             "--out",
@@ -356,8 +355,8 @@ fn a_pool_in_a_store_is_indexed_and_built_from_an_index_in_the_store() {
         s3.control("put", &format!("object=pool/index/{part}"), &bytes);
     }
     s3.requests();
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd).args([
+    let mut cmd = s3.cmd(&remote);
+    cmd.args([
         "build",
         "remote.toml",
         "--index",
@@ -390,8 +389,6 @@ fn a_pool_in_a_store_is_indexed_and_built_from_an_index_in_the_store() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_a_build_waiting_on_a_stalled_store() {
-    use std::io::{BufRead, BufReader};
-
     let (local, remote) = pools();
     let Some(s3) = S3::start(local.path()) else {
         return;
@@ -402,34 +399,24 @@ fn ctrl_c_stops_a_build_waiting_on_a_stalled_store() {
         b"",
     );
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("calibset"));
-    cmd.current_dir(remote.path())
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", s3.port))
-        .env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
-        .args(["build", "remote.toml", "--out", "set", "--no-cache", "-v"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("scanning took") {
-        line.clear();
+    for var in UNSET {
+        cmd.env_remove(var);
     }
-    assert!(line.contains("scanning took"), "{line}");
+    cmd.current_dir(remote.path()).envs(s3.vars()).args([
+        "build",
+        "remote.toml",
+        "--out",
+        "set",
+        "--no-cache",
+        "-v",
+    ]);
+    let running = crate::fixture::Running::past_scan(&mut cmd);
     // Every other object is measured at once; the build then waits on the
     // stalled one.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let asked = std::time::Instant::now();
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest}");
+    let (code, rest) = running.interrupt();
+    assert_eq!(code, Some(130), "{rest}");
     // It did not wait for the stalled read (120 s) or a request timeout.
     assert!(asked.elapsed().as_secs() < 20, "{:?}", asked.elapsed());
     assert!(rest.contains("interrupted; nothing was written"), "{rest}");
@@ -442,14 +429,10 @@ fn check_asks_the_store_and_a_misspelt_prefix_is_one_error() {
     let Some(s3) = S3::start(local.path()) else {
         return;
     };
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .args(["check", "remote.toml"])
-        .assert()
-        .success();
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .env("AWS_ACCESS_KEY_ID", "AKIAWRONG")
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["check", "remote.toml"]).assert().success();
+    let mut cmd = s3.cmd(&remote);
+    cmd.env("AWS_ACCESS_KEY_ID", "AKIAWRONG")
         .args(["check", "remote.toml"])
         .assert()
         .code(2)
@@ -460,15 +443,13 @@ fn check_asks_the_store_and_a_misspelt_prefix_is_one_error() {
         .unwrap()
         .replace("s3://pool/stills/", "s3://pool/stils/");
     remote.write("typo.toml", text.as_bytes());
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .args(["check", "typo.toml"])
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["check", "typo.toml"])
         .assert()
         .code(2)
         .stderr(contains("sources.roots: s3://pool/stils holds no object"));
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .args(["build", "typo.toml", "--out", "set"])
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["build", "typo.toml", "--out", "set"])
         .assert()
         .code(2)
         .stderr(contains(
@@ -502,9 +483,8 @@ fn yolo_labels_and_names_are_read_from_the_store() {
         );
     assert_eq!(text.matches("s3://").count(), 3);
     remote.write("yolo.toml", text.as_bytes());
-    let mut cmd = remote.cmd();
-    s3.env(&mut cmd)
-        .args(["build", "--recipe", "yolo.toml", "-q"])
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["build", "--recipe", "yolo.toml", "-q"])
         .assert()
         .success();
     // The same labels, buckets, tags and classes; the local root sits in
