@@ -138,6 +138,29 @@ fn object_url(bucket: &str, key: &str) -> PathBuf {
     }
 }
 
+/// An object or prefix resolved for a request: where it is, its bucket's
+/// store, and its key.
+struct Target {
+    at: Location,
+    store: Arc<dyn ObjectStore>,
+    key: Key,
+}
+
+impl Target {
+    /// Resolves `url`, setting up its bucket's store on first use.
+    fn open(url: &Path) -> Result<Self, RemoteError> {
+        let at = Location::of(url)?;
+        let store = store(&at.bucket)?;
+        let key = at.key()?;
+        Ok(Target { at, store, key })
+    }
+
+    /// The key as a listing prefix: `None` for a whole bucket.
+    fn prefix(&self) -> Option<&Key> {
+        (!self.at.key.is_empty()).then_some(&self.key)
+    }
+}
+
 /// The runtime the blocking calls run on, and one client per bucket.
 struct Client {
     runtime: tokio::runtime::Runtime,
@@ -293,20 +316,15 @@ pub fn list(
     keep: &dyn Fn(&str) -> bool,
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<Listed, RemoteError> {
-    let at = Location::of(root)?;
-    let store = store(&at.bucket)?;
-    let prefix = at.key()?;
+    let target = Target::open(root)?;
+    let at = &target.at;
     let url = at.url();
     CLIENT.runtime.block_on(async {
         let mut listed = Listed {
             objects: Vec::new(),
             seen: 0,
         };
-        let mut stream = store.list(if at.key.is_empty() {
-            None
-        } else {
-            Some(&prefix)
-        });
+        let mut stream = target.store.list(target.prefix());
         while let Some(meta) = stream.next().await {
             if crate::cancel::check(cancel).is_err() {
                 break;
@@ -334,42 +352,27 @@ pub fn list(
 /// Whether the prefix `root` can be listed and holds at least one object (one
 /// LIST request): what `calibset check` asks of an object-store root.
 pub fn probe(root: &Path) -> Result<bool, RemoteError> {
-    let at = Location::of(root)?;
-    let store = store(&at.bucket)?;
-    let prefix = at.key()?;
-    let url = at.url();
+    let target = Target::open(root)?;
     CLIENT.runtime.block_on(async {
-        let mut stream = store.list(if at.key.is_empty() {
-            None
-        } else {
-            Some(&prefix)
-        });
-        match stream.next().await {
+        match target.store.list(target.prefix()).next().await {
             None => Ok(false),
             Some(Ok(_)) => Ok(true),
-            Some(Err(e)) => Err(request_error(&url, e)),
+            Some(Err(e)) => Err(request_error(&target.at.url(), e)),
         }
     })
 }
 
 /// The objects directly under the prefix `dir` (not recursive), sorted.
 pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, RemoteError> {
-    let at = Location::of(dir)?;
-    let store = store(&at.bucket)?;
-    let prefix = at.key()?;
-    let url = at.url();
+    let target = Target::open(dir)?;
     let listed = CLIENT
         .runtime
-        .block_on(store.list_with_delimiter(if at.key.is_empty() {
-            None
-        } else {
-            Some(&prefix)
-        }))
-        .map_err(|e| request_error(&url, e))?;
+        .block_on(target.store.list_with_delimiter(target.prefix()))
+        .map_err(|e| request_error(&target.at.url(), e))?;
     let mut files: Vec<PathBuf> = listed
         .objects
         .iter()
-        .map(|m| object_url(&at.bucket, m.location.as_ref()))
+        .map(|m| object_url(&target.at.bucket, m.location.as_ref()))
         .collect();
     files.sort();
     Ok(files)
@@ -377,12 +380,10 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, RemoteError> {
 
 /// The [`Version`] of the object at `url` (one HEAD request).
 pub fn stat(url: &Path) -> Result<Version, RemoteError> {
-    let at = Location::of(url)?;
-    let store = store(&at.bucket)?;
-    let key = at.key()?;
+    let target = Target::open(url)?;
     CLIENT
         .runtime
-        .block_on(store.head(&key))
+        .block_on(target.store.head(&target.key))
         .map(|m| version_of(&m))
         .map_err(|e| request_error(url, e))
 }
@@ -408,14 +409,12 @@ async fn get(
     gate: Option<&Gate>,
 ) -> Result<Vec<u8>, ReadError> {
     let failed = |e: RemoteError| ReadError::Io(e.into_io());
-    let at = Location::of(url).map_err(failed)?;
-    let store = store(&at.bucket).map_err(failed)?;
-    let key = at.key().map_err(failed)?;
+    let target = Target::open(url).map_err(failed)?;
     let options = GetOptions {
         range: head.map(|n| (0..n.max(1)).into()),
         ..GetOptions::default()
     };
-    let result = match store.get_opts(&key, options).await {
+    let result = match target.store.get_opts(&target.key, options).await {
         Ok(r) => r,
         // A ranged read of an empty object: nothing to read.
         Err(object_store::Error::NotModified { .. }) => return Ok(Vec::new()),
