@@ -140,12 +140,10 @@ pub fn files_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     Ok(files)
 }
 
-/// Copies the regular file `from` to a new file `to` (which must not exist:
-/// nothing is ever written through an existing name). Returns the bytes copied.
+/// Copies the regular local file `from` to a new file `to` (which must not
+/// exist: nothing is ever written through an existing name). Returns the bytes
+/// copied. (The export downloads objects through [`remote::fetch_all`].)
 pub fn copy(from: &Path, to: &Path) -> Result<u64, ReadError> {
-    if is_object_url(from) {
-        return remote::copy(from, to);
-    }
     let (mut input, meta) = open_regular(from)?;
     let mut output = std::fs::OpenOptions::new()
         .write(true)
@@ -156,11 +154,9 @@ pub fn copy(from: &Path, to: &Path) -> Result<u64, ReadError> {
     Ok(copied)
 }
 
-/// Reads the first `n` bytes (or fewer) of a regular file.
+/// Reads the first `n` bytes (or fewer) of a regular local file (an output of
+/// calibset's that is about to be replaced).
 pub fn read_head(path: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
-    if is_object_url(path) {
-        return remote::read_head(path, n);
-    }
     let (file, _) = open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(n).read_to_end(&mut bytes)?;

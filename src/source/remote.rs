@@ -392,35 +392,19 @@ pub fn stat(url: &Path) -> Result<Version, RemoteError> {
 /// with the response's headers: a larger object is refused before its body is
 /// read.
 pub fn read_bytes(url: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    CLIENT.runtime.block_on(get(url, limit, None, None))
+    CLIENT.runtime.block_on(get(url, limit, None))
 }
 
-/// Reads the first `n` bytes of the object at `url` (one ranged GET).
-pub fn read_head(url: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
-    CLIENT.runtime.block_on(get(url, u64::MAX, Some(n), None))
-}
-
-/// One GET: the whole object (refused over `limit`, or by `gate` from its
-/// first bytes) or its first `head` bytes.
-async fn get(
-    url: &Path,
-    limit: u64,
-    head: Option<u64>,
-    gate: Option<&Gate>,
-) -> Result<Vec<u8>, ReadError> {
+/// One GET of the whole object, refused over `limit`, or by `gate` from its
+/// first bytes.
+async fn get(url: &Path, limit: u64, gate: Option<&Gate>) -> Result<Vec<u8>, ReadError> {
     let failed = |e: RemoteError| ReadError::Io(e.into_io());
     let target = Target::open(url).map_err(failed)?;
-    let options = GetOptions {
-        range: head.map(|n| (0..n.max(1)).into()),
-        ..GetOptions::default()
-    };
-    let result = match target.store.get_opts(&target.key, options).await {
-        Ok(r) => r,
-        // A ranged read of an empty object: nothing to read.
-        Err(object_store::Error::NotModified { .. }) => return Ok(Vec::new()),
-        Err(e) if head.is_some() && short(&e).contains("Range") => return Ok(Vec::new()),
-        Err(e) => return Err(failed(request_error(url, e))),
-    };
+    let result = target
+        .store
+        .get_opts(&target.key, GetOptions::default())
+        .await
+        .map_err(|e| failed(request_error(url, e)))?;
     if result.meta.size > limit {
         return Err(ReadError::TooLarge {
             size: result.meta.size,
@@ -457,7 +441,7 @@ pub fn fetch_all(urls: Vec<PathBuf>, limit: u64, gate: Option<Arc<Gate>>) -> Fet
     CLIENT.runtime.spawn(async move {
         let gate = gate.as_deref();
         let mut reads = futures::stream::iter(urls.into_iter().enumerate())
-            .map(|(i, url)| async move { (i, get(&url, limit, None, gate).await) })
+            .map(|(i, url)| async move { (i, get(&url, limit, gate).await) })
             .buffered(CONCURRENCY);
         while let Some(read) = reads.next().await {
             if tx.send(read).await.is_err() {
@@ -489,18 +473,6 @@ impl Fetched {
             }
         }
     }
-}
-
-/// Writes the object at `url` to the new file `to` (which must not exist).
-/// Returns the bytes written.
-pub fn copy(url: &Path, to: &Path) -> Result<u64, ReadError> {
-    let bytes = read_bytes(url, u64::MAX)?;
-    let mut output = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(to)?;
-    std::io::Write::write_all(&mut output, &bytes)?;
-    Ok(bytes.len() as u64)
 }
 
 #[cfg(test)]
