@@ -47,6 +47,9 @@ pub fn check(
             why,
         })
     };
+    if paths::is_object_url(path) {
+        return refuse("the report is written to a local file".into());
+    }
     let abs = paths::normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
     let real = paths::resolved(&abs);
     let inside = |p: &Path| abs.starts_with(p) || real.starts_with(paths::resolved(p));

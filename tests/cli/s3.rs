@@ -305,6 +305,13 @@ fn links_to_objects_and_outputs_in_a_store_are_refused() {
         .assert()
         .code(2)
         .stderr(contains("the set is written to a local folder"));
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["audit", "remote.toml", "--html", "s3://pool/page.html"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "--html s3://pool/page.html: the report is written to a local file",
+        ));
     assert_eq!(s3.requests()["list"], 0);
     assert_eq!(remote.files(""), ["remote.toml"]);
 }
