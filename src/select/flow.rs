@@ -1,6 +1,12 @@
 //! Minimum-cost maximum flow (successive shortest paths with Dijkstra and
 //! Johnson potentials; each Dijkstra stops once the sink is settled). Costs
 //! must be non-negative. Deterministic: ties are broken by node and edge order.
+//!
+//! Besides plain edges, a network takes convex edges ([`Network::add_convex_edge`]):
+//! one edge whose `k`-th unit costs the `k`-th of a non-decreasing list, as `n`
+//! parallel unit edges would, but relaxed once per search instead of `n` times.
+//! Selection uses one per group of interchangeable images, so a search costs the
+//! groups, not the images.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -16,6 +22,8 @@ struct Edge {
     to: usize,
     cap: i64,
     cost: i64,
+    /// For both halves of a convex edge: its index in `Network::steps`.
+    steps: Option<usize>,
 }
 
 /// A flow network.
@@ -24,6 +32,8 @@ pub struct Network {
     /// Edges in pairs: `2k` forward, `2k + 1` its residual twin.
     edges: Vec<Edge>,
     adjacency: Vec<Vec<usize>>,
+    /// Per convex edge, the cost of each unit in order.
+    steps: Vec<Vec<i64>>,
 }
 
 impl Network {
@@ -32,6 +42,7 @@ impl Network {
         Network {
             edges: Vec::new(),
             adjacency: vec![Vec::new(); nodes],
+            steps: Vec::new(),
         }
     }
 
@@ -44,16 +55,60 @@ impl Network {
     /// Adds an edge `from → to` with capacity `cap` and per-unit `cost` (≥ 0).
     pub fn add_edge(&mut self, from: usize, to: usize, cap: i64, cost: i64) -> EdgeId {
         debug_assert!(cost >= 0 && cap >= 0);
+        self.push_edge(from, to, cap, cost, None)
+    }
+
+    /// Adds a convex edge `from → to`: one unit per entry of `steps`, the `k`-th
+    /// unit costing `steps[k]`. `steps` must be non-decreasing and non-negative
+    /// (the successive-shortest-path invariants need convex costs); flow on it
+    /// always uses the cheapest units.
+    pub fn add_convex_edge(&mut self, from: usize, to: usize, steps: Vec<i64>) -> EdgeId {
+        debug_assert!(steps.first().is_none_or(|&c| c >= 0));
+        debug_assert!(steps.windows(2).all(|w| w[0] <= w[1]));
+        let first = steps.first().copied().unwrap_or(0);
+        let id = self.steps.len();
+        self.steps.push(steps);
+        let cap = self.steps[id].len() as i64;
+        self.push_edge(from, to, cap, first, Some(id))
+    }
+
+    fn push_edge(
+        &mut self,
+        from: usize,
+        to: usize,
+        cap: i64,
+        cost: i64,
+        steps: Option<usize>,
+    ) -> EdgeId {
         let id = self.edges.len();
-        self.edges.push(Edge { to, cap, cost });
+        self.edges.push(Edge {
+            to,
+            cap,
+            cost,
+            steps,
+        });
         self.edges.push(Edge {
             to: from,
             cap: 0,
             cost: -cost,
+            steps,
         });
         self.adjacency[from].push(id);
         self.adjacency[to].push(id + 1);
         id
+    }
+
+    /// After the flow on convex edge `id` changed: the forward half costs the
+    /// next unit, the residual half refunds the last unit used.
+    fn reprice(&mut self, id: EdgeId, steps: usize) {
+        let used = self.edges[id + 1].cap as usize;
+        let costs = &self.steps[steps];
+        if let Some(&next) = costs.get(used) {
+            self.edges[id].cost = next;
+        }
+        if let Some(&last) = used.checked_sub(1).and_then(|k| costs.get(k)) {
+            self.edges[id + 1].cost = -last;
+        }
     }
 
     /// Flow on edge `id` (after [`Network::min_cost_max_flow`]).
@@ -118,7 +173,13 @@ impl Network {
             let mut v = sink;
             while v != source {
                 let e = via[v];
-                push = push.min(self.edges[e].cap);
+                // A convex edge's price changes with every unit.
+                let most = if self.edges[e].steps.is_some() {
+                    1
+                } else {
+                    i64::MAX
+                };
+                push = push.min(self.edges[e].cap).min(most);
                 v = self.edges[e ^ 1].to;
             }
             let mut v = sink;
@@ -127,6 +188,9 @@ impl Network {
                 self.edges[e].cap -= push;
                 self.edges[e ^ 1].cap += push;
                 cost += push * self.edges[e].cost;
+                if let Some(steps) = self.edges[e].steps {
+                    self.reprice(e & !1, steps);
+                }
                 v = self.edges[e ^ 1].to;
             }
             flow += push;
@@ -240,6 +304,49 @@ mod tests {
                 "case {case}: {edges:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_convex_edge_is_its_parallel_unit_edges() {
+        let mut rng = crate::rng::SplitMix64::new(9, 0);
+        let mut convex_used = 0;
+        for case in 0..2000 {
+            let n = 3 + (rng.next_u64() % 10) as usize;
+            let m = (rng.next_u64() % 30) as usize;
+            let mut g = Network::new(n);
+            let mut units: Vec<(usize, usize, i64, i64)> = Vec::new();
+            let mut convex: Vec<(EdgeId, usize)> = Vec::new();
+            for _ in 0..m {
+                let u = (rng.next_u64() % n as u64) as usize;
+                let v = (rng.next_u64() % n as u64) as usize;
+                if u == v {
+                    continue;
+                }
+                if rng.next_u64().is_multiple_of(3) {
+                    let mut steps: Vec<i64> = (0..rng.next_u64() % 5)
+                        .map(|_| (rng.next_u64() % 10) as i64)
+                        .collect();
+                    steps.sort_unstable();
+                    units.extend(steps.iter().map(|&c| (u, v, 1, c)));
+                    convex.push((g.add_convex_edge(u, v, steps.clone()), steps.len()));
+                } else {
+                    let (cap, cost) = ((rng.next_u64() % 4) as i64, (rng.next_u64() % 10) as i64);
+                    units.push((u, v, cap, cost));
+                    g.add_edge(u, v, cap, cost);
+                }
+            }
+            let got = g.min_cost_max_flow(0, n - 1, &cancel::NEVER).unwrap();
+            assert_eq!(
+                got,
+                reference(n, &units, 0, n - 1),
+                "case {case}: {units:?}"
+            );
+            for (e, len) in convex {
+                assert!((0..=len as i64).contains(&g.flow(e)));
+                convex_used += usize::from(g.flow(e) > 0);
+            }
+        }
+        assert!(convex_used > 100, "the cases exercise convex edges");
     }
 
     #[test]

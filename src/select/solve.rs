@@ -1,9 +1,17 @@
 //! One selection as a minimum-cost flow: source → slots → images → cameras →
-//! sink. Source → slot edges carry the quotas, slot → image edges cost the
-//! image's preference rank, camera edges carry the per-camera minimum at no cost and the rest at
+//! sink. Source → slot edges carry the quotas, each image costs its preference
+//! rank, camera edges carry the per-camera minimum at no cost and the rest at
 //! a price above any rank sum, so a complete fill is found whenever one
 //! exists, camera minimums are met whenever they can be, and among equal fills
 //! the most preferred images win.
+//!
+//! Images that serve the same slots at the same price and belong to the same
+//! camera are interchangeable but for their rank, so they share one node (a
+//! [`Group`]): its edge to the camera is convex, its `k`-th unit costing its
+//! `k`-th best rank, and a flow of `k` through it picks its `k` best images.
+//! The network has as many nodes as groups (hundreds) where it had one per
+//! image (100,000 in a large pool), and every shortest-path search is that
+//! much smaller.
 
 use std::collections::BTreeMap;
 
@@ -24,8 +32,21 @@ struct Model {
     slot_edges: Vec<EdgeId>,
     /// Per slot: images that could fill it.
     available: Vec<usize>,
-    /// `(slot, image, edge)` for every image a slot could take.
-    links: Vec<(usize, usize, EdgeId)>,
+    /// The groups of interchangeable images.
+    groups: Vec<Group>,
+}
+
+/// What makes images interchangeable: their camera's node and the slots they
+/// serve, each with its surcharge.
+type GroupKey = (usize, Vec<(usize, i64)>);
+
+/// Images that serve the same slots at the same price and count for the same
+/// camera.
+struct Group {
+    /// Pool indices, best rank first.
+    members: Vec<usize>,
+    /// `(slot, edge)` for every slot the group serves, in slot order.
+    links: Vec<(usize, EdgeId)>,
 }
 
 /// Chooses among `candidates` for `slots`.
@@ -58,17 +79,22 @@ pub(super) fn solve(
     }
     let mut model = network(images, &used, slots, &cameras, &rank, plan);
     model.g.min_cost_max_flow(0, 1, plan.cancel)?;
-    let mut picks: Vec<Pick> = model
-        .links
-        .iter()
-        .filter(|&&(_, _, e)| model.g.flow(e) > 0)
-        .map(|&(s, i, _)| Pick {
-            image: i,
-            bucket: slots[s].bucket,
-            slot: slots[s].kind.clone(),
-            rank: rank[&i],
-        })
-        .collect();
+    // A group's flow takes its best members; they fill its slots in slot order
+    // (any order costs the same).
+    let mut picks: Vec<Pick> = Vec::new();
+    for group in &model.groups {
+        let mut members = group.members.iter();
+        for &(s, e) in &group.links {
+            for &i in members.by_ref().take(model.g.flow(e) as usize) {
+                picks.push(Pick {
+                    image: i,
+                    bucket: slots[s].bucket,
+                    slot: slots[s].kind.clone(),
+                    rank: rank[&i],
+                });
+            }
+        }
+    }
     picks.sort_by(|a, b| (a.bucket, &a.slot, a.image).cmp(&(b.bucket, &b.slot, b.image)));
     let mut sel = Selection::default();
     slot_fills(&mut sel, slots, &model, |slot| {
@@ -136,11 +162,11 @@ fn network(
         camera_nodes.insert(c, node);
     }
     let mut available = vec![0usize; slots.len()];
-    let mut links = Vec::new();
+    // Per (camera node, slots served with their surcharge): the members.
+    let mut kinds: BTreeMap<GroupKey, Vec<usize>> = BTreeMap::new();
     for &i in used {
         let img = &images[i];
-        let node = g.add_node();
-        let preference = rank[&i] as i64;
+        let mut served = Vec::new();
         for (s, slot) in slots.iter().enumerate() {
             let bucket = &plan.buckets[slot.bucket];
             if serves(img, slot, bucket) {
@@ -148,25 +174,39 @@ fn network(
                 // A free share takes an image carrying a quota tag only when
                 // untagged images run out: its edge costs more than any rank.
                 let tagged = slot.kind == SlotKind::Free && carries_quota_tag(img, bucket);
-                // The rank is paid on the way in, so the shortest-path search
-                // meets images in preference order and stops early.
-                let cost = preference + if tagged { n_img + 1 } else { 0 };
-                let e = g.add_edge(slot_nodes[s], node, 1, cost);
-                links.push((s, i, e));
+                served.push((s, if tagged { n_img + 1 } else { 0 }));
             }
         }
-        let to = img
+        if served.is_empty() {
+            continue;
+        }
+        let camera = img
             .labels
             .camera
             .as_deref()
             .map_or(none_camera, |c| camera_nodes[c]);
-        g.add_edge(node, to, 1, 0);
+        kinds.entry((camera, served)).or_default().push(i);
+    }
+    let mut groups = Vec::with_capacity(kinds.len());
+    for ((camera, served), mut members) in kinds {
+        members.sort_by_key(|i| rank[i]);
+        let node = g.add_node();
+        let links = served
+            .into_iter()
+            .map(|(s, surcharge)| {
+                let e = g.add_edge(slot_nodes[s], node, members.len() as i64, surcharge);
+                (s, e)
+            })
+            .collect();
+        let steps = members.iter().map(|i| rank[i] as i64).collect();
+        g.add_convex_edge(node, camera, steps);
+        groups.push(Group { members, links });
     }
     Model {
         g,
         slot_edges,
         available,
-        links,
+        groups,
     }
 }
 
