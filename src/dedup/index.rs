@@ -7,12 +7,14 @@
 //! in the buckets whose value is that close to its own chunk — 697 of the 65,536 at
 //! the near-duplicate radius 14, 137 at radius 8 — and compares the hashes stored
 //! there, side by side in memory. A pair is reported by the first chunk in which it
-//! is that close, so once.
+//! is that close, so once; and each chunk looks at a pair from one side only (the
+//! member with the lower chunk value, or the earlier one in a shared bucket),
+//! which halves the probes and comparisons of a plain query-by-query walk.
 //!
 //! A BK-tree, the usual answer, prunes almost nothing at such radii on 64 bits (it
 //! compared 100,000 hashes in 97–136 CPU-s where a plain scan took 6.4). Here the
 //! work per query is the probes plus the hashes in the probed buckets, about
-//! `n · 697 / 65,536` at radius 14 for spread-out hashes. Radii above 15 would
+//! `n · 697 / 65,536 / 2` at radius 14 for spread-out hashes. Radii above 15 would
 //! probe thousands of buckets per chunk, and most pairs are that close anyway, so
 //! they scan all pairs.
 //!
@@ -142,37 +144,23 @@ impl HashIndex {
                 })
                 .collect()
         } else {
-            let per_chunk = radius / CHUNKS as u32;
-            let probes = probe_masks(per_chunk);
-            let close = |x: u64, c: usize| (chunk(x, c) as u16).count_ones() <= per_chunk;
+            let probes = probe_masks(radius / CHUNKS as u32);
             let blocks: Vec<(usize, usize)> = (0..CHUNKS)
                 .flat_map(|c| (0..n.div_ceil(BLOCK)).map(move |b| (c, b * BLOCK)))
                 .collect();
             blocks
                 .into_par_iter()
                 .flat_map_iter(|(c, from)| {
-                    let table = &self.tables[c];
                     let mut found = Vec::new();
-                    if stop.load(Ordering::Relaxed) {
-                        return found.into_iter();
-                    }
-                    let to = (from + BLOCK).min(n);
-                    for (&q, &i) in table.hashes[from..to].iter().zip(&table.ids[from..to]) {
-                        let value = chunk(q, c);
-                        for &mask in probes {
-                            let v = value ^ usize::from(mask);
-                            let (lo, hi) =
-                                (table.offsets[v] as usize, table.offsets[v + 1] as usize);
-                            for (&h, &j) in table.hashes[lo..hi].iter().zip(&table.ids[lo..hi]) {
-                                let x = q ^ h;
-                                // Found here only if no earlier chunk is as close
-                                // (that chunk found it already).
-                                if i < j && x.count_ones() <= radius && !(0..c).any(|e| close(x, e))
-                                {
-                                    found.push((i, j));
-                                }
-                            }
-                        }
+                    if !stop.load(Ordering::Relaxed) {
+                        let block = Block {
+                            chunk: c,
+                            from,
+                            to: (from + BLOCK).min(n),
+                            radius,
+                            probes,
+                        };
+                        self.walk_fast(&block, &mut found);
                     }
                     found.into_iter()
                 })
@@ -180,6 +168,95 @@ impl HashIndex {
         };
         pairs.par_sort_unstable();
         pairs
+    }
+}
+
+/// One block of queries: the hashes at `from..to` of chunk `chunk`'s table.
+struct Block {
+    chunk: usize,
+    from: usize,
+    to: usize,
+    radius: u32,
+    /// The chunk values to probe, as masks on the query's own.
+    probes: &'static [u16],
+}
+
+impl HashIndex {
+    /// [`HashIndex::walk`] compiled for the CPU it runs on. The portable build
+    /// targets x86-64 v1: without POPCNT, `count_ones` takes a dozen
+    /// instructions in the innermost loop, and without AVX2 the bucket test is
+    /// not vectorised. On 1,000,000 hashes at radius 14 the search takes 58 s
+    /// portable, 38 s with POPCNT and, with the halved work of
+    /// [`HashIndex::walk`], 9.5 s with AVX2.
+    fn walk_fast(&self, block: &Block, found: &mut Vec<(u32, u32)>) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("popcnt")
+        {
+            // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
+            unsafe { self.walk_avx2(block, found) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU supports POPCNT, checked just above.
+            unsafe { self.walk_popcnt(block, found) };
+            return;
+        }
+        self.walk(block, found);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt")]
+    fn walk_avx2(&self, block: &Block, found: &mut Vec<(u32, u32)>) {
+        self.walk(block, found);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    fn walk_popcnt(&self, block: &Block, found: &mut Vec<(u32, u32)>) {
+        self.walk(block, found);
+    }
+
+    /// Pushes every pair within the radius that this chunk is the first to find
+    /// and whose earlier member, in this table's order, lies in `block`. Each
+    /// pair is looked at once per chunk: from the member with the lower chunk
+    /// value, or the earlier one in a shared bucket.
+    #[inline(always)]
+    fn walk(&self, block: &Block, found: &mut Vec<(u32, u32)>) {
+        let c = block.chunk;
+        let per_chunk = block.radius / CHUNKS as u32;
+        let close = |x: u64, e: usize| (chunk(x, e) as u16).count_ones() <= per_chunk;
+        let table = &self.tables[c];
+        for pos in block.from..block.to {
+            let (q, i) = (table.hashes[pos], table.ids[pos]);
+            let value = chunk(q, c);
+            for &mask in block.probes {
+                let v = value ^ usize::from(mask);
+                let lo = match v.cmp(&value) {
+                    std::cmp::Ordering::Less => continue,
+                    std::cmp::Ordering::Equal => pos + 1,
+                    std::cmp::Ordering::Greater => table.offsets[v] as usize,
+                };
+                let hi = table.offsets[v + 1] as usize;
+                // Most buckets hold no hit: one branch-free pass (vectorised
+                // with AVX2) rules them out before the loop that reports.
+                let bucket = &table.hashes[lo..hi];
+                if !bucket.iter().fold(false, |any, &h| {
+                    any | ((q ^ h).count_ones() <= block.radius)
+                }) {
+                    continue;
+                }
+                for (&h, &j) in table.hashes[lo..hi].iter().zip(&table.ids[lo..hi]) {
+                    let x = q ^ h;
+                    // Found here only if no earlier chunk is as close (that
+                    // chunk found it already).
+                    if x.count_ones() <= block.radius && !(0..c).any(|e| close(x, e)) {
+                        found.push((i.min(j), i.max(j)));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -261,6 +338,29 @@ mod tests {
             assert!(radius < 12 || want.len() > 500, "{} pairs", want.len());
             assert_eq!(got, want, "radius {radius}");
         }
+    }
+
+    #[test]
+    fn the_portable_walk_finds_what_the_dispatched_one_does() {
+        let hs = hashes(3000);
+        let index = HashIndex::new(hs.clone());
+        let radius = 14;
+        let (mut portable, mut fast) = (Vec::new(), Vec::new());
+        for c in 0..CHUNKS {
+            let block = Block {
+                chunk: c,
+                from: 0,
+                to: hs.len(),
+                radius,
+                probes: probe_masks(radius / CHUNKS as u32),
+            };
+            index.walk(&block, &mut portable);
+            index.walk_fast(&block, &mut fast);
+        }
+        portable.sort_unstable();
+        fast.sort_unstable();
+        assert_eq!(with_distances(&hs, portable), brute(&hs, radius));
+        assert_eq!(with_distances(&hs, fast), brute(&hs, radius));
     }
 
     #[test]
