@@ -122,12 +122,16 @@ impl Quality {
         for &v in grey {
             hist[usize::from(v)] += 1;
         }
-        let mean = grey.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let var = grey
+        // Mean and variance from the histogram: exact integer sums, one pass.
+        let (sum, sum2) = hist
             .iter()
-            .map(|&v| (f64::from(v) - mean).powi(2))
-            .sum::<f64>()
-            / n;
+            .enumerate()
+            .fold((0u64, 0u64), |(s, s2), (v, &c)| {
+                let (v, c) = (v as u64, u64::from(c));
+                (s + v * c, s2 + v * v * c)
+            });
+        let mean = sum as f64 / n;
+        let var = (sum2 as f64 / n - mean * mean).max(0.0);
         let entropy = hist
             .iter()
             .filter(|&&c| c > 0)
@@ -169,44 +173,51 @@ fn percentile(hist: &[u32; 256], n: usize, q: f64) -> u8 {
     255
 }
 
+/// Variance of the 4-neighbour Laplacian over the interior pixels. The sums
+/// are integers (exact): a row's in `i32`, the image's in `i64`.
 fn laplacian_variance(grey: &[u8], w: usize, h: usize) -> f64 {
     if w < 3 || h < 3 {
         return 0.0;
     }
-    let mut sum = 0.0;
-    let mut sum2 = 0.0;
+    let (mut sum, mut sum2) = (0i64, 0i64);
     for y in 1..h - 1 {
+        let above = &grey[(y - 1) * w..y * w];
+        let row = &grey[y * w..(y + 1) * w];
+        let below = &grey[(y + 1) * w..(y + 2) * w];
+        let (mut s, mut s2) = (0i64, 0i64);
         for x in 1..w - 1 {
-            let c = i32::from(grey[y * w + x]);
-            let l = i32::from(grey[y * w + x - 1])
-                + i32::from(grey[y * w + x + 1])
-                + i32::from(grey[(y - 1) * w + x])
-                + i32::from(grey[(y + 1) * w + x])
-                - 4 * c;
-            let l = f64::from(l);
-            sum += l;
-            sum2 += l * l;
+            let l = i32::from(row[x - 1])
+                + i32::from(row[x + 1])
+                + i32::from(above[x])
+                + i32::from(below[x])
+                - 4 * i32::from(row[x]);
+            s += i64::from(l);
+            s2 += i64::from(l * l);
         }
+        sum += s;
+        sum2 += s2;
     }
     let n = ((w - 2) * (h - 2)) as f64;
-    (sum2 / n - (sum / n).powi(2)).max(0.0)
+    (sum2 as f64 / n - (sum as f64 / n).powi(2)).max(0.0)
 }
 
+/// Hasler and Süsstrunk's colourfulness, from exact integer sums of the
+/// opponent channels (`yb` doubled to stay integral).
 fn colourfulness(rgb: &[u8]) -> f64 {
     let n = (rgb.len() / 3).max(1) as f64;
-    let (mut s_rg, mut s_yb, mut s_rg2, mut s_yb2) = (0.0, 0.0, 0.0, 0.0);
+    let (mut s_rg, mut s_yb2, mut s_rg_sq, mut s_yb2_sq) = (0i64, 0i64, 0i64, 0i64);
     for p in rgb.chunks_exact(3) {
-        let (r, g, b) = (f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
+        let (r, g, b) = (i64::from(p[0]), i64::from(p[1]), i64::from(p[2]));
         let rg = r - g;
-        let yb = 0.5 * (r + g) - b;
+        let yb2 = r + g - 2 * b;
         s_rg += rg;
-        s_yb += yb;
-        s_rg2 += rg * rg;
-        s_yb2 += yb * yb;
+        s_yb2 += yb2;
+        s_rg_sq += rg * rg;
+        s_yb2_sq += yb2 * yb2;
     }
-    let (m_rg, m_yb) = (s_rg / n, s_yb / n);
-    let sd_rg = (s_rg2 / n - m_rg * m_rg).max(0.0).sqrt();
-    let sd_yb = (s_yb2 / n - m_yb * m_yb).max(0.0).sqrt();
+    let (m_rg, m_yb) = (s_rg as f64 / n, s_yb2 as f64 / n / 2.0);
+    let sd_rg = (s_rg_sq as f64 / n - m_rg * m_rg).max(0.0).sqrt();
+    let sd_yb = (s_yb2_sq as f64 / n / 4.0 - m_yb * m_yb).max(0.0).sqrt();
     (sd_rg * sd_rg + sd_yb * sd_yb).sqrt() + 0.3 * (m_rg * m_rg + m_yb * m_yb).sqrt()
 }
 
