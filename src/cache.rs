@@ -230,16 +230,43 @@ impl Cache {
         std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         let mut entries: Vec<&Entry> = self.entries.values().collect();
         entries.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend(postcard::to_stdvec(&Header::current()).map_err(|e| fail(&e))?);
-        bytes.extend(postcard::to_stdvec(&entries).map_err(|e| fail(&e))?);
-        let checksum = blake3::hash(&bytes);
-        bytes.extend_from_slice(&checksum.as_bytes()[..8]);
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
-        tmp.write_all(&bytes).map_err(|e| fail(&e))?;
+        // Streamed to the file through the checksum: a whole copy of the cache
+        // in memory (50 MB at 100,000 images) would set the build's peak RSS.
+        let mut out = Checksummed {
+            inner: std::io::BufWriter::new(tmp.as_file_mut()),
+            hasher: blake3::Hasher::new(),
+        };
+        out.write_all(MAGIC).map_err(|e| fail(&e))?;
+        postcard::to_io(&Header::current(), &mut out).map_err(|e| fail(&e))?;
+        postcard::to_io(&entries, &mut out).map_err(|e| fail(&e))?;
+        let checksum = out.hasher.finalize();
+        out.inner
+            .write_all(&checksum.as_bytes()[..8])
+            .and_then(|()| out.inner.flush())
+            .map_err(|e| fail(&e))?;
+        drop(out);
         tmp.persist(file).map_err(|e| fail(&e.error))?;
         self.dirty = false;
         Ok(())
+    }
+}
+
+/// A writer that hashes what it passes on.
+struct Checksummed<W> {
+    inner: W,
+    hasher: blake3::Hasher,
+}
+
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 

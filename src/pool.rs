@@ -61,7 +61,7 @@ pub(crate) mod fake {
                 phash: crate::features::PHash(sig),
                 signature: crate::features::Signature::new(&thumb),
                 quality: Quality::default(),
-                histogram: vec![0; 3 * crate::features::HIST_BINS],
+                histogram: vec![0; 3 * crate::features::HIST_BINS].into(),
             },
         }
     }

@@ -178,7 +178,7 @@ mod tests {
                     h[c * HIST_BINS + usize::from(level) * HIST_BINS / 256] = 100;
                     h[c * HIST_BINS + HIST_BINS - 1 - usize::from(level) * HIST_BINS / 512] = 100;
                 }
-                i.features.histogram = h;
+                i.features.histogram = h.into();
                 i
             })
             .collect()

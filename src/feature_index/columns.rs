@@ -479,7 +479,8 @@ impl Columns<'_> {
                         .map(|&c| {
                             u16::try_from(c).map_err(|_| bad("a histogram count out of range"))
                         })
-                        .collect::<Result<_, _>>()?,
+                        .collect::<Result<Vec<u16>, _>>()?
+                        .into(),
                 };
                 Ok(features)
             } else {

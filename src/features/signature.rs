@@ -14,7 +14,7 @@
 //! removes bursts (1.7–2.0 % of duplicate groups leak on medium pools of seeds
 //! 0–3) without merging scenes.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -42,9 +42,12 @@ static BASIS: LazyLock<Vec<f32>> = LazyLock::new(|| {
 });
 
 /// A unit-length vector of frequency-weighted low-band DCT coefficients
-/// (35 values, 140 bytes; cached with the other features).
+/// (35 values, 140 bytes; cached with the other features). Clones share the
+/// values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Signature(Vec<f32>);
+pub struct Signature(
+    #[serde(deserialize_with = "super::shared::<_, _, { Signature::LEN }>")] Arc<[f32]>,
+);
 
 impl Signature {
     /// The signature of a `THUMB_SIDE²` grey thumbnail.
@@ -79,7 +82,7 @@ impl Signature {
         } else {
             coeffs.iter_mut().for_each(|c| *c = 0.0);
         }
-        Signature(coeffs)
+        Signature(coeffs.into())
     }
 
     /// Number of values in a signature.
@@ -93,7 +96,7 @@ impl Signature {
     /// A signature stored elsewhere (the feature index), from its values;
     /// `None` when there are not [`Signature::LEN`] of them.
     pub fn from_values(values: Vec<f32>) -> Option<Self> {
-        (values.len() == Self::LEN).then_some(Signature(values))
+        (values.len() == Self::LEN).then(|| Signature(values.into()))
     }
 
     /// Whether the image has no structure at all (a flat frame).
@@ -108,7 +111,7 @@ pub fn similarity(a: &Signature, b: &Signature) -> f32 {
     if a.is_flat() && b.is_flat() {
         return 1.0;
     }
-    let rho = a.0.iter().zip(&b.0).map(|(x, y)| x * y).sum::<f32>();
+    let rho = a.0.iter().zip(b.0.iter()).map(|(x, y)| x * y).sum::<f32>();
     ((1.0 + rho) / 2.0).clamp(0.0, 1.0)
 }
 
