@@ -153,22 +153,60 @@ pub fn scan(
             Ok(_) => return Err(ScanError::RootNotAFolder { path: root.clone() }),
             Err(_) => return Err(ScanError::MissingRoot { path: root.clone() }),
         }
-        let walker = WalkDir::new(root)
-            .follow_links(walk.follow_symlinks)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
-        for entry in walker {
-            if crate::cancel::check(cancel).is_err() {
-                return Err(ScanError::Interrupted);
-            }
+        walk_folder(root, &names, exclude, walk, &real_roots, &mut out, cancel)?;
+    }
+    for list in [&mut out.files, &mut out.videos] {
+        list.sort_by(|a, b| a.path.cmp(&b.path));
+        list.dedup_by(|a, b| a.path == b.path);
+    }
+    Ok(out)
+}
+
+/// What one directory entry of a local root became.
+enum Found {
+    Image(FileEntry),
+    Video(FileEntry),
+    Issue(WalkIssue),
+    Excluded,
+}
+
+/// Walks the folder `root` into `out`. The directories are read in order on
+/// this thread; the per-file work (symlink checks, names, `exclude`, the
+/// `stat` behind [`Version`]) runs on the rayon pool, in blocks, and is merged
+/// back in walk order: at 100,000 files the `stat`s alone took 0.3 s.
+fn walk_folder(
+    root: &Path,
+    names: &paths::RootNames,
+    exclude: &[PathPattern],
+    walk: Walk,
+    real_roots: &[PathBuf],
+    out: &mut Scan,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<(), ScanError> {
+    use rayon::prelude::*;
+    /// Entries handed to the pool at once: enough to keep it busy, few enough
+    /// that Ctrl-C is seen between blocks.
+    const BLOCK: usize = 8192;
+    let walker = WalkDir::new(root)
+        .follow_links(walk.follow_symlinks)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
+    let mut pending: Vec<Result<(walkdir::DirEntry, bool), WalkIssue>> = Vec::new();
+    let mut walker = walker.peekable();
+    while walker.peek().is_some() {
+        if crate::cancel::check(cancel).is_err() {
+            return Err(ScanError::Interrupted);
+        }
+        pending.clear();
+        for entry in walker.by_ref() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    out.issues.push(WalkIssue {
-                        path: e.path().map_or_else(|| root.clone(), Path::to_owned),
+                    pending.push(Err(WalkIssue {
+                        path: e.path().map_or_else(|| root.to_owned(), Path::to_owned),
                         message: e.to_string(),
-                    });
+                    }));
                     continue;
                 }
             };
@@ -184,54 +222,78 @@ pub fn scan(
             if !entry.file_type().is_file() {
                 continue;
             }
-            if entry.path_is_symlink() && !walk.allow_outside {
-                let target = std::fs::canonicalize(entry.path());
-                if !target
-                    .as_ref()
-                    .is_ok_and(|t| real_roots.iter().any(|r| t.starts_with(r)))
-                {
-                    out.issues.push(WalkIssue {
-                        path: entry.path().to_owned(),
-                        message: format!(
-                            "symlink leads outside the roots (to {}); set sources.allow_outside = true to read it",
-                            target.map_or_else(|e| e.to_string(), |t| t.display().to_string())
-                        ),
-                    });
-                    continue;
-                }
+            pending.push(Ok((entry, video)));
+            if pending.len() == BLOCK {
+                break;
             }
-            let path = paths::normalize(entry.path());
-            let rel = paths::slash(&names.rel(&path));
-            if exclude.iter().any(|p| p.is_match(&rel)) {
-                out.excluded += 1;
-                continue;
-            }
-            match entry.metadata() {
-                Ok(meta) => {
-                    let file = FileEntry {
-                        path,
-                        rel,
-                        version: Version::of(&meta),
-                        frame_of: None,
-                    };
-                    if video {
-                        out.videos.push(file);
-                    } else {
-                        out.files.push(file);
-                    }
-                }
-                Err(e) => out.issues.push(WalkIssue {
-                    path,
-                    message: e.to_string(),
-                }),
+        }
+        let found: Vec<Found> = pending
+            .par_drain(..)
+            .map(|step| match step {
+                Err(issue) => Found::Issue(issue),
+                Ok((entry, video)) => look_at(&entry, video, names, exclude, walk, real_roots),
+            })
+            .collect();
+        for f in found {
+            match f {
+                Found::Image(file) => out.files.push(file),
+                Found::Video(file) => out.videos.push(file),
+                Found::Issue(issue) => out.issues.push(issue),
+                Found::Excluded => out.excluded += 1,
             }
         }
     }
-    for list in [&mut out.files, &mut out.videos] {
-        list.sort_by(|a, b| a.path.cmp(&b.path));
-        list.dedup_by(|a, b| a.path == b.path);
+    Ok(())
+}
+
+/// The per-file half of [`walk_folder`].
+fn look_at(
+    entry: &walkdir::DirEntry,
+    video: bool,
+    names: &paths::RootNames,
+    exclude: &[PathPattern],
+    walk: Walk,
+    real_roots: &[PathBuf],
+) -> Found {
+    if entry.path_is_symlink() && !walk.allow_outside {
+        let target = std::fs::canonicalize(entry.path());
+        if !target
+            .as_ref()
+            .is_ok_and(|t| real_roots.iter().any(|r| t.starts_with(r)))
+        {
+            return Found::Issue(WalkIssue {
+                path: entry.path().to_owned(),
+                message: format!(
+                    "symlink leads outside the roots (to {}); set sources.allow_outside = true to read it",
+                    target.map_or_else(|e| e.to_string(), |t| t.display().to_string())
+                ),
+            });
+        }
     }
-    Ok(out)
+    let path = paths::normalize(entry.path());
+    let rel = paths::slash(&names.rel(&path));
+    if exclude.iter().any(|p| p.is_match(&rel)) {
+        return Found::Excluded;
+    }
+    match entry.metadata() {
+        Ok(meta) => {
+            let file = FileEntry {
+                path,
+                rel,
+                version: Version::of(&meta),
+                frame_of: None,
+            };
+            if video {
+                Found::Video(file)
+            } else {
+                Found::Image(file)
+            }
+        }
+        Err(e) => Found::Issue(WalkIssue {
+            path,
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// Lists the images under the object-store prefix `root` into `out`, as
