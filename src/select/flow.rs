@@ -274,6 +274,18 @@ mod tests {
         }
     }
 
+    /// Runs `g` from node 0 to node `n - 1` and compares it with [`reference`]
+    /// on `edges` (the same network as unit and plain edges).
+    fn agrees_with_reference(
+        g: &mut Network,
+        n: usize,
+        edges: &[(usize, usize, i64, i64)],
+        case: usize,
+    ) {
+        let got = g.min_cost_max_flow(0, n - 1, &cancel::NEVER).unwrap();
+        assert_eq!(got, reference(n, edges, 0, n - 1), "case {case}: {edges:?}");
+    }
+
     #[test]
     fn matches_a_bellman_ford_reference_on_random_networks() {
         let mut rng = crate::rng::SplitMix64::new(5, 0);
@@ -297,12 +309,7 @@ mod tests {
             for &(u, v, cap, cost) in &edges {
                 g.add_edge(u, v, cap, cost);
             }
-            let got = g.min_cost_max_flow(0, n - 1, &cancel::NEVER).unwrap();
-            assert_eq!(
-                got,
-                reference(n, &edges, 0, n - 1),
-                "case {case}: {edges:?}"
-            );
+            agrees_with_reference(&mut g, n, &edges, case);
         }
     }
 
@@ -335,12 +342,7 @@ mod tests {
                     g.add_edge(u, v, cap, cost);
                 }
             }
-            let got = g.min_cost_max_flow(0, n - 1, &cancel::NEVER).unwrap();
-            assert_eq!(
-                got,
-                reference(n, &units, 0, n - 1),
-                "case {case}: {units:?}"
-            );
+            agrees_with_reference(&mut g, n, &units, case);
             for (e, len) in convex {
                 assert!((0..=len as i64).contains(&g.flow(e)));
                 convex_used += usize::from(g.flow(e) > 0);
