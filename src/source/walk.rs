@@ -184,8 +184,7 @@ fn walk_folder(
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(), ScanError> {
     use rayon::prelude::*;
-    /// Entries handed to the pool at once: enough to keep it busy, few enough
-    /// that Ctrl-C is seen between blocks.
+    /// Entries handed to the pool at once.
     const BLOCK: usize = 8192;
     let walker = WalkDir::new(root)
         .follow_links(walk.follow_symlinks)
@@ -195,11 +194,11 @@ fn walk_folder(
     let mut pending: Vec<Result<(walkdir::DirEntry, bool), WalkIssue>> = Vec::new();
     let mut walker = walker.peekable();
     while walker.peek().is_some() {
-        if crate::cancel::check(cancel).is_err() {
-            return Err(ScanError::Interrupted);
-        }
         pending.clear();
         for entry in walker.by_ref() {
+            if crate::cancel::check(cancel).is_err() {
+                return Err(ScanError::Interrupted);
+            }
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
