@@ -5,7 +5,8 @@
 //! to find every pair within the radius (all cores, as a build does), the pairs
 //! found, and the index's bytes per hash.
 //!
-//! `cargo bench --bench index [-- RADIUS...]` (default radii 8 and 12).
+//! `cargo bench --bench index [-- RADIUS...]` (default radii 8 and 14, the
+//! near-duplicate candidate radius).
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -51,7 +52,7 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let radii = if radii.is_empty() { vec![8, 12] } else { radii };
+    let radii = if radii.is_empty() { vec![8, 14] } else { radii };
     println!(
         "{:>9} {:>6} {:>9} {:>9} {:>11} {:>8}",
         "hashes", "radius", "build s", "pairs s", "pairs", "B/hash"
