@@ -247,7 +247,7 @@ impl HashIndex {
                 }) {
                     continue;
                 }
-                for (&h, &j) in table.hashes[lo..hi].iter().zip(&table.ids[lo..hi]) {
+                for (&h, &j) in bucket.iter().zip(&table.ids[lo..hi]) {
                     let x = q ^ h;
                     // Found here only if no earlier chunk is as close (that
                     // chunk found it already).

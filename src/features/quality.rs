@@ -173,8 +173,8 @@ fn percentile(hist: &[u32; 256], n: usize, q: f64) -> u8 {
     255
 }
 
-/// Variance of the 4-neighbour Laplacian over the interior pixels. The sums
-/// are integers (exact): a row's in `i32`, the image's in `i64`.
+/// Variance of the 4-neighbour Laplacian over the interior pixels, from exact
+/// `i64` sums.
 fn laplacian_variance(grey: &[u8], w: usize, h: usize) -> f64 {
     if w < 3 || h < 3 {
         return 0.0;
@@ -184,18 +184,15 @@ fn laplacian_variance(grey: &[u8], w: usize, h: usize) -> f64 {
         let above = &grey[(y - 1) * w..y * w];
         let row = &grey[y * w..(y + 1) * w];
         let below = &grey[(y + 1) * w..(y + 2) * w];
-        let (mut s, mut s2) = (0i64, 0i64);
         for x in 1..w - 1 {
             let l = i32::from(row[x - 1])
                 + i32::from(row[x + 1])
                 + i32::from(above[x])
                 + i32::from(below[x])
                 - 4 * i32::from(row[x]);
-            s += i64::from(l);
-            s2 += i64::from(l * l);
+            sum += i64::from(l);
+            sum2 += i64::from(l * l);
         }
-        sum += s;
-        sum2 += s2;
     }
     let n = ((w - 2) * (h - 2)) as f64;
     (sum2 as f64 / n - (sum as f64 / n).powi(2)).max(0.0)

@@ -194,7 +194,6 @@ fn walk_folder(
     let mut pending: Vec<Result<(walkdir::DirEntry, bool), WalkIssue>> = Vec::new();
     let mut walker = walker.peekable();
     while walker.peek().is_some() {
-        pending.clear();
         for entry in walker.by_ref() {
             if crate::cancel::check(cancel).is_err() {
                 return Err(ScanError::Interrupted);
