@@ -256,28 +256,28 @@ pub fn measure(
 /// 16-bit counts: a raster whose fullest bin passes 65,535 (more pixels than
 /// 256×256 in one bin) has every count scaled down by the same factor.
 fn channel_histogram(raster: &Raster) -> Vec<u16> {
-    let mut h = vec![0u32; 3 * HIST_BINS];
+    let mut channels = [[0u32; HIST_BINS]; 3];
     let bin = |v: u8| usize::from(v) * HIST_BINS / 256;
     match &raster.rgb {
         Some(rgb) => {
-            for px in rgb.chunks_exact(3) {
-                for (c, &v) in px.iter().enumerate() {
-                    h[c * HIST_BINS + bin(v)] += 1;
+            for px in rgb.as_chunks::<3>().0 {
+                for (h, &v) in channels.iter_mut().zip(px) {
+                    h[bin(v)] += 1;
                 }
             }
         }
         None => {
             for &v in &raster.grey {
-                for c in 0..3 {
-                    h[c * HIST_BINS + bin(v)] += 1;
-                }
+                channels[0][bin(v)] += 1;
             }
+            channels = [channels[0]; 3];
         }
     }
+    let h = channels.as_flattened();
     let fullest = u64::from(h.iter().copied().max().unwrap_or(0)).max(1);
     let limit = u64::from(u16::MAX);
-    h.into_iter()
-        .map(|v| {
+    h.iter()
+        .map(|&v| {
             let v = u64::from(v);
             let scaled = if fullest > limit {
                 v * limit / fullest

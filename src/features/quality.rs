@@ -202,20 +202,52 @@ fn laplacian_variance(grey: &[u8], w: usize, h: usize) -> f64 {
 /// opponent channels (`yb` doubled to stay integral).
 fn colourfulness(rgb: &[u8]) -> f64 {
     let n = (rgb.len() / 3).max(1) as f64;
-    let (mut s_rg, mut s_yb2, mut s_rg_sq, mut s_yb2_sq) = (0i64, 0i64, 0i64, 0i64);
-    for p in rgb.chunks_exact(3) {
-        let (r, g, b) = (i64::from(p[0]), i64::from(p[1]), i64::from(p[2]));
-        let rg = r - g;
-        let yb2 = r + g - 2 * b;
-        s_rg += rg;
-        s_yb2 += yb2;
-        s_rg_sq += rg * rg;
-        s_yb2_sq += yb2 * yb2;
-    }
+    let [s_rg, s_yb2, s_rg_sq, s_yb2_sq] = opponent_sums(rgb);
     let (m_rg, m_yb) = (s_rg as f64 / n, s_yb2 as f64 / n / 2.0);
     let sd_rg = (s_rg_sq as f64 / n - m_rg * m_rg).max(0.0).sqrt();
     let sd_yb = (s_yb2_sq as f64 / n / 4.0 - m_yb * m_yb).max(0.0).sqrt();
     (sd_rg * sd_rg + sd_yb * sd_yb).sqrt() + 0.3 * (m_rg * m_rg + m_yb * m_yb).sqrt()
+}
+
+/// The opponent channels of one pixel: `rg = R − G` and `yb2 = R + G − 2B`.
+fn opponents(p: &[u8]) -> (i32, i32) {
+    let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
+    (r - g, r + g - 2 * b)
+}
+
+/// Σ rg, Σ yb2, Σ rg², Σ yb2² over interleaved RGB, exactly.
+///
+/// Sixteen `i32` lanes per sum, emptied into `i64` every 256 blocks of sixteen
+/// pixels (a lane then holds at most 256 · 510² < 2³¹), so the loop runs as
+/// vector code.
+fn opponent_sums(rgb: &[u8]) -> [i64; 4] {
+    const LANES: usize = 16;
+    let mut total = [0i64; 4];
+    let (blocks, rest) = rgb.as_chunks::<{ 3 * LANES }>();
+    for run in blocks.chunks(256) {
+        let mut lanes = [[0i32; LANES]; 4];
+        for p in run {
+            for j in 0..LANES {
+                let (rg, yb2) = opponents(&p[3 * j..3 * j + 3]);
+                lanes[0][j] += rg;
+                lanes[1][j] += yb2;
+                lanes[2][j] += rg * rg;
+                lanes[3][j] += yb2 * yb2;
+            }
+        }
+        for (t, lane) in total.iter_mut().zip(&lanes) {
+            *t += lane.iter().map(|&v| i64::from(v)).sum::<i64>();
+        }
+    }
+    for p in rest.chunks_exact(3) {
+        let (rg, yb2) = opponents(p);
+        let (rg, yb2) = (i64::from(rg), i64::from(yb2));
+        total[0] += rg;
+        total[1] += yb2;
+        total[2] += rg * rg;
+        total[3] += yb2 * yb2;
+    }
+    total
 }
 
 /// The IJG (libjpeg) standard luminance table, natural order.
@@ -313,6 +345,33 @@ mod tests {
             let v = (s >> 16) as u8;
             Rgb([v, v.wrapping_mul(3), v / 2])
         })
+    }
+
+    #[test]
+    fn opponent_sums_are_exact_over_blocks_and_remainders() {
+        let naive = |rgb: &[u8]| {
+            rgb.chunks_exact(3).fold([0i64; 4], |mut s, p| {
+                let (r, g, b) = (i64::from(p[0]), i64::from(p[1]), i64::from(p[2]));
+                let (rg, yb2) = (r - g, r + g - 2 * b);
+                s[0] += rg;
+                s[1] += yb2;
+                s[2] += rg * rg;
+                s[3] += yb2 * yb2;
+                s
+            })
+        };
+        // Past one 256-block run, with a remainder; and the extreme yb2 = ±510.
+        for n in [0, 5, 16, 4096, 4096 + 16 * 3 + 7, 9000] {
+            let rgb: Vec<u8> = (0..3 * n)
+                .map(|i| ((i * 131 + i / 7) % 256) as u8)
+                .collect();
+            assert_eq!(opponent_sums(&rgb), naive(&rgb), "{n} pixels");
+        }
+        let blue = [0, 0, 255].repeat(5000);
+        assert_eq!(opponent_sums(&blue), naive(&blue));
+        assert_eq!(opponent_sums(&blue)[3], 5000 * 510 * 510);
+        let yellow = [255, 255, 0].repeat(5000);
+        assert_eq!(opponent_sums(&yellow), naive(&yellow));
     }
 
     #[test]
