@@ -11,6 +11,9 @@
 # long build) and ImageHash (`pip install imagehash`); the script says which it
 # could not run. Every tool hashes every image cold: calibset with --no-cache,
 # czkawka_cli with an empty cache folder, ImageHash in one process per core.
+# A fourth row, `decode`, is the floor to compare with: Pillow's libjpeg-turbo
+# (with its SIMD code) decoding every file and nothing else, JPEGs at the same
+# reduced DCT scale calibset uses (short side >= 120 px), in one process per core.
 # The pool is built with ../shared/bench/make-pool on first use, in
 # ${TMPDIR:-/tmp}/calibset-bench-pool-SIZE.
 set -euo pipefail
@@ -45,6 +48,30 @@ with ProcessPoolExecutor(jobs) as ex:
 print(f"{done} hashed", file=sys.stderr)
 PY
 
+cat > "$work/decode_pool.py" <<'PY'
+import os, sys
+from concurrent.futures import ProcessPoolExecutor
+from PIL import Image
+
+def decode(path):
+    try:
+        with Image.open(path) as im:
+            if im.format == "JPEG":
+                w, h = im.size
+                short = max(1, min(w, h))
+                im.draft("RGB", (-(-w * 120 // short), -(-h * 120 // short)))
+            im.load()
+            return True
+    except Exception:
+        return False
+
+root, jobs = sys.argv[1], int(sys.argv[2])
+paths = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+with ProcessPoolExecutor(jobs) as ex:
+    done = sum(ex.map(decode, paths, chunksize=64))
+print(f"{done} decoded", file=sys.stderr)
+PY
+
 declare -A cmd
 cmd[calibset]="$PWD/target/release/calibset audit $pool --no-cache --jobs $jobs -q"
 missing=()
@@ -59,9 +86,15 @@ if python3 -c 'import imagehash' 2>/dev/null; then
 else
   missing+=("ImageHash (pip install imagehash)")
 fi
+if python3 -c 'import PIL' 2>/dev/null; then
+  cmd[decode]="python3 $work/decode_pool.py $pool $jobs"
+else
+  missing+=("the decode floor (pip install pillow)")
+fi
 tools=(calibset)
 [ -n "${cmd[czkawka]:-}" ] && tools+=(czkawka)
 [ -n "${cmd[imagehash]:-}" ] && tools+=(imagehash)
+[ -n "${cmd[decode]:-}" ] && tools+=(decode)
 
 run() { # tool round -> appends "wall cpu" to $work/tool.times
   local t="$1"
@@ -89,4 +122,5 @@ for t in "${tools[@]:1}"; do
   awk -v a="${rate[calibset]}" -v b="${rate[$t]}" -v t="$t" \
     'BEGIN { printf "calibset / %s: %.2fx images per CPU-second\n", t, a / b }'
 done
+[ -n "${rate[decode]:-}" ] && echo "(decode: Pillow/libjpeg-turbo decoding alone, the floor calibset's decode pass builds on)"
 for m in "${missing[@]}"; do echo "not run: $m"; done
