@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::label::Origin;
 use crate::pool::PoolImage;
 
-pub use crate::features::{Signature, similarity};
+pub use crate::features::{Signature, Signatures, similarity};
 pub use index::HashIndex;
 pub use sequence::{SequencePlan, SequenceSummary};
 
@@ -36,7 +36,7 @@ pub use sequence::{SequencePlan, SequenceSummary};
 ///
 /// On make-pool medium, 9 % of the pairs the similarity test accepts lie more
 /// than 12 bits apart (up to 20); 14 finds 97 % of them and costs the same as
-/// 12 in [`HashIndex`] (3 bits per 16-bit chunk). The median pHash sets exactly
+/// 12 in [`HashIndex`] (2 bits per 13-bit chunk). The median pHash sets exactly
 /// 32 bits, so distances are even and 14 is 15. Wider radii added no fewer
 /// leaks and, with all pairs tested, 6 cross-scene merges.
 pub const CANDIDATE_RADIUS: u32 = 14;
@@ -403,10 +403,7 @@ fn near_pairs(
     settings: &DedupSettings,
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(Vec<Edge>, usize), crate::cancel::Interrupted> {
-    let signatures: Vec<&Signature> = alive
-        .iter()
-        .map(|&i| &images[i].features.signature)
-        .collect();
+    let signatures = Signatures::new(alive.iter().map(|&i| &images[i].features.signature));
     let mut scopes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (k, &i) in alive.iter().enumerate() {
         scopes
@@ -456,7 +453,7 @@ fn near_pairs(
                 let accepted = cands
                     .into_iter()
                     .filter_map(|other| {
-                        let sim = similarity(signatures[k], signatures[other]);
+                        let sim = signatures.similarity(k, other);
                         let dist = img
                             .features
                             .phash

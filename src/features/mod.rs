@@ -21,7 +21,7 @@ pub use crate::decode::{Format, Limits, Raster};
 #[cfg(test)]
 pub(crate) use quality::jpeg_quality;
 pub use quality::{MEASURED_TAGS, Quality, Thresholds};
-pub use signature::{Signature, similarity};
+pub use signature::{Signature, Signatures, similarity};
 
 /// Short side, in pixels, of the reduced image features are computed on.
 pub const ANALYSIS_SHORT_SIDE: u32 = 120;
