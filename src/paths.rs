@@ -76,6 +76,11 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// `path` relative to `base` (both normalised, both absolute or both relative),
 /// with `..` where `path` lies outside `base`.
 pub fn relative(path: &Path, base: &Path) -> PathBuf {
+    // The usual case, a path inside `base`, without collecting either path's
+    // components (this runs several times per image in a build).
+    if let Ok(rest) = path.strip_prefix(base) {
+        return rest.components().collect();
+    }
     let p: Vec<_> = path.components().collect();
     let b: Vec<_> = base
         .components()
@@ -330,6 +335,22 @@ mod tests {
         assert_eq!(
             relative(Path::new("/d/data/1.jpg"), Path::new("/d/pool")),
             Path::new("../data/1.jpg")
+        );
+        assert_eq!(
+            relative(Path::new("/d/pool/a//b.jpg"), Path::new("/d/pool/")),
+            Path::new("a/b.jpg")
+        );
+        assert_eq!(
+            relative(Path::new("/d/poolside/1.jpg"), Path::new("/d/pool")),
+            Path::new("../poolside/1.jpg")
+        );
+        assert_eq!(
+            relative(Path::new("/d/pool"), Path::new("/d/pool")),
+            Path::new("")
+        );
+        assert_eq!(
+            relative(Path::new("frames/1.jpg"), Path::new("./frames")),
+            Path::new("1.jpg")
         );
         assert_eq!(slash(Path::new("a/b/c.jpg")), "a/b/c.jpg");
         assert!(is_within(Path::new("/a/b/c"), Path::new("/a/b")));
