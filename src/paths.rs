@@ -328,30 +328,17 @@ mod tests {
 
     #[test]
     fn relates() {
-        assert_eq!(
-            relative(Path::new("/d/pool/frames/1.jpg"), Path::new("/d/pool")),
-            Path::new("frames/1.jpg")
-        );
-        assert_eq!(
-            relative(Path::new("/d/data/1.jpg"), Path::new("/d/pool")),
-            Path::new("../data/1.jpg")
-        );
-        assert_eq!(
-            relative(Path::new("/d/pool/a//b.jpg"), Path::new("/d/pool/")),
-            Path::new("a/b.jpg")
-        );
-        assert_eq!(
-            relative(Path::new("/d/poolside/1.jpg"), Path::new("/d/pool")),
-            Path::new("../poolside/1.jpg")
-        );
-        assert_eq!(
-            relative(Path::new("/d/pool"), Path::new("/d/pool")),
-            Path::new("")
-        );
-        assert_eq!(
-            relative(Path::new("frames/1.jpg"), Path::new("./frames")),
-            Path::new("1.jpg")
-        );
+        for (path, base, want) in [
+            ("/d/pool/frames/1.jpg", "/d/pool", "frames/1.jpg"),
+            ("/d/data/1.jpg", "/d/pool", "../data/1.jpg"),
+            ("/d/pool/a//b.jpg", "/d/pool/", "a/b.jpg"),
+            ("/d/poolside/1.jpg", "/d/pool", "../poolside/1.jpg"),
+            ("/d/pool", "/d/pool", ""),
+            ("frames/1.jpg", "./frames", "1.jpg"),
+        ] {
+            let got = relative(Path::new(path), Path::new(base));
+            assert_eq!(got, Path::new(want), "{path} from {base}");
+        }
         assert_eq!(slash(Path::new("a/b/c.jpg")), "a/b/c.jpg");
         assert!(is_within(Path::new("/a/b/c"), Path::new("/a/b")));
         assert!(!is_within(Path::new("/a/bc"), Path::new("/a/b")));
