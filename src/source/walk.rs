@@ -191,40 +191,10 @@ fn walk_folder(
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
-    let mut pending: Vec<Result<(walkdir::DirEntry, bool), WalkIssue>> = Vec::new();
-    let mut walker = walker.peekable();
-    while walker.peek().is_some() {
-        for entry in walker.by_ref() {
-            if crate::cancel::check(cancel).is_err() {
-                return Err(ScanError::Interrupted);
-            }
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    pending.push(Err(WalkIssue {
-                        path: e.path().map_or_else(|| root.to_owned(), Path::to_owned),
-                        message: e.to_string(),
-                    }));
-                    continue;
-                }
-            };
-            let video = is_video_path(entry.path());
-            if !(video || is_image_path(entry.path())) {
-                continue;
-            }
-            if entry.file_type().is_symlink() {
-                // Not followed (a followed link reports its target's type).
-                out.symlinks_skipped += 1;
-                continue;
-            }
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            pending.push(Ok((entry, video)));
-            if pending.len() == BLOCK {
-                break;
-            }
-        }
+    // Hands the pending entries to the pool and merges what they became into
+    // `out`, in walk order.
+    let settle = |pending: &mut Vec<Result<(walkdir::DirEntry, bool), WalkIssue>>,
+                  out: &mut Scan| {
         let found: Vec<Found> = pending
             .par_drain(..)
             .map(|step| match step {
@@ -240,7 +210,40 @@ fn walk_folder(
                 Found::Excluded => out.excluded += 1,
             }
         }
+    };
+    let mut pending = Vec::new();
+    for entry in walker {
+        if crate::cancel::check(cancel).is_err() {
+            return Err(ScanError::Interrupted);
+        }
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                pending.push(Err(WalkIssue {
+                    path: e.path().map_or_else(|| root.to_owned(), Path::to_owned),
+                    message: e.to_string(),
+                }));
+                continue;
+            }
+        };
+        let video = is_video_path(entry.path());
+        if !(video || is_image_path(entry.path())) {
+            continue;
+        }
+        if entry.file_type().is_symlink() {
+            // Not followed (a followed link reports its target's type).
+            out.symlinks_skipped += 1;
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        pending.push(Ok((entry, video)));
+        if pending.len() == BLOCK {
+            settle(&mut pending, out);
+        }
     }
+    settle(&mut pending, out);
     Ok(())
 }
 
