@@ -6,10 +6,11 @@
 //! `r` bits apart differ in at most `⌊r/5⌋` bits of at least one chunk
 //! (pigeonhole), so a query looks only in the buckets whose value is that close to
 //! its own chunk — 92 of the 8,192 at the near-duplicate radius 14, 14 at radius 8
-//! — and compares the hashes stored there, side by side in memory. A pair is reported by the first chunk in which it
-//! is that close, so once; and each chunk looks at a pair from one side only (the
-//! member with the lower chunk value, or the earlier one in a shared bucket),
-//! which halves the probes and comparisons of a plain query-by-query walk.
+//! — and compares the hashes stored there, side by side in memory. A pair is
+//! reported by the first chunk in which it is that close, so once; and each chunk
+//! looks at a pair from one side only (the member with the lower chunk value, or
+//! the earlier one in a shared bucket), which halves the probes and comparisons of
+//! a plain query-by-query walk.
 //!
 //! A BK-tree, the usual answer, prunes almost nothing at such radii on 64 bits (it
 //! compared 100,000 hashes in 97–136 CPU-s where a plain scan took 6.4). Here the
@@ -238,8 +239,8 @@ impl HashIndex {
     }
 
     /// With AVX-512's vector population count the bucket test counts eight
-    /// hashes' bits per instruction: 1,000,000 hashes at radius 14 in 4 s
-    /// where AVX2 takes 6.5 s.
+    /// hashes' bits per instruction: 1,000,000 hashes at radius 14 in 3.5 s
+    /// where AVX2 took 6.5 s (two threads).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,popcnt")]
     fn walk_avx512(&self, block: &Block, found: &mut Vec<(u32, u32)>) {
