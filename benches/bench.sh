@@ -11,7 +11,7 @@ pool="${TMPDIR:-/tmp}/calibset-bench-pool-$size"
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
 cargo build --release -q
 bin="$PWD/target/release/calibset"
-sed 's/^total = 150/total = 300/' benches/pool-small.toml > "$pool/calibset-bench.toml"
+sed -e 's/^total = 150/total = 300/' -e 's/^min = 3/min = 1/' benches/pool-small.toml > "$pool/calibset-bench.toml"
 work="$(mktemp -d)"
 common=(build --recipe "$pool/calibset-bench.toml" --out "$work/out" --force -q)
 files=$(find "$pool/frames" "$pool/stills" -type f | wc -l)
