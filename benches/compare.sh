@@ -77,7 +77,8 @@ cmd[calibset]="$PWD/target/release/calibset audit $pool --no-cache --jobs $jobs 
 missing=()
 if command -v czkawka_cli >/dev/null; then
   # A fresh cache folder for every run: czkawka keeps its hashes in $XDG_CACHE_HOME/czkawka.
-  cmd[czkawka]="rm -rf $work/xdg && XDG_CACHE_HOME=$work/xdg czkawka_cli image -d $pool/frames -d $pool/stills -f $work/czkawka.txt"
+  # -m 1: every file, as the other tools (by default it skips files under 16 KiB).
+  cmd[czkawka]="rm -rf $work/xdg && XDG_CACHE_HOME=$work/xdg czkawka_cli image -m 1 -d $pool/frames -d $pool/stills -f $work/czkawka.txt"
 else
   missing+=("czkawka_cli (cargo install czkawka_cli --locked)")
 fi
@@ -99,7 +100,10 @@ tools=(calibset)
 run() { # tool round -> appends "wall cpu" to $work/tool.times
   local t="$1"
   /usr/bin/time -f "%e %U %S" -o "$work/t" bash -c "${cmd[$t]} >/dev/null 2>&1" || true
-  awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$work/t" >> "$work/$t.times"
+  # GNU time puts "Command exited with non-zero status N" above the figures
+  # when a tool exits non-zero (czkawka_cli's 11: duplicates found): read only
+  # the last line.
+  tail -n 1 "$work/t" | awk '{ printf "%s %.3f\n", $1, $2 + $3 }' >> "$work/$t.times"
 }
 echo "pool: $size, $images files, $jobs jobs, $reps rounds after a warm-up"
 for t in "${tools[@]}"; do run "$t"; done
