@@ -9,8 +9,8 @@
 # Pools are generated once per seed (${TMPDIR:-/tmp}/calibset-bench-pool-SIZE-sSEED,
 # about 90 s each for medium) and reused. Prints, per seed: duplicate groups of two
 # or more images, the share of them that keep two or more images ("leaked"),
-# pairs of different scenes put in one group ("cross-scene"), and the pairwise
-# recall and precision of the groups. Needs numpy and scipy (score.py).
+# the pairwise recall of the groups, and pairs of different scenes put in one
+# group ("cross-scene"). Needs numpy and scipy (score.py).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 size="${1:-medium}"
@@ -22,7 +22,10 @@ shared="../shared/bench"
 cargo build --release -q
 bin="$PWD/target/release/calibset"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+recipe=""
+# The recipe sits in the pool (its paths are relative to it): removed even
+# when a build fails.
+trap 'rm -rf "$work"; [ -z "$recipe" ] || rm -f "$recipe"' EXIT
 
 printf 'dedup.similarity %s, make-pool %s\n' "$similarity" "$size"
 printf '%-5s %7s %8s %8s %12s %7s %9s\n' seed images groups leaked "leaked %" recall "cross-scene"
@@ -31,12 +34,13 @@ for seed in "${seeds[@]}"; do
   [ -f "$pool/README.md" ] ||
     "$shared/make-pool" "$pool" --size "$size" --seed "$seed" --force > "$work/make-pool.log" 2>&1 ||
     { cat "$work/make-pool.log" >&2; exit 1; }
+  recipe="$pool/calibset-quality.toml"
   sed -e 's/^total = 150/total = 300/' -e 's/^min = 3/min = 1/' \
     -e "s/^similarity = .*/similarity = $similarity/" \
-    benches/pool-small.toml > "$pool/calibset-quality.toml"
-  "$bin" build --recipe "$pool/calibset-quality.toml" --out "$work/set-$seed" \
-    --cache-dir "$work/cache" -q
-  rm -f "$pool/calibset-quality.toml"
+    benches/pool-small.toml > "$recipe"
+  "$bin" build --recipe "$recipe" --out "$work/set-$seed" --cache-dir "$work/cache" -q
+  rm -f "$recipe"
+  recipe=""
   # pool.csv's `kept` names the image each image's duplicate group kept: the
   # cluster id score.py reads.
   python3 - "$work/set-$seed/pool.csv" "$work/clusters-$seed.csv" <<'PY'
