@@ -8,10 +8,16 @@
 //! | `npz` | `calib.npz`: the same array under the input's name | tools that take named inputs |
 //! | `raw` | `raw/NNNNNN.raw` + `input_list.txt` | SNPE / QNN |
 //! | `yolo` | `data.yaml`: the set as an Ultralytics dataset | `model.export(format=…, int8=True, data=…)` |
-//! | `ort` | `calib_reader.py` (+ `calib.npy`) | ONNX Runtime `quantize_static` |
+//! | `ort` | `calib_reader.py`, `quantize_ort.py` (+ `calib.npy`) | ONNX Runtime `quantize_static` |
 //!
 //! Rows follow the lock manifest's order (by file path in the set). The
 //! tensors are the recipe's `[tensor]` preprocessing of each chosen image.
+//!
+//! The two ONNX Runtime files name the calibration method the report advises
+//! ([`Calibration`]): `quantize_ort.py` (the template `quantize_ort.py` beside
+//! this file) runs `quant_pre_process`, keeps a detection head's
+//! post-processing in float and calibrates in strides; `calib_reader.py` is the
+//! data reader it and a hand-written `quantize_static` call use.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -85,6 +91,72 @@ pub struct Exports {
     pub absolute_paths: bool,
 }
 
+/// The calibration method the ONNX Runtime files name: the report's advice
+/// (`report::advice`). The default, Percentile 99.999, is what that advice
+/// names for every set today.
+#[allow(
+    dead_code,
+    reason = "until the build passes the report's advice in (issue 24): only Percentile is built today"
+)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Calibration {
+    /// `CalibrationMethod.Percentile` at this percentile (0–100).
+    Percentile(f64),
+    /// `CalibrationMethod.MinMax`.
+    MinMax,
+    /// `CalibrationMethod.Entropy`.
+    Entropy,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Calibration::Percentile(99.999)
+    }
+}
+
+impl Calibration {
+    /// From the report's advice: `method` as `Advice::method` spells it
+    /// (`percentile`, `minmax`, `entropy`), with its percentile. `None` for
+    /// another name or a percentile outside (0, 100].
+    #[allow(
+        dead_code,
+        reason = "until the build passes the report's advice in (issue 24): only Percentile is built today"
+    )]
+    pub fn from_advice(method: &str, percentile: Option<f64>) -> Option<Calibration> {
+        match (method, percentile) {
+            ("percentile", Some(p)) if p > 0.0 && p <= 100.0 => Some(Calibration::Percentile(p)),
+            ("minmax", _) => Some(Calibration::MinMax),
+            ("entropy", _) => Some(Calibration::Entropy),
+            _ => None,
+        }
+    }
+
+    /// The `onnxruntime.quantization.CalibrationMethod` member.
+    pub fn ort_name(self) -> &'static str {
+        match self {
+            Calibration::Percentile(_) => "Percentile",
+            Calibration::MinMax => "MinMax",
+            Calibration::Entropy => "Entropy",
+        }
+    }
+
+    /// The `extra_options` of `quantize_static` as a Python dict literal.
+    fn extra_options(self) -> String {
+        match self {
+            Calibration::Percentile(p) => format!("{{\"CalibPercentile\": {p}}}"),
+            _ => "{}".to_owned(),
+        }
+    }
+
+    /// As people read it: `Percentile 99.999`, `MinMax`.
+    fn text(self) -> String {
+        match self {
+            Calibration::Percentile(p) => format!("Percentile {p}"),
+            other => other.ort_name().to_owned(),
+        }
+    }
+}
+
 /// The set's images as the hand-off files list them.
 #[derive(Debug)]
 pub struct Chosen<'a> {
@@ -98,12 +170,25 @@ pub struct Chosen<'a> {
 }
 
 /// The outputs `exports` asks for, for the `chosen` images, preprocessed by
-/// `spec` (required by the tensor formats; the recipe checks that).
+/// `spec` (required by the tensor formats; the recipe checks that), with the
+/// ONNX Runtime files naming [`Calibration::default`].
 pub fn outputs(
     exports: &Exports,
     chosen: &Chosen<'_>,
     spec: Option<&Spec>,
     limits: Limits,
+) -> Vec<Output> {
+    outputs_calibrated(exports, chosen, spec, limits, Calibration::default())
+}
+
+/// [`outputs`], with the ONNX Runtime files naming `calibration` (the
+/// report's advice, [`Calibration::from_advice`]).
+pub fn outputs_calibrated(
+    exports: &Exports,
+    chosen: &Chosen<'_>,
+    spec: Option<&Spec>,
+    limits: Limits,
+    calibration: Calibration,
 ) -> Vec<Output> {
     let has = |f: Format| exports.formats.contains(&f);
     let mut outputs = Vec::new();
@@ -120,10 +205,9 @@ pub fn outputs(
             limits,
         }));
         if has(Format::Ort) {
-            outputs.push(file(
-                "calib_reader.py",
-                calib_reader(spec, chosen.images.len()),
-            ));
+            let n = chosen.images.len();
+            outputs.push(file("calib_reader.py", calib_reader(spec, n, calibration)));
+            outputs.push(file("quantize_ort.py", quantize_ort(spec, n, calibration)));
         }
     }
     if has(Format::Yolo) {
@@ -192,8 +276,9 @@ fn quoted(s: &str) -> String {
     out
 }
 
-/// `calib_reader.py`: an ONNX Runtime `CalibrationDataReader` over `calib.npy`.
-fn calib_reader(spec: &Spec, n: usize) -> Vec<u8> {
+/// `calib_reader.py`: an ONNX Runtime `CalibrationDataReader` over `calib.npy`,
+/// whose example names `calibration` (`quantize_static` alone would use MinMax).
+fn calib_reader(spec: &Spec, n: usize, calibration: Calibration) -> Vec<u8> {
     // JSON string literals are Python string literals too.
     let literal = |s: &str| serde_json::to_string(s).expect("a string serialises");
     let preprocessing = literal(&serde_json::to_string(spec).expect("the spec serialises"));
@@ -201,9 +286,20 @@ fn calib_reader(spec: &Spec, n: usize) -> Vec<u8> {
     format!(
         r#""""ONNX Runtime calibration data of this set, written by calibset.
 
-    from onnxruntime.quantization import quantize_static
+To quantize, run quantize_ort.py beside this file: it runs quant_pre_process,
+keeps a detection head's post-processing in float and calibrates with
+{text}, the method the set's report advises:
+
+    python quantize_ort.py model.onnx model.int8.onnx
+
+By hand, name the method (quantize_static's default is MinMax) and see
+quantize_ort.py for the nodes to keep in float:
+
+    from onnxruntime.quantization import quantize_static, CalibrationMethod
     from calib_reader import CalibReader
-    quantize_static("model.onnx", "model.int8.onnx", CalibReader())
+    quantize_static("model.onnx", "model.int8.onnx", CalibReader(),
+                    calibrate_method=CalibrationMethod.{method},
+                    extra_options={extra})
 
 Each image of calib.npy (beside this file: {n} images of shape ({shape}),
 dtype {dtype}) is one calibration sample, preprocessed as PREPROCESSING says;
@@ -228,25 +324,64 @@ class CalibReader(CalibrationDataReader):
         self.batch_size = int(batch_size)
         self.data = np.load(path or os.path.join(HERE, "calib.npy"), mmap_mode="r")
         self.next = 0
+        self.end = len(self.data)
 
     def get_next(self):
-        if self.next >= len(self.data):
+        if self.next >= self.end:
             return None
-        batch = np.ascontiguousarray(self.data[self.next : self.next + self.batch_size])
-        self.next += self.batch_size
+        stop = min(self.next + self.batch_size, self.end)
+        batch = np.ascontiguousarray(self.data[self.next : stop])
+        self.next = stop
         return {{self.input_name: batch}}
 
     def rewind(self):
         self.next = 0
+        self.end = len(self.data)
+
+    def set_range(self, start_index, end_index):
+        """Batches start_index..end_index only (quantize_static's CalibStridedMinMax)."""
+        self.next = min(int(start_index) * self.batch_size, len(self.data))
+        self.end = min(int(end_index) * self.batch_size, len(self.data))
 
     def __len__(self):
         return (len(self.data) + self.batch_size - 1) // self.batch_size
 "#,
+        text = calibration.text(),
+        method = calibration.ort_name(),
+        extra = calibration.extra_options(),
         dtype = spec.dtype.numpy(),
         input = literal(spec.input_name()),
     )
     .into_bytes()
 }
+
+/// `quantize_ort.py`: the template beside this file with the set's size,
+/// shape and dtype and the calibration method filled in.
+fn quantize_ort(spec: &Spec, n: usize, calibration: Calibration) -> Vec<u8> {
+    let percentile = match calibration {
+        Calibration::Percentile(p) => p.to_string(),
+        _ => "None".to_owned(),
+    };
+    let shape = spec.shape().map(|d| d.to_string()).join(", ");
+    let pairs = [
+        ("@N@", n.to_string()),
+        ("@SHAPE@", shape),
+        ("@DTYPE@", spec.dtype.numpy().to_owned()),
+        ("@METHOD_TEXT@", calibration.text()),
+        ("@METHOD@", format!("\"{}\"", calibration.ort_name())),
+        ("@PERCENTILE@", percentile),
+    ];
+    pairs
+        .iter()
+        .fold(QUANTIZE_ORT.to_owned(), |text, (marker, value)| {
+            text.replace(marker, value)
+        })
+        .into_bytes()
+}
+
+/// The `quantize_ort.py` template: `@N@`, `@SHAPE@`, `@DTYPE@`,
+/// `@METHOD_TEXT@`, `@METHOD@` and `@PERCENTILE@` are filled in.
+const QUANTIZE_ORT: &str = include_str!("quantize_ort.py");
 
 #[cfg(test)]
 mod tests {
@@ -274,8 +409,45 @@ mod tests {
         assert_eq!(dataset_list(&exports, &chosen), b"/sets/one/normal/a.jpg\n");
         let yaml = data_yaml(&chosen);
         assert!(yaml.contains("path: \"/sets/one\"\ntrain: .\nval: .\nnames:\n  0: \"person\"\n  1: \"car \\\"x\\\"\"\n"), "{yaml}");
-        let reader = String::from_utf8(calib_reader(&Spec::default(), 3)).unwrap();
+        let reader =
+            String::from_utf8(calib_reader(&Spec::default(), 3, Calibration::default())).unwrap();
         assert!(reader.contains("INPUT_NAME = \"images\""));
         assert!(reader.contains("3 images of shape (3, 640, 640)"));
+    }
+
+    #[test]
+    fn the_ort_files_name_the_advised_method() {
+        let spec = Spec::default();
+        let p = Calibration::from_advice("percentile", Some(99.99)).unwrap();
+        let reader = String::from_utf8(calib_reader(&spec, 5, p)).unwrap();
+        assert!(
+            reader.contains("calibrate_method=CalibrationMethod.Percentile,\n"),
+            "{reader}"
+        );
+        assert!(
+            reader.contains("extra_options={\"CalibPercentile\": 99.99})"),
+            "{reader}"
+        );
+        assert!(
+            reader.contains("calibrates with\nPercentile 99.99, the method"),
+            "{reader}"
+        );
+        let script = String::from_utf8(quantize_ort(&spec, 5, p)).unwrap();
+        assert!(!script.contains('@'), "a marker left: {script}");
+        assert!(script.contains("METHOD = \"Percentile\"\nPERCENTILE = 99.99\n"));
+        assert!(script.contains("(5 images of shape\n(3, 640, 640), <f4)"));
+        assert!(script.contains("calibrated with\n   Percentile 99.99 (the method"));
+
+        let m = Calibration::from_advice("minmax", None).unwrap();
+        let reader = String::from_utf8(calib_reader(&spec, 5, m)).unwrap();
+        assert!(
+            reader.contains("CalibrationMethod.MinMax,\n                    extra_options={})")
+        );
+        let script = String::from_utf8(quantize_ort(&spec, 5, m)).unwrap();
+        assert!(script.contains("METHOD = \"MinMax\"\nPERCENTILE = None\n"));
+        assert_eq!(Calibration::from_advice("percentile", None), None);
+        assert_eq!(Calibration::from_advice("percentile", Some(101.0)), None);
+        assert_eq!(Calibration::from_advice("kl", None), None);
+        assert_eq!(Calibration::default(), Calibration::Percentile(99.999));
     }
 }
