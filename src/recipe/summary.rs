@@ -1,9 +1,12 @@
 //! What `calibset check` prints of a valid recipe: its totals, each bucket's
-//! count, quotas and minimums, and the camera minimum — as text or JSON.
+//! count, quotas and minimums, the camera minimum and balance, and the
+//! effective preprocessing (`[tensor]`, defaults filled in), hand-off files
+//! (`[export]`) and re-saves in one block — as text or JSON.
 
 use std::io::{self, Write};
 
 use super::Recipe;
+use crate::select::Balance;
 
 impl Recipe {
     /// Writes the recipe's plan as text: `recipe NAME is valid: N images`, then
@@ -23,6 +26,60 @@ impl Recipe {
         if self.camera.min > 0 {
             writeln!(w, "  each camera at least {}", self.camera.min)?;
         }
+        self.write_handoff(w)
+    }
+
+    /// The camera balance, the effective `[tensor]` preprocessing, the
+    /// `[export]` formats and `[resave]`, a line each.
+    fn write_handoff(&self, w: &mut dyn Write) -> io::Result<()> {
+        let balance = match &self.camera.balance {
+            Balance::Weights(weights) => {
+                let pairs: Vec<String> = weights.iter().map(|(c, x)| format!("{c}={x}")).collect();
+                format!("weights {}", pairs.join(" "))
+            }
+            other => name(other),
+        };
+        writeln!(w, "cameras   balance {balance}")?;
+        match &self.tensor {
+            Some(t) => writeln!(
+                w,
+                "tensor    {}×{} {} (pad {} {}), {} {} {}, scale {} mean {:?} std {:?}, input {}",
+                t.size[0],
+                t.size[1],
+                name(&t.resize),
+                t.pad,
+                name(&t.pad_position),
+                name(&t.channels),
+                name(&t.layout),
+                name(&t.dtype),
+                t.scale,
+                t.mean,
+                t.std,
+                t.input_name()
+            )?,
+            None => writeln!(w, "tensor    none")?,
+        }
+        if self.exports.formats.is_empty() {
+            writeln!(w, "export    none")?;
+        } else {
+            let formats: Vec<&str> = self.exports.formats.iter().map(|f| f.as_str()).collect();
+            let paths = if self.exports.absolute_paths {
+                ", absolute paths"
+            } else {
+                ""
+            };
+            writeln!(w, "export    {}{paths}", formats.join(", "))?;
+        }
+        if let Some(r) = &self.resave {
+            let buckets: Vec<&str> = r.buckets.iter().map(|b| b.as_str()).collect();
+            writeln!(
+                w,
+                "re-save   {:.0}% of {} as JPEG quality {}",
+                r.share * 100.0,
+                buckets.join(", "),
+                r.quality
+            )?;
+        }
         Ok(())
     }
 
@@ -35,6 +92,9 @@ impl Recipe {
             "total": self.total,
             "buckets": self.buckets,
             "camera_min": self.camera.min,
+            "camera_balance": self.camera.balance,
+            "tensor": self.tensor,
+            "exports": self.exports.formats,
             "dedup": self.dedup,
             "rules": self.rules.len(),
         });
@@ -98,5 +158,13 @@ impl Recipe {
     /// `limits.max_megapixels`).
     pub fn set_max_pixels(&mut self, pixels: u64) {
         self.limits.max_pixels = pixels;
+    }
+}
+
+/// A unit enum's serde name (`letterbox`, `nchw`).
+fn name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
     }
 }

@@ -104,6 +104,27 @@ fn every_format_is_written_in_manifest_order() {
     );
     let reader = std::fs::read_to_string(out.join("calib_reader.py")).unwrap();
     assert!(reader.contains("INPUT_NAME = \"data\""));
+    // The ORT files name the method the report advises.
+    let script = std::fs::read_to_string(out.join("quantize_ort.py")).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let advice = &report["advice"];
+    assert_eq!(advice["method"], "percentile");
+    let p = advice["percentile"].as_f64().unwrap();
+    assert!(
+        script.contains(&format!("METHOD = \"Percentile\"\nPERCENTILE = {p}\n")),
+        "{script}"
+    );
+    assert!(
+        script.contains("(6 images of shape\n(24, 32, 3), |u1)"),
+        "{script}"
+    );
+    assert!(reader.contains(&format!(
+        "calibrates with\nPercentile {p}, the method the set's report advises"
+    )));
+    assert!(reader.contains(&format!(
+        "calibrate_method=CalibrationMethod.Percentile,\n                    extra_options={{\"CalibPercentile\": {p}}})"
+    )));
     let marker = std::fs::read_to_string(out.join(".calibset")).unwrap();
     for f in [
         "calib.npy",
@@ -192,6 +213,15 @@ fn tensor_formats_need_a_tensor_table_and_values_their_dtype() {
         .stderr(contains("tensor.mean: applies to float dtypes only"))
         .stderr(contains("export.formats: unknown format `tflite`"));
     let pool = stills("size = [32, 24]", "[\"list\"]");
+    pool.cmd()
+        .args(["check", "--recipe", "recipe.toml"])
+        .assert()
+        .success()
+        .stdout(contains("cameras   balance proportional\n"))
+        .stdout(contains(
+            "tensor    32×24 letterbox (pad 114 center), rgb nchw float32, scale 0.00392156862745098 mean [0.0, 0.0, 0.0] std [1.0, 1.0, 1.0], input images\n",
+        ))
+        .stdout(contains("export    list\n"));
     let text = std::fs::read_to_string(pool.join("recipe.toml")).unwrap();
     let without = text.replace("[tensor]\nsize = [32, 24]\n", "");
     std::fs::write(pool.join("recipe.toml"), without).unwrap();
