@@ -13,6 +13,9 @@
 //! (`.NAME.calibset-old-XXXXXX`) that a build killed with SIGKILL or by the OOM
 //! killer could not clean up: no build can be using them while the lock is held.
 //! Both carry a marker listing their files, and only listed files are deleted.
+//! A build killed between the swap's two renames leaves no output folder and
+//! the earlier set only in its `old-` folder: that set is the only copy, so it
+//! is renamed back into place first, never deleted.
 
 use std::ffi::OsString;
 use std::fs::{File, TryLockError};
@@ -131,6 +134,9 @@ impl OutputLock {
             })
             .collect();
         stale.sort();
+        if let Some(message) = restore_moved_aside(&self.out, &mut stale)? {
+            messages.push(message);
+        }
         for (dir, old) in stale {
             // A staging folder carries the marker of the set it was building from
             // its first moment; an old set sits in `old/` with its own.
@@ -157,6 +163,45 @@ impl OutputLock {
         }
         Ok(messages)
     }
+}
+
+/// When the output folder `out` is missing and a killed build left an earlier
+/// set moved aside among `stale` (the kill fell between the swap's two
+/// renames), renames the newest such set back to `out` and takes it off the
+/// list: it is the only copy. Returns what it did, for the report.
+fn restore_moved_aside(
+    out: &Path,
+    stale: &mut Vec<(PathBuf, bool)>,
+) -> Result<Option<String>, ExportError> {
+    match std::fs::symlink_metadata(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("inspect", out)(e)),
+        Ok(_) => return Ok(None),
+    }
+    // The holder folder's modification time is the moment `old` was renamed
+    // into it: the newest is the set that sat at `out` last.
+    let newest = stale
+        .iter()
+        .enumerate()
+        .filter(|(_, (dir, old))| *old && std::fs::symlink_metadata(dir.join("old")).is_ok())
+        .max_by_key(|(_, (dir, _))| {
+            std::fs::metadata(dir)
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::SystemTime::UNIX_EPOCH)
+        })
+        .map(|(i, _)| i);
+    let Some(i) = newest else {
+        return Ok(None);
+    };
+    let (holder, _) = stale.remove(i);
+    let set = holder.join("old");
+    std::fs::rename(&set, out).map_err(io("restore the earlier set from", &set))?;
+    let _ = std::fs::remove_dir(&holder);
+    Ok(Some(format!(
+        "restored {} from {}: a killed build had moved the earlier set aside and not put its own in place",
+        out.display(),
+        holder.display()
+    )))
 }
 
 impl Drop for OutputLock {
@@ -267,6 +312,8 @@ mod tests {
         // Not ours: another output's staging folder, and odd names.
         write(".out2.calibset-Ab12Cd/x.jpg", "other output");
         write(".out.calibset-notes/x.txt", "user folder");
+        // The swap was done: the new set is in place.
+        write("out/.calibset", &marker::listing([]));
         let lock = OutputLock::acquire(&out).unwrap();
         let messages = lock.clean_stale().unwrap();
         assert_eq!(messages.len(), 4, "{messages:?}");
@@ -282,5 +329,32 @@ mod tests {
         assert!(messages.iter().any(|m| m.starts_with("left")));
         assert!(dir.path().join(".out2.calibset-Ab12Cd/x.jpg").exists());
         assert!(dir.path().join(".out.calibset-notes/x.txt").exists());
+    }
+
+    #[test]
+    fn an_earlier_set_moved_aside_with_no_output_in_place_is_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let write = |rel: &str, text: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        // Killed between the renames: the old set aside, the new one staged.
+        let listed = marker::listing([Path::new("normal/a.jpg")]);
+        write(".out.calibset-old-Zz99Yy/old/.calibset", &listed);
+        write(".out.calibset-old-Zz99Yy/old/normal/a.jpg", "the only copy");
+        write(".out.calibset-Ab12Cd/.calibset", &listed);
+        write(".out.calibset-Ab12Cd/normal/a.jpg", "the new set");
+        let lock = OutputLock::acquire(&out).unwrap();
+        let messages = lock.clean_stale().unwrap();
+        assert!(messages[0].starts_with("restored"), "{messages:?}");
+        assert_eq!(
+            std::fs::read_to_string(out.join("normal/a.jpg")).unwrap(),
+            "the only copy"
+        );
+        assert!(!dir.path().join(".out.calibset-old-Zz99Yy").exists());
+        assert!(!dir.path().join(".out.calibset-Ab12Cd").exists());
+        assert_eq!(messages.len(), 2, "{messages:?}");
     }
 }
