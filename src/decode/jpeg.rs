@@ -11,8 +11,19 @@
 //! blocks need at the very least (every block of a sequential scan needs one DC
 //! and one AC Huffman code, each at least as long as the shortest code of its
 //! table; every block of a progressive DC scan, one DC code or refinement bit).
+//! It also bounds the work: every scan of a progressive JPEG makes the decoder
+//! walk the coefficients of its whole frame again, so a file of thousands of
+//! tiny scans (a "scan bomb") costs minutes of CPU in a few hundred KB. Real
+//! encoders write at most a few dozen; more than [`MAX_SCANS`] is refused
+//! before anything is decoded.
 
 use super::{Header, Pixels, Problem, Raster};
+
+/// Most scans a JPEG may have. libjpeg's standard progressive script has 10,
+/// mozjpeg's optimised ones about as many, a sequential non-interleaved file one
+/// per component; libjpeg-turbo's `djpeg -maxscans` and TurboJPEG's
+/// `TJPARAM_SCANLIMIT` exist for the files that have thousands.
+pub const MAX_SCANS: usize = 100;
 
 /// One frame component.
 #[derive(Debug, Clone, Copy)]
@@ -214,6 +225,12 @@ impl Walk {
         let need = scan_bits(f, seg, &self.shortest)?;
         let (data, end) = entropy_data(bytes, pos);
         self.scans += 1;
+        if self.scans > MAX_SCANS {
+            return Err(Problem::TooComplex(format!(
+                "more than {MAX_SCANS} scans (a progressive JPEG has about 10; each scan decodes the whole {}×{} frame again)",
+                f.width, f.height
+            )));
+        }
         let Some(end) = end else {
             return Err(Problem::Truncated(format!(
                 "the file ends inside scan {} ({data} bytes of entropy-coded data)",

@@ -126,6 +126,12 @@ pub enum Problem {
     /// The decoder failed.
     #[error("{0}")]
     Corrupt(String),
+    /// More decoding work than any real image of its size needs: a
+    /// progressive JPEG with more than 100 scans (a scan bomb,
+    /// minutes of CPU in a few hundred KB). Refused from the marker walk,
+    /// before anything is decoded.
+    #[error("{0}")]
+    TooComplex(String),
     /// More pixels than allowed.
     #[error("{width}×{height} is {} megapixels, above the limit of {} (raise `limits.max_megapixels`)", mp(*width as u64 * *height as u64), mp(*limit))]
     TooLarge {

@@ -235,6 +235,7 @@ fn status(m: &Measured) -> (&'static str, Option<&str>) {
         Err(ImageIssue::NotAnImage) => ("not-an-image", None),
         Err(ImageIssue::Truncated(s)) => ("truncated", Some(s)),
         Err(ImageIssue::Corrupt(s)) => ("corrupt", Some(s)),
+        Err(ImageIssue::TooComplex(s)) => ("too-complex", Some(s)),
         Err(ImageIssue::TooLarge(s)) => ("too-large", Some(s)),
         Err(ImageIssue::Io(s)) => ("io", Some(s)),
     }
@@ -248,6 +249,7 @@ fn issue(status: &str, problem: Option<String>) -> Result<ImageIssue, String> {
         "not-an-image" => ImageIssue::NotAnImage,
         "truncated" => ImageIssue::Truncated(p()),
         "corrupt" => ImageIssue::Corrupt(p()),
+        "too-complex" => ImageIssue::TooComplex(p()),
         "too-large" => ImageIssue::TooLarge(p()),
         "io" => ImageIssue::Io(p()),
         other => return Err(format!("unknown status `{other}`")),

@@ -30,7 +30,7 @@ pub const ANALYSIS_SHORT_SIDE: u32 = 120;
 pub const THUMB_SIDE: usize = 32;
 
 /// Bumped whenever what [`measure`] computes changes; part of the cache key.
-pub const FEATURES_VERSION: u32 = 6;
+pub const FEATURES_VERSION: u32 = 7;
 
 /// Bins per channel of [`Features::histogram`] (each covers 256 / `HIST_BINS` levels).
 pub const HIST_BINS: usize = 64;
@@ -121,6 +121,10 @@ pub enum ImageIssue {
     /// The decoder failed on damaged data.
     #[error("corrupt {0}")]
     Corrupt(String),
+    /// More decoding work than any real image needs (a JPEG scan bomb; not
+    /// decoded).
+    #[error("too complex: {0}")]
+    TooComplex(String),
     /// The header declares more pixels than the limit allows (not decoded).
     #[error("too large: {0}")]
     TooLarge(String),
@@ -225,6 +229,7 @@ pub fn measure(
         match e {
             Problem::Truncated(m) => ImageIssue::Truncated(format!("{name}: {m}")),
             Problem::Corrupt(m) => ImageIssue::Corrupt(format!("{name}: {m}")),
+            Problem::TooComplex(m) => ImageIssue::TooComplex(format!("{name}: {m}")),
             too_large @ Problem::TooLarge { .. } => {
                 ImageIssue::TooLarge(format!("{name} {too_large}"))
             }

@@ -439,6 +439,7 @@ fn kind_of(issue: &ImageIssue) -> IssueKind {
         ImageIssue::NotAnImage => IssueKind::NotAnImage,
         ImageIssue::Truncated(_) => IssueKind::Truncated,
         ImageIssue::Corrupt(_) => IssueKind::Corrupt,
+        ImageIssue::TooComplex(_) => IssueKind::TooComplex,
         ImageIssue::TooLarge(_) => IssueKind::TooLarge,
         ImageIssue::Io(_) => IssueKind::Io,
     }

@@ -18,6 +18,8 @@ pub enum IssueKind {
     Truncated,
     /// The decoder failed on damaged data.
     Corrupt,
+    /// More decoding work than any real image needs (a JPEG scan bomb).
+    TooComplex,
     /// More pixels than `limits.max_megapixels`.
     TooLarge,
     /// The file could not be read.
@@ -40,6 +42,7 @@ impl IssueKind {
             IssueKind::NotAnImage => "not-an-image",
             IssueKind::Truncated => "truncated",
             IssueKind::Corrupt => "corrupt",
+            IssueKind::TooComplex => "too-complex",
             IssueKind::TooLarge => "too-large",
             IssueKind::Io => "io",
             IssueKind::Walk => "walk",
