@@ -212,14 +212,11 @@ impl Spec {
                 let s = (tw as f64 / w as f64).max(th as f64 / h as f64);
                 let nw = ((w as f64 * s).round_ties_even() as usize).max(tw);
                 let nh = ((h as f64 * s).round_ties_even() as usize).max(th);
-                let inner = resize::rgb(rgb, w, h, nw, nh);
                 let left = ((nw - tw) as f64 / 2.0).round_ties_even() as usize;
                 let top = ((nh - th) as f64 / 2.0).round_ties_even() as usize;
-                let mut canvas = Vec::with_capacity(tw * th * 3);
-                for y in top..top + th {
-                    canvas.extend_from_slice(&inner[(y * nw + left) * 3..(y * nw + left + tw) * 3]);
-                }
-                canvas
+                // Only the crop is resampled: the covering size of a thin
+                // image can be gigapixels.
+                resize::window(rgb, (w, h), (nw, nh), (left, top, tw, th))
             }
         }
     }
@@ -332,6 +329,19 @@ mod tests {
         let canvas = spec(Fit::Crop, [224, 224]).place(&img, 500, 1000);
         assert_eq!(canvas.len(), 224 * 224 * 3);
         assert!(canvas.chunks_exact(3).all(|p| p[0] == 255));
+    }
+
+    #[test]
+    fn a_thin_image_is_cropped_without_resizing_it_whole() {
+        // 65535 × 1 covers 320 × 320 at 20,971,200 × 320: 80 GB of rows if
+        // resized before cropping.
+        let img = plain(65535, 1, [200, 100, 50]);
+        let canvas = spec(Fit::Crop, [320, 320]).place(&img, 65535, 1);
+        assert_eq!(canvas.len(), 320 * 320 * 3);
+        assert!(canvas.chunks_exact(3).all(|p| p == [200, 100, 50]));
+        let tall = plain(1, 65535, [1, 2, 3]);
+        let canvas = spec(Fit::Crop, [320, 320]).place(&tall, 1, 65535);
+        assert!(canvas.chunks_exact(3).all(|p| p == [1, 2, 3]));
     }
 
     #[test]

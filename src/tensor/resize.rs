@@ -9,20 +9,44 @@ type Taps = Vec<Vec<(usize, f32)>>;
 
 /// Resizes `rgb` (`w × h`, interleaved) to `nw × nh`.
 pub(super) fn rgb(rgb: &[u8], w: usize, h: usize, nw: usize, nh: usize) -> Vec<u8> {
+    window(rgb, (w, h), (nw, nh), (0, 0, nw, nh))
+}
+
+/// The `tw × th` window at `(x0, y0)` of `rgb` (`w × h`, interleaved) resized
+/// to `nw × nh`, computed from the source pixels that window reads alone: a
+/// crop of a huge resize costs the crop, not the resize (a 65535×1 image
+/// cropped to 320×320 scales to 20,971,200×320 on paper).
+pub(super) fn window(
+    rgb: &[u8],
+    (w, h): (usize, usize),
+    (nw, nh): (usize, usize),
+    (x0, y0, tw, th): (usize, usize, usize, usize),
+) -> Vec<u8> {
+    debug_assert!(x0 + tw <= nw && y0 + th <= nh);
     if (w, h) == (nw, nh) {
-        return rgb[..w * h * 3].to_vec();
+        let mut out = Vec::with_capacity(tw * th * 3);
+        for y in y0..y0 + th {
+            out.extend_from_slice(&rgb[(y * w + x0) * 3..(y * w + x0 + tw) * 3]);
+        }
+        return out;
     }
     let area = nw <= w && nh <= h;
     let (xs, ys) = if area {
-        (area_taps(w, nw), area_taps(h, nh))
+        (area_taps(w, nw, x0..x0 + tw), area_taps(h, nh, y0..y0 + th))
     } else {
-        (linear_taps(w, nw), linear_taps(h, nh))
+        (
+            linear_taps(w, nw, x0..x0 + tw),
+            linear_taps(h, nh, y0..y0 + th),
+        )
     };
-    // Horizontal pass: every source row to `nw` columns.
-    let mut rows = vec![0f32; h * nw * 3];
-    for y in 0..h {
+    // The source rows the window reads.
+    let first = ys.iter().flatten().map(|&(sy, _)| sy).min().unwrap_or(0);
+    let last = ys.iter().flatten().map(|&(sy, _)| sy).max().unwrap_or(0);
+    // Horizontal pass: those rows to the window's `tw` columns.
+    let mut rows = vec![0f32; (last + 1 - first) * tw * 3];
+    for y in first..=last {
         let src = &rgb[y * w * 3..(y + 1) * w * 3];
-        let dst = &mut rows[y * nw * 3..(y + 1) * nw * 3];
+        let dst = &mut rows[(y - first) * tw * 3..(y - first + 1) * tw * 3];
         for (x, taps) in xs.iter().enumerate() {
             let mut acc = [0f32; 3];
             for &(sx, wt) in taps {
@@ -34,27 +58,29 @@ pub(super) fn rgb(rgb: &[u8], w: usize, h: usize, nw: usize, nh: usize) -> Vec<u
         }
     }
     // Vertical pass.
-    let mut out = vec![0u8; nw * nh * 3];
-    let mut acc = vec![0f32; nw * 3];
+    let mut out = vec![0u8; tw * th * 3];
+    let mut acc = vec![0f32; tw * 3];
     for (y, taps) in ys.iter().enumerate() {
         acc.iter_mut().for_each(|a| *a = 0.0);
         for &(sy, wt) in taps {
-            for (a, &v) in acc.iter_mut().zip(&rows[sy * nw * 3..(sy + 1) * nw * 3]) {
+            let row = &rows[(sy - first) * tw * 3..(sy - first + 1) * tw * 3];
+            for (a, &v) in acc.iter_mut().zip(row) {
                 *a += v * wt;
             }
         }
-        for (o, &a) in out[y * nw * 3..(y + 1) * nw * 3].iter_mut().zip(&acc) {
+        for (o, &a) in out[y * tw * 3..(y + 1) * tw * 3].iter_mut().zip(&acc) {
             *o = a.round_ties_even().clamp(0.0, 255.0) as u8;
         }
     }
     out
 }
 
-/// Area averaging from `n` source positions to `m ≤ n`: output `i` covers
-/// `[i·n/m, (i+1)·n/m)`, each source pixel weighted by its overlap.
-fn area_taps(n: usize, m: usize) -> Taps {
+/// Area averaging from `n` source positions to `m ≤ n`, for the outputs in
+/// `outputs`: output `i` covers `[i·n/m, (i+1)·n/m)`, each source pixel
+/// weighted by its overlap.
+fn area_taps(n: usize, m: usize, outputs: std::ops::Range<usize>) -> Taps {
     let scale = n as f64 / m as f64;
-    (0..m)
+    outputs
         .map(|i| {
             let (start, end) = (i as f64 * scale, ((i + 1) as f64 * scale).min(n as f64));
             let mut taps = Vec::new();
@@ -71,11 +97,11 @@ fn area_taps(n: usize, m: usize) -> Taps {
         .collect()
 }
 
-/// Bilinear from `n` source positions to `m`: output `i` samples the source at
-/// `(i + 0.5)·n/m − 0.5`, clamped to the edges.
-fn linear_taps(n: usize, m: usize) -> Taps {
+/// Bilinear from `n` source positions to `m`, for the outputs in `outputs`:
+/// output `i` samples the source at `(i + 0.5)·n/m − 0.5`, clamped to the edges.
+fn linear_taps(n: usize, m: usize, outputs: std::ops::Range<usize>) -> Taps {
     let scale = n as f64 / m as f64;
-    (0..m)
+    outputs
         .map(|i| {
             let f = ((i as f64 + 0.5) * scale - 0.5).max(0.0);
             let i0 = (f.floor() as usize).min(n - 1);
@@ -129,6 +155,22 @@ mod tests {
         for (nw, nh) in [(10, 10), (37, 23), (80, 5), (3, 60)] {
             let out = rgb(&img, 37, 23, nw, nh);
             assert!(out.chunks(3).all(|p| p == [77, 88, 99]), "{nw}×{nh}");
+        }
+    }
+
+    #[test]
+    fn a_window_is_the_same_part_of_the_full_resize() {
+        let (w, h) = (29, 17);
+        let img: Vec<u8> = (0..w * h * 3).map(|i| (i * 37 % 251) as u8).collect();
+        for (nw, nh) in [(11, 7), (64, 40), (29, 17), (40, 9)] {
+            let full = rgb(&img, w, h, nw, nh);
+            for (x0, y0, tw, th) in [(0, 0, nw, nh), (3, 2, 5, 4), (nw - 1, nh - 1, 1, 1)] {
+                let part = window(&img, (w, h), (nw, nh), (x0, y0, tw, th));
+                let cut: Vec<u8> = (y0..y0 + th)
+                    .flat_map(|y| full[(y * nw + x0) * 3..(y * nw + x0 + tw) * 3].to_vec())
+                    .collect();
+                assert_eq!(part, cut, "{nw}×{nh} at ({x0}, {y0}) {tw}×{th}");
+            }
         }
     }
 }
