@@ -4,6 +4,7 @@ mod annotations;
 mod audit;
 mod build;
 mod check;
+mod faults;
 mod fixture;
 mod handoff;
 mod index;

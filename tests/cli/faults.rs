@@ -1,0 +1,181 @@
+//! Faults that once lost a set or stalled a run: a kill between the swap's two
+//! renames, progressive JPEGs with thousands of scans, a crop that scaled a
+//! thin image to gigabytes, and chosen sources that vanish or change after
+//! they were measured.
+
+use predicates::prelude::PredicateBooleanExt;
+use predicates::str::contains;
+
+use crate::fixture::{Pool, jpeg, json_of, scene};
+
+const BODY: &str = r#"
+total = 30
+split = { normal = 6, hard = 2, background = 2 }
+
+[buckets.hard.quota]
+night = 3
+rain = 3
+
+[output]
+dir = "out"
+"#;
+
+/// What a SIGKILL between the swap's renames leaves: the earlier set moved
+/// aside into `.out.calibset-old-*/old`, the finished new set still staged,
+/// and no `out`.
+fn kill_between_renames(pool: &Pool) {
+    let old = pool.join(".out.calibset-old-Zz99Yy");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::rename(pool.join("out"), old.join("old")).unwrap();
+    let staged = pool.join(".out.calibset-Ab12Cd");
+    std::fs::create_dir(&staged).unwrap();
+    let listing = std::fs::read(old.join("old/.calibset")).unwrap();
+    std::fs::write(staged.join(".calibset"), listing).unwrap();
+}
+
+#[test]
+fn a_build_after_a_kill_between_the_swap_renames_restores_the_earlier_set() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(BODY);
+    pool.cmd()
+        .args(["build", "-q", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    let before = pool.files("out");
+    let manifest = std::fs::read(pool.join("out/manifest.csv")).unwrap();
+    kill_between_renames(&pool);
+    // The next build asks for more than the pool holds: it writes nothing, and
+    // must not delete the only copy of the earlier set on its way.
+    let short = pool.recipe(&BODY.replace("total = 30", "total = 300"));
+    pool.cmd()
+        .args(["build", "--force", "--recipe"])
+        .arg(&short)
+        .assert()
+        .code(1)
+        .stderr(contains("calibset: warning: restored").and(contains(".out.calibset-old-Zz99Yy")));
+    assert_eq!(pool.files("out"), before);
+    assert_eq!(
+        std::fs::read(pool.join("out/manifest.csv")).unwrap(),
+        manifest
+    );
+    assert!(!pool.join(".out.calibset-old-Zz99Yy").exists());
+    assert!(!pool.join(".out.calibset-Ab12Cd").exists());
+    // Restored, it is an earlier set like any other: replaced only with --force.
+    kill_between_renames(&pool);
+    pool.cmd()
+        .args(["build", "-q", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains("pass --force"));
+    assert_eq!(pool.files("out"), before);
+}
+
+/// A progressive JPEG of `w × h` whose smallest scan is repeated `repeats`
+/// times: every repeat makes the decoder walk the frame's coefficients again,
+/// a few bytes of file for a whole pass of work.
+fn scan_bomb(w: usize, h: usize, repeats: usize) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let v = (i % w * 255 / w) as u8;
+            [v, v, v / 2]
+        })
+        .collect();
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    c.set_size(w, h);
+    c.set_quality(80.0);
+    c.set_progressive_mode();
+    let mut started = c.start_compress(Vec::new()).unwrap();
+    started.write_scanlines(&pixels).unwrap();
+    let bytes = started.finish().unwrap();
+    // Every scan: from its SOS marker to the next marker that is not a
+    // stuffed byte or a restart.
+    let mut scans = Vec::new();
+    let mut pos = 2;
+    while pos + 4 <= bytes.len() && bytes[pos + 1] != 0xD9 {
+        let len = usize::from(u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]));
+        let mut end = pos + 2 + len;
+        if bytes[pos + 1] == 0xDA {
+            while bytes[end] != 0xFF || matches!(bytes[end + 1], 0x00 | 0xD0..=0xD7) {
+                end += 1;
+            }
+            scans.push(pos..end);
+        }
+        pos = end;
+    }
+    assert!(scans.len() > 2, "a progressive file has several scans");
+    let smallest = scans.into_iter().min_by_key(|s| s.len()).unwrap();
+    let mut bomb = bytes[..smallest.end].to_vec();
+    for _ in 0..repeats {
+        bomb.extend_from_slice(&bytes[smallest.clone()]);
+    }
+    bomb.extend_from_slice(&bytes[smallest.end..]);
+    bomb
+}
+
+#[test]
+fn progressive_jpegs_with_thousands_of_scans_are_refused_before_decoding() {
+    let pool = Pool::standard();
+    pool.write("stills/bomb.jpg", &scan_bomb(256, 192, 3000));
+    // A real progressive file of as many pixels is used.
+    pool.write("stills/progressive.jpg", &scan_bomb(256, 192, 0));
+    let recipe = pool.recipe(BODY);
+    let report = json_of(
+        pool.cmd()
+            .args(["audit", "--json", "--no-cache", "--recipe"])
+            .arg(&recipe),
+    );
+    let issues = report["report"]["pool"]["issues"].as_array().unwrap();
+    let bomb = issues
+        .iter()
+        .find(|i| i["path"] == "stills/bomb.jpg")
+        .expect("the scan bomb is skipped");
+    assert_eq!(bomb["kind"], "too-complex", "{bomb}");
+    assert!(
+        bomb["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 100 scans"),
+        "{bomb}"
+    );
+    assert!(
+        !issues.iter().any(|i| i["path"] == "stills/progressive.jpg"),
+        "{issues:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_crop_of_a_thin_image_stays_within_a_memory_cap() {
+    let pool = Pool::empty();
+    pool.write("stills/line.png", &crate::safety::huge_png(65535, 1));
+    pool.write("stills/column.png", &crate::safety::huge_png(1, 65535));
+    pool.write("stills/photo.jpg", &jpeg(&scene(8, 0.0, 96, 72), 90));
+    pool.write(
+        "recipe.toml",
+        b"total = 3\ndefault_bucket = \"normal\"\n[buckets.normal]\ncount = 3\n\
+          [sources]\nroots = [\"stills\"]\n[output]\ndir = \"out\"\n\
+          [tensor]\nsize = [320, 320]\nresize = \"crop\"\n[export]\nformats = [\"npy\"]\n",
+    );
+    // 4 GB of address space: resizing 65535×1 whole before cropping wants 80.
+    let out = std::process::Command::new("sh")
+        .current_dir(pool.path())
+        .arg("-c")
+        .arg(r#"ulimit -v 4000000 && exec "$0" "$@""#)
+        .arg(assert_cmd::cargo::cargo_bin("calibset"))
+        .args(["build", "-q", "--no-cache", "--recipe", "recipe.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let npy = std::fs::read(pool.join("out/calib.npy")).unwrap();
+    assert_eq!(npy.len() % 64, (3 * 3 * 320 * 320 * 4) % 64);
+    assert!(npy.len() > 3 * 3 * 320 * 320 * 4);
+    let names: Vec<_> = std::fs::read_dir(pool.path())
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n.contains(".calibset-"))
+        .collect();
+    assert!(names.is_empty(), "no staging left: {names:?}");
+}
