@@ -196,6 +196,24 @@ impl OneOrMany {
     }
 }
 
+/// A number or a list of numbers (`mean = 0.5`, `mean = [0.485, 0.456, 0.406]`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "a number or a list of numbers")]
+pub(crate) enum NumberOrList {
+    One(f64),
+    Many(Vec<f64>),
+}
+
+impl NumberOrList {
+    /// The numbers, one or many.
+    pub fn to_vec(&self) -> Vec<f64> {
+        match self {
+            NumberOrList::One(x) => vec![*x],
+            NumberOrList::Many(v) => v.clone(),
+        }
+    }
+}
+
 /// `[annotations]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,8 +250,8 @@ pub(crate) struct RawTensor {
     pub pad_position: Option<crate::tensor::PadPosition>,
     pub channels: Option<crate::tensor::Channels>,
     pub scale: Option<Spanned<f64>>,
-    pub mean: Option<Spanned<Vec<f64>>>,
-    pub std: Option<Spanned<Vec<f64>>>,
+    pub mean: Option<Spanned<NumberOrList>>,
+    pub std: Option<Spanned<NumberOrList>>,
     pub layout: Option<crate::tensor::TensorLayout>,
     pub dtype: Option<crate::tensor::Dtype>,
     pub input: Option<Spanned<String>>,

@@ -499,3 +499,22 @@ fn when_rules_need_measurements() {
     assert_eq!(lit.bucket, Some(Bucket::Normal));
     assert!(lit.measured.is_empty(), "{:?}", lit.measured);
 }
+
+#[test]
+fn tensor_mean_and_std_take_one_number_or_three() {
+    let base =
+        "total = 10\nsplit = { normal = 1 }\n[sources]\nroots = [\"f\"]\n[tensor]\nsize = [8, 8]\n";
+    let r = parse(&format!("{base}mean = 0.5\nstd = 0.5\n")).unwrap();
+    let t = r.tensor.unwrap();
+    assert_eq!((t.mean, t.std), ([0.5; 3], [0.5; 3]));
+    let r = parse(&format!("{base}mean = [0.485, 0.456, 0.406]\nstd = 1\n")).unwrap();
+    let t = r.tensor.unwrap();
+    assert_eq!((t.mean, t.std), ([0.485, 0.456, 0.406], [1.0; 3]));
+    let e = problems(&format!("{base}mean = \"x\"\n"));
+    assert!(
+        e.contains("tensor.mean") && e.contains("a number or a list of numbers"),
+        "{e}"
+    );
+    let e = problems(&format!("{base}std = [0.5, 0.5]\n"));
+    assert!(e.contains("must be one number or three"), "{e}");
+}

@@ -104,7 +104,7 @@ fn values(c: &mut Checker<'_, '_>, t: &RawTensor, spec: &mut Spec) {
         let Some(value) = value else {
             continue;
         };
-        let v = value.get_ref();
+        let v = value.get_ref().to_vec();
         let ok =
             matches!(v.len(), 1 | 3) && v.iter().all(|x| x.is_finite() && !(nonzero && *x == 0.0));
         if !ok {
