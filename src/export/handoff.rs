@@ -94,10 +94,6 @@ pub struct Exports {
 /// The calibration method the ONNX Runtime files name: the report's advice
 /// (`report::advice`). The default, Percentile 99.999, is what that advice
 /// names for every set today.
-#[allow(
-    dead_code,
-    reason = "until the build passes the report's advice in (issue 24): only Percentile is built today"
-)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Calibration {
     /// `CalibrationMethod.Percentile` at this percentile (0–100).
@@ -118,10 +114,6 @@ impl Calibration {
     /// From the report's advice: `method` as `Advice::method` spells it
     /// (`percentile`, `minmax`, `entropy`), with its percentile. `None` for
     /// another name or a percentile outside (0, 100].
-    #[allow(
-        dead_code,
-        reason = "until the build passes the report's advice in (issue 24): only Percentile is built today"
-    )]
     pub fn from_advice(method: &str, percentile: Option<f64>) -> Option<Calibration> {
         match (method, percentile) {
             ("percentile", Some(p)) if p > 0.0 && p <= 100.0 => Some(Calibration::Percentile(p)),
@@ -171,19 +163,9 @@ pub struct Chosen<'a> {
 
 /// The outputs `exports` asks for, for the `chosen` images, preprocessed by
 /// `spec` (required by the tensor formats; the recipe checks that), with the
-/// ONNX Runtime files naming [`Calibration::default`].
+/// ONNX Runtime files naming `calibration` (the report's advice,
+/// [`Calibration::from_advice`]).
 pub fn outputs(
-    exports: &Exports,
-    chosen: &Chosen<'_>,
-    spec: Option<&Spec>,
-    limits: Limits,
-) -> Vec<Output> {
-    outputs_calibrated(exports, chosen, spec, limits, Calibration::default())
-}
-
-/// [`outputs`], with the ONNX Runtime files naming `calibration` (the
-/// report's advice, [`Calibration::from_advice`]).
-pub fn outputs_calibrated(
     exports: &Exports,
     chosen: &Chosen<'_>,
     spec: Option<&Spec>,

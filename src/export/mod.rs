@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-pub use handoff::{Chosen, Exports, Format, outputs as handoff};
+pub use handoff::{Calibration, Chosen, Exports, Format, outputs as handoff};
 pub use layout::{Layout, placements, source_column};
 pub use lock::OutputLock;
 pub use marker::MARKER;

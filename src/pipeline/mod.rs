@@ -441,7 +441,12 @@ impl SetPlan<'_> {
         if let Some((path, bytes)) = page {
             outputs.push(Output::File { path, bytes });
         }
-        outputs.extend(self.handoff(&placements, &resaves));
+        let calibration = report
+            .advice
+            .as_ref()
+            .and_then(|a| export::Calibration::from_advice(a.method, a.percentile))
+            .unwrap_or_default();
+        outputs.extend(self.handoff(&placements, &resaves, calibration));
         outputs.extend(resaves.into_iter().map(|r| file(&r.dest, r.bytes)));
         outputs.insert(0, Output::Images { placements, mode });
         Ok(outputs)
@@ -449,7 +454,12 @@ impl SetPlan<'_> {
 
     /// The hand-off files: the set's images (re-saves included) in
     /// lock-manifest order, their classes, and the recipe's preprocessing.
-    fn handoff(&self, placements: &[export::Placement], resaves: &[export::Resave]) -> Vec<Output> {
+    fn handoff(
+        &self,
+        placements: &[export::Placement],
+        resaves: &[export::Resave],
+        calibration: export::Calibration,
+    ) -> Vec<Output> {
         if self.exports.formats.is_empty() {
             return Vec::new();
         }
@@ -475,7 +485,13 @@ impl SetPlan<'_> {
             classes: classes.into_iter().collect(),
         };
         let recipe = self.recipe;
-        export::handoff(self.exports, &chosen, recipe.tensor.as_ref(), recipe.limits)
+        export::handoff(
+            self.exports,
+            &chosen,
+            recipe.tensor.as_ref(),
+            recipe.limits,
+            calibration,
+        )
     }
 }
 
