@@ -148,6 +148,16 @@ pub enum ExportError {
         /// Why.
         message: String,
     },
+    /// A chosen source's bytes are no longer the ones measured: it was
+    /// rewritten or truncated after the pool was read.
+    #[error(
+        "{} changed after it was measured (its blake3 differs from the measured one); nothing was written — run the build again to measure it anew",
+        path.display()
+    )]
+    Changed {
+        /// The source.
+        path: PathBuf,
+    },
     /// Interrupted before completion; nothing was left behind.
     #[error("interrupted")]
     Interrupted,

@@ -112,11 +112,28 @@ impl Output {
                         (None, Some(fetched)) if paths::is_object_url(&p.source) => {
                             let (_, read) = fetched.next(cancel).ok_or(ExportError::Interrupted)?;
                             let bytes = read.map_err(|e| io("download", &p.source)(e.into_io()))?;
+                            if p.content_hash
+                                .is_some_and(|h| blake3::hash(&bytes).as_bytes() != &h)
+                            {
+                                return Err(ExportError::Changed {
+                                    path: p.source.clone(),
+                                });
+                            }
                             write_new(&dest, &bytes).map_err(io("write", &dest))?;
                         }
                         _ => {
                             let mode = if p.always_copy { LinkMode::Copy } else { *mode };
                             place(&p.source, &dest, mode)?;
+                            // What was copied must be what was measured: a
+                            // source rewritten since would make the lock
+                            // manifest lie about the set.
+                            if let (LinkMode::Copy, Some(hash)) = (mode, p.content_hash)
+                                && !holds(&dest, &hash)
+                            {
+                                return Err(ExportError::Changed {
+                                    path: p.source.clone(),
+                                });
+                            }
                         }
                     }
                     progress();

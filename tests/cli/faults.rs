@@ -179,3 +179,43 @@ fn a_crop_of_a_thin_image_stays_within_a_memory_cap() {
         .collect();
     assert!(names.is_empty(), "no staging left: {names:?}");
 }
+
+#[test]
+fn a_source_rewritten_after_it_was_measured_is_not_copied_as_is() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(BODY);
+    pool.cmd()
+        .args(["build", "-q", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    let manifest = std::fs::read(pool.join("out/manifest.csv")).unwrap();
+    let text = String::from_utf8(manifest.clone()).unwrap();
+    let row = text.lines().nth(1).unwrap();
+    let source = row.split(',').nth(1).unwrap();
+    // Rewritten in place, same size and modification time: the cache (keyed
+    // by both) still holds the old measurement.
+    let path = pool.join(source);
+    let meta = std::fs::metadata(&path).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 16].reverse();
+    bytes[mid] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(meta.modified().unwrap())
+        .unwrap();
+    pool.cmd()
+        .args(["build", "-q", "--force", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains("changed after it was measured").and(contains(source)));
+    assert_eq!(
+        std::fs::read(pool.join("out/manifest.csv")).unwrap(),
+        manifest
+    );
+}
