@@ -6,19 +6,12 @@
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
-use crate::fixture::{Pool, jpeg, json_of, scene};
+use crate::fixture::{Pool, SET_OF_30, jpeg, json_of, scene};
 
-const BODY: &str = r#"
-total = 30
-split = { normal = 6, hard = 2, background = 2 }
-
-[buckets.hard.quota]
-night = 3
-rain = 3
-
-[output]
-dir = "out"
-"#;
+/// The shared 30-image recipe, writing to `out`.
+fn body() -> String {
+    format!("{SET_OF_30}\n[output]\ndir = \"out\"\n")
+}
 
 /// What a SIGKILL between the swap's renames leaves: the earlier set moved
 /// aside into `.out.calibset-old-*/old`, the finished new set still staged,
@@ -36,7 +29,7 @@ fn kill_between_renames(pool: &Pool) {
 #[test]
 fn a_build_after_a_kill_between_the_swap_renames_restores_the_earlier_set() {
     let pool = Pool::standard();
-    let recipe = pool.recipe(BODY);
+    let recipe = pool.recipe(&body());
     pool.cmd()
         .args(["build", "-q", "--recipe"])
         .arg(&recipe)
@@ -47,7 +40,7 @@ fn a_build_after_a_kill_between_the_swap_renames_restores_the_earlier_set() {
     kill_between_renames(&pool);
     // The next build asks for more than the pool holds: it writes nothing, and
     // must not delete the only copy of the earlier set on its way.
-    let short = pool.recipe(&BODY.replace("total = 30", "total = 300"));
+    let short = pool.recipe(&body().replace("total = 30", "total = 300"));
     pool.cmd()
         .args(["build", "--force", "--recipe"])
         .arg(&short)
@@ -120,7 +113,7 @@ fn progressive_jpegs_with_thousands_of_scans_are_refused_before_decoding() {
     pool.write("stills/bomb.jpg", &scan_bomb(256, 192, 3000));
     // A real progressive file of as many pixels is used.
     pool.write("stills/progressive.jpg", &scan_bomb(256, 192, 0));
-    let recipe = pool.recipe(BODY);
+    let recipe = pool.recipe(&body());
     let report = json_of(
         pool.cmd()
             .args(["audit", "--json", "--no-cache", "--recipe"])
@@ -183,7 +176,7 @@ fn a_crop_of_a_thin_image_stays_within_a_memory_cap() {
 #[test]
 fn a_source_rewritten_after_it_was_measured_is_not_copied_as_is() {
     let pool = Pool::standard();
-    let recipe = pool.recipe(BODY);
+    let recipe = pool.recipe(&body());
     pool.cmd()
         .args(["build", "-q", "--recipe"])
         .arg(&recipe)
