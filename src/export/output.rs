@@ -112,27 +112,13 @@ impl Output {
                         (None, Some(fetched)) if paths::is_object_url(&p.source) => {
                             let (_, read) = fetched.next(cancel).ok_or(ExportError::Interrupted)?;
                             let bytes = read.map_err(|e| io("download", &p.source)(e.into_io()))?;
-                            if p.content_hash
-                                .is_some_and(|h| blake3::hash(&bytes).as_bytes() != &h)
-                            {
-                                return Err(ExportError::Changed {
-                                    path: p.source.clone(),
-                                });
-                            }
+                            p.check_measured(blake3::hash(&bytes).as_bytes())?;
                             write_new(&dest, &bytes).map_err(io("write", &dest))?;
                         }
                         _ => {
                             let mode = if p.always_copy { LinkMode::Copy } else { *mode };
-                            place(&p.source, &dest, mode)?;
-                            // What was copied must be what was measured: a
-                            // source rewritten since would make the lock
-                            // manifest lie about the set.
-                            if let (LinkMode::Copy, Some(hash)) = (mode, p.content_hash)
-                                && !holds(&dest, &hash)
-                            {
-                                return Err(ExportError::Changed {
-                                    path: p.source.clone(),
-                                });
+                            if let Some(copied) = place(&p.source, &dest, mode)? {
+                                p.check_measured(&copied)?;
                             }
                         }
                     }
@@ -171,15 +157,34 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .and_then(|mut f| f.write_all(bytes))
 }
 
-fn place(source: &Path, dest: &Path, mode: LinkMode) -> Result<(), ExportError> {
+/// Places `source` at `dest` by `mode`; for a copy, returns the blake3 of the
+/// bytes copied.
+fn place(source: &Path, dest: &Path, mode: LinkMode) -> Result<Option<[u8; 32]>, ExportError> {
     match mode {
         LinkMode::Copy => crate::source::copy(source, dest)
-            .map(drop)
+            .map(Some)
             .map_err(|e| io("copy", source)(e.into_io())),
-        LinkMode::Hardlink => std::fs::hard_link(source, dest).map_err(io("hard-link", source)),
+        LinkMode::Hardlink => std::fs::hard_link(source, dest)
+            .map(|()| None)
+            .map_err(io("hard-link", source)),
         LinkMode::Symlink => {
             let target = std::fs::canonicalize(source).map_err(io("resolve", source))?;
-            symlink(&target, dest).map_err(io("symlink", source))
+            symlink(&target, dest)
+                .map(|()| None)
+                .map_err(io("symlink", source))
+        }
+    }
+}
+
+impl Placement {
+    /// What was written for this placement must be what was measured: a
+    /// source rewritten since would make the lock manifest lie about the set.
+    fn check_measured(&self, written: &[u8; 32]) -> Result<(), ExportError> {
+        match self.content_hash {
+            Some(measured) if &measured != written => Err(ExportError::Changed {
+                path: self.source.clone(),
+            }),
+            _ => Ok(()),
         }
     }
 }

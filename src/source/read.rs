@@ -141,17 +141,41 @@ pub fn files_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 }
 
 /// Copies the regular local file `from` to a new file `to` (which must not
-/// exist: nothing is ever written through an existing name). Returns the bytes
-/// copied. (The export downloads objects through [`remote::fetch_all`].)
-pub fn copy(from: &Path, to: &Path) -> Result<u64, ReadError> {
+/// exist: nothing is ever written through an existing name). Returns the
+/// blake3 of the bytes copied, hashed on the way, so the caller can tell them
+/// from the ones it measured without reading either file again. (The export
+/// downloads objects through [`remote::fetch_all`].)
+pub fn copy(from: &Path, to: &Path) -> Result<[u8; 32], ReadError> {
     let (mut input, meta) = open_regular(from)?;
-    let mut output = std::fs::OpenOptions::new()
+    let output = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(to)?;
-    let copied = std::io::copy(&mut input, &mut output)?;
-    output.set_permissions(meta.permissions())?;
-    Ok(copied)
+    let mut tee = Hashing {
+        output,
+        hasher: blake3::Hasher::new(),
+    };
+    std::io::copy(&mut input, &mut tee)?;
+    tee.output.set_permissions(meta.permissions())?;
+    Ok(*tee.hasher.finalize().as_bytes())
+}
+
+/// A writer that hashes what it writes.
+struct Hashing {
+    output: File,
+    hasher: blake3::Hasher,
+}
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.output.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.output.flush()
+    }
 }
 
 /// Reads the first `n` bytes (or fewer) of a regular local file (an output of
