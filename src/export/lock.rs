@@ -262,6 +262,13 @@ fn same_file(_: &File, path: &Path) -> bool {
 mod tests {
     use super::*;
 
+    /// Writes `text` at `rel` under `dir`, creating its folders.
+    fn write_under(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
     #[test]
     fn a_second_lock_on_the_same_output_fails_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
@@ -288,11 +295,7 @@ mod tests {
     fn stale_staging_and_old_sets_are_removed_but_not_foreign_files() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let write = |rel: &str, text: &str| {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
+        let write = |rel: &str, text: &str| write_under(dir.path(), rel, text);
         write(".out.calibset-Ab12Cd/normal/a.jpg", "partial");
         write(
             ".out.calibset-Ab12Cd/.calibset",
@@ -335,11 +338,7 @@ mod tests {
     fn an_earlier_set_moved_aside_with_no_output_in_place_is_restored() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let write = |rel: &str, text: &str| {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
+        let write = |rel: &str, text: &str| write_under(dir.path(), rel, text);
         // Killed between the renames: the old set aside, the new one staged.
         let listed = marker::listing([Path::new("normal/a.jpg")]);
         write(".out.calibset-old-Zz99Yy/old/.calibset", &listed);

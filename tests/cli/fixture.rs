@@ -200,6 +200,17 @@ bucket = "normal"
         cmd
     }
 
+    /// Names in the pool folder of what calibset keeps beside an output
+    /// (lock, staging and moved-aside folders), which a finished build leaves
+    /// none of.
+    pub fn leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(self.path())
+            .unwrap()
+            .filter_map(|e| e.unwrap().file_name().into_string().ok())
+            .filter(|n| n.contains(".calibset-"))
+            .collect()
+    }
+
     /// Relative paths of all files under `rel`, sorted.
     pub fn files(&self, rel: &str) -> Vec<String> {
         let root = self.join(rel);

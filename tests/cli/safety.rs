@@ -55,11 +55,7 @@ fn two_builds_into_one_output_never_both_write() {
         );
         let files = pool.files(&format!("out{round}"));
         assert_eq!(files.len(), 30 + 5, "{files:?}");
-        let beside: Vec<_> = std::fs::read_dir(pool.path())
-            .unwrap()
-            .filter_map(|e| e.unwrap().file_name().into_string().ok())
-            .filter(|n| n.contains(".calibset-"))
-            .collect();
+        let beside = pool.leftovers();
         assert!(
             beside.is_empty(),
             "nothing left beside the output: {beside:?}"
