@@ -16,6 +16,8 @@ pub enum Stage {
     Dedup,
     /// Choosing images.
     Select,
+    /// Checking that the chosen files still hold what was measured.
+    Verify,
     /// Writing the set.
     Export,
 }
@@ -29,6 +31,7 @@ impl Stage {
             Stage::Measure => "measuring",
             Stage::Dedup => "de-duplicating",
             Stage::Select => "selecting",
+            Stage::Verify => "re-checking",
             Stage::Export => "writing",
         }
     }

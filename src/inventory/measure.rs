@@ -149,6 +149,11 @@ pub(super) fn measure_all(
         .collect();
     let fetched = fetch_and_measure(files, &remote, limits, cancel, &finish);
     progress.finish();
+    let fetched = match fetched {
+        Err(Fetching::Outage(e)) => return Err(InventoryError::Store(e)),
+        Err(Fetching::Interrupted) => None,
+        Ok(done) => Some(done),
+    };
     for (i, m) in local.into_iter().chain(fetched).flatten() {
         out[i] = Some(m);
     }
@@ -159,20 +164,33 @@ pub(super) fn measure_all(
         .collect())
 }
 
+/// One file measured: its index, the measurement and where it came from.
+type Done = (usize, (Measured, Origin));
+
+/// Why fetching the objects stopped.
+enum Fetching {
+    /// The store stopped answering: the first such error.
+    Outage(std::io::Error),
+    /// Ctrl-C or a termination signal.
+    Interrupted,
+}
+
 /// Fetches the objects `files[i]` for `i` in `which` ahead of the workers,
-/// which measure them with `finish` as they arrive. `None` when interrupted.
+/// which measure them with `finish` as they arrive. An object the store
+/// answers for (not found, access denied) is a skipped file; a store that
+/// stops answering stops it all, with its first error.
 fn fetch_and_measure<F>(
     files: &[&FileEntry],
     which: &[usize],
     limits: &Limits,
     cancel: &AtomicBool,
     finish: &F,
-) -> Option<Vec<(usize, (Measured, Origin))>>
+) -> Result<Vec<Done>, Fetching>
 where
-    F: Fn(usize, Result<Vec<u8>, ImageIssue>) -> (usize, (Measured, Origin)) + Sync,
+    F: Fn(usize, Result<Vec<u8>, ImageIssue>) -> Done + Sync,
 {
     if which.is_empty() {
-        return Some(Vec::new());
+        return Ok(Vec::new());
     }
     let urls = which.iter().map(|&i| files[i].path.clone()).collect();
     // An image whose header declares too many pixels is refused from its
@@ -183,18 +201,36 @@ where
     });
     let fetched = source::remote::fetch_all(urls, limits.max_file_bytes(), Some(gate));
     let workers = rayon::current_num_threads().min(which.len());
-    let measured: Option<Vec<Vec<_>>> = (0..workers)
+    // Set on the first outage, so the other workers stop taking objects.
+    let down = AtomicBool::new(false);
+    let outage = std::sync::Mutex::new(None);
+    let measured: Vec<Vec<_>> = (0..workers)
         .into_par_iter()
         .map(|_| {
             let mut done = Vec::new();
-            while let Some((k, read)) = fetched.next(cancel) {
-                done.push(finish(which[k], read.map_err(features::read_issue)));
+            while !down.load(std::sync::atomic::Ordering::Relaxed)
+                && let Some((k, read)) = fetched.next(cancel)
+            {
+                match read {
+                    Err(source::ReadError::Io(e)) if source::remote::is_outage(e.kind()) => {
+                        down.store(true, std::sync::atomic::Ordering::Relaxed);
+                        let mut first = outage.lock().unwrap_or_else(|e| e.into_inner());
+                        // The earliest object in the list, whichever worker saw it.
+                        if first.as_ref().is_none_or(|(j, _)| k < *j) {
+                            *first = Some((k, e));
+                        }
+                    }
+                    read => done.push(finish(which[k], read.map_err(features::read_issue))),
+                }
             }
-            crate::cancel::check(cancel).ok()?;
-            Some(done)
+            done
         })
         .collect();
-    measured.map(|m| m.into_iter().flatten().collect())
+    if let Some((_, e)) = outage.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(Fetching::Outage(e));
+    }
+    crate::cancel::check(cancel).map_err(|_| Fetching::Interrupted)?;
+    Ok(measured.into_iter().flatten().collect())
 }
 
 /// What the cache and the index know of a file before it is read.

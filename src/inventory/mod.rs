@@ -44,6 +44,40 @@ pub struct Inventory {
     pub frame_dir: Option<tempfile::TempDir>,
 }
 
+impl Inventory {
+    /// Takes the images at `drifted` (indices into `images`, each with what
+    /// became of it) out of the pool: they leave its counts and are listed as
+    /// skipped files of kind [`IssueKind::Changed`].
+    pub fn withdraw(&mut self, drifted: Vec<(usize, source::Drift)>) {
+        let gone: HashSet<usize> = drifted.iter().map(|(i, _)| *i).collect();
+        for (i, drift) in drifted {
+            let img = &self.images[i];
+            if let Some(bucket) = img.labels.bucket {
+                self.summary.usable[bucket] -= 1;
+            }
+            for class in &img.labels.classes {
+                if let Some(n) = self.summary.classes.get_mut(class) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.summary.classes.remove(class);
+                    }
+                }
+            }
+            self.summary.issues.push(Issue {
+                path: img.file.rel.clone(),
+                kind: IssueKind::Changed,
+                message: drift.to_string(),
+            });
+        }
+        self.summary.issues.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut i = 0;
+        self.images.retain(|_| {
+            i += 1;
+            !gone.contains(&(i - 1))
+        });
+    }
+}
+
 /// Switches for [`inventory`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options<'a> {
@@ -72,6 +106,9 @@ pub enum InventoryError {
     /// ffmpeg is missing, or the frame cache cannot be written.
     #[error(transparent)]
     Video(#[from] VideoError),
+    /// The object store stopped answering while the pool was read.
+    #[error("the object store stopped answering: {0}; nothing was written")]
+    Store(std::io::Error),
     /// Ctrl-C or a termination signal.
     #[error("interrupted")]
     Interrupted,

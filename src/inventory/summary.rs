@@ -32,6 +32,9 @@ pub enum IssueKind {
     Annotation,
     /// A video ffmpeg could not read.
     Video,
+    /// A chosen file deleted, rewritten or made unreadable after it was
+    /// measured (found by the look before writing; its slot is chosen again).
+    Changed,
 }
 
 impl IssueKind {
@@ -49,6 +52,7 @@ impl IssueKind {
             IssueKind::Missing => "missing",
             IssueKind::Annotation => "annotation",
             IssueKind::Video => "video",
+            IssueKind::Changed => "changed",
         }
     }
 }

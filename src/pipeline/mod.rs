@@ -7,6 +7,7 @@
 mod index;
 mod target;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -19,6 +20,7 @@ use crate::progress::{Progress, Stage};
 use crate::recipe::Recipe;
 use crate::report::{OutputSummary, Report, ResaveSummary};
 use crate::select::{self, Plan, Selection};
+use crate::source;
 
 pub(crate) use index::open as open_index;
 pub use index::{IndexOptions, IndexReport, index};
@@ -137,9 +139,22 @@ pub enum BuildError {
         /// The path given.
         path: PathBuf,
     },
+    /// The object store stopped answering while the chosen objects were
+    /// looked at before writing.
+    #[error("the object store stopped answering: {0}; nothing was written")]
+    Store(crate::source::remote::RemoteError),
     /// Ctrl-C or a termination signal.
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<source::VerifyError> for BuildError {
+    fn from(e: source::VerifyError) -> Self {
+        match e {
+            source::VerifyError::Store(e) => BuildError::Store(e),
+            source::VerifyError::Interrupted => BuildError::Interrupted,
+        }
+    }
 }
 
 impl From<InventoryError> for BuildError {
@@ -235,8 +250,25 @@ pub fn plan(
             index.path().display()
         ));
     }
-    let images = &inv.images;
+    let (dd, sel, sequences) = decide(recipe, &inv, opts.seed, progress, cancel)?;
+    Ok(Planned {
+        inv,
+        dd,
+        sel,
+        sequences,
+        seed: opts.seed,
+    })
+}
 
+/// Removes the duplicates of the pool `inv` and chooses from what is left.
+fn decide(
+    recipe: &Recipe,
+    inv: &Inventory,
+    seed: u64,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<(Dedup, Selection, SequenceSummary), BuildError> {
+    let images = &inv.images;
     progress.start(Stage::Dedup, None);
     let deduplicated = dedup::run(images, &recipe.dedup, &recipe.sequences, cancel);
     progress.finish();
@@ -250,20 +282,83 @@ pub fn plan(
         buckets: &recipe.buckets,
         camera_min: recipe.camera.min,
         balance: &recipe.camera.balance,
-        seed: opts.seed,
+        seed,
         shortfall: recipe.shortfall,
         cancel,
     };
     let sel = select::select(images, &candidates, &plan);
     progress.finish();
     let sel = sel.map_err(|_| BuildError::Interrupted)?;
-    Ok(Planned {
-        inv,
-        dd,
-        sel,
-        sequences,
-        seed: opts.seed,
-    })
+    Ok((dd, sel, sequences))
+}
+
+/// The last look before writing: every chosen file must still hold the bytes
+/// it was measured on. One deleted, rewritten or made unreadable since leaves
+/// the pool like any skipped file (kind `changed`, with the reason), and the
+/// set is chosen again without it, until every pick is unchanged or the pool
+/// falls short. Each file is looked at once.
+fn recheck(
+    recipe: &Recipe,
+    planned: &mut Planned,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<(), BuildError> {
+    #[cfg(debug_assertions)]
+    pause_for_test("recheck");
+    let mut checked: HashSet<PathBuf> = HashSet::new();
+    while planned.sel.shortfalls.is_empty() {
+        let images = &planned.inv.images;
+        let todo: Vec<usize> = planned
+            .sel
+            .picks
+            .iter()
+            .map(|p| p.image)
+            .filter(|&i| !checked.contains(&images[i].file.path))
+            .collect();
+        let files: Vec<_> = todo
+            .iter()
+            .map(|&i| (&images[i].file, images[i].features.content_hash))
+            .collect();
+        progress.start(Stage::Verify, None);
+        let drift = source::drift(&files, cancel);
+        progress.finish();
+        let drifted: Vec<(usize, source::Drift)> = todo
+            .iter()
+            .zip(drift?)
+            .filter_map(|(&i, d)| Some((i, d?)))
+            .collect();
+        checked.extend(todo.iter().map(|&i| images[i].file.path.clone()));
+        if drifted.is_empty() {
+            break;
+        }
+        planned.inv.withdraw(drifted);
+        let (dd, sel, sequences) = decide(recipe, &planned.inv, planned.seed, progress, cancel)?;
+        (planned.dd, planned.sel, planned.sequences) = (dd, sel, sequences);
+    }
+    Ok(())
+}
+
+/// For the tests, in debug builds only: with `CALIBSET_TEST_PAUSE=STAGE:FILE`
+/// in the environment, a build that reaches `STAGE` creates `FILE` and waits
+/// (up to a minute) until it is removed. That is how a test changes the pool
+/// at an exact point of a running build.
+#[cfg(debug_assertions)]
+fn pause_for_test(stage: &str) {
+    let Some(spec) = std::env::var_os("CALIBSET_TEST_PAUSE") else {
+        return;
+    };
+    let spec = spec.to_string_lossy();
+    let Some(file) = spec.strip_prefix(stage).and_then(|s| s.strip_prefix(':')) else {
+        return;
+    };
+    let file = Path::new(file);
+    if std::fs::write(file, stage).is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while file.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// Runs a whole build. A shortfall is not an error: the report's status says so
@@ -288,7 +383,10 @@ pub fn build(
         keep_unbucketed: false,
         index: feature_index.as_ref(),
     };
-    let planned = plan(recipe, &plan_options, progress, cancel)?;
+    let mut planned = plan(recipe, &plan_options, progress, cancel)?;
+    if lock.is_some() {
+        recheck(recipe, &mut planned, progress, cancel)?;
+    }
     let mut report = planned.report(recipe);
     report.warnings.extend(cleaned);
     report.exports = exports.formats.iter().copied().collect();

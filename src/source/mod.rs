@@ -11,12 +11,14 @@
 
 mod read;
 pub mod remote;
+mod verify;
 mod walk;
 
 pub use read::{
     CACHE_LIMIT, LABEL_LIMIT, LIST_LIMIT, MARKER_LIMIT, RECIPE_LIMIT, ReadError, copy, files_in,
     read_all, read_bytes, read_head, read_text, read_texts, stat,
 };
+pub use verify::{Drift, VerifyError, drift};
 #[cfg(test)]
 pub(crate) use walk::is_video_path;
 pub use walk::{FileEntry, FrameOf, Scan, ScanError, Version, Walk, scan};

@@ -72,7 +72,28 @@ pub enum RemoteError {
     },
 }
 
+/// Whether a failed request of kind `kind` says the store is not answering
+/// (refused, timed out, reset, a server error after retries) rather than
+/// something about the object itself (not found, access denied, a key the store
+/// cannot name). An outage stops a build: skipping each object would build a
+/// set from whatever happened to be read before it.
+pub fn is_outage(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind;
+    !matches!(
+        kind,
+        ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::InvalidInput
+    )
+}
+
 impl RemoteError {
+    /// The kind of a failed request (`None` for a bad URL or set-up).
+    pub fn kind(&self) -> Option<std::io::ErrorKind> {
+        match self {
+            RemoteError::Request { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
     /// The error as an [`std::io::Error`] of the matching kind.
     pub fn into_io(self) -> std::io::Error {
         let kind = match &self {
@@ -221,7 +242,12 @@ fn request_error(url: &Path, e: object_store::Error) -> RemoteError {
         (object_store::Error::PermissionDenied { .. }, _)
         | (object_store::Error::Unauthenticated { .. }, _)
         | (_, Some(401 | 403)) => ErrorKind::PermissionDenied,
-        _ if text.contains("timed out") || text.contains("timeout") => ErrorKind::TimedOut,
+        // Checked before timeouts: a refused connection's message names the
+        // retry policy's `retry_timeout`.
+        _ if text.contains("Connection refused") => ErrorKind::ConnectionRefused,
+        _ if text.contains("timed out") || text.contains("deadline has elapsed") => {
+            ErrorKind::TimedOut
+        }
         _ => ErrorKind::Other,
     };
     let code = between(&text, "<Code>", "</Code>");
@@ -231,6 +257,7 @@ fn request_error(url: &Path, e: object_store::Error) -> RemoteError {
         (ErrorKind::PermissionDenied, Some(s)) => format!("access denied ({s})"),
         (ErrorKind::PermissionDenied, None) => "access denied".to_owned(),
         (ErrorKind::TimedOut, _) => "timed out".to_owned(),
+        (ErrorKind::ConnectionRefused, _) => "connection refused".to_owned(),
         (_, Some(s)) => format!("the store answered {s}"),
         (_, None) => text.clone(),
     };
@@ -238,7 +265,9 @@ fn request_error(url: &Path, e: object_store::Error) -> RemoteError {
         match (code, message) {
             (Some(c), Some(m)) => cause = format!("{cause}: {c}: {m}"),
             (Some(c), None) => cause = format!("{cause}: {c}"),
-            _ if status.is_some() || kind == ErrorKind::TimedOut => {
+            _ if status.is_some()
+                || matches!(kind, ErrorKind::TimedOut | ErrorKind::ConnectionRefused) =>
+            {
                 cause = format!("{cause} ({text})");
             }
             _ => {}
@@ -386,6 +415,39 @@ pub fn stat(url: &Path) -> Result<Version, RemoteError> {
         .block_on(target.store.head(&target.key))
         .map(|m| version_of(&m))
         .map_err(|e| request_error(url, e))
+}
+
+/// The [`Version`] of every object of `urls`, in order, as a listing gives it
+/// (HEAD requests, [`CONCURRENCY`] at a time; the version id a versioned
+/// bucket adds to a HEAD answer is left out, as listings leave it out).
+/// `None` when `cancel` is set, looked at every 100 ms while waiting.
+pub fn stat_all(
+    urls: &[PathBuf],
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<Vec<Result<Version, RemoteError>>> {
+    let heads = futures::stream::iter(urls)
+        .map(|url| async move {
+            let target = Target::open(url)?;
+            let mut meta = target
+                .store
+                .head(&target.key)
+                .await
+                .map_err(|e| request_error(url, e))?;
+            meta.version = None;
+            Ok(version_of(&meta))
+        })
+        .buffered(CONCURRENCY)
+        .collect::<Vec<_>>();
+    CLIENT.runtime.block_on(async {
+        let mut heads = std::pin::pin!(heads);
+        loop {
+            crate::cancel::check(cancel).ok()?;
+            if let Ok(done) = tokio::time::timeout(Duration::from_millis(100), heads.as_mut()).await
+            {
+                return Some(done);
+            }
+        }
+    })
 }
 
 /// Reads the object at `url` if it holds at most `limit` bytes. The size comes

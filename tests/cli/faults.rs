@@ -6,7 +6,7 @@
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
-use crate::fixture::{Pool, SET_OF_30, jpeg, json_of, scene};
+use crate::fixture::{Pool, SET_OF_30, jpeg, json_of, paused_before_writing, scene};
 
 /// The shared 30-image recipe, writing to `out`.
 fn body() -> String {
@@ -170,19 +170,62 @@ fn a_crop_of_a_thin_image_stays_within_a_memory_cap() {
     assert!(left.is_empty(), "no staging left: {left:?}");
 }
 
-#[test]
-fn a_source_rewritten_after_it_was_measured_is_not_copied_as_is() {
-    let pool = Pool::standard();
+/// The locked rows of `out/manifest.csv`: (file in the set, source, blake3).
+fn locked(pool: &Pool) -> Vec<(String, String, String)> {
+    crate::fixture::csv_rows(&pool.join("out/manifest.csv"))
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[11].clone()))
+        .collect()
+}
+
+/// Every image of `out` holds the bytes its manifest row's blake3 names.
+fn assert_set_matches_its_manifest(pool: &Pool) {
+    for (file, source, hash) in locked(pool) {
+        let bytes = std::fs::read(pool.join("out").join(&file)).unwrap();
+        assert_eq!(
+            blake3::hash(&bytes).to_hex().as_str(),
+            hash,
+            "{file} ({source})"
+        );
+    }
+}
+
+/// Builds the 30-image set into `out` and returns the locked sources that
+/// `pick` keeps.
+fn built_then(pool: &Pool, pick: impl Fn(&str) -> bool) -> (std::path::PathBuf, Vec<String>) {
     let recipe = pool.recipe(&body());
     pool.cmd()
         .args(["build", "-q", "--recipe"])
         .arg(&recipe)
         .assert()
         .success();
-    let manifest = std::fs::read(pool.join("out/manifest.csv")).unwrap();
-    let text = String::from_utf8(manifest.clone()).unwrap();
-    let row = text.lines().nth(1).unwrap();
-    let source = row.split(',').nth(1).unwrap();
+    let sources = locked(pool)
+        .into_iter()
+        .map(|(_, source, _)| source)
+        .filter(|s| pick(s))
+        .collect();
+    (recipe, sources)
+}
+
+/// The skipped files a `--json` build reports as `changed`: (path, message).
+fn changed(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["pool"]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "changed")
+        .map(|i| {
+            let field = |k: &str| i[k].as_str().unwrap().to_owned();
+            (field("path"), field("message"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_chosen_source_rewritten_after_it_was_measured_is_replaced_by_another() {
+    let pool = Pool::standard();
+    let (recipe, day) = built_then(&pool, |s| s.contains("/day/"));
+    let source = &day[0];
     // Rewritten in place, same size and modification time: the cache (keyed
     // by both) still holds the old measurement.
     let path = pool.join(source);
@@ -198,14 +241,85 @@ fn a_source_rewritten_after_it_was_measured_is_not_copied_as_is() {
         .unwrap()
         .set_modified(meta.modified().unwrap())
         .unwrap();
-    pool.cmd()
-        .args(["build", "-q", "--force", "--recipe"])
-        .arg(&recipe)
-        .assert()
-        .code(2)
-        .stderr(contains("changed after it was measured").and(contains(source)));
+    let report = json_of(
+        pool.cmd()
+            .args(["build", "--json", "--force", "--recipe"])
+            .arg(&recipe),
+    );
+    assert_eq!(report["status"], "ok", "{report}");
+    assert_eq!(
+        changed(&report),
+        [(source.clone(), "changed after it was measured".to_owned())]
+    );
+    let rows = locked(&pool);
+    assert_eq!(rows.len(), 30);
+    assert!(rows.iter().all(|(_, s, _)| s != source), "{rows:?}");
+    assert_set_matches_its_manifest(&pool);
+}
+
+#[test]
+fn a_chosen_source_deleted_after_it_was_measured_leaves_the_set_and_its_slot_is_refilled() {
+    let pool = Pool::standard();
+    let (recipe, night) = built_then(&pool, |s| s.contains("/night/"));
+    let source = night[0].clone();
+    let mut cmd = pool.spawnable();
+    cmd.args(["build", "--json", "--force", "--export", "list", "--recipe"])
+        .arg(&recipe);
+    let out = paused_before_writing(cmd, || std::fs::remove_file(pool.join(&source)).unwrap());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        changed(&report),
+        [(source.clone(), "deleted after it was measured".to_owned())]
+    );
+    let rows = locked(&pool);
+    assert_eq!(rows.len(), 30);
+    assert_eq!(
+        rows.iter()
+            .filter(|(_, s, _)| s.contains("/night/"))
+            .count(),
+        night.len(),
+        "the night quota is filled from another night frame"
+    );
+    assert!(rows.iter().all(|(_, s, _)| s != &source));
+    assert_set_matches_its_manifest(&pool);
+}
+
+#[test]
+fn chosen_sources_deleted_beyond_what_the_pool_can_refill_end_in_a_shortfall_that_keeps_the_set() {
+    let pool = Pool::standard();
+    let (recipe, _) = built_then(&pool, |_| true);
+    let before = std::fs::read(pool.join("out/manifest.csv")).unwrap();
+    // The set takes 6 of the 12 empty frames; with 7 gone, 5 are left.
+    let empty: Vec<String> = (1..=3)
+        .flat_map(|c| (0..4).map(move |k| format!("frames/cam{c}/empty/{k:04}.jpg")))
+        .collect();
+    let mut cmd = pool.spawnable();
+    cmd.args(["build", "--json", "--force", "--recipe"])
+        .arg(&recipe);
+    let out = paused_before_writing(cmd, || {
+        for source in &empty[..7] {
+            std::fs::remove_file(pool.join(source)).unwrap();
+        }
+    });
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "shortfall", "{report}");
+    let gone = changed(&report);
+    assert!(!gone.is_empty(), "{report}");
+    assert!(
+        gone.iter()
+            .all(|(p, m)| empty[..7].contains(p) && m == "deleted after it was measured")
+    );
     assert_eq!(
         std::fs::read(pool.join("out/manifest.csv")).unwrap(),
-        manifest
+        before
     );
+    assert_eq!(pool.leftovers(), Vec::<String>::new());
 }

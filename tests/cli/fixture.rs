@@ -200,6 +200,16 @@ bucket = "normal"
         cmd
     }
 
+    /// [`Pool::cmd`] as a [`std::process::Command`], for tests that spawn it.
+    pub fn spawnable(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_calibset"));
+        cmd.current_dir(self.path())
+            .env("CALIBSET_CACHE_DIR", self.join(".cache"))
+            .env_remove("XDG_CACHE_HOME")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
     /// Names in the pool folder of what calibset keeps beside an output
     /// (lock, staging and moved-aside folders), which a finished build leaves
     /// none of.
@@ -330,4 +340,27 @@ impl Running {
         std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
         (self.child.wait().unwrap().code(), rest)
     }
+}
+
+/// Runs `cmd` (a build) until it is about to write, runs `meanwhile`, lets the
+/// build go on, and returns its output. The pause is a hook of debug builds
+/// (`CALIBSET_TEST_PAUSE`), which `cargo test` runs.
+pub fn paused_before_writing(
+    mut cmd: std::process::Command,
+    meanwhile: impl FnOnce(),
+) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("paused");
+    cmd.env("CALIBSET_TEST_PAUSE", format!("recheck:{}", flag.display()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !flag.exists() {
+        assert!(started.elapsed().as_secs() < 120, "the build never paused");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    meanwhile();
+    std::fs::remove_file(&flag).unwrap();
+    child.wait_with_output().unwrap()
 }

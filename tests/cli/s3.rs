@@ -192,7 +192,8 @@ fn a_build_over_s3_locks_the_same_set_and_a_warm_rerun_fetches_only_changed_obje
     assert_eq!(warm["measure"]["decoded"], 0);
     let requests = s3.requests();
     assert_eq!(requests["list"], 2, "{requests}");
-    assert_eq!(requests["head"], 0, "{requests}");
+    // One HEAD per chosen object: the look before writing.
+    assert_eq!(requests["head"], 30, "{requests}");
     assert_eq!(gets(&requests), Vec::<String>::new());
     assert_eq!(
         std::fs::read(local.join("set/manifest.csv")).unwrap(),
@@ -265,6 +266,107 @@ fn an_unreadable_or_vanished_object_is_reported_and_the_build_goes_on() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("skipped"));
     let locked = std::fs::read_to_string(remote.join("set/manifest.csv")).unwrap();
     assert!(!locked.contains("cam1/day/0003.jpg") && !locked.contains("cam2/night/0001.jpg"));
+}
+
+/// `calibset` run in `remote`'s folder, pointed at `s3`, for tests that spawn it.
+fn spawnable(s3: &S3, remote: &Pool) -> std::process::Command {
+    let mut cmd = remote.spawnable();
+    for var in UNSET {
+        cmd.env_remove(var);
+    }
+    cmd.envs(s3.vars());
+    cmd
+}
+
+#[test]
+fn an_object_deleted_after_it_was_measured_leaves_the_set_and_its_slot_is_refilled() {
+    let (local, remote) = pools();
+    let Some(s3) = S3::start(local.path()) else {
+        return;
+    };
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["build", "remote.toml", "--out", "set", "-q"]);
+    cmd.assert().success();
+    let chosen = locked_keys(&remote.join("set"));
+    let gone = chosen.iter().find(|k| k.contains("/day/")).unwrap().clone();
+    // Warm: the cache describes every object, and nothing is fetched before
+    // the set is written.
+    let mut cmd = spawnable(&s3, &remote);
+    cmd.args(["build", "remote.toml", "--out", "elsewhere", "--json"]);
+    let out = crate::fixture::paused_before_writing(cmd, || {
+        s3.control("delete", &format!("object={gone}"), b"");
+    });
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["measure"]["decoded"], 0);
+    // Named as the pool's other files are: by the root's name and the path in it.
+    let rel = gone.strip_prefix("pool/").unwrap();
+    let issue = report["pool"]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "changed")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(issue["path"], rel);
+    assert_eq!(issue["message"], "deleted after it was measured");
+    let now = locked_keys(&remote.join("elsewhere"));
+    assert_eq!(now.len(), chosen.len());
+    assert!(!now.contains(&gone));
+}
+
+#[test]
+fn a_store_that_stops_answering_is_one_error_not_a_set_of_what_was_read() {
+    let (local, remote) = pools();
+    let Some(mut s3) = S3::start(local.path()) else {
+        return;
+    };
+    // While the pool is read: an object the store answers 503 for (after
+    // retries) stops the build instead of being skipped.
+    s3.control(
+        "deny",
+        "object=pool/frames/cam1/day/0004.jpg&status=503",
+        b"",
+    );
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["build", "remote.toml", "--out", "set"]);
+    cmd.assert()
+        .code(2)
+        .stderr(contains("the object store stopped answering"))
+        .stderr(contains(
+            "s3://pool/frames/cam1/day/0004.jpg: the store answered 503",
+        ))
+        .stderr(contains("nothing was written"));
+    assert!(!remote.join("set").exists());
+
+    // Before writing: a store gone (connection refused) is one error, the
+    // earlier set kept. (The object now answers 403: a skipped file.)
+    s3.control(
+        "deny",
+        "object=pool/frames/cam1/day/0004.jpg&status=403",
+        b"",
+    );
+    let mut cmd = s3.cmd(&remote);
+    cmd.args(["build", "remote.toml", "--out", "set", "-q"]);
+    cmd.assert().success();
+    let before = std::fs::read(remote.join("set/manifest.csv")).unwrap();
+    let mut cmd = spawnable(&s3, &remote);
+    cmd.args(["build", "remote.toml", "--out", "set", "--force"]);
+    let out = crate::fixture::paused_before_writing(cmd, || {
+        let _ = s3.child.kill();
+        let _ = s3.child.wait();
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert!(!stderr.contains("timed out"), "{stderr}");
+    assert_eq!(
+        std::fs::read(remote.join("set/manifest.csv")).unwrap(),
+        before
+    );
 }
 
 #[test]

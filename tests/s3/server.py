@@ -14,9 +14,10 @@ Around moto's S3 API it adds:
 - a request log: `GET /_calibset/requests` answers JSON counts of the S3
   requests since the last `POST /_calibset/reset`, by kind (list, get, head,
   put, other) and the keys that were read (`gets`);
-- faults: `POST /_calibset/deny?object=BUCKET/KEY[&status=404]` makes every
-  read of that object answer 403 AccessDenied (or 404 NoSuchKey, as when it is
-  deleted after a listing), while it stays listed;
+- faults: `POST /_calibset/deny?object=BUCKET/KEY[&status=404|503]` makes
+  every read of that object answer 403 AccessDenied (or 404 NoSuchKey, as when
+  it is deleted after a listing, or 503 SlowDown, as a store in trouble does),
+  while it stays listed;
   `POST /_calibset/stall?object=BUCKET/KEY&seconds=N` holds every read of
   it for N seconds before answering;
   `POST /_calibset/delete?object=BUCKET/KEY` deletes it;
@@ -88,6 +89,9 @@ class Recorder:
         if denied == "404":
             return self.error(start_response, "NoSuchKey",
                               "The specified key does not exist.", "404 Not Found")
+        if denied == "503":
+            return self.error(start_response, "SlowDown",
+                              "Please reduce your request rate.", "503 Slow Down")
         if denied:
             return self.error(start_response, "AccessDenied", "Access Denied")
         return self.app(environ, start_response)
