@@ -237,9 +237,21 @@ fn totals_must_agree_and_exist() {
     insta::assert_snapshot!(problems("total = 0\nsplit = { hard = 0 }\n[dedup]\nsimilarity = 0.9\nmax_distance = 8\n"), @r#"
     invalid recipe pool/r.toml (4 problems)
       pool/r.toml:1:1: sources.roots: missing: add `[sources]` with `roots = ["folder", ...]`
-      pool/r.toml:1:9: total: must be at least 1
+      pool/r.toml:1:9: total: must be at least 1, not 0
       pool/r.toml:2:9: split: at least one weight must be above 0
       pool/r.toml:4:14: dedup.similarity: set either `similarity` or `max_distance`, not both
+    "#);
+}
+
+#[test]
+fn a_total_out_of_range_is_one_problem() {
+    insta::assert_snapshot!(problems("total = -5\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:1:9: total: must be at least 1, not -5
+    "#);
+    insta::assert_snapshot!(problems("total = 1000000000000000000\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n"), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:1:9: total: must be at most 10000000, not 1000000000000000000
     "#);
 }
 

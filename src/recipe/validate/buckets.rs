@@ -24,10 +24,16 @@ pub(super) fn total(
 ) -> usize {
     let total = buckets.iter().map(|(_, b)| b.count).sum::<usize>();
     if let Some(t) = &raw.total {
-        let wanted = c.count(t, "total");
-        if wanted == 0 {
-            c.at_key(t, "total", "must be at least 1");
-        } else if raw.split.is_none() && total != wanted {
+        // One problem per value: below 1 is not also "0 or more", and above
+        // the cap (a count of 0 from `count`) is not also "at least 1".
+        let wanted = match *t.get_ref() {
+            n if n < 1 => {
+                c.at_key(t, "total", format!("must be at least 1, not {n}"));
+                0
+            }
+            _ => c.count(t, "total"),
+        };
+        if wanted > 0 && raw.split.is_none() && total != wanted {
             c.at_key(
                 t,
                 "total",
