@@ -246,6 +246,7 @@ pub(crate) struct RawQuality {
 pub(crate) struct RawTensor {
     pub size: Option<Spanned<Vec<i64>>>,
     pub resize: Option<crate::tensor::Fit>,
+    pub filter: Option<crate::tensor::Filter>,
     pub pad: Option<Spanned<i64>>,
     pub pad_position: Option<crate::tensor::PadPosition>,
     pub channels: Option<crate::tensor::Channels>,

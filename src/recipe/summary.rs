@@ -41,22 +41,7 @@ impl Recipe {
         };
         writeln!(w, "cameras   balance {balance}")?;
         match &self.tensor {
-            Some(t) => writeln!(
-                w,
-                "tensor    {}×{} {} (pad {} {}), {} {} {}, scale {} mean {:?} std {:?}, input {}",
-                t.size[0],
-                t.size[1],
-                name(&t.resize),
-                t.pad,
-                name(&t.pad_position),
-                name(&t.channels),
-                name(&t.layout),
-                name(&t.dtype),
-                t.scale,
-                t.mean,
-                t.std,
-                t.input_name()
-            )?,
+            Some(t) => writeln!(w, "tensor    {}", t.describe())?,
             None => writeln!(w, "tensor    none")?,
         }
         if self.exports.formats.is_empty() {

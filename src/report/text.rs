@@ -58,10 +58,11 @@ impl Report {
             if let Some(t) = &self.tensor {
                 write!(
                     w,
-                    " (tensors {}×{} {}, {} {} {}{})",
+                    " (tensors {}×{} {} filter {}, {} {} {}{})",
                     t.size[0],
                     t.size[1],
                     name(&t.resize),
+                    t.filter.as_str(),
                     name(&t.channels),
                     name(&t.layout),
                     name(&t.dtype),

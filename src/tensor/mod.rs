@@ -4,13 +4,14 @@
 //! and dtype.
 //!
 //! One image goes through [`Spec::apply`]: decoded at full resolution with its
-//! EXIF orientation ([`crate::decode`]), resampled by area averaging when
-//! shrinking in both axes (OpenCV's `INTER_AREA`), else bilinear with
-//! half-pixel centres (OpenCV's `INTER_LINEAR`): [`resize`], placed on the `size` canvas, then turned
-//! into values: `(v × scale − mean[c]) / std[c]` for float dtypes (computed in
-//! `f32`), `v` for `uint8`, `v − 128` for `int8`, where `v` is the resampled
-//! 8-bit pixel. Rounding follows Python (half to even) where Ultralytics and
-//! torchvision round, so the geometry matches theirs pixel for pixel.
+//! EXIF orientation ([`crate::decode`]), resampled with the recipe's
+//! [`Filter`] (each one a library's 8-bit arithmetic reproduced: OpenCV's
+//! `cv2.resize` or Pillow's `Image.resize`, see [`resize`]), placed on the
+//! `size` canvas, then turned into values: `(v × scale − mean[c]) / std[c]`
+//! for float dtypes (computed in `f32`), `v` for `uint8`, `v − 128` for
+//! `int8`, where `v` is the resampled 8-bit pixel. Rounding follows Python
+//! (half to even) where Ultralytics and torchvision round, so the geometry
+//! matches theirs pixel for pixel.
 
 mod npy;
 mod resize;
@@ -40,6 +41,71 @@ pub enum PadPosition {
     Center,
     /// At the top left, padding on the right and bottom.
     TopLeft,
+}
+
+/// The resampling filter: which library's resize the tensors reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Filter {
+    /// `cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)`: half-pixel
+    /// bilinear from the 2×2 neighbours, not antialiased when shrinking
+    /// (Ultralytics' `LetterBox`, `cv2.dnn.blobFromImage`, `cv::resize`'s default).
+    Linear,
+    /// `cv2.resize(img, size, interpolation=cv2.INTER_AREA)`: the mean of the
+    /// covered pixels when shrinking.
+    Area,
+    /// `PIL.Image.resize(size, Image.BILINEAR)`: the triangle filter widened
+    /// by the shrink factor (antialiased), as torchvision's
+    /// `Resize(antialias=True)`.
+    BilinearAa,
+    /// `cv2.resize(img, size, interpolation=cv2.INTER_NEAREST)`.
+    Nearest,
+    /// `cv2.resize(img, size, interpolation=cv2.INTER_CUBIC)` (OpenCV's own
+    /// code; opencv-python's IPP build is within a level of it).
+    Cubic,
+}
+
+impl Filter {
+    /// Every filter.
+    pub const ALL: [Filter; 5] = [
+        Filter::Linear,
+        Filter::Area,
+        Filter::BilinearAa,
+        Filter::Nearest,
+        Filter::Cubic,
+    ];
+
+    /// The default for a resize mode, from what its ecosystem does: OpenCV
+    /// `INTER_LINEAR` for stretch and letterbox (Ultralytics), the
+    /// antialiased bilinear for crop (torchvision `Resize` + `CenterCrop`).
+    pub fn default_for(fit: Fit) -> Filter {
+        match fit {
+            Fit::Stretch | Fit::Letterbox => Filter::Linear,
+            Fit::Crop => Filter::BilinearAa,
+        }
+    }
+
+    /// The recipe's name (`linear`, `area`, `bilinear-aa`, `nearest`, `cubic`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Filter::Linear => "linear",
+            Filter::Area => "area",
+            Filter::BilinearAa => "bilinear-aa",
+            Filter::Nearest => "nearest",
+            Filter::Cubic => "cubic",
+        }
+    }
+
+    /// The library call it reproduces, for reports.
+    pub fn library_call(self) -> &'static str {
+        match self {
+            Filter::Linear => "cv2.INTER_LINEAR",
+            Filter::Area => "cv2.INTER_AREA",
+            Filter::BilinearAa => "PIL BILINEAR",
+            Filter::Nearest => "cv2.INTER_NEAREST",
+            Filter::Cubic => "cv2.INTER_CUBIC",
+        }
+    }
 }
 
 /// Output channel order.
@@ -110,6 +176,9 @@ pub struct Spec {
     pub size: [u32; 2],
     /// `resize`: stretch, letterbox or crop. Default letterbox.
     pub resize: Fit,
+    /// `filter`: the resampling filter. Default [`Filter::default_for`] the
+    /// resize mode (`linear` for stretch and letterbox, `bilinear-aa` for crop).
+    pub filter: Filter,
     /// `pad`: the letterbox padding value, 0–255. Default 114 (Ultralytics).
     pub pad: u8,
     /// `pad_position`: centre or top-left. Default centre.
@@ -137,6 +206,7 @@ impl Default for Spec {
         Spec {
             size: [640, 640],
             resize: Fit::Letterbox,
+            filter: Filter::Linear,
             pad: 114,
             pad_position: PadPosition::Center,
             channels: Channels::Rgb,
@@ -157,6 +227,32 @@ impl Spec {
     /// The input name: the recipe's, else [`DEFAULT_INPUT`].
     pub fn input_name(&self) -> &str {
         self.input.as_deref().unwrap_or(DEFAULT_INPUT)
+    }
+
+    /// The effective preprocessing in one line, to hold against deployment
+    /// code: size, resize mode (and letterbox padding), filter with the
+    /// library call it reproduces, channel order, layout, dtype, scale, mean,
+    /// std and input name.
+    pub fn describe(&self) -> String {
+        let pad = match self.resize {
+            Fit::Letterbox => format!(" (pad {} {})", self.pad, name(&self.pad_position)),
+            Fit::Stretch | Fit::Crop => String::new(),
+        };
+        format!(
+            "{}×{} {}{pad} filter {} ({}), {} {} {}, scale {} mean {:?} std {:?}, input {}",
+            self.size[0],
+            self.size[1],
+            name(&self.resize),
+            self.filter.as_str(),
+            self.filter.library_call(),
+            name(&self.channels),
+            name(&self.layout),
+            name(&self.dtype),
+            self.scale,
+            self.mean,
+            self.std,
+            self.input_name()
+        )
     }
 
     /// The shape of one image: `[3, H, W]` or `[H, W, 3]`.
@@ -185,12 +281,12 @@ impl Spec {
     pub fn place(&self, rgb: &[u8], w: usize, h: usize) -> Vec<u8> {
         let [tw, th] = self.size.map(|v| v as usize);
         match self.resize {
-            Fit::Stretch => resize::rgb(rgb, w, h, tw, th),
+            Fit::Stretch => resize::rgb(rgb, w, h, tw, th, self.filter),
             Fit::Letterbox => {
                 let r = (tw as f64 / w as f64).min(th as f64 / h as f64);
                 let nw = ((w as f64 * r).round_ties_even() as usize).clamp(1, tw);
                 let nh = ((h as f64 * r).round_ties_even() as usize).clamp(1, th);
-                let inner = resize::rgb(rgb, w, h, nw, nh);
+                let inner = resize::rgb(rgb, w, h, nw, nh, self.filter);
                 let (left, top) = match self.pad_position {
                     PadPosition::TopLeft => (0, 0),
                     PadPosition::Center => {
@@ -216,7 +312,7 @@ impl Spec {
                 let top = ((nh - th) as f64 / 2.0).round_ties_even() as usize;
                 // Only the crop is resampled: the covering size of a thin
                 // image can be gigapixels.
-                resize::window(rgb, (w, h), (nw, nh), (left, top, tw, th))
+                resize::window(rgb, (w, h), (nw, nh), (left, top, tw, th), self.filter)
             }
         }
     }
@@ -277,6 +373,15 @@ impl Spec {
     }
 }
 
+/// The serde name of a unit enum value (`letterbox`, `top-left`), for
+/// [`Spec::describe`].
+fn name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +390,7 @@ mod tests {
         Spec {
             size,
             resize,
+            filter: Filter::default_for(resize),
             ..Spec::default()
         }
     }
@@ -326,9 +432,59 @@ mod tests {
                 img[(y * 500 + x) * 3] = 255;
             }
         }
-        let canvas = spec(Fit::Crop, [224, 224]).place(&img, 500, 1000);
+        // Area averaging reads no pixel outside the kept rows' sources.
+        let s = Spec {
+            filter: Filter::Area,
+            ..spec(Fit::Crop, [224, 224])
+        };
+        let canvas = s.place(&img, 500, 1000);
         assert_eq!(canvas.len(), 224 * 224 * 3);
         assert!(canvas.chunks_exact(3).all(|p| p[0] == 255));
+        // The antialiased default widens the triangle past the band's edge
+        // (support 500/224 source rows): the first and last rows blend in black.
+        let canvas = spec(Fit::Crop, [224, 224]).place(&img, 500, 1000);
+        assert!(canvas[..224 * 3].chunks_exact(3).all(|p| p[0] < 255));
+        assert!(
+            canvas[100 * 224 * 3..101 * 224 * 3]
+                .chunks_exact(3)
+                .all(|p| p[0] == 255)
+        );
+    }
+
+    #[test]
+    fn each_resize_mode_has_its_ecosystems_filter_by_default() {
+        assert_eq!(Spec::default().filter, Filter::Linear);
+        assert_eq!(Filter::default_for(Fit::Letterbox), Filter::Linear);
+        assert_eq!(Filter::default_for(Fit::Stretch), Filter::Linear);
+        assert_eq!(Filter::default_for(Fit::Crop), Filter::BilinearAa);
+        let names: Vec<String> = Filter::ALL.iter().map(name).collect();
+        let str_names: Vec<&str> = Filter::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(names, str_names);
+        assert_eq!(
+            str_names,
+            ["linear", "area", "bilinear-aa", "nearest", "cubic"]
+        );
+    }
+
+    #[test]
+    fn describe_is_one_line_with_every_setting() {
+        let s = spec(Fit::Letterbox, [640, 480]);
+        assert_eq!(
+            s.describe(),
+            "640×480 letterbox (pad 114 center) filter linear (cv2.INTER_LINEAR), rgb nchw float32, \
+             scale 0.00392156862745098 mean [0.0, 0.0, 0.0] std [1.0, 1.0, 1.0], input images"
+        );
+        let s = Spec {
+            channels: Channels::Bgr,
+            dtype: Dtype::Uint8,
+            input: Some("x".into()),
+            ..spec(Fit::Crop, [224, 224])
+        };
+        assert_eq!(
+            s.describe(),
+            "224×224 crop filter bilinear-aa (PIL BILINEAR), bgr nchw uint8, \
+             scale 0.00392156862745098 mean [0.0, 0.0, 0.0] std [1.0, 1.0, 1.0], input x"
+        );
     }
 
     #[test]

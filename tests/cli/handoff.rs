@@ -67,7 +67,7 @@ fn every_format_is_written_in_manifest_order() {
         .args(["build", "--recipe", "recipe.toml"])
         .assert()
         .success()
-        .stdout(contains("hand-off  list, npy, npz, raw, yolo, ort (tensors 32×24 stretch, rgb nhwc uint8, input data)"))
+        .stdout(contains("hand-off  list, npy, npz, raw, yolo, ort (tensors 32×24 stretch filter linear, rgb nhwc uint8, input data)"))
         .stdout(contains("calibrate with percentile 99.999"));
     let out = pool.join("out");
     let manifest = std::fs::read_to_string(out.join("manifest.csv")).unwrap();
@@ -219,7 +219,7 @@ fn tensor_formats_need_a_tensor_table_and_values_their_dtype() {
         .success()
         .stdout(contains("cameras   balance proportional\n"))
         .stdout(contains(
-            "tensor    32×24 letterbox (pad 114 center), rgb nchw float32, scale 0.00392156862745098 mean [0.0, 0.0, 0.0] std [1.0, 1.0, 1.0], input images\n",
+            "tensor    32×24 letterbox (pad 114 center) filter linear (cv2.INTER_LINEAR), rgb nchw float32, scale 0.00392156862745098 mean [0.0, 0.0, 0.0] std [1.0, 1.0, 1.0], input images\n",
         ))
         .stdout(contains("export    list\n"));
     let text = std::fs::read_to_string(pool.join("recipe.toml")).unwrap();

@@ -5,6 +5,7 @@ mod audit;
 mod build;
 mod check;
 mod faults;
+mod filters;
 mod fixture;
 mod handoff;
 mod index;

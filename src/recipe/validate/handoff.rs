@@ -9,7 +9,7 @@ use super::Checker;
 use crate::export::{Exports, Format, ResavePlan};
 use crate::label::Bucket;
 use crate::recipe::raw::{RawRecipe, RawTensor};
-use crate::tensor::Spec;
+use crate::tensor::{Filter, Spec};
 
 /// Largest model input side accepted, in pixels.
 const MAX_SIDE: i64 = 16_384;
@@ -37,6 +37,7 @@ pub(super) fn tensor(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> Option<Spec> {
         },
     }
     spec.resize = t.resize.unwrap_or(spec.resize);
+    spec.filter = t.filter.unwrap_or(Filter::default_for(spec.resize));
     spec.pad_position = t.pad_position.unwrap_or(spec.pad_position);
     spec.channels = t.channels.unwrap_or(spec.channels);
     spec.layout = t.layout.unwrap_or(spec.layout);
