@@ -354,7 +354,7 @@ pub fn probe(bytes: &[u8], format: Format) -> Result<Header, Problem> {
                 image::ImageReader::with_format(std::io::Cursor::new(bytes), other.to_image());
             let (width, height) = reader
                 .into_dimensions()
-                .map_err(|e| Problem::Corrupt(e.to_string()))?;
+                .map_err(|e| image_problem(e, bytes, other))?;
             Header { width, height }
         }
     };
@@ -407,7 +407,7 @@ pub fn decode(
 /// Decodes with the image crate, then box-averages by `k`.
 fn decode_whole(bytes: &[u8], format: Format, header: Header, k: usize) -> Result<Raster, Problem> {
     use image::ImageDecoder;
-    let corrupt = |e: image::ImageError| Problem::Corrupt(e.to_string());
+    let corrupt = |e: image::ImageError| image_problem(e, bytes, format);
     let mut reader =
         image::ImageReader::with_format(std::io::Cursor::new(bytes), format.to_image());
     let mut limits = image::Limits::default();
@@ -430,6 +430,41 @@ fn decode_whole(bytes: &[u8], format: Format, header: Header, k: usize) -> Resul
     let rgb = img.into_rgb8();
     let (w, h, rgb) = box_reduce(rgb.as_raw(), fw as usize, fh as usize, k);
     Ok(Raster::new(header, w, h, Pixels::Rgb(rgb), orientation))
+}
+
+/// What an image-crate error on `bytes` (of `format`) says about the file:
+/// data that ends early (a read past the end, or less data than a WebP's or
+/// BMP's header declares) is [`Problem::Truncated`], anything else
+/// [`Problem::Corrupt`].
+fn image_problem(e: image::ImageError, bytes: &[u8], format: Format) -> Problem {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    let mut past_end = false;
+    while let Some(c) = cause {
+        past_end |= c
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof);
+        cause = c.source();
+    }
+    let le32 = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+    };
+    let declared = match format {
+        // The RIFF chunk's size counts every byte after its 8-byte header.
+        Format::Webp => le32(4).map(|n| n.saturating_add(8)),
+        // The file size in the BMP header (0 in some writers: not a claim).
+        Format::Bmp => le32(2).filter(|&n| n > 0),
+        _ => None,
+    };
+    // The TIFF decoder keeps only the text of its read error: std's message
+    // for a `read_exact` past the end.
+    past_end |= e.to_string().contains("failed to fill whole buffer");
+    if past_end || declared.is_some_and(|n| n > bytes.len()) {
+        Problem::Truncated(format!("the data ends early ({e})"))
+    } else {
+        Problem::Corrupt(e.to_string())
+    }
 }
 
 /// RGB of CMYK pixels as Adobe stores them and libjpeg returns them: inverted,
@@ -504,6 +539,41 @@ mod tests {
             assert_eq!(luma(&rgb), want, "{n} pixels");
         }
         assert_eq!(luma(&[255, 255, 255, 0, 0, 0, 255, 0, 0]), [255, 0, 76]);
+    }
+
+    #[test]
+    fn a_cut_bmp_tiff_or_webp_is_truncated_not_corrupt() {
+        let img =
+            image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 99]));
+        for format in [Format::Bmp, Format::Tiff, Format::Webp] {
+            let mut bytes = Vec::new();
+            let mut cursor = std::io::Cursor::new(&mut bytes);
+            match format {
+                Format::Webp => img.write_with_encoder(
+                    image::codecs::webp::WebPEncoder::new_lossless(&mut cursor),
+                ),
+                other => img.write_to(&mut cursor, other.to_image()),
+            }
+            .unwrap();
+            let whole = decode(&bytes, format, Request::Full, &Limits::default());
+            assert!(whole.is_ok(), "{format:?}: {whole:?}");
+            let cut = &bytes[..bytes.len() * 2 / 3];
+            let problem = decode(cut, format, Request::Full, &Limits::default()).unwrap_err();
+            assert!(
+                matches!(&problem, Problem::Truncated(m) if m.starts_with("the data ends early")),
+                "{format:?}: {problem:?}"
+            );
+        }
+        // Damage that is not a cut stays corrupt.
+        let mut bytes = Vec::new();
+        img.write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Bmp,
+        )
+        .unwrap();
+        bytes[14..18].copy_from_slice(&7u32.to_le_bytes());
+        let problem = decode(&bytes, Format::Bmp, Request::Full, &Limits::default()).unwrap_err();
+        assert!(matches!(problem, Problem::Corrupt(_)), "{problem:?}");
     }
 
     #[test]

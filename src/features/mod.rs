@@ -30,7 +30,7 @@ pub const ANALYSIS_SHORT_SIDE: u32 = 120;
 pub const THUMB_SIDE: usize = 32;
 
 /// Bumped whenever what [`measure`] computes changes; part of the cache key.
-pub const FEATURES_VERSION: u32 = 7;
+pub const FEATURES_VERSION: u32 = 8;
 
 /// Bins per channel of [`Features::histogram`] (each covers 256 / `HIST_BINS` levels).
 pub const HIST_BINS: usize = 64;
