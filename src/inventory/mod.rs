@@ -482,12 +482,15 @@ fn kind_of(issue: &ImageIssue) -> IssueKind {
     }
 }
 
-/// `path` relative to the recipe folder, as reports show it; an object by its
+/// `path` as reports show it: by the name the pool's files go by (relative to
+/// the recipe folder; in a root outside it, the root's name), escaped to one
+/// line (a manifest's path may hold any byte, NUL included); an object by its
 /// URL.
 fn rel(recipe: &Recipe, path: &Path) -> String {
     if paths::is_object_url(path) {
         path.display().to_string()
     } else {
-        paths::slash(&paths::relative(path, &recipe.base_dir))
+        let names = paths::RootNames::new(&recipe.sources.roots, &recipe.base_dir);
+        paths::escaped(&names.rel(&paths::normalize(path)))
     }
 }

@@ -240,13 +240,17 @@ fn text_of(bytes: Vec<u8>) -> Result<String, ReadError> {
 
 /// A short name for what a non-regular file is.
 fn kind_of(meta: &std::fs::Metadata) -> &'static str {
-    if meta.is_dir() {
+    type_name(meta.file_type())
+}
+
+/// What a file of type `t` is, in words: `FIFO`, `socket`, `folder`...
+pub(super) fn type_name(t: std::fs::FileType) -> &'static str {
+    if t.is_dir() {
         return "folder";
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
         if t.is_fifo() {
             return "FIFO";
         }

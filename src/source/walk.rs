@@ -219,9 +219,11 @@ fn walk_folder(
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
+                // Named as files are (normalised), the cause without
+                // walkdir's repetition of the path.
                 pending.push(Err(WalkIssue {
-                    path: e.path().map_or_else(|| root.to_owned(), Path::to_owned),
-                    message: e.to_string(),
+                    path: paths::normalize(e.path().unwrap_or(root)),
+                    message: walk_message(&e),
                 }));
                 continue;
             }
@@ -235,7 +237,19 @@ fn walk_folder(
             out.symlinks_skipped += 1;
             continue;
         }
+        if entry.file_type().is_dir() {
+            continue;
+        }
         if !entry.file_type().is_file() {
+            // A FIFO, socket or device named like an image is never read
+            // (reading could block or never end), but it is reported.
+            pending.push(Err(WalkIssue {
+                path: paths::normalize(entry.path()),
+                message: format!(
+                    "not a regular file (it is a {}): not read",
+                    super::read::type_name(entry.file_type())
+                ),
+            }));
             continue;
         }
         pending.push(Ok((entry, video)));
@@ -245,6 +259,24 @@ fn walk_folder(
     }
     settle(&mut pending, out);
     Ok(())
+}
+
+/// Why walking failed at an entry: a symlink loop, or the operating system's
+/// error (`Permission denied (os error 13)`), without the path.
+fn walk_message(e: &walkdir::Error) -> String {
+    if let Some(ancestor) = e.loop_ancestor() {
+        return format!(
+            "a symlink loop: it leads back to {}",
+            paths::normalize(ancestor).display()
+        );
+    }
+    match e.io_error() {
+        Some(io) if io.raw_os_error() == Some(libc::ELOOP) => {
+            format!("a symlink that loops (it points to itself, or a chain back to itself): {io}")
+        }
+        Some(io) => io.to_string(),
+        None => e.to_string(),
+    }
 }
 
 /// The per-file half of [`walk_folder`].
