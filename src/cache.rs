@@ -236,10 +236,17 @@ impl Cache {
         let mut out = Checksummed {
             inner: std::io::BufWriter::new(tmp.as_file_mut()),
             hasher: blake3::Hasher::new(),
+            failed: None,
         };
         out.write_all(MAGIC).map_err(|e| fail(&e))?;
-        postcard::to_io(&Header::current(), &mut out).map_err(|e| fail(&e))?;
-        postcard::to_io(&entries, &mut out).map_err(|e| fail(&e))?;
+        let serialized = postcard::to_io(&Header::current(), &mut out)
+            .and_then(|w| postcard::to_io(&entries, w).map(|_| ()));
+        if let Err(e) = serialized {
+            return Err(match out.failed.take() {
+                Some(io) => fail(&io),
+                None => fail(&e),
+            });
+        }
         let checksum = out.hasher.finalize();
         out.inner
             .write_all(&checksum.as_bytes()[..8])
@@ -256,17 +263,27 @@ impl Cache {
 struct Checksummed<W> {
     inner: W,
     hasher: blake3::Hasher,
+    /// The first write error: postcard reports any as "the serialize
+    /// buffer is full", which would hide a full disk or a file-size limit.
+    failed: Option<std::io::Error>,
 }
 
 impl<W: Write> Write for Checksummed<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
+        let n = self.inner.write(buf).inspect_err(|e| {
+            self.failed
+                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        })?;
         self.hasher.update(&buf[..n]);
         Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        // postcard flushes at the end of each value: its error is kept too.
+        self.inner.flush().inspect_err(|e| {
+            self.failed
+                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        })
     }
 }
 
