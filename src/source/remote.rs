@@ -236,6 +236,17 @@ fn store(bucket: &str) -> Result<Arc<dyn ObjectStore>, RemoteError> {
 fn request_error(url: &Path, e: object_store::Error) -> RemoteError {
     use std::io::ErrorKind;
     let text = short(&e);
+    // With no credentials in the environment, the client asks the instance
+    // metadata service for some; its refusal is not the store's.
+    if text.contains("169.254.169.254") || text.contains("169.254.170.2") {
+        return RemoteError::Request {
+            url: url.display().to_string(),
+            cause: format!(
+                "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (none are in the environment, and the instance metadata service gave none: {text})"
+            ),
+            kind: ErrorKind::PermissionDenied,
+        };
+    }
     let status = status_of(&text);
     let kind = match (&e, status) {
         (object_store::Error::NotFound { .. }, _) | (_, Some(404)) => ErrorKind::NotFound,

@@ -387,6 +387,20 @@ fn wrong_credentials_give_one_clear_error() {
         "{stderr}"
     );
     assert!(!remote.join("set").exists());
+
+    // No credentials at all: the client asks the instance metadata service,
+    // whose refusal is not the store's 403.
+    let mut cmd = s3.cmd(&remote);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["build", "remote.toml", "--out", "set"]);
+    let out = cmd.assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("s3://pool/frames: no credentials: set AWS_ACCESS_KEY_ID"),
+        "{stderr}"
+    );
+    assert!(!remote.join("set").exists());
 }
 
 #[test]
