@@ -108,6 +108,9 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             missing.join("\n  ")
         );
     }
+    if !args.syntax_only {
+        calibset::check_output(&recipe)?;
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         out.write_all(recipe.check_json().as_bytes())?;

@@ -60,7 +60,9 @@ pub use audit::{AuditOptions, AuditReport, Thresholds, audit};
 pub use dedup::HashIndex;
 pub use export::{Format as ExportFormat, Layout, LinkMode};
 pub use feature_index::{IndexError, Shard};
-pub use pipeline::{BuildError, BuildOptions, IndexOptions, IndexReport, build, index};
+pub use pipeline::{
+    BuildError, BuildOptions, IndexOptions, IndexReport, build, check_output, index,
+};
 pub use progress::{NoProgress, Progress, Stage};
 pub use recipe::{Recipe, RecipeError};
 pub use report::{Report, Status};

@@ -361,6 +361,18 @@ fn pause_for_test(stage: &str) {
     }
 }
 
+/// The checks on the recipe's output folder that a build makes before it
+/// reads anything (not an object-store URL, outside every root, links only to
+/// local roots), for `calibset check`: a recipe it accepts is not refused by
+/// `build` for its output.
+pub fn check_output(recipe: &Recipe) -> Result<(), BuildError> {
+    let opts = BuildOptions {
+        dry_run: true,
+        ..BuildOptions::default()
+    };
+    Target::resolve(recipe, &opts).map(drop)
+}
+
 /// Runs a whole build. A shortfall is not an error: the report's status says so
 /// and nothing is written unless the recipe's policy filled it.
 pub fn build(
