@@ -323,3 +323,119 @@ fn chosen_sources_deleted_beyond_what_the_pool_can_refill_end_in_a_shortfall_tha
     );
     assert_eq!(pool.leftovers(), Vec::<String>::new());
 }
+
+/// The standard 30-image recipe with `extra` added under `[sources]`.
+fn recipe_with_sources(pool: &Pool, extra: &str) -> std::path::PathBuf {
+    let recipe = pool.recipe(&body());
+    let text = std::fs::read_to_string(&recipe).unwrap().replace(
+        "roots = [\"frames\", \"stills\"]",
+        &format!("roots = [\"frames\", \"stills\"]\n{extra}"),
+    );
+    std::fs::write(&recipe, text).unwrap();
+    recipe
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_and_symlink_loops_named_like_images_are_reported_not_read() {
+    let pool = Pool::standard();
+    let fifo = pool.join("frames/cam1/day/pipe.jpg");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink("loop.jpg", pool.join("frames/cam2/day/loop.jpg")).unwrap();
+    let recipe = recipe_with_sources(&pool, "follow_symlinks = true");
+    let report = json_of(
+        pool.cmd()
+            .args(["build", "--dry-run", "--json", "--recipe"])
+            .arg(&recipe),
+    );
+    let issues = &report["pool"]["issues"];
+    let find = |path: &str| {
+        issues
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["path"] == path)
+            .unwrap_or_else(|| panic!("{path} not reported: {issues}"))
+            .clone()
+    };
+    let pipe = find("frames/cam1/day/pipe.jpg");
+    assert_eq!(pipe["kind"], "walk");
+    assert_eq!(
+        pipe["message"],
+        "not a regular file (it is a FIFO): not read"
+    );
+    let looped = find("frames/cam2/day/loop.jpg");
+    let message = looped["message"].as_str().unwrap();
+    assert!(message.starts_with("a symlink that loops"), "{message}");
+    assert!(
+        !message.contains(pool.path().to_str().unwrap()),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_manifest_path_with_control_bytes_is_printed_escaped() {
+    let pool = Pool::standard();
+    pool.write(
+        "m.csv",
+        b"path,bucket\nframes/cam1/day/x\0y.jpg,normal\nframes/cam1/day/bell\x07.jpg,normal\n",
+    );
+    let recipe = recipe_with_sources(&pool, "manifest = \"m.csv\"");
+    let out = pool
+        .cmd()
+        .args(["build", "--dry-run", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    let all = [out.stdout, out.stderr].concat();
+    assert!(
+        !all.contains(&0) && !all.contains(&7),
+        "a control byte printed raw"
+    );
+    let text = String::from_utf8(all).unwrap();
+    assert!(text.contains("frames/cam1/day/x%00y.jpg"), "{text}");
+    assert!(text.contains("frames/cam1/day/bell%07.jpg"), "{text}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_cache_write_past_the_file_size_limit_names_the_cause() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(&body());
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 8 && exec '{}' build --dry-run --recipe '{}'",
+            env!("CARGO_BIN_EXE_calibset"),
+            recipe.display()
+        ))
+        .current_dir(pool.path())
+        .env("CALIBSET_CACHE_DIR", pool.join(".cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot write: File too large"),
+        "the cache warning names EFBIG: {stderr}"
+    );
+    assert!(!stderr.contains("serialize buffer"), "{stderr}");
+}
+
+#[test]
+fn check_refuses_an_output_folder_that_build_refuses() {
+    let pool = Pool::standard();
+    for out in ["frames", "frames/cam1/day/0001.jpg", "stills/sets"] {
+        let recipe = pool.recipe(&format!("{SET_OF_30}\n[output]\ndir = \"{out}\"\n"));
+        for command in ["check", "build"] {
+            pool.cmd()
+                .args([command, "--recipe"])
+                .arg(&recipe)
+                .assert()
+                .code(2)
+                .stderr(contains("overlaps source root"));
+        }
+    }
+    assert!(!pool.join("stills/sets").exists());
+}
