@@ -305,11 +305,7 @@ impl Spec {
                 canvas
             }
             Fit::Crop => {
-                let s = (tw as f64 / w as f64).max(th as f64 / h as f64);
-                let nw = ((w as f64 * s).round_ties_even() as usize).max(tw);
-                let nh = ((h as f64 * s).round_ties_even() as usize).max(th);
-                let left = ((nw - tw) as f64 / 2.0).round_ties_even() as usize;
-                let top = ((nh - th) as f64 / 2.0).round_ties_even() as usize;
+                let (nw, nh, left, top) = cover(w, h, tw, th);
                 // Only the crop is resampled: the covering size of a thin
                 // image can be gigapixels.
                 resize::window(rgb, (w, h), (nw, nh), (left, top, tw, th), self.filter)
@@ -371,6 +367,23 @@ impl Spec {
     fn float(&self, c: usize, v: u8) -> f32 {
         (f32::from(v) * self.scale as f32 - self.mean[c] as f32) / self.std[c] as f32
     }
+}
+
+/// The crop geometry for a `w × h` image and a `tw × th` input: the covering
+/// size `nw × nh` and the kept window's top-left corner. torchvision's
+/// `Resize(S)` + `CenterCrop(S)`: the side that limits gets its target
+/// exactly, the other `int(target · other / side)` (truncated, the quotient in
+/// `f64` as Python divides), and the window sits at
+/// `round((n − t) / 2)` (half to even) on each axis.
+fn cover(w: usize, h: usize, tw: usize, th: usize) -> (usize, usize, usize, usize) {
+    let (nw, nh) = if (tw as u64) * (h as u64) >= (th as u64) * (w as u64) {
+        (tw, (((tw * h) as f64 / w as f64) as usize).max(th))
+    } else {
+        ((((th * w) as f64 / h as f64) as usize).max(tw), th)
+    };
+    let left = ((nw - tw) as f64 / 2.0).round_ties_even() as usize;
+    let top = ((nh - th) as f64 / 2.0).round_ties_even() as usize;
+    (nw, nh, left, top)
 }
 
 /// The serde name of a unit enum value (`letterbox`, `top-left`), for
@@ -485,6 +498,21 @@ mod tests {
             "224×224 crop filter bilinear-aa (PIL BILINEAR), bgr nchw uint8, \
              scale 0.00392156862745098 mean [0.0, 0.0, 0.0] std [1.0, 1.0, 1.0], input x"
         );
+    }
+
+    #[test]
+    fn crop_sizes_truncate_the_longer_side_like_torchvision() {
+        // torchvision Resize(224) on 300 × 451: 224 × int(224 · 451 / 300 =
+        // 336.75) = 336, not 337; CenterCrop(224) offset round(112 / 2) = 56.
+        assert_eq!(cover(300, 451, 224, 224), (224, 336, 0, 56));
+        assert_eq!(cover(451, 300, 224, 224), (336, 224, 56, 0));
+        // An odd spare: round(3 / 2) = 2 (half to even), as Python rounds.
+        assert_eq!(cover(100, 103, 100, 100), (100, 103, 0, 2));
+        // Same aspect: the exact size, no crop.
+        assert_eq!(cover(640, 480, 320, 240), (320, 240, 0, 0));
+        // A non-square input: the limiting axis exact, the other truncated.
+        assert_eq!(cover(1000, 1000, 320, 200), (320, 320, 0, 60));
+        assert_eq!(cover(65535, 1, 320, 320), (20_971_200, 320, 10_485_440, 0));
     }
 
     #[test]

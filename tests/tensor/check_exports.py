@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a calibset set's `[export]` files against the reference preprocessing.
 
-usage: check_exports.py OUT RECIPE.toml [--tol LEVELS] [--lossy-tol LEVELS] [--upscale linear|area]
+usage: check_exports.py OUT RECIPE.toml [--tol LEVELS] [--lossy-tol LEVELS]
 
 Reads the recipe's [tensor] and [export] tables and OUT/manifest.csv, applies
 reference.py to every SOURCE image (the manifest's `source`, relative to the
@@ -96,11 +96,11 @@ def fmt_value(v):
 
 
 class Checker:
-    def __init__(self, out, recipe_path, tol, lossy_tol, upscale):
+    def __init__(self, out, recipe_path, tol, lossy_tol):
         self.out = out
         self.recipe_path = recipe_path
         self.root = recipe_path.resolve().parent
-        self.tol, self.lossy_tol, self.upscale = tol, lossy_tol, upscale
+        self.tol, self.lossy_tol = tol, lossy_tol
         self.recipe = tomllib.loads(recipe_path.read_text(encoding="utf-8"))
         self.results = []
         self.notes = []
@@ -162,7 +162,7 @@ class Checker:
         if i not in self._ref:
             path, what, lossy = self.source(i)
             try:
-                t, g, _ = reference.preprocess_detail(str(path), self.spec, upscale=self.upscale)
+                t, g, _ = reference.preprocess_detail(str(path), self.spec)
             except Exception as e:  # noqa: BLE001 - say which image
                 raise Mismatch(f"image {i} ({self.rows[i]['file']}): the reference cannot process {what}: {e}")
             self._ref[i] = t
@@ -244,10 +244,13 @@ class Checker:
         if self.spec["mean"] == [self.spec["mean"][0]] * 3 and self.spec["std"] == [self.spec["std"][0]] * 3:
             if (np.abs(g - np.flip(ref, axis=ch).astype(np.float64)) <= self.tolerance(i)).all():
                 hints.append("it matches the reference with the channels reversed (rgb/bgr swapped?)")
-        if self.upscale == "linear":
-            alt = reference.preprocess(str(self.source(i)[0]), self.spec, upscale="area")
+        for other in reference.FILTERS:
+            if other == self.spec["filter"]:
+                continue
+            alt = reference.preprocess(str(self.source(i)[0]), {**self.spec, "filter": other})
             if (np.abs(g - alt.astype(np.float64)) <= self.tolerance(i)).all():
-                hints.append("it matches cv2.INTER_AREA's own upscaling, not half-pixel bilinear")
+                hints.append(f"it matches filter {other!r}, not {self.spec['filter']!r}")
+                break
         return "".join(f"\n      hint: {h}" for h in hints)
 
     def compare_all(self, get_row, where):
@@ -615,10 +618,10 @@ class Checker:
             return self.finish()
         if self.spec is not None:
             s = self.spec
-            print(f"spec: {s['size'][0]}x{s['size'][1]} {s['resize']} pad {s['pad']} {s['pad_position']} {s['channels']}"
+            print(f"spec: {s['size'][0]}x{s['size'][1]} {s['resize']} filter {s['filter']} pad {s['pad']} {s['pad_position']} {s['channels']}"
                   f" {s['layout']} {s['dtype']} scale {s['scale']:.6g} mean {s['mean']} std {s['std']}"
-                  f" input {reference.input_name(s)!r}; tolerance ±{self.tol} levels, ±{self.lossy_tol} for JPEG/lossy WebP;"
-                  f" upscale {self.upscale}", flush=True)
+                  f" input {reference.input_name(s)!r}; tolerance ±{self.tol} levels, ±{self.lossy_tol} for JPEG/lossy WebP",
+                  flush=True)
         step("manifest", self.check_manifest)
         checks = {"list": [self.check_list], "npy": [self.check_npy], "npz": [self.check_npz],
                   "raw": [self.check_raw, self.check_input_list], "yolo": [self.check_yolo], "ort": [self.check_ort]}
@@ -687,15 +690,13 @@ def main():
     ap.add_argument("recipe", type=Path, help="the recipe it was built from (sources are relative to its folder)")
     ap.add_argument("--tol", type=int, default=1, help="levels allowed for lossless sources (default 1)")
     ap.add_argument("--lossy-tol", type=int, default=3, help="levels allowed for JPEG and lossy WebP sources (default 3: allows for differing libjpeg-turbo builds)")
-    ap.add_argument("--upscale", choices=["linear", "area"], default="linear",
-                    help="reference upscaling: half-pixel bilinear (the spec's rule, default) or cv2 INTER_AREA's own")
     a = ap.parse_args()
     for p, what in ((a.out / "manifest.csv", "manifest.csv"), (a.recipe, "recipe")):
         if not p.is_file():
             print(f"check_exports: {what} not found: {p}", file=sys.stderr)
             return 2
     try:
-        checker = Checker(a.out, a.recipe, a.tol, a.lossy_tol, a.upscale)
+        checker = Checker(a.out, a.recipe, a.tol, a.lossy_tol)
     except ValueError as e:
         print(f"FAIL recipe: {e}")
         print("check_exports: 0 passed, 1 failed")

@@ -7,7 +7,8 @@ usage: fake_set.py OUT RECIPE.toml [--impl reference|pil] [--corrupt KIND]
 OUT is a set folder that already holds the images and manifest.csv (e.g. a
 build of the same recipe without its [tensor]/[export] tables). The tensors
 come from reference.py (`--impl reference`) or from an independent Pillow
-pipeline (`--impl pil`: Pillow's decoder, float64 area/bilinear weights), which shows
+pipeline (`--impl pil`: Pillow's decoder, float64 bilinear/area weights or Pillow's
+own BILINEAR), which shows
 how far a second implementation lands from the reference. `--corrupt KIND`
 then breaks one thing, so a check can be seen to fail:
   value      one element of calib.npy (image 3) moved by 5 levels
@@ -113,9 +114,10 @@ def _linear_matrix(n, m):
 
 def pil_tensor(path, spec):
     """An implementation independent of reference.py's decoder and resampler:
-    Pillow's decoder + EXIF transpose, exact area / half-pixel bilinear weights
-    in float64, rounded half to even. (Not Pillow's own BOX filter: it weighs
-    whole pixels by their centres, which is not area averaging at 1.6x.)"""
+    Pillow's decoder + EXIF transpose, then for `linear` two-tap half-pixel
+    bilinear weights in float64 (OpenCV's fixed point lands within a level of
+    it), for `area` exact area weights when shrinking, for `bilinear-aa`
+    Pillow's own Image.resize(BILINEAR); rounded half to even."""
     from PIL import Image, ImageOps
 
     img = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
@@ -125,10 +127,16 @@ def pil_tensor(path, spec):
     nw, nh = g["new"]
     a = np.asarray(img, np.uint8)
     if (nw, nh) != (w, h):
-        m = _area_matrix if (nw <= w and nh <= h) else _linear_matrix
-        f = np.tensordot(m(h, nh), a.astype(np.float64), axes=(1, 0))  # (nh, w, 3)
-        f = np.tensordot(m(w, nw), f, axes=(1, 1)).transpose(1, 0, 2)  # (nh, nw, 3)
-        a = np.clip(np.rint(f), 0, 255).astype(np.uint8)
+        filt = spec["filter"]
+        if filt == "bilinear-aa":
+            a = np.asarray(img.resize((nw, nh), Image.BILINEAR))
+        elif filt == "linear" or (filt == "area" and nw <= w and nh <= h):
+            m = _linear_matrix if filt == "linear" else _area_matrix
+            f = np.tensordot(m(h, nh), a.astype(np.float64), axes=(1, 0))  # (nh, w, 3)
+            f = np.tensordot(m(w, nw), f, axes=(1, 1)).transpose(1, 0, 2)  # (nh, nw, 3)
+            a = np.clip(np.rint(f), 0, 255).astype(np.uint8)
+        else:
+            raise SystemExit(f"fake_set.py --impl pil: no independent {filt} resampling for {w}x{h} -> {nw}x{nh}")
     if g["pad"]:
         top, bottom, left, right = g["pad"]
         a = np.pad(a, ((top, bottom), (left, right), (0, 0)), constant_values=spec["pad"])

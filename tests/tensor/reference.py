@@ -11,16 +11,13 @@ Steps (the spec's numbering):
 1. decode the whole file as 8-bit RGB with the EXIF orientation applied
    (cv2.imdecode with IMREAD_COLOR, which applies it as cv2.imread does; the
    self-test checks that), BGR -> RGB;
-2. resample: target no larger than the source in both axes -> area averaging
-   (cv2.INTER_AREA); otherwise bilinear with half-pixel centres
-   (cv2.INTER_LINEAR). NOTE: OpenCV's own INTER_AREA does *not* do half-pixel
-   bilinear when it upscales (it uses its own area-weighted interpolation,
-   up to ~12 levels away on real content), so following "cv2.resize with
-   INTER_AREA" literally would contradict the rule the Rust side implements.
-   The reference follows the rule; `upscale="area"` gives the literal
-   INTER_AREA behaviour instead;
-3. geometry: stretch / letterbox (Ultralytics) / crop, with Python's round
-   (round half to even);
+2. resample with `filter`, the library call it names: cv2.resize with
+   INTER_LINEAR (`linear`, the default for stretch and letterbox), INTER_AREA
+   (`area`), INTER_NEAREST (`nearest`), INTER_CUBIC (`cubic`), or Pillow's
+   Image.resize(BILINEAR) (`bilinear-aa`, the default for crop);
+3. geometry: stretch / letterbox (Ultralytics) / crop (torchvision Resize(S):
+   the longer side int(S * long / short), then CenterCrop), with Python's
+   round (round half to even);
 4. channel order; 5. values in float32 (float16 cast from it), uint8, int8;
 6. layout nchw -> (C, H, W), nhwc -> (H, W, C).
 
@@ -35,6 +32,9 @@ import cv2
 import numpy as np
 
 RESIZE = ("stretch", "letterbox", "crop")
+FILTERS = ("linear", "area", "bilinear-aa", "nearest", "cubic")
+# The filter a resize mode gets when the table names none (the spec's rule).
+DEFAULT_FILTER = {"stretch": "linear", "letterbox": "linear", "crop": "bilinear-aa"}
 PAD_POSITION = ("center", "top-left")
 CHANNELS = ("rgb", "bgr")
 LAYOUT = ("nchw", "nhwc")
@@ -50,7 +50,7 @@ STATED_DEFAULTS = {"pad": 114, "scale": 1.0 / 255.0, "mean": [0.0, 0.0, 0.0], "s
 ASSUMED_DEFAULTS = {"resize": "letterbox", "pad_position": "center", "channels": "rgb", "layout": "nchw",
                     "dtype": "float32"}
 DEFAULTS = {**ASSUMED_DEFAULTS, **STATED_DEFAULTS}
-KEYS = ("size",) + tuple(DEFAULTS) + ("input",)
+KEYS = ("size",) + tuple(DEFAULTS) + ("filter", "input")
 DEFAULT_INPUT = "images"
 
 
@@ -86,6 +86,14 @@ def spec_with_defaults(table, overrides=None):
                          ("layout", LAYOUT), ("dtype", tuple(DTYPE))):
         if spec[key] not in allowed:
             raise ValueError(f"tensor.{key}: {spec[key]!r} is not one of {list(allowed)}")
+    if "filter" in table:
+        spec["filter"] = table["filter"]
+    elif overrides and "filter" in overrides:
+        spec["filter"] = overrides["filter"]
+    else:
+        spec["filter"] = DEFAULT_FILTER[spec["resize"]]
+    if spec["filter"] not in FILTERS:
+        raise ValueError(f"tensor.filter: {spec['filter']!r} is not one of {list(FILTERS)}")
     pad = spec["pad"]
     if not (isinstance(pad, int) and not isinstance(pad, bool) and 0 <= pad <= 255):
         raise ValueError(f"tensor.pad: want an integer 0-255, not {pad!r}")
@@ -143,20 +151,22 @@ def decode(src):
 
 # ---------------------------------------------------------------- step 2: resample
 
-def resize(img, new_w, new_h, upscale="linear"):
-    """Area averaging when (new_w, new_h) is no larger than the source in both
-    axes, else half-pixel bilinear (or INTER_AREA's own upscaling with
-    upscale="area"). Same size: an exact copy."""
+CV2_FILTERS = {"linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA, "nearest": cv2.INTER_NEAREST,
+               "cubic": cv2.INTER_CUBIC}
+
+
+def resize(img, new_w, new_h, filt="linear"):
+    """`filt`'s library call; same size: an exact copy (as both libraries do)."""
     h, w = img.shape[:2]
     if (new_w, new_h) == (w, h):
         return img.copy()
-    if (new_w <= w and new_h <= h) or upscale == "area":
-        interp = cv2.INTER_AREA
-    elif upscale == "linear":
-        interp = cv2.INTER_LINEAR
-    else:
-        raise ValueError(f"upscale: {upscale!r}")
-    return cv2.resize(img, (new_w, new_h), interpolation=interp)
+    if filt == "bilinear-aa":
+        from PIL import Image
+
+        return np.asarray(Image.fromarray(img).resize((new_w, new_h), Image.BILINEAR))
+    if filt not in CV2_FILTERS:
+        raise ValueError(f"tensor.filter: {filt!r}")
+    return cv2.resize(img, (new_w, new_h), interpolation=CV2_FILTERS[filt])
 
 
 # ---------------------------------------------------------------- step 3: geometry
@@ -181,20 +191,23 @@ def geometry(w, h, spec):
         assert top + bottom + new_h == H and left + right + new_w == W
         return {"new": (new_w, new_h), "pad": (top, bottom, left, right), "crop": None}
     if mode == "crop":
-        s = max(W / w, H / h)
-        new_w, new_h = int(round(w * s)), int(round(h * s))
+        # torchvision Resize: the limiting side exact, the other truncated.
+        if W * h >= H * w:
+            new_w, new_h = W, max(H, int(W * h / w))
+        else:
+            new_w, new_h = max(W, int(H * w / h)), H
         assert new_w >= W and new_h >= H, (w, h, W, H, new_w, new_h)
         left, top = int(round((new_w - W) / 2)), int(round((new_h - H) / 2))
         return {"new": (new_w, new_h), "pad": None, "crop": (left, top)}
     raise ValueError(f"tensor.resize: {mode!r}")
 
 
-def place(rgb, spec, upscale="linear"):
+def place(rgb, spec):
     """Steps 2-3: the W x H x 3 uint8 canvas (still RGB)."""
     h, w = rgb.shape[:2]
     W, H = spec["size"]
     g = geometry(w, h, spec)
-    img = resize(rgb, *g["new"], upscale=upscale)
+    img = resize(rgb, *g["new"], spec["filter"])
     if g["pad"]:
         top, bottom, left, right = g["pad"]
         p = spec["pad"]
@@ -208,9 +221,9 @@ def place(rgb, spec, upscale="linear"):
 
 # ---------------------------------------------------------------- steps 4-6
 
-def canvas(src, spec, upscale="linear"):
+def canvas(src, spec):
     """Steps 1-4: the H x W x 3 uint8 image in the output channel order."""
-    img = place(decode(src), spec, upscale=upscale)
+    img = place(decode(src), spec)
     if spec["channels"] == "bgr":
         img = img[:, :, ::-1]
     return np.ascontiguousarray(img)
@@ -237,17 +250,17 @@ def values(img, spec):
     return np.ascontiguousarray(x).astype(numpy_dtype(spec), copy=False)
 
 
-def preprocess(path, spec, upscale="linear"):
+def preprocess(path, spec):
     """One image's tensor, no batch axis, in the declared layout and dtype."""
-    return preprocess_detail(path, spec, upscale)[0]
+    return preprocess_detail(path, spec)[0]
 
 
-def preprocess_detail(path, spec, upscale="linear"):
+def preprocess_detail(path, spec):
     """(tensor, geometry(w, h, spec), (w, h)) for one image; w x h is the decoded,
     EXIF-oriented size."""
     rgb = decode(path)
     h, w = rgb.shape[:2]
-    img = place(rgb, spec, upscale=upscale)
+    img = place(rgb, spec)
     if spec["channels"] == "bgr":
         img = img[:, :, ::-1]
     return values(np.ascontiguousarray(img), spec), geometry(w, h, spec), (w, h)
@@ -329,6 +342,9 @@ def self_test():
     check("letterbox 640x480 -> 320x320", (g["new"], g["pad"]), ((320, 240), (40, 40, 0, 0)))
     g = geometry(500, 1000, spec(size=[224, 224], resize="crop"))
     check("crop 500x1000 -> 224x224", (g["new"], g["crop"]), ((224, 448), (0, 112)))
+    # torchvision Resize(224): 224 * 451 / 300 = 336.75 -> int() = 336 (round would give 337).
+    g = geometry(300, 451, spec(size=[224, 224], resize="crop"))
+    check("crop truncates the longer side 300x451 -> 224x336", (g["new"], g["crop"]), ((224, 336), (0, 56)))
     g = geometry(1000, 500, spec(size=[224, 224], resize="crop"))
     check("crop 1000x500 -> 224x224", (g["new"], g["crop"]), ((448, 224), (112, 0)))
     # (105 - 100) / 2 = 2.5: round half to even gives 2 (half up would give 3).
@@ -337,21 +353,23 @@ def self_test():
     g = geometry(300, 200, spec(size=[640, 320], resize="stretch"))
     check("stretch 300x200 -> 640x320", (g["new"], g["pad"], g["crop"]), ((640, 320), None, None))
 
-    # Resampling rule -------------------------------------------------------
+    # Resampling filters ----------------------------------------------------
+    check("letterbox and stretch default to linear, crop to bilinear-aa",
+          [spec(size=[8, 8], resize=m)["filter"] for m in RESIZE], ["linear", "linear", "bilinear-aa"])
     row = np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8)  # 2x1
     up = resize(row, 4, 1)[0, :, 0].tolist()
     # half-pixel centres: x = (i + 0.5) / 2 - 0.5 -> -0.25, 0.25, 0.75, 1.25 (clamped)
-    check("upscale 2->4 is half-pixel bilinear", up, [0, 64, 191, 255])
+    check("linear upscale 2->4 is half-pixel bilinear", up, [0, 64, 191, 255])
     blk = np.array([[10, 20, 30, 40], [30, 40, 50, 60], [0, 0, 255, 255], [0, 3, 255, 255]], np.uint8)
     blk = np.repeat(blk[:, :, None], 3, axis=2)
-    check("downscale 4x4->2x2 is area averaging", resize(blk, 2, 2)[:, :, 0].tolist(), [[25, 45], [1, 255]])
+    check("area downscale 4x4->2x2 averages blocks", resize(blk, 2, 2, "area")[:, :, 0].tolist(), [[25, 45], [1, 255]])
     rng = np.random.default_rng(1)
-    noise = cv2.GaussianBlur(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (0, 0), 1.5)
-    lin = cv2.resize(noise, (100, 75), interpolation=cv2.INTER_LINEAR).astype(int)
-    area = cv2.resize(noise, (100, 75), interpolation=cv2.INTER_AREA).astype(int)
-    print(f"note cv2 INTER_AREA upscaling differs from half-pixel bilinear by up to "
-          f"{int(np.abs(lin - area).max())} levels here; the reference uses INTER_LINEAR for upscaling")
-    check("upscale uses INTER_LINEAR", bool((resize(noise, 100, 75) == lin).all()), True)
+    noise = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    outs = {f: resize(noise, 37, 29, f) for f in FILTERS}
+    check("the five filters give five different shrinks",
+          len({outs[f].tobytes() for f in FILTERS}), len(FILTERS))
+    check("linear shrink reads 2x2 neighbours (not antialiased)",
+          bool((outs["linear"] == cv2.resize(noise, (37, 29), interpolation=cv2.INTER_LINEAR)).all()), True)
 
     with tempfile.TemporaryDirectory() as tmp:
         # Pixel pipeline on a PNG (lossless) -------------------------------
