@@ -68,6 +68,19 @@ pub enum Command {
     Man(ManArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON output (`--json`).
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Build(a) => a.json,
+            Command::Check(a) => a.json,
+            Command::Audit(a) => a.json,
+            Command::Index(a) => a.json,
+            Command::Completions(_) | Command::Man(_) => false,
+        }
+    }
+}
+
 /// `calibset completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

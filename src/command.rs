@@ -212,6 +212,86 @@ pub fn load_recipe(path: &Path) -> Result<Recipe, RecipeError> {
     Recipe::parse(name, &text)
 }
 
+/// The JSON object `--json` prints on stdout when a run fails, so a script's
+/// `json.load` never meets an empty stdout: `status` is `error` (or
+/// `interrupted`), `exit_code` the process's, `error.kind` one of `usage`,
+/// `recipe`, `output`, `pool`, `store`, `write`, `index`, `interrupted`,
+/// `other`, with `error.message` the text stderr shows; an invalid recipe
+/// adds `error.file` and `error.problems` (`line`, `column`, `key`,
+/// `message`). Documented in the README.
+pub fn error_json(err: Option<&anyhow::Error>, message: &str, code: ExitCode) -> String {
+    #[derive(serde::Serialize)]
+    struct Failure<'a> {
+        schema_version: u32,
+        version: &'static str,
+        status: &'static str,
+        exit_code: i32,
+        error: Error<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct Error<'a> {
+        kind: &'static str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        problems: Option<&'a [calibset::RecipeProblem]>,
+    }
+    let (kind, file, problems) = match err {
+        None => ("usage", None, None),
+        Some(err) => classify(err),
+    };
+    let failure = Failure {
+        schema_version: calibset::SCHEMA_VERSION,
+        version: env!("CARGO_PKG_VERSION"),
+        status: if code == ExitCode::Interrupted {
+            "interrupted"
+        } else {
+            "error"
+        },
+        exit_code: code as i32,
+        error: Error {
+            kind,
+            message,
+            file,
+            problems,
+        },
+    };
+    serde_json::to_string_pretty(&failure).expect("the error object serializes") + "\n"
+}
+
+/// The `error.kind` of a failed run, with the recipe file and its problems
+/// when the recipe is invalid.
+fn classify(
+    err: &anyhow::Error,
+) -> (
+    &'static str,
+    Option<String>,
+    Option<&[calibset::RecipeProblem]>,
+) {
+    if let Some(e) = err.downcast_ref::<RecipeError>() {
+        return match e {
+            RecipeError::Invalid { path, problems } => (
+                "recipe",
+                Some(path.display().to_string()),
+                Some(problems.as_slice()),
+            ),
+            RecipeError::Read { path, .. } => ("recipe", Some(path.display().to_string()), None),
+        };
+    }
+    let kind = match err.downcast_ref::<BuildError>() {
+        Some(BuildError::Interrupted) => "interrupted",
+        Some(BuildError::Inventory(_)) => "pool",
+        Some(BuildError::Store(_)) => "store",
+        Some(BuildError::Export(_) | BuildError::Html(_)) => "write",
+        Some(BuildError::Index(_)) => "index",
+        Some(_) => "output",
+        None if err.downcast_ref::<calibset::IndexError>().is_some() => "index",
+        None => "other",
+    };
+    (kind, None, None)
+}
+
 /// Whether the error is the run being interrupted.
 pub fn is_interrupted(err: &anyhow::Error) -> bool {
     matches!(

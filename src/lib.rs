@@ -64,5 +64,6 @@ pub use pipeline::{
     BuildError, BuildOptions, IndexOptions, IndexReport, build, check_output, index,
 };
 pub use progress::{NoProgress, Progress, Stage};
-pub use recipe::{Recipe, RecipeError};
+pub use recipe::{Problem as RecipeProblem, Recipe, RecipeError};
 pub use report::{Report, Status};
+pub use schema::SCHEMA_VERSION;

@@ -23,6 +23,12 @@ fn main() -> std::process::ExitCode {
         {
             // Usage errors carry the same prefix as every other diagnostic.
             eprint!("calibset: {e}");
+            if std::env::args_os().any(|a| a == "--json") {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                let message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+                print!("{}", command::error_json(None, &message, ExitCode::Error));
+            }
             return ExitCode::Error.into();
         }
         // --help and --version on stdout; bare `calibset` prints help on stderr.
@@ -37,18 +43,25 @@ fn main() -> std::process::ExitCode {
         Command::Completions(args) => command::completions(args),
         Command::Man(args) => command::man(args),
     };
-    match result {
-        Ok(code) => code.into(),
-        Err(err) if command::is_broken_pipe(&err) => ExitCode::Success.into(),
+    let json = cli.command.json();
+    let (err, message, code) = match result {
+        Ok(code) => return code.into(),
+        Err(err) if command::is_broken_pipe(&err) => return ExitCode::Success.into(),
         Err(err) if command::is_interrupted(&err) => {
-            eprintln!("calibset: interrupted; nothing was written");
-            ExitCode::Interrupted.into()
+            let message = "interrupted; nothing was written".to_owned();
+            eprintln!("calibset: {message}");
+            (err, message, ExitCode::Interrupted)
         }
         Err(err) => {
-            eprintln!("calibset: error: {err:#}");
-            ExitCode::Error.into()
+            let message = format!("{err:#}");
+            eprintln!("calibset: error: {message}");
+            (err, message, ExitCode::Error)
         }
+    };
+    if json {
+        print!("{}", command::error_json(Some(&err), &message, code));
     }
+    code.into()
 }
 
 /// The first Ctrl-C or SIGTERM sets the returned flag, which every stage looks

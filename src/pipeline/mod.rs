@@ -384,7 +384,11 @@ pub fn build(
     let exports = exports(recipe, opts)?;
     let feature_index = index::open(opts.index.as_deref())?;
     let target = Target::resolve(recipe, opts)?;
-    let (lock, cleaned) = target.lock(opts)?;
+    let target::Locked {
+        lock,
+        cleaned,
+        earlier,
+    } = target.lock(opts)?;
     let seed = opts.seed.unwrap_or(recipe.seed);
     let plan_options = PlanOptions {
         cache_dir: opts.cache_dir.as_deref(),
@@ -396,11 +400,23 @@ pub fn build(
         index: feature_index.as_ref(),
     };
     let mut planned = plan(recipe, &plan_options, progress, cancel)?;
+    // Without --force an earlier set stops the build, but only once the plan
+    // shows the recipe can be filled: a shortfall is said first.
+    let kept_earlier = earlier.is_some();
+    if let Some(refusal) = earlier.filter(|_| planned.sel.shortfalls.is_empty()) {
+        return Err(refusal.into());
+    }
     if lock.is_some() {
         recheck(recipe, &mut planned, progress, cancel)?;
     }
     let mut report = planned.report(recipe);
     report.warnings.extend(cleaned);
+    if let Some(out) = target.out().filter(|_| kept_earlier) {
+        report.warnings.push(format!(
+            "output folder {} holds an earlier calibset build, which was kept; once the pool can fill the recipe, pass --force to replace it",
+            out.display()
+        ));
+    }
     report.exports = exports.formats.iter().copied().collect();
     report.resaves = recipe.resave.as_ref().map(|plan| ResaveSummary {
         quality: plan.quality,

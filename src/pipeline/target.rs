@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{BuildError, BuildOptions, LOCK_FILE, POOL_FILE, RECIPE_FILE, REPORT_FILE};
-use crate::export::{self, OutputLock, Placement};
+use crate::export::{self, ExportError, OutputLock, Placement};
 use crate::paths;
 use crate::recipe::Recipe;
 
@@ -99,19 +99,29 @@ impl Target {
 
     /// Takes the output folder's lock for the rest of the build (nothing for a
     /// dry run), clears what killed builds left beside it, and checks that the
-    /// folder may be written. Returns the lock and one message per folder
-    /// cleared.
-    pub fn lock(
-        &self,
-        opts: &BuildOptions,
-    ) -> Result<(Option<OutputLock>, Vec<String>), BuildError> {
+    /// folder may be written. Returns the lock, one message per folder
+    /// cleared, and the refusal of an earlier calibset set without `--force`:
+    /// that one waits until the plan is known, so a recipe the pool cannot
+    /// fill says so (exit 1) rather than only "pass --force" (a CI re-run
+    /// always finds its earlier set).
+    pub fn lock(&self, opts: &BuildOptions) -> Result<Locked, BuildError> {
         let Some(out) = self.out.as_deref().filter(|_| !opts.dry_run) else {
-            return Ok((None, Vec::new()));
+            return Ok(Locked::default());
         };
         let lock = OutputLock::acquire(out)?;
         let cleaned = lock.clean_stale()?;
-        export::check_output(out, opts.force)?;
-        Ok((Some(lock), cleaned))
+        let earlier = match export::check_output(out, opts.force) {
+            Err(e @ ExportError::Exists { .. }) => Some(e),
+            checked => {
+                checked?;
+                None
+            }
+        };
+        Ok(Locked {
+            lock: Some(lock),
+            cleaned,
+            earlier,
+        })
     }
 
     /// Refuses an `--html` page inside the output folder that would replace, sit
@@ -131,6 +141,17 @@ impl Target {
             _ => Ok(()),
         }
     }
+}
+
+/// What [`Target::lock`] found.
+#[derive(Debug, Default)]
+pub struct Locked {
+    /// The output folder's lock (none for a dry run).
+    pub lock: Option<OutputLock>,
+    /// One message per folder a killed build left that was cleared.
+    pub cleaned: Vec<String>,
+    /// The output holds an earlier set and `--force` was not given.
+    pub earlier: Option<ExportError>,
 }
 
 /// `path` made absolute and normalised.

@@ -56,6 +56,7 @@ fn a_build_after_a_kill_between_the_swap_renames_restores_the_earlier_set() {
     assert!(!pool.join(".out.calibset-Ab12Cd").exists());
     // Restored, it is an earlier set like any other: replaced only with --force.
     kill_between_renames(&pool);
+    let recipe = pool.recipe(&body());
     pool.cmd()
         .args(["build", "-q", "--recipe"])
         .arg(&recipe)

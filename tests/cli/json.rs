@@ -309,3 +309,103 @@ fn the_index_json_is_what_the_readme_documents() {
     assert_eq!(report["issues"][0]["path"], "stills/broken.jpg");
     check_documented("Index", &[report]);
 }
+
+#[test]
+fn every_failing_exit_prints_the_documented_error_object() {
+    let pool = Pool::standard();
+    pool.write(
+        "bad.toml",
+        b"total = -5\nsplit = { normal = 1 }\n[sources]\nroots = ['frames']\n",
+    );
+    let overlapping = pool.recipe(&format!(
+        "{}\n[output]\ndir = \"frames\"\n",
+        crate::fixture::SET_OF_30
+    ));
+    let fail = |args: &[&str]| {
+        let out = pool.cmd().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let value: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e})"));
+        assert_eq!(value["schema_version"], 1);
+        assert_eq!(value["status"], "error");
+        assert_eq!(value["exit_code"], 2);
+        value
+    };
+    let usage = fail(&["build", "--json", "--no-such-flag"]);
+    assert_eq!(usage["error"]["kind"], "usage");
+    let missing = fail(&["build", "--json", "--recipe", "nope.toml"]);
+    assert_eq!(missing["error"]["kind"], "recipe");
+    assert_eq!(missing["error"]["file"], "nope.toml");
+    let invalid = fail(&["check", "--json", "--recipe", "bad.toml"]);
+    assert_eq!(invalid["error"]["kind"], "recipe");
+    assert_eq!(
+        invalid["error"]["problems"],
+        serde_json::json!([{"line": 1, "column": 9, "key": "total", "message": "must be at least 1, not -5"}])
+    );
+    let overlap = fail(&["build", "--json", "--recipe", overlapping.to_str().unwrap()]);
+    assert_eq!(overlap["error"]["kind"], "output");
+    assert!(
+        overlap["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("overlaps source root")
+    );
+    let audit = fail(&["audit", "--json", "no-such-folder"]);
+    assert_eq!(audit["error"]["kind"], "pool");
+    check_documented("Error", &[usage, missing, invalid, overlap, audit]);
+}
+
+#[test]
+fn a_recipe_the_pool_cannot_fill_says_so_before_asking_for_force() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe(&format!(
+        "{}\n[output]\ndir = \"out\"\n",
+        crate::fixture::SET_OF_30
+    ));
+    pool.cmd()
+        .args(["build", "-q", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    let before = std::fs::read(pool.join("out/manifest.csv")).unwrap();
+    let text = std::fs::read_to_string(&recipe)
+        .unwrap()
+        .replace("total = 30", "total = 300");
+    std::fs::write(&recipe, text).unwrap();
+    let out = pool
+        .cmd()
+        .args(["build", "--json", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "shortfall");
+    assert!(
+        report["warnings"]
+            .to_string()
+            .contains("holds an earlier calibset build, which was kept"),
+        "{}",
+        report["warnings"]
+    );
+    assert_eq!(
+        std::fs::read(pool.join("out/manifest.csv")).unwrap(),
+        before
+    );
+    // A recipe the pool fills still needs --force.
+    let text = std::fs::read_to_string(&recipe)
+        .unwrap()
+        .replace("total = 300", "total = 30");
+    std::fs::write(&recipe, text).unwrap();
+    pool.cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("pass --force"));
+}
