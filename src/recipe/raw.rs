@@ -64,13 +64,72 @@ pub(crate) struct RawClasses {
     pub bucket: Option<Bucket>,
 }
 
-/// `split = { normal = 6, hard = 2, background = 2 }`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `split = { normal = 6, hard = 2, background = 2 }`, or the same as the
+/// ratio `"6:2:2"` (normal:hard:background), as the domain rules write it.
+#[derive(Debug, Default)]
 pub(crate) struct RawSplit {
     pub normal: Option<Spanned<f64>>,
     pub hard: Option<Spanned<f64>>,
     pub background: Option<Spanned<f64>>,
+    /// Written as a ratio string: its weights have no spans of their own.
+    pub ratio: bool,
+}
+
+/// The table form of [`RawSplit`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SplitTable {
+    normal: Option<Spanned<f64>>,
+    hard: Option<Spanned<f64>>,
+    background: Option<Spanned<f64>>,
+}
+
+impl<'de> Deserialize<'de> for RawSplit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Split;
+        impl<'de> serde::de::Visitor<'de> for Split {
+            type Value = RawSplit;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a table `{ normal = 6, hard = 2, background = 2 }` or a ratio \"6:2:2\" (normal:hard:background)",
+                )
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<RawSplit, E> {
+                let parts: Vec<&str> = text.split(':').map(str::trim).collect();
+                let weights: Option<Vec<f64>> = parts
+                    .iter()
+                    .map(|p| p.parse::<f64>().ok().filter(|w| w.is_finite() && *w >= 0.0))
+                    .collect();
+                match weights.as_deref() {
+                    Some(&[normal, hard, background]) => {
+                        let at = |w| Some(Spanned::new(0..0, w));
+                        Ok(RawSplit {
+                            normal: at(normal),
+                            hard: at(hard),
+                            background: at(background),
+                            ratio: true,
+                        })
+                    }
+                    _ => Err(E::custom(format!(
+                        "`{text}` is not a ratio normal:hard:background of three numbers of 0 or more, like \"6:2:2\""
+                    ))),
+                }
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawSplit, A::Error> {
+                let t = SplitTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawSplit {
+                    normal: t.normal,
+                    hard: t.hard,
+                    background: t.background,
+                    ratio: false,
+                })
+            }
+        }
+        d.deserialize_any(Split)
+    }
 }
 
 /// `[sources]`.
@@ -301,12 +360,7 @@ pub(crate) fn read_all(
     use serde::Deserialize as _;
     let problem = |e: &toml::de::Error| {
         let at = e.span().map_or(0, |s| s.start);
-        let message = e
-            .message()
-            .trim_end()
-            .replace("expected i64", "expected an integer")
-            .replace("expected f64", "expected a number");
-        source.problem(at, message)
+        source.problem(at, plain(e.message()))
     };
     let (mut doc, errors) = toml::de::DeTable::parse_recoverable(text);
     if !errors.is_empty() {
@@ -343,6 +397,68 @@ pub(crate) fn read_all(
     problems.sort_by_key(|p| (p.line, p.column));
     problems.dedup();
     Err(problems)
+}
+
+/// serde's message in the recipe's words: no Rust type names (`i64`, `struct
+/// RawSources`), and an unknown key followed by the one valid key it is
+/// close to, when there is one.
+fn plain(message: &str) -> String {
+    let mut out = message
+        .trim_end()
+        .replace("expected i64", "expected an integer")
+        .replace("expected f64", "expected a number");
+    while let Some(at) = out.find("expected struct Raw") {
+        let name_end = out[at + "expected struct ".len()..]
+            .find(|c: char| !c.is_alphanumeric())
+            .map_or(out.len(), |n| at + "expected struct ".len() + n);
+        out.replace_range(at..name_end, "expected a table");
+    }
+    if let Some(close) = did_you_mean(&out) {
+        out.push_str(&format!("; did you mean `{close}`?"));
+    }
+    out
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown
+/// variant"): the one listed name within a small edit distance of `x`.
+fn did_you_mean(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (unknown, rest) = rest.split_once('`')?;
+    let listed = rest.split_once("expected ")?.1;
+    let names = listed.split('`').skip(1).step_by(2);
+    let reach = (unknown.chars().count() / 3).clamp(1, 3);
+    let mut close = names.filter(|n| edit_distance(unknown, n) <= reach);
+    match (close.next(), close.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
+/// Edit distance in characters, counting a swap of two neighbours as one
+/// edit (`hrad` is one from `hard`): optimal string alignment.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// Removes the innermost entry of `table` whose key or value spans `span`;

@@ -144,7 +144,7 @@ fn every_syntax_and_type_problem_is_reported_at_once() {
       pool/r.toml:5:15: sources.roots[1]: invalid type: integer `3`, expected a string
       pool/r.toml:6:1: sources.follow: unknown field `follow`, expected one of `roots`, `manifest`, `exclude`, `allow_outside`, `follow_symlinks`
       pool/r.toml:8:9: dedup.scope: unknown variant `galaxy`, expected one of `global`, `bucket`, `tags`, `camera`, `sequence`
-      pool/r.toml:11:10: rules[0].bucket: unknown variant `hrad`, expected one of `normal`, `hard`, `background`
+      pool/r.toml:11:10: rules[0].bucket: unknown variant `hrad`, expected one of `normal`, `hard`, `background`; did you mean `hard`?
     "#);
 }
 
@@ -152,7 +152,7 @@ fn every_syntax_and_type_problem_is_reported_at_once() {
 fn unknown_key_is_named_with_its_table() {
     insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\nmanifets = 'm.csv'\n"), @r#"
     invalid recipe pool/r.toml (1 problem)
-      pool/r.toml:5:1: sources.manifets: unknown field `manifets`, expected one of `roots`, `manifest`, `exclude`, `allow_outside`, `follow_symlinks`
+      pool/r.toml:5:1: sources.manifets: unknown field `manifets`, expected one of `roots`, `manifest`, `exclude`, `allow_outside`, `follow_symlinks`; did you mean `manifest`?
     "#);
 }
 
@@ -164,7 +164,7 @@ fn wrong_type_and_unknown_enum_values() {
     "#);
     insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1 }\n[sources]\nroots = ['a']\n[[rules]]\nmatch = '**'\nbucket = 'hrd'\n"), @r#"
     invalid recipe pool/r.toml (1 problem)
-      pool/r.toml:7:10: rules[0].bucket: unknown variant `hrd`, expected one of `normal`, `hard`, `background`
+      pool/r.toml:7:10: rules[0].bucket: unknown variant `hrd`, expected one of `normal`, `hard`, `background`; did you mean `hard`?
     "#);
     insta::assert_snapshot!(problems("total = 10\nsplit = { normal = 1, easy = 1 }\n[sources]\nroots = ['a']\n"), @r#"
     invalid recipe pool/r.toml (1 problem)
@@ -293,7 +293,7 @@ fn measured_tags_in_rules_and_quality_thresholds() {
     assert_eq!(r.rules[1].when.len(), 2);
     insta::assert_snapshot!(problems("total = 10\nsplit = { hard = 1 }\n[sources]\nroots = ['a']\n[quality]\ndrak = 5\n[[rules]]\nwhen = 'auto:dakr'\nbucket = 'hard'\n"), @r#"
     invalid recipe pool/r.toml (1 problem)
-      pool/r.toml:6:1: quality.drak: unknown field `drak`, expected one of `dark`, `overexposed`, `backlit`, `low_contrast`, `blurry`, `lowq`, `low_information`, `grayscale`
+      pool/r.toml:6:1: quality.drak: unknown field `drak`, expected one of `dark`, `overexposed`, `backlit`, `low_contrast`, `blurry`, `lowq`, `low_information`, `grayscale`; did you mean `dark`?
     "#);
     insta::assert_snapshot!(problems("total = 10\nsplit = { hard = 1 }\n[sources]\nroots = ['a']\n[[rules]]\nwhen = 'auto:dakr'\nbucket = 'hard'\n"), @r#"
     invalid recipe pool/r.toml (1 problem)
@@ -529,4 +529,35 @@ fn tensor_mean_and_std_take_one_number_or_three() {
     );
     let e = problems(&format!("{base}std = [0.5, 0.5]\n"));
     assert!(e.contains("must be one number or three"), "{e}");
+}
+
+#[test]
+fn a_split_may_be_written_as_the_ratio_n_h_b() {
+    let base = "total = 1000\n[sources]\nroots = ['a']\n";
+    let ratio = parse(&format!("split = \"6:2:2\"\n{base}")).unwrap();
+    let table = parse(&format!(
+        "split = {{ normal = 6, hard = 2, background = 2 }}\n{base}"
+    ))
+    .unwrap();
+    for (b, plan) in ratio.buckets.iter() {
+        assert_eq!(plan.count, table.buckets[b].count, "{b}");
+    }
+    assert_eq!(ratio.buckets[Bucket::Normal].count, 600);
+    insta::assert_snapshot!(problems(&format!("split = \"6:2\"\n{base}")), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:1:9: split: `6:2` is not a ratio normal:hard:background of three numbers of 0 or more, like "6:2:2"
+    "#);
+    insta::assert_snapshot!(problems(&format!("split = \"0:0:0\"\n{base}")), @r#"
+    invalid recipe pool/r.toml (1 problem)
+      pool/r.toml:1:9: split: at least one weight must be above 0
+    "#);
+}
+
+#[test]
+fn messages_name_no_rust_types_and_suggest_the_close_key() {
+    insta::assert_snapshot!(problems("total = 10\nsed = 3\nsplit = { normal = 1 }\nsources = 5\n"), @r#"
+    invalid recipe pool/r.toml (2 problems)
+      pool/r.toml:2:1: sed: unknown field `sed`, expected one of `name`, `seed`, `total`, `split`, `shortfall`, `default_bucket`, `sources`, `camera`, `dedup`, `sequences`, `quality`, `limits`, `tensor`, `export`, `resave`, `stability`, `video`, `annotations`, `rules`, `buckets`, `classes`, `output`; did you mean `seed`?
+      pool/r.toml:4:11: sources: invalid type: integer `5`, expected a table
+    "#);
 }

@@ -233,11 +233,12 @@ fn split_weights(c: &mut Checker<'_, '_>, split: &Spanned<RawSplit>) -> Option<P
         if let Some(w) = w {
             let v = *w.get_ref();
             if !(v.is_finite() && (0.0..=MAX_WEIGHT).contains(&v)) {
-                c.at_key(
-                    w,
-                    &format!("split.{bucket}"),
-                    format!("weight must be a number from 0 to {MAX_WEIGHT}, not {v}"),
-                );
+                let message = format!("weight must be a number from 0 to {MAX_WEIGHT}, not {v}");
+                // A ratio string's weights have no place of their own.
+                match s.ratio {
+                    true => c.at_key(split, &format!("split.{bucket}"), message),
+                    false => c.at_key(w, &format!("split.{bucket}"), message),
+                }
                 ok = false;
             } else {
                 weights[bucket] = v;
