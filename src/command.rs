@@ -281,7 +281,7 @@ fn classify(
     }
     let kind = match err.downcast_ref::<BuildError>() {
         Some(BuildError::Interrupted) => "interrupted",
-        Some(BuildError::Inventory(_)) => "pool",
+        Some(BuildError::Inventory(_) | BuildError::NoCameras { .. }) => "pool",
         Some(BuildError::Store(_)) => "store",
         Some(BuildError::Export(_) | BuildError::Html(_)) => "write",
         Some(BuildError::Index(_)) => "index",

@@ -143,6 +143,20 @@ pub enum BuildError {
     /// looked at before writing.
     #[error("the object store stopped answering: {0}; nothing was written")]
     Store(crate::source::remote::RemoteError),
+    /// `camera.min` asks for images per camera, but no image has a camera.
+    #[error(
+        "camera.min = {min} cannot apply: no usable image has a camera ({}); fix the pattern or give cameras in the manifest",
+        match from {
+            Some(p) => format!("camera.from = \"{p}\" matched none"),
+            None => "set camera.from, or a camera column in the manifest".to_owned(),
+        }
+    )]
+    NoCameras {
+        /// The minimum asked for.
+        min: usize,
+        /// The `camera.from` pattern, when there is one.
+        from: Option<String>,
+    },
     /// Ctrl-C or a termination signal.
     #[error("interrupted")]
     Interrupted,
@@ -248,6 +262,16 @@ pub fn plan(
             "{} file(s) are not in the feature index {} (new or changed since it was written) and were decoded",
             inv.measure.decoded,
             index.path().display()
+        ));
+    }
+    if let Some(from) = &recipe.camera.from
+        && !inv.images.is_empty()
+        && inv.images.iter().all(|i| i.labels.camera.is_none())
+    {
+        inv.warnings.push(format!(
+            "camera.from = \"{}\" matched none of the {} usable images: no image has a camera",
+            from.as_str(),
+            inv.images.len()
         ));
     }
     let (dd, sel, sequences) = decide(recipe, &inv, opts.seed, progress, cancel)?;
@@ -400,6 +424,16 @@ pub fn build(
         index: feature_index.as_ref(),
     };
     let mut planned = plan(recipe, &plan_options, progress, cancel)?;
+    let images = &planned.inv.images;
+    if recipe.camera.min > 0
+        && !images.is_empty()
+        && images.iter().all(|i| i.labels.camera.is_none())
+    {
+        return Err(BuildError::NoCameras {
+            min: recipe.camera.min,
+            from: recipe.camera.from.as_ref().map(|p| p.as_str().to_owned()),
+        });
+    }
     // Without --force an earlier set stops the build, but only once the plan
     // shows the recipe can be filled: a shortfall is said first.
     let kept_earlier = earlier.is_some();

@@ -858,3 +858,31 @@ fn the_summary_accounts_for_every_usable_image() {
             "{consecutive} consecutive duplicates, 0 not sampled"
         )));
 }
+
+#[test]
+fn a_camera_pattern_that_matches_nothing_is_said_and_a_camera_minimum_on_it_is_an_error() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe_with_camera_min(crate::fixture::SET_OF_30, 2);
+    let text = std::fs::read_to_string(&recipe)
+        .unwrap()
+        .replace("frames/{camera}/**", "cameras/{camera}/**");
+    std::fs::write(&recipe, &text).unwrap();
+    pool.cmd()
+        .args(["build", "--dry-run", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "camera.min = 2 cannot apply: no usable image has a camera (camera.from = \"cameras/{camera}/**\" matched none)",
+        ));
+    // Without a minimum it is a warning, and the build goes on.
+    std::fs::write(&recipe, text.replace("min = 2", "min = 0")).unwrap();
+    pool.cmd()
+        .args(["build", "--dry-run", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "warning: camera.from = \"cameras/{camera}/**\" matched none of the",
+        ));
+}
