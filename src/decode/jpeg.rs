@@ -121,15 +121,17 @@ pub(super) fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Info, Problem> {
         let len = match bytes.get(pos..pos + 2) {
             Some(&[a, b]) => usize::from(u16::from_be_bytes([a, b])),
             _ => {
-                return Err(Problem::Truncated(format!(
-                    "the file ends inside marker FF{marker:02X}"
-                )));
+                return Err(ended_early(
+                    bytes,
+                    format!("the file ends inside marker FF{marker:02X}"),
+                ));
             }
         };
         if len < 2 || pos + len > bytes.len() {
-            return Err(Problem::Truncated(format!(
-                "segment FF{marker:02X} runs past the end of the file"
-            )));
+            return Err(ended_early(
+                bytes,
+                format!("segment FF{marker:02X} runs past the end of the file"),
+            ));
         }
         let seg = &bytes[pos + 2..pos + len];
         pos += len;
@@ -155,6 +157,20 @@ pub(super) fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Info, Problem> {
     })
 }
 
+/// The marker walk ran off the end of `bytes`: a cut file is
+/// [`Problem::Truncated`]; but one that ends with its end-of-image marker was
+/// not cut, and the walk was thrown off by damaged bytes inside it:
+/// [`Problem::Corrupt`].
+fn ended_early(bytes: &[u8], what: String) -> Problem {
+    if bytes.ends_with(&[0xFF, 0xD9]) {
+        Problem::Corrupt(format!(
+            "damaged data: {what}, though the file ends with its end-of-image marker"
+        ))
+    } else {
+        Problem::Truncated(what)
+    }
+}
+
 /// The next marker at or after `pos` (fill bytes skipped), and where its
 /// segment starts.
 fn next_marker(bytes: &[u8], mut pos: usize) -> Result<(u8, usize), Problem> {
@@ -166,7 +182,8 @@ fn next_marker(bytes: &[u8], mut pos: usize) -> Result<(u8, usize), Problem> {
     }
     match bytes.get(pos) {
         Some(&marker) => Ok((marker, pos + 1)),
-        None => Err(Problem::Truncated(
+        None => Err(ended_early(
+            bytes,
             "the file ends before its end-of-image marker".into(),
         )),
     }
@@ -232,10 +249,13 @@ impl Walk {
             )));
         }
         let Some(end) = end else {
-            return Err(Problem::Truncated(format!(
-                "the file ends inside scan {} ({data} bytes of entropy-coded data)",
-                self.scans
-            )));
+            return Err(ended_early(
+                bytes,
+                format!(
+                    "the file ends inside scan {} ({data} bytes of entropy-coded data)",
+                    self.scans
+                ),
+            ));
         };
         if data * 8 < need {
             return Err(Problem::Truncated(format!(
@@ -542,6 +562,19 @@ mod tests {
                 Err(Problem::Truncated(_)) => {}
                 other => panic!("cut at {keep}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn garbage_inside_a_whole_jpeg_is_corrupt_not_truncated() {
+        let mut bytes = jpeg(320, 240, false);
+        assert!(bytes.len() < 0xFFFF);
+        // Mid-scan, bytes that read as an APP1 marker longer than the file.
+        let mid = bytes.len() / 2;
+        bytes.splice(mid..mid + 4, [0xFF, 0xE1, 0xFF, 0xFF]);
+        match inspect(&bytes, u64::MAX) {
+            Err(Problem::Corrupt(m)) => assert!(m.starts_with("damaged data"), "{m}"),
+            other => panic!("{other:?}"),
         }
     }
 
