@@ -61,6 +61,11 @@ pub struct SequenceSummary {
     pub consecutive_duplicates: usize,
     /// Sequences with no timing (no `time`, no `fps`), so not sampled by time.
     pub untimed: Vec<String>,
+    /// Sequences not sampled by time at all (no `every`, or no timing), which
+    /// only the consecutive-duplicate rule thins.
+    pub unsampled_sequences: usize,
+    /// Frames in them.
+    pub unsampled_frames: usize,
     /// Every sequence, in key order, and why it is one.
     pub found: Vec<Found>,
     /// Folders of numbered images the heuristic did not take for frames.
@@ -231,6 +236,13 @@ pub fn sample(
             key(a).0.total_cmp(&key(b).0).then(a.0.cmp(&b.0))
         });
         let has_time = frames.iter().all(|(_, t)| t.is_some());
+        // A video's frames were already taken one per `every` (1 s by default).
+        if !matches!(summary.found.last().map(|f| &f.basis), Some(Basis::Video))
+            && (plan.every.is_none() || !has_time)
+        {
+            summary.unsampled_sequences += 1;
+            summary.unsampled_frames += frames.len();
+        }
         if let Some(every) = plan.every {
             if has_time {
                 let mut last_window = None;

@@ -225,6 +225,13 @@ impl Planned {
         let mut report = crate::report::assemble(recipe, self.seed, &self.inv, &self.dd, &self.sel);
         report.sequences = (self.sequences.sequences > 0 || !self.sequences.stills.is_empty())
             .then(|| self.sequences.clone());
+        let q = &self.sequences;
+        if q.unsampled_frames > 0 {
+            report.warnings.push(format!(
+                "{} frame sequence(s) of {} frames were not sampled by time, so bursts and slow pans keep near-alike frames the 0.98 rule lets through: set `sequences.every` (one frame every 0.5–2 s, as the domain rule says; with `sequences.fps` for numbered frames without a `time`)",
+                q.unsampled_sequences, q.unsampled_frames
+            ));
+        }
         report
     }
 

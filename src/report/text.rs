@@ -131,6 +131,13 @@ impl Report {
                     q.untimed.len()
                 )?;
             }
+            if q.unsampled_frames > 0 {
+                writeln!(
+                    w,
+                    "          {} sequence(s), {} frames, not sampled by time: only the consecutive-duplicate rule thinned them",
+                    q.unsampled_sequences, q.unsampled_frames
+                )?;
+            }
         }
         let d = &self.dedup;
         let rule = match d.settings.threshold {

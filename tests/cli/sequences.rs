@@ -330,3 +330,40 @@ dir = "out"
             "1 images and 4 video frames (from 2 videos) found",
         ));
 }
+
+#[test]
+fn numbered_frames_no_every_samples_are_counted_and_warned_about() {
+    let pool = Pool::empty();
+    for k in 0..30 {
+        pool.image(
+            &format!("frames/cam1/{k:06}.jpg"),
+            &scene(42, k as f32 * 1.5, 96, 72),
+        );
+    }
+    let run = |sequences: &str| {
+        std::fs::write(
+            pool.join("r.toml"),
+            format!("total = 3\nsplit = {{ normal = 1 }}\n{sequences}\n{BASE}"),
+        )
+        .unwrap();
+        let out = pool
+            .cmd()
+            .args(["build", "--dry-run", "--json", "--recipe", "r.toml"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (report, String::from_utf8(out.stderr).unwrap())
+    };
+    let (report, stderr) = run("");
+    assert_eq!(report["sequences"]["unsampled_sequences"], 1);
+    assert_eq!(report["sequences"]["unsampled_frames"], 30);
+    assert!(
+        stderr.contains("1 frame sequence(s) of 30 frames were not sampled by time")
+            && stderr.contains("sequences.every"),
+        "{stderr}"
+    );
+    let (report, stderr) = run("[sequences]\nevery = \"1s\"\nfps = 10");
+    assert_eq!(report["sequences"]["unsampled_frames"], 0);
+    assert!(!stderr.contains("not sampled by time"), "{stderr}");
+}
