@@ -273,6 +273,23 @@ pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Says that a test skips part or all of what it checks because `why`: on
+/// the real stderr, so `cargo test` shows it even for a passing test (the
+/// harness captures only `eprintln!`). With `CALIBSET_NO_SKIP=1` in the
+/// environment (CI sets it) a skip is a failure instead: what CI installs for
+/// a test must be there.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    if std::env::var_os("CALIBSET_NO_SKIP").is_some_and(|v| v == "1") {
+        panic!("skipped, which CALIBSET_NO_SKIP=1 forbids: {why}");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED ({}): {why}",
+        std::thread::current().name().unwrap_or("?")
+    );
+}
+
 /// Whether ffmpeg runs here (video tests skip without it; CI installs it).
 pub fn ffmpeg_available() -> bool {
     let ok = std::process::Command::new("ffmpeg")
@@ -280,7 +297,7 @@ pub fn ffmpeg_available() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("ffmpeg not found: skipping (CI installs it)");
+        skip("ffmpeg not found (CI installs it)");
     }
     ok
 }

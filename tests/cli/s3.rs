@@ -32,7 +32,7 @@ impl S3 {
             .status()
             .is_ok_and(|s| s.success());
         if !has_moto {
-            eprintln!("moto not installed: skipping (CI installs it: pip install 'moto[server]')");
+            crate::fixture::skip("moto not installed (CI installs it: pip install 'moto[server]')");
             return None;
         }
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3/server.py");
