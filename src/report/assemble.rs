@@ -135,12 +135,21 @@ pub fn assemble(
 }
 
 /// The largest total whose bucket counts (at the recipe's shares) all fit the
-/// distinct images per bucket; `None` when the recipe's own total fits (its
-/// shortfall is elsewhere) or when even one image does not.
+/// distinct images per bucket and still hold each bucket's quotas and
+/// minimums (so the advice is a valid recipe); `None` when the recipe's own
+/// total fits (its shortfall is elsewhere) or when no total does.
 fn max_total(recipe: &Recipe, kept: &PerBucket<usize>) -> Option<MaxTotal> {
+    // A total is only advice if the recipe stays valid at it: each bucket's
+    // count must still hold its quotas and minimums.
+    let reserved = |b: Bucket| {
+        let plan = &recipe.buckets[b];
+        plan.quota.values().chain(plan.min.values()).sum::<usize>()
+    };
     let fits = |t: usize| {
         let c = recipe.counts_for(t);
-        Bucket::ALL.into_iter().all(|b| c[b] <= kept[b])
+        Bucket::ALL
+            .into_iter()
+            .all(|b| c[b] <= kept[b] && c[b] >= reserved(b))
     };
     if fits(recipe.total) {
         return None;

@@ -323,7 +323,9 @@ fn shortfall_exits_1_names_the_quota_and_writes_nothing() {
             "bucket hard, tag night: wanted 13, filled 12 (12 distinct images available after dedup)",
         ))
         .stdout(contains("bucket normal, free share: wanted 60, filled 38"))
-        .stdout(contains("supports at most 63 images (bucket background runs out first)"))
+        // 63 would fit the buckets, but hard's 13 images would not hold its
+        // quotas of 14: no total at these shares is valid, so none is offered.
+        .stdout(contains("supports at most").not())
         .stdout(contains("a smaller total does not fix the tag, class or camera shortfalls"))
         .stderr(contains("nothing was written"));
     assert!(!pool.join("out").exists());
@@ -885,4 +887,40 @@ fn a_camera_pattern_that_matches_nothing_is_said_and_a_camera_minimum_on_it_is_a
         .stderr(predicates::str::contains(
             "warning: camera.from = \"cameras/{camera}/**\" matched none of the",
         ));
+}
+
+#[test]
+fn the_largest_total_a_shortfall_offers_is_a_recipe_that_builds() {
+    let pool = Pool::standard();
+    let body = |total: &str| {
+        format!(
+            "total = {total}\nsplit = {{ normal = 6, hard = 2, background = 2 }}\n[buckets.hard.quota]\nnight = 6\nrain = 4\n[output]\ndir = \"out\"\n"
+        )
+    };
+    let recipe = pool.recipe(&body("100"));
+    let out = pool
+        .cmd()
+        .args(["build", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let offered: usize = stdout
+        .split("supports at most ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no total offered: {stdout}"));
+    let recipe = pool.recipe(&body(&offered.to_string()));
+    pool.cmd()
+        .args(["check", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
+    pool.cmd()
+        .args(["build", "-q", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .success();
 }
