@@ -55,6 +55,15 @@ impl Recipe {
             };
             writeln!(w, "export    {}{paths}", formats.join(", "))?;
         }
+        if let Some(c) = &self.classes {
+            writeln!(
+                w,
+                "classes   require {} ({} image(s) of each, in bucket {})",
+                c.require.join(", "),
+                c.min,
+                c.bucket
+            )?;
+        }
         if let Some(r) = &self.resave {
             let buckets: Vec<&str> = r.buckets.iter().map(|b| b.as_str()).collect();
             writeln!(

@@ -144,3 +144,28 @@ fn three_syntax_problems_and_three_type_problems_are_each_reported_at_once() {
             "types.toml:6:9: dedup.scope: unknown variant `galaxy`",
         ));
 }
+
+#[test]
+fn check_shows_everything_the_build_will_apply() {
+    let pool = Pool::empty();
+    pool.write(
+        "r.toml",
+        b"total = 100\nsplit = \"6:2:2\"\n[sources]\nroots = ['frames']\n[camera]\nfrom = 'frames/{camera}/**'\nbalance = 'equal'\n\
+          [classes]\nrequire = ['car', 'person']\nmin = 3\n[tensor]\nsize = [640, 640]\n[export]\nformats = ['npy', 'ort']\n",
+    );
+    let out = pool
+        .cmd()
+        .args(["check", "--syntax-only", "--recipe", "r.toml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "cameras   balance equal",
+        "tensor    640×640 letterbox",
+        "export    npy, ort",
+        "classes   require car, person (3 image(s) of each, in bucket normal)",
+    ] {
+        assert!(text.contains(line), "no `{line}` in:\n{text}");
+    }
+}
