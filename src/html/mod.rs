@@ -312,11 +312,10 @@ impl Page<'_> {
                 Esc(label)
             )?;
         }
-        let name = img.rel.rsplit('/').next().unwrap_or(&img.rel);
         write!(
             out,
             "</div><figcaption><span class=\"name\">{}</span>",
-            Esc(name)
+            Esc(&caption(&img.rel))
         )?;
         let sub = match (&img.slot, &img.camera) {
             (Some(s), Some(c)) => format!("{s} · {c}"),
@@ -330,6 +329,34 @@ impl Page<'_> {
         out.push_str("</figcaption></figure>\n");
         Ok(())
     }
+}
+
+/// Longest caption, in characters, that fits under a thumbnail.
+const CAPTION_CHARS: usize = 24;
+
+/// A tile's caption: the file name — a video frame's with its clip
+/// (`clip.mp4/000004.jpg`), as `000004.jpg` alone says nothing — and, when
+/// too long, cut in the middle, where names of one camera or clip are alike,
+/// so their distinguishing ends stay in view.
+fn caption(rel: &str) -> String {
+    let mut parts = rel.rsplit('/');
+    let file = parts.next().unwrap_or(rel);
+    let name = match parts.next() {
+        Some(parent) if crate::source::is_video_path(std::path::Path::new(parent)) => {
+            format!("{parent}/{file}")
+        }
+        _ => file.to_owned(),
+    };
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= CAPTION_CHARS {
+        return name;
+    }
+    let tail = CAPTION_CHARS / 2;
+    let head = CAPTION_CHARS - tail - 1;
+    let mut cut: String = chars[..head].iter().collect();
+    cut.push('…');
+    cut.extend(&chars[chars.len() - tail..]);
+    cut
 }
 
 /// The pool as the HTML report shows it.

@@ -69,9 +69,10 @@ h4 { font-size: 13.5px; font-weight: 600; margin: 18px 0 8px; }
 .meter { height: 6px; border-radius: 3px; background: #edf0f4; overflow: hidden; margin-bottom: 10px; }
 .meter i { display: block; height: 100%; background: var(--accent); }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-.kv th { text-align: left; font-weight: 400; color: var(--muted); padding: 3px 12px 3px 0; white-space: nowrap; }
+.kv th { text-align: left; font-weight: 400; color: var(--muted); padding: 3px 12px 3px 0; }
 .kv td { padding: 3px 0; }
 .num { text-align: right; white-space: nowrap; }
+.kv td.num { white-space: normal; overflow-wrap: anywhere; }
 .grid-table th { text-align: left; font-size: 12px; color: var(--muted); font-weight: 600; padding: 6px 10px; border-bottom: 1px solid var(--line); }
 .grid-table th.num { text-align: right; }
 .grid-table td { padding: 6px 10px; border-bottom: 1px solid #f0f2f5; vertical-align: middle; }

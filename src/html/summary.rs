@@ -152,7 +152,11 @@ impl Page<'_> {
             )?;
             kv(out, "not sampled", q.not_sampled)?;
         }
-        kv(out, "distinct", r.balance())?;
+        // The count alone: the removals have rows of their own, and a sentence
+        // in a number cell does not wrap.
+        let usable: usize = p.usable.iter().map(|(_, n)| n).sum();
+        let distinct: usize = d.kept.iter().map(|(_, n)| n).sum();
+        kv(out, "distinct", format!("{distinct} of {usable} usable"))?;
         kv(out, "candidate pairs tested", d.candidate_pairs)?;
         let rule = match d.settings.threshold {
             Threshold::Similarity(s) => format!("similarity ≥ {s}"),

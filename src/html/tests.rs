@@ -476,3 +476,22 @@ fn screenshot(chromium: &Path, page: &str, dir: &Path) -> PathBuf {
     assert!(png.exists(), "chromium wrote no screenshot");
     png
 }
+
+#[test]
+fn captions_keep_both_ends_of_a_long_name_and_a_frame_names_its_clip() {
+    assert_eq!(super::caption("frames/cam1/day/0001.jpg"), "0001.jpg");
+    assert_eq!(
+        super::caption("frames/front/front_20260501_000123_456.jpg"),
+        "front_20260…0123_456.jpg"
+    );
+    assert_eq!(
+        super::caption("frames/cam1/clip.mp4/000004.jpg"),
+        "clip.mp4/000004.jpg"
+    );
+    let long = super::caption("v/dashcam_front_2026-05-01_08-00-00.mp4/000004.jpg");
+    assert_eq!(long.chars().count(), 24);
+    assert!(
+        long.starts_with("dashcam_fro") && long.ends_with("4/000004.jpg"),
+        "{long}"
+    );
+}

@@ -19,6 +19,5 @@ pub use read::{
     read_all, read_bytes, read_head, read_text, read_texts, stat,
 };
 pub use verify::{Drift, VerifyError, drift};
-#[cfg(test)]
 pub(crate) use walk::is_video_path;
 pub use walk::{FileEntry, FrameOf, Scan, ScanError, Version, Walk, scan};
