@@ -16,6 +16,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 
+use crate::dedup::ImageStatus;
 use crate::dedup::Removal;
 use crate::html;
 use crate::pipeline::{self, BuildError, PlanOptions, Planned};
@@ -23,7 +24,6 @@ use crate::pool::PoolImage;
 use crate::progress::Progress;
 use crate::recipe::Recipe;
 use crate::report::Report;
-use crate::select::ImageStatus;
 
 /// Limits above which an audit fails (exit 1). `None` means no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]

@@ -19,6 +19,7 @@
 
 mod index;
 pub mod sequence;
+mod status;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -31,6 +32,7 @@ use crate::pool::PoolImage;
 pub use crate::features::{Signature, Signatures, similarity};
 pub use index::HashIndex;
 pub use sequence::{SequencePlan, SequenceSummary};
+pub use status::ImageStatus;
 
 /// pHash distance within which pairs are candidates for the similarity test.
 ///

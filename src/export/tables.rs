@@ -9,9 +9,10 @@ use rayon::prelude::*;
 use super::layout::{exact_rel, source_column};
 use super::{Placement, Resave};
 use crate::dedup::Dedup;
+use crate::dedup::ImageStatus;
 use crate::paths;
 use crate::pool::PoolImage;
-use crate::select::{ImageStatus, Selection};
+use crate::select::Selection;
 
 /// The lock manifest's fixed columns; metadata columns follow.
 pub const LOCK_COLUMNS: [&str; 12] = [

@@ -6,13 +6,14 @@ use image::{Rgb, RgbImage};
 
 use super::{HtmlImage, Quality};
 use crate::dedup::DedupSettings;
+use crate::dedup::ImageStatus;
 use crate::inventory::{Issue, IssueKind};
 use crate::label::{Bucket, PerBucket};
 use crate::report::{
     CompositionRow, DedupSummary, GroupSummary, MaxTotal, MeasureSummary, PoolSummary, Report,
     Status,
 };
-use crate::select::{CameraFill, ImageStatus, Shortfall, SlotFill, SlotKind};
+use crate::select::{CameraFill, Shortfall, SlotFill, SlotKind};
 use crate::stability::{Stability, StatRow};
 
 /// A pool image with no tags, camera or slot, kept by image 0.

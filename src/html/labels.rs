@@ -8,7 +8,8 @@ use std::fmt::{self, Write};
 use super::encode::Esc;
 use super::sections::{percent, section_head};
 use super::{HtmlImage, Page};
-use crate::select::{ImageStatus, SlotKind};
+use crate::dedup::ImageStatus;
+use crate::select::SlotKind;
 
 /// Images carrying one label.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

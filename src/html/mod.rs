@@ -40,11 +40,12 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 
 use crate::dedup::Dedup;
+use crate::dedup::ImageStatus;
 use crate::features::Quality;
 use crate::label::Bucket;
 use crate::pool::PoolImage;
 use crate::report::Report;
-use crate::select::{ImageStatus, Selection};
+use crate::select::Selection;
 use std::collections::HashSet;
 
 use encode::Esc;
