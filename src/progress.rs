@@ -10,14 +10,22 @@ pub enum Stage {
     Scan,
     /// Extracting video frames.
     Extract,
+    /// Reading the feature cache.
+    LoadCache,
     /// Decoding and measuring images.
     Measure,
+    /// Labelling the measured images into the pool.
+    Pool,
+    /// Writing the feature cache back.
+    SaveCache,
     /// Finding duplicates.
     Dedup,
     /// Choosing images.
     Select,
     /// Checking that the chosen files still hold what was measured.
     Verify,
+    /// Assembling the report (and the visual report).
+    Report,
     /// Writing the set.
     Export,
 }
@@ -28,10 +36,14 @@ impl Stage {
         match self {
             Stage::Scan => "scanning",
             Stage::Extract => "extracting",
+            Stage::LoadCache => "loading the cache",
             Stage::Measure => "measuring",
+            Stage::Pool => "pooling",
+            Stage::SaveCache => "saving the cache",
             Stage::Dedup => "de-duplicating",
             Stage::Select => "selecting",
             Stage::Verify => "re-checking",
+            Stage::Report => "reporting",
             Stage::Export => "writing",
         }
     }

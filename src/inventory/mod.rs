@@ -159,7 +159,9 @@ pub fn inventory(
         }
     }
     let roots = &recipe.sources.roots;
+    progress.start(Stage::LoadCache, None);
     let mut caches = measure::Caches::open(opts.cache_dir, roots, &mut inv.warnings);
+    progress.finish();
     let targets: Vec<&FileEntry> = todo.iter().map(|(f, _)| *f).collect();
     let measured = measure::measure_all(
         &targets,
@@ -169,6 +171,7 @@ pub fn inventory(
         progress,
         cancel,
     )?;
+    progress.start(Stage::Pool, None);
     for ((file, labels), (m, origin)) in todo.into_iter().zip(measured) {
         inv.measure.count(origin);
         caches.record(file, &m, origin);
@@ -197,9 +200,12 @@ pub fn inventory(
     }
     inv.summary.issues.sort_by(|a, b| a.path.cmp(&b.path));
     warn_unused_rules(recipe, &rule_hits, &mut inv.warnings);
+    progress.finish();
     if opts.save_cache {
+        progress.start(Stage::SaveCache, None);
         let seen: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
         caches.save(Some(&seen), &mut inv.warnings);
+        progress.finish();
     }
     Ok(inv)
 }
@@ -237,8 +243,10 @@ pub fn index_shard(
     let mut files = scan.files.clone();
     files.extend(video_frames(recipe, &scan, opts, &mut inv, progress)?);
     crate::cancel::check(cancel).map_err(|_| InventoryError::Interrupted)?;
+    progress.start(Stage::LoadCache, None);
     let mut caches =
         measure::Caches::open(opts.cache_dir, &recipe.sources.roots, &mut inv.warnings);
+    progress.finish();
     let targets: Vec<&FileEntry> = files.iter().collect();
     let measured = measure::measure_all(&targets, &caches, None, &recipe.limits, progress, cancel)?;
     let mut rows = Vec::with_capacity(files.len());

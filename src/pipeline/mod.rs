@@ -450,6 +450,7 @@ pub fn build(
     if lock.is_some() {
         recheck(recipe, &mut planned, progress, cancel)?;
     }
+    progress.start(Stage::Report, None);
     let mut report = planned.report(recipe);
     report.warnings.extend(cleaned);
     if let Some(out) = target.out().filter(|_| kept_earlier) {
@@ -477,6 +478,7 @@ pub fn build(
     );
     let writing = planned.sel.shortfalls.is_empty() && lock.is_some();
     let page = html_page(recipe, opts, &target, &planned, &mut report, writing)?;
+    progress.finish();
     let mode = opts.mode.unwrap_or(recipe.output.mode);
     report.output = target.out().map(|o| OutputSummary {
         dir: o.display().to_string(),

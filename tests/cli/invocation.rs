@@ -213,3 +213,37 @@ fn auditing_a_file_among_folders_hints_at_recipe() {
             "recipe.toml is a file, not a folder: audit folders, or a recipe's pool with `calibset audit --recipe recipe.toml`",
         ));
 }
+
+#[test]
+fn verbose_times_every_phase_of_a_build() {
+    let pool = crate::fixture::Pool::standard();
+    let recipe = pool.recipe(&format!(
+        "{}\n[output]\ndir = \"out\"\n",
+        crate::fixture::SET_OF_30
+    ));
+    let out = pool
+        .cmd()
+        .args(["build", "-v", "--recipe"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for phase in [
+        "scanning",
+        "loading the cache",
+        "measuring",
+        "pooling",
+        "saving the cache",
+        "de-duplicating",
+        "selecting",
+        "re-checking",
+        "reporting",
+        "writing",
+    ] {
+        assert!(
+            stderr.contains(&format!("calibset: {phase} took ")),
+            "no `{phase}` line:\n{stderr}"
+        );
+    }
+}
