@@ -284,8 +284,12 @@ quantize_ort.py for the nodes to keep in float:
                     extra_options={extra})
 
 Each image of calib.npy (beside this file: {n} images of shape ({shape}),
-dtype {dtype}) is one calibration sample, preprocessed as PREPROCESSING says;
-check it against the model's deployment preprocessing.
+dtype {dtype}) is one calibration sample, preprocessed as PREPROCESSING says,
+in one line:
+
+    {described}
+
+Check it against the model's deployment preprocessing.
 """
 import json
 import os
@@ -332,6 +336,7 @@ class CalibReader(CalibrationDataReader):
         method = calibration.ort_name(),
         extra = calibration.extra_options(),
         dtype = spec.dtype.numpy(),
+        described = spec.describe(),
         input = literal(spec.input_name()),
     )
     .into_bytes()

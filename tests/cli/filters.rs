@@ -105,6 +105,11 @@ fn the_effective_filter_is_in_check_the_report_and_the_reader() {
             serde_json::from_slice(&std::fs::read(p.join("out/report.json")).unwrap()).unwrap();
         assert_eq!(on_disk["tensor"]["filter"], filter, "{tensor}");
         let reader = std::fs::read_to_string(p.join("out/calib_reader.py")).unwrap();
+        let described = line.trim_start_matches("tensor    ").trim_end();
+        assert!(
+            reader.contains(&format!("\n    {described}\n")),
+            "calib_reader.py describes the preprocessing in one line:\n{reader}"
+        );
         assert!(
             reader.contains(&format!(r#"\"filter\":\"{filter}\""#)),
             "calib_reader.py names the filter {filter}:\n{reader}"
