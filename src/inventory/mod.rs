@@ -106,6 +106,22 @@ pub enum InventoryError {
     /// ffmpeg is missing, or the frame cache cannot be written.
     #[error(transparent)]
     Video(#[from] VideoError),
+    /// `camera.min` for every camera the walk found adds up to more than
+    /// `total`.
+    #[error(
+        "camera.min cannot be met: {cameras} cameras × {min} = {} images, more than total = {total}; lower camera.min to {} or raise total to {}",
+        cameras * min,
+        total / cameras,
+        cameras * min
+    )]
+    CameraMinimums {
+        /// Cameras among the pool's bucketed images.
+        cameras: usize,
+        /// The minimum per camera.
+        min: usize,
+        /// The recipe's total.
+        total: usize,
+    },
     /// The object store stopped answering while the pool was read.
     #[error("the object store stopped answering: {0}; nothing was written")]
     Store(std::io::Error),
@@ -156,6 +172,22 @@ pub fn inventory(
             todo.push((file, labels));
         } else {
             inv.summary.note_unbucketed(&file.rel);
+        }
+    }
+    // Cameras come from paths and the manifest, not from pixels: a minimum per
+    // camera no total can hold is known before anything is decoded. (An audit
+    // looks at the pool whatever the recipe asks.)
+    if recipe.camera.min > 0 && !opts.keep_unbucketed {
+        let cameras: HashSet<&str> = todo
+            .iter()
+            .filter_map(|(_, l)| l.camera.as_deref())
+            .collect();
+        if cameras.len() * recipe.camera.min > recipe.total {
+            return Err(InventoryError::CameraMinimums {
+                cameras: cameras.len(),
+                min: recipe.camera.min,
+                total: recipe.total,
+            });
         }
     }
     let roots = &recipe.sources.roots;

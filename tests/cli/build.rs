@@ -334,19 +334,43 @@ fn shortfall_exits_1_names_the_quota_and_writes_nothing() {
 #[test]
 fn a_camera_shortfall_does_not_suggest_a_smaller_total() {
     let pool = Pool::standard();
-    // 30 images fit the buckets easily; no camera has 20 distinct images.
+    // 30 images fit the buckets easily; camera cam4 has only 3 images.
+    for k in 0..3 {
+        pool.image(
+            &format!("frames/cam4/day/{k:04}.jpg"),
+            &scene(7000 + k, 0.0, 96, 72),
+        );
+    }
     let recipe = pool.recipe_with_camera_min(
         "total = 30\nsplit = { normal = 6, hard = 2, background = 2 }\n[output]\ndir = \"out\"\n",
-        20,
+        5,
     );
     pool.cmd()
         .args(["build", "--recipe"])
         .arg(&recipe)
         .assert()
         .code(1)
-        .stdout(contains("camera cam1: wanted at least 20"))
+        .stdout(contains("camera cam4: wanted at least 5"))
         .stdout(contains("supports at most").not())
         .stdout(contains("a smaller total does not fix"));
+}
+
+#[test]
+fn camera_minimums_no_total_can_hold_are_refused_before_decoding() {
+    let pool = Pool::standard();
+    let recipe = pool.recipe_with_camera_min(
+        "total = 38\nsplit = { normal = 6, hard = 2, background = 2 }\n",
+        13,
+    );
+    pool.cmd()
+        .args(["build", "--dry-run", "-v", "--recipe"])
+        .arg(&recipe)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "camera.min cannot be met: 3 cameras × 13 = 39 images, more than total = 38; lower camera.min to 12 or raise total to 39",
+        ))
+        .stderr(contains("measuring took").not());
 }
 
 #[test]

@@ -150,7 +150,7 @@ fn build_reports() -> Vec<Value> {
         "total = 60\nsplit = { normal = 40, hard = 10, background = 10 }\n\
          [buckets.hard]\nfree = \"untagged\"\n[buckets.hard.quota]\nnight = 2\nrain = 2\n\
          [classes]\nrequire = [\"tram\"]\n",
-        30,
+        20,
     );
     let out = pool
         .cmd()
