@@ -267,6 +267,14 @@ pub(super) fn type_name(t: std::fs::FileType) -> &'static str {
     "special file"
 }
 
+/// Makes a FIFO at `path` (for the tests of readers that must refuse one).
+#[cfg(all(test, unix))]
+pub(super) fn make_fifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().expect("a UTF-8 test path")).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,8 +300,7 @@ mod tests {
     fn refuses_fifos_and_devices_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("labels.txt");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        make_fifo(&fifo);
         assert!(matches!(
             read_text(&fifo, 100),
             Err(ReadError::NotRegular { kind: "FIFO" })

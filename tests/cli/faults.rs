@@ -325,26 +325,13 @@ fn chosen_sources_deleted_beyond_what_the_pool_can_refill_end_in_a_shortfall_tha
     assert_eq!(pool.leftovers(), Vec::<String>::new());
 }
 
-/// The standard 30-image recipe with `extra` added under `[sources]`.
-fn recipe_with_sources(pool: &Pool, extra: &str) -> std::path::PathBuf {
-    let recipe = pool.recipe(&body());
-    let text = std::fs::read_to_string(&recipe).unwrap().replace(
-        "roots = [\"frames\", \"stills\"]",
-        &format!("roots = [\"frames\", \"stills\"]\n{extra}"),
-    );
-    std::fs::write(&recipe, text).unwrap();
-    recipe
-}
-
 #[cfg(unix)]
 #[test]
 fn fifos_and_symlink_loops_named_like_images_are_reported_not_read() {
     let pool = Pool::standard();
-    let fifo = pool.join("frames/cam1/day/pipe.jpg");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    crate::fixture::mkfifo(&pool.join("frames/cam1/day/pipe.jpg"));
     std::os::unix::fs::symlink("loop.jpg", pool.join("frames/cam2/day/loop.jpg")).unwrap();
-    let recipe = recipe_with_sources(&pool, "follow_symlinks = true");
+    let recipe = pool.recipe_with_sources(&body(), "follow_symlinks = true");
     let report = json_of(
         pool.cmd()
             .args(["build", "--dry-run", "--json", "--recipe"])
@@ -382,7 +369,7 @@ fn a_manifest_path_with_control_bytes_is_printed_escaped() {
         "m.csv",
         b"path,bucket\nframes/cam1/day/x\0y.jpg,normal\nframes/cam1/day/bell\x07.jpg,normal\n",
     );
-    let recipe = recipe_with_sources(&pool, "manifest = \"m.csv\"");
+    let recipe = pool.recipe_with_sources(&body(), "manifest = \"m.csv\"");
     let out = pool
         .cmd()
         .args(["build", "--dry-run", "--recipe"])

@@ -200,6 +200,17 @@ bucket = "normal"
         cmd
     }
 
+    /// [`Pool::recipe`] of `body`, with `extra` added under `[sources]`.
+    pub fn recipe_with_sources(&self, body: &str, extra: &str) -> PathBuf {
+        let recipe = self.recipe(body);
+        let text = std::fs::read_to_string(&recipe).unwrap().replace(
+            "roots = [\"frames\", \"stills\"]",
+            &format!("roots = [\"frames\", \"stills\"]\n{extra}"),
+        );
+        std::fs::write(&recipe, text).unwrap();
+        recipe
+    }
+
     /// [`Pool::cmd`] as a [`std::process::Command`], for tests that spawn it.
     pub fn spawnable(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_calibset"));
@@ -380,4 +391,12 @@ pub fn paused_before_writing(
     meanwhile();
     std::fs::remove_file(&flag).unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Makes a FIFO at `path`.
+#[cfg(unix)]
+pub fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
 }

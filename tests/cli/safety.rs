@@ -6,6 +6,8 @@ use std::process::{Command, Stdio};
 use predicates::prelude::*;
 use predicates::str::contains;
 
+#[cfg(unix)]
+use crate::fixture::mkfifo;
 use crate::fixture::{Pool, jpeg, scene};
 
 const BODY: &str = r#"
@@ -236,24 +238,6 @@ fn decompression_bombs_are_reported_under_a_memory_cap() {
 }
 
 #[cfg(unix)]
-fn mkfifo(path: &std::path::Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-}
-
-/// The standard recipe with `line` added under `[sources]`.
-fn recipe_with_source(pool: &Pool, line: &str) -> std::path::PathBuf {
-    let recipe = pool.recipe(BODY);
-    let text = std::fs::read_to_string(&recipe).unwrap().replace(
-        "roots = [\"frames\", \"stills\"]",
-        &format!("roots = [\"frames\", \"stills\"]\n{line}"),
-    );
-    std::fs::write(&recipe, text).unwrap();
-    recipe
-}
-
-#[cfg(unix)]
 #[test]
 fn fifos_and_devices_as_inputs_fail_at_once_instead_of_hanging() {
     let pool = Pool::standard();
@@ -267,7 +251,7 @@ fn fifos_and_devices_as_inputs_fail_at_once_instead_of_hanging() {
         .stderr(contains("fifo.toml").and(contains("not a regular file (it is a FIFO)")));
 
     std::os::unix::fs::symlink("/dev/zero", pool.join("zero.csv")).unwrap();
-    let recipe = recipe_with_source(&pool, "manifest = \"zero.csv\"");
+    let recipe = pool.recipe_with_sources(BODY, "manifest = \"zero.csv\"");
     pool.cmd()
         .args(["build", "--recipe"])
         .arg(&recipe)
@@ -277,7 +261,7 @@ fn fifos_and_devices_as_inputs_fail_at_once_instead_of_hanging() {
         .stderr(contains("zero.csv").and(contains("character device")));
 
     mkfifo(&pool.join("fifo.csv"));
-    let recipe = recipe_with_source(&pool, "manifest = \"fifo.csv\"");
+    let recipe = pool.recipe_with_sources(BODY, "manifest = \"fifo.csv\"");
     pool.cmd()
         .args(["build", "--recipe"])
         .arg(&recipe)
@@ -342,7 +326,7 @@ fn a_json_lines_manifest_may_start_with_a_byte_order_mark() {
         "m.jsonl",
         "\u{FEFF}{\"path\": \"frames/cam1/day/0000.jpg\", \"tags\": [\"bom\"]}\n".as_bytes(),
     );
-    let recipe = recipe_with_source(&pool, "manifest = \"m.jsonl\"");
+    let recipe = pool.recipe_with_sources(BODY, "manifest = \"m.jsonl\"");
     pool.cmd()
         .args(["build", "-q", "--dry-run", "--recipe"])
         .arg(&recipe)
@@ -353,7 +337,7 @@ fn a_json_lines_manifest_may_start_with_a_byte_order_mark() {
 #[test]
 fn html_never_overwrites_an_input_or_a_file_it_did_not_write() {
     let pool = Pool::standard();
-    let recipe = recipe_with_source(&pool, "");
+    let recipe = pool.recipe_with_sources(BODY, "");
     pool.write("notes.html", b"my notes");
     let png = std::fs::read(pool.join("stills/one.png")).unwrap();
     let text = std::fs::read(&recipe).unwrap();
@@ -514,7 +498,7 @@ fn a_manifest_of_missing_files_is_summarised_not_listed() {
         csv.push_str(&format!("frames/gone/{k:06}.jpg,hard\n"));
     }
     pool.write("m.csv", csv.as_bytes());
-    let recipe = recipe_with_source(&pool, "manifest = \"m.csv\"");
+    let recipe = pool.recipe_with_sources(BODY, "manifest = \"m.csv\"");
     let out = pool
         .cmd()
         .args(["build", "--dry-run", "--recipe"])
