@@ -54,38 +54,44 @@ pub fn drift(
     files: &[(&FileEntry, [u8; 32])],
     cancel: &AtomicBool,
 ) -> Result<Vec<Option<Drift>>, VerifyError> {
+    let is_object = |f: &FileEntry| is_object_url(&f.path);
     let urls: Vec<PathBuf> = files
         .iter()
-        .filter(|(f, _)| is_object_url(&f.path))
+        .filter(|(f, _)| is_object(f))
         .map(|(f, _)| f.path.clone())
         .collect();
-    let mut heads = if urls.is_empty() {
+    let heads = if urls.is_empty() {
         Vec::new()
     } else {
         remote::stat_all(&urls, cancel).ok_or(VerifyError::Interrupted)?
-    }
-    .into_iter();
-    let mut out: Vec<Option<Option<Drift>>> = vec![None; files.len()];
-    for (slot, (file, _)) in out.iter_mut().zip(files) {
-        if is_object_url(&file.path) {
-            let head = heads.next().expect("one answer per object");
-            *slot = Some(object_drift(file, head)?);
-        }
-    }
+    };
+    // The objects first: a store that stopped answering ends it before any
+    // local file is read.
+    let objects: Vec<Option<Drift>> = files
+        .iter()
+        .filter(|(f, _)| is_object(f))
+        .zip(heads)
+        .map(|((file, _), head)| object_drift(file, head))
+        .collect::<Result<_, _>>()?;
     let local: Vec<Option<Drift>> = files
         .par_iter()
-        .zip(&out)
-        .map(|((file, hash), done)| match done {
-            Some(_) => None,
-            None if crate::cancel::check(cancel).is_err() => None,
-            None => local_drift(file, hash),
+        .map(|(file, hash)| {
+            if is_object(file) || crate::cancel::check(cancel).is_err() {
+                None
+            } else {
+                local_drift(file, hash)
+            }
         })
         .collect();
     crate::cancel::check(cancel).map_err(|_| VerifyError::Interrupted)?;
-    Ok(out
-        .into_iter()
+    let mut objects = objects.into_iter();
+    Ok(files
+        .iter()
         .zip(local)
-        .map(|(object, local)| object.unwrap_or(local))
+        .map(|((file, _), local)| match is_object(file) {
+            true => objects.next().expect("one answer per object"),
+            false => local,
+        })
         .collect())
 }
 
