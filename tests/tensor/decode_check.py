@@ -33,6 +33,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference import hostile  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -55,14 +58,6 @@ def jpeg_kind(path):
         ratio = (h0 // max(h1, 1), v0 // max(v1, 1))
         sub = {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0"}.get(ratio, f"{ratio}")
     return f"{prog} {sub}"
-
-
-def hostile(pool):
-    path = os.path.join(pool, "truth", "hostile.csv")
-    if not os.path.exists(path):
-        return set()
-    with open(path, newline="", encoding="utf-8") as f:
-        return {os.path.normpath(os.path.join(pool, r["path"])) for r in csv.DictReader(f)}
 
 
 def jpegs(pool, limit):

@@ -39,6 +39,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference import hostile  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -104,14 +107,6 @@ def reference(rgb, mode, size, filt, ipp=True):
         return letterbox(rgb, W, H, filt, False, ipp)
     assert W == H, "crop checks a square size (torchvision Resize(int))"
     return crop(rgb, W, filt, ipp)
-
-
-def hostile(pool):
-    path = os.path.join(pool, "truth", "hostile.csv")
-    if not os.path.exists(path):
-        return set()
-    with open(path, newline="", encoding="utf-8") as f:
-        return {os.path.normpath(os.path.join(pool, r["path"])) for r in csv.DictReader(f)}
 
 
 def pick(pool, ext, n):

@@ -24,6 +24,7 @@ Steps (the spec's numbering):
 `python3 tests/tensor/reference.py --self-test` checks the geometry rules and
 the pixel pipeline on synthetic images.
 """
+import csv
 import os
 import struct
 import sys
@@ -430,6 +431,16 @@ def self_test():
 
     print(f"reference self-test: {len(failures)} failed" if failures else "reference self-test: all passed")
     return 1 if failures else 0
+
+
+def hostile(pool):
+    """The make-pool files listed in truth/hostile.csv (normalised absolute
+    paths): deliberately broken inputs the pixel checks leave out."""
+    path = os.path.join(pool, "truth", "hostile.csv")
+    if not os.path.exists(path):
+        return set()
+    with open(path, newline="", encoding="utf-8") as f:
+        return {os.path.normpath(os.path.join(pool, r["path"])) for r in csv.DictReader(f)}
 
 
 def main(argv):
