@@ -45,6 +45,7 @@ mod html;
 mod inventory;
 mod label;
 mod manifest;
+mod model;
 mod paths;
 mod pattern;
 mod pipeline;
