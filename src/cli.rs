@@ -32,6 +32,10 @@ pub enum Command {
     Build(BuildArgs),
     /// Validate a recipe and print what it asks for, without reading any image.
     Check(CheckArgs),
+    /// Check a set already built against the recipe's model (`[model]` or
+    /// --model): per-tensor ranges, their stability, the images that set
+    /// them; --tables writes the range tables.
+    Probe(ProbeArgs),
     /// Audit a pool (a recipe's, or folders): counts, duplicates, quality, skipped
     /// files, and whether the recipe can be filled. Writes nothing but the cache.
     Audit(AuditArgs),
@@ -74,6 +78,7 @@ impl Command {
         match self {
             Command::Build(a) => a.json,
             Command::Check(a) => a.json,
+            Command::Probe(a) => a.json,
             Command::Audit(a) => a.json,
             Command::Index(a) => a.json,
             Command::Completions(_) | Command::Man(_) => false,
@@ -93,7 +98,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// The command whose page to print [default: the calibset(1) overview].
-    #[arg(value_name = "COMMAND", value_parser = ["build", "check", "audit", "index", "completions", "man"])]
+    #[arg(value_name = "COMMAND", value_parser = ["build", "check", "probe", "audit", "index", "completions", "man"])]
     pub command: Option<String>,
 }
 
@@ -277,8 +282,39 @@ pub struct BuildArgs {
     /// it are decoded, with a warning.
     #[arg(long, value_name = "PATH")]
     pub index: Option<PathBuf>,
+    /// Check the set against this FP32 ONNX model (overrides `[model] path`):
+    /// per-tensor ranges, their stability, the images that set them, and the
+    /// range tables each toolchain imports.
+    #[arg(long, value_name = "MODEL.onnx")]
+    pub model: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub recipe: RecipeArg,
+    /// The set's folder [default: the recipe's output.dir].
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The FP32 ONNX model [default: the recipe's model.path].
+    #[arg(long, value_name = "MODEL.onnx")]
+    pub model: Option<PathBuf>,
+    /// Write ranges.json and the range tables (ort_calibration.json,
+    /// ort_overrides.json, calib.cache, quantization_overrides.json) into
+    /// this folder (created; existing files are not replaced).
+    #[arg(long, value_name = "DIR")]
+    pub tables: Option<PathBuf>,
+    /// Seed of the stability halves [default: the recipe's seed].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads [default: all cores].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -342,6 +378,7 @@ impl BuildArgs {
             html: self.html.clone(),
             exports: self.export.clone(),
             index: self.index.clone(),
+            model: self.model.clone(),
         }
     }
 }

@@ -12,7 +12,9 @@ use clap::CommandFactory;
 
 use calibset::{BuildError, Recipe, RecipeError, Status};
 
-use crate::cli::{AuditArgs, BuildArgs, CheckArgs, Cli, CompletionsArgs, IndexArgs, ManArgs};
+use crate::cli::{
+    AuditArgs, BuildArgs, CheckArgs, Cli, CompletionsArgs, IndexArgs, ManArgs, ProbeArgs,
+};
 use crate::exit_code::ExitCode;
 use crate::progress_bar::Bar;
 
@@ -92,6 +94,34 @@ pub fn index(cli: &Cli, args: &IndexArgs, cancel: &AtomicBool) -> anyhow::Result
         out.write_all(report.to_json().as_bytes())?;
     } else if !cli.quiet {
         report.write_text(&mut out)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::Success)
+}
+
+/// `calibset probe`.
+pub fn probe(cli: &Cli, args: &ProbeArgs, cancel: &AtomicBool) -> anyhow::Result<ExitCode> {
+    set_jobs(args.jobs)?;
+    let recipe = load_recipe(args.recipe.path())?;
+    let bar = Bar::new(cli.quiet, cli.verbose);
+    let options = calibset::ProbeOptions {
+        out: args.out.clone(),
+        model: args.model.clone(),
+        tables: args.tables.clone(),
+        seed: args.seed,
+    };
+    let report = calibset::probe(&recipe, &options, &bar, cancel)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let json = serde_json::json!({
+            "schema_version": calibset::SCHEMA_VERSION,
+            "model": report,
+        });
+        let mut text = serde_json::to_string_pretty(&json)?;
+        text.push('\n');
+        out.write_all(text.as_bytes())?;
+    } else if !cli.quiet {
+        calibset::write_model(&report, &mut out)?;
     }
     out.flush()?;
     Ok(ExitCode::Success)
@@ -285,6 +315,8 @@ fn classify(
         Some(BuildError::Store(_)) => "store",
         Some(BuildError::Export(_) | BuildError::Html(_)) => "write",
         Some(BuildError::Index(_)) => "index",
+        Some(BuildError::Model(_) | BuildError::ModelNeedsTensor | BuildError::NoModel) => "model",
+        Some(BuildError::NotASet { .. }) => "set",
         Some(_) => "output",
         None if err.downcast_ref::<calibset::IndexError>().is_some() => "index",
         None => "other",

@@ -65,10 +65,13 @@ pub use audit::{AuditOptions, AuditReport, Thresholds, audit};
 pub use dedup::HashIndex;
 pub use export::{Format as ExportFormat, Layout, LinkMode};
 pub use feature_index::{IndexError, Shard};
+pub use model::ModelReport;
 pub use pipeline::{
-    BuildError, BuildOptions, IndexOptions, IndexReport, build, check_output, index,
+    BuildError, BuildOptions, IndexOptions, IndexReport, ProbeOptions, build, check_output, index,
+    probe,
 };
 pub use progress::{NoProgress, Progress, Stage};
 pub use recipe::{Problem as RecipeProblem, Recipe, RecipeError};
+pub use report::write_model;
 pub use report::{Report, Status};
 pub use schema::SCHEMA_VERSION;

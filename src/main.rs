@@ -38,6 +38,7 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Build(args) => command::build(&cli, args, &cancel),
         Command::Check(args) => command::check(args),
+        Command::Probe(args) => command::probe(&cli, args, &cancel),
         Command::Audit(args) => command::audit(&cli, args, &cancel),
         Command::Index(args) => command::index(&cli, args, &cancel),
         Command::Completions(args) => command::completions(args),

@@ -24,6 +24,8 @@ pub enum Stage {
     Select,
     /// Checking that the chosen files still hold what was measured.
     Verify,
+    /// Running the model on the set's tensors.
+    Probe,
     /// Assembling the report (and the visual report).
     Report,
     /// Writing the set.
@@ -43,6 +45,7 @@ impl Stage {
             Stage::Dedup => "de-duplicating",
             Stage::Select => "selecting",
             Stage::Verify => "re-checking",
+            Stage::Probe => "probing the model",
             Stage::Report => "reporting",
             Stage::Export => "writing",
         }

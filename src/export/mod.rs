@@ -35,6 +35,7 @@ pub use output::Output;
 pub use resave::{Resave, ResavePlan, picks as resave_picks, resaves};
 pub use tables::{lock_manifest, pool_list};
 pub use tensors::Source;
+pub(crate) use tensors::preprocess;
 
 /// How chosen images get into the output folder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

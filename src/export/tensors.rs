@@ -26,7 +26,7 @@ pub enum Source {
 
 impl Source {
     /// A name for messages.
-    fn name(&self) -> PathBuf {
+    pub(crate) fn name(&self) -> PathBuf {
         match self {
             Source::File(p) => p.clone(),
             Source::Bytes(_) => PathBuf::from("(re-save)"),
@@ -95,28 +95,31 @@ impl TensorJob {
 
     /// One image's tensor.
     fn tensor(&self, source: &Source) -> Result<Vec<u8>, ExportError> {
-        let fail = |message: String| ExportError::Tensor {
+        preprocess(source, &self.spec, &self.limits).map_err(|message| ExportError::Tensor {
             path: source.name(),
             message,
-        };
-        let read;
-        let bytes: &[u8] = match source {
-            Source::File(path) => {
-                read =
-                    crate::features::read(path, &self.limits).map_err(|e| fail(e.to_string()))?;
-                &read
-            }
-            Source::Bytes(bytes) => bytes,
-        };
-        let format = Format::sniff(bytes).ok_or_else(|| fail("not an image".into()))?;
-        let raster = decode::decode(bytes, format, Request::Full, &self.limits)
-            .map_err(|e| fail(e.to_string()))?;
-        let rgb = match raster.rgb {
-            Some(rgb) => rgb,
-            None => raster.grey.iter().flat_map(|&v| [v, v, v]).collect(),
-        };
-        Ok(self.spec.apply(&rgb, raster.width, raster.height))
+        })
     }
+}
+
+/// One image's tensor as `spec` makes it, from its bytes decoded once; the
+/// error says why in words.
+pub(crate) fn preprocess(source: &Source, spec: &Spec, limits: &Limits) -> Result<Vec<u8>, String> {
+    let read;
+    let bytes: &[u8] = match source {
+        Source::File(path) => {
+            read = crate::features::read(path, limits).map_err(|e| e.to_string())?;
+            &read
+        }
+        Source::Bytes(bytes) => bytes,
+    };
+    let format = Format::sniff(bytes).ok_or_else(|| "not an image".to_owned())?;
+    let raster = decode::decode(bytes, format, Request::Full, limits).map_err(|e| e.to_string())?;
+    let rgb = match raster.rgb {
+        Some(rgb) => rgb,
+        None => raster.grey.iter().flat_map(|&v| [v, v, v]).collect(),
+    };
+    Ok(spec.apply(&rgb, raster.width, raster.height))
 }
 
 /// `raw/000123.raw`.

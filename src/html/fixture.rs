@@ -310,6 +310,7 @@ pub(super) fn fixture(dir: &Path, status: Status) -> (Report, Vec<HtmlImage>) {
         topped_up: Vec::new(),
         advice: None,
         tensor: None,
+        model: None,
         exports: Vec::new(),
         resaves: None,
         output: None,

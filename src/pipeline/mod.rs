@@ -5,6 +5,7 @@
 //! decides where the build may write before anything runs.
 
 mod index;
+mod probe;
 mod target;
 
 use std::collections::HashSet;
@@ -24,6 +25,7 @@ use crate::source;
 
 pub(crate) use index::open as open_index;
 pub use index::{IndexOptions, IndexReport, index};
+pub use probe::{ProbeOptions, probe};
 pub use target::Target;
 
 /// Name of the lock manifest written into the output folder.
@@ -59,6 +61,8 @@ pub struct BuildOptions {
     /// A feature index (`calibset index`) to take measurements from instead
     /// of decoding: a folder of shards, or one shard file.
     pub index: Option<PathBuf>,
+    /// The FP32 model to check the set against (overrides `[model] path`).
+    pub model: Option<PathBuf>,
 }
 
 /// Why a build could not run.
@@ -157,9 +161,39 @@ pub enum BuildError {
         /// The `camera.from` pattern, when there is one.
         from: Option<String>,
     },
+    /// The model could not be loaded or run.
+    #[error(transparent)]
+    Model(crate::model::ModelError),
+    /// `calibset probe` without a model.
+    #[error(
+        "no model to probe with: add a [model] table with its path to the recipe, or pass --model"
+    )]
+    NoModel,
+    /// The folder `calibset probe` was given holds no set.
+    #[error("{}: not a calibset set's lock manifest ({message})", lock.display())]
+    NotASet {
+        /// The lock manifest looked for.
+        lock: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// `--model` without a `[tensor]` table.
+    #[error(
+        "--model runs the model on the set's tensors, but the recipe has no [tensor] table with its input size and preprocessing"
+    )]
+    ModelNeedsTensor,
     /// Ctrl-C or a termination signal.
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<crate::model::ModelError> for BuildError {
+    fn from(e: crate::model::ModelError) -> Self {
+        match e {
+            crate::model::ModelError::Interrupted => BuildError::Interrupted,
+            other => BuildError::Model(other),
+        }
+    }
 }
 
 impl From<source::VerifyError> for BuildError {
@@ -413,6 +447,7 @@ pub fn build(
     cancel: &AtomicBool,
 ) -> Result<Report, BuildError> {
     let exports = exports(recipe, opts)?;
+    let model = load_model(recipe, opts)?;
     let feature_index = index::open(opts.index.as_deref())?;
     let target = Target::resolve(recipe, opts)?;
     let target::Locked {
@@ -477,6 +512,42 @@ pub fn build(
         &recipe.base_dir,
     );
     let writing = planned.sel.shortfalls.is_empty() && lock.is_some();
+    progress.finish();
+    let resaves = match &recipe.resave {
+        Some(plan) if writing || model.is_some() => {
+            export::resaves(plan, &planned.sel, &placements, seed, &recipe.limits)?
+        }
+        _ => Vec::new(),
+    };
+    let analysis = match &model {
+        Some((model, method)) if !planned.sel.picks.is_empty() => {
+            let images = probe_images(&placements, &resaves, &planned);
+            let spec = recipe.tensor.as_ref().expect("load_model checked [tensor]");
+            let default = report
+                .advice
+                .as_ref()
+                .and_then(|a| export::Calibration::from_advice(a.method, a.percentile))
+                .unwrap_or_default();
+            progress.start(Stage::Probe, Some(images.len() as u64));
+            let analysis = crate::model::check(
+                model,
+                spec,
+                &images,
+                &recipe.limits,
+                seed,
+                method.unwrap_or(default),
+                method.is_some(),
+                cancel,
+                &|| progress.advance(1),
+            );
+            progress.finish();
+            let analysis = analysis?;
+            report.model = Some(analysis.report.clone());
+            Some(analysis)
+        }
+        _ => None,
+    };
+    progress.start(Stage::Report, None);
     let page = html_page(recipe, opts, &target, &planned, &mut report, writing)?;
     progress.finish();
     let mode = opts.mode.unwrap_or(recipe.output.mode);
@@ -492,10 +563,9 @@ pub fn build(
             recipe,
             planned: &planned,
             exports: &exports,
-            seed,
             out: target.out().expect("a locked build has an output folder"),
         };
-        let outputs = set.outputs(&report, placements, mode, page)?;
+        let outputs = set.outputs(&report, placements, resaves, analysis.as_ref(), mode, page);
         let steps = outputs.iter().map(Output::steps).sum();
         progress.start(Stage::Export, Some(steps));
         let written = export::export(lock, &outputs, opts.force, cancel, &mut || {
@@ -566,7 +636,6 @@ struct SetPlan<'a> {
     recipe: &'a Recipe,
     planned: &'a Planned,
     exports: &'a export::Exports,
-    seed: u64,
     out: &'a Path,
 }
 
@@ -579,17 +648,13 @@ impl SetPlan<'_> {
         &self,
         report: &Report,
         placements: Vec<export::Placement>,
+        resaves: Vec<export::Resave>,
+        analysis: Option<&crate::model::Analysis>,
         mode: LinkMode,
         page: Option<(PathBuf, Vec<u8>)>,
-    ) -> Result<Vec<Output>, BuildError> {
+    ) -> Vec<Output> {
         let (recipe, planned) = (self.recipe, self.planned);
         let (images, base) = (&planned.inv.images, &recipe.base_dir);
-        let resaves = match &recipe.resave {
-            Some(plan) => {
-                export::resaves(plan, &planned.sel, &placements, self.seed, &recipe.limits)?
-            }
-            None => Vec::new(),
-        };
         let tag = recipe.resave.as_ref().map(|r| r.tag()).unwrap_or_default();
         let mut on_disk = report.clone();
         on_disk.measure = None;
@@ -616,9 +681,16 @@ impl SetPlan<'_> {
             .and_then(|a| export::Calibration::from_advice(a.method, a.percentile))
             .unwrap_or_default();
         outputs.extend(self.handoff(&placements, &resaves, calibration));
+        if let Some(analysis) = analysis {
+            outputs.extend(
+                crate::model::files(analysis)
+                    .into_iter()
+                    .map(|(path, bytes)| Output::File { path, bytes }),
+            );
+        }
         outputs.extend(resaves.into_iter().map(|r| file(&r.dest, r.bytes)));
         outputs.insert(0, Output::Images { placements, mode });
-        Ok(outputs)
+        outputs
     }
 
     /// The hand-off files: the set's images (re-saves included) in
@@ -662,6 +734,57 @@ impl SetPlan<'_> {
             calibration,
         )
     }
+}
+
+/// The model of this build (`--model`, else `[model]`), loaded before anything
+/// else runs so that a model calibset cannot use costs nothing, with the
+/// method the recipe names for its range tables.
+fn load_model(
+    recipe: &Recipe,
+    opts: &BuildOptions,
+) -> Result<Option<(crate::model::Model, Option<export::Calibration>)>, BuildError> {
+    let plan = match (&opts.model, &recipe.model) {
+        (Some(path), plan) => crate::model::ModelPlan {
+            path: path.clone(),
+            method: plan.as_ref().and_then(|p| p.method),
+        },
+        (None, Some(plan)) => plan.clone(),
+        (None, None) => return Ok(None),
+    };
+    let spec = recipe.tensor.as_ref().ok_or(BuildError::ModelNeedsTensor)?;
+    let model = crate::model::load(&plan, spec)?;
+    Ok(Some((model, plan.method)))
+}
+
+/// The set's images as the probe runs them: in lock-manifest order (by path
+/// in the set), re-saves included, as the tensor files hold them.
+fn probe_images(
+    placements: &[export::Placement],
+    resaves: &[export::Resave],
+    planned: &Planned,
+) -> Vec<crate::model::ProbeImage> {
+    let bucket_of: std::collections::HashMap<&Path, crate::label::Bucket> = planned
+        .sel
+        .picks
+        .iter()
+        .zip(placements)
+        .map(|(pick, p)| (p.dest.as_path(), pick.bucket))
+        .collect();
+    let mut images: Vec<crate::model::ProbeImage> = placements
+        .iter()
+        .map(|p| crate::model::ProbeImage {
+            source: export::Source::File(p.source.clone()),
+            name: p.dest.clone(),
+            bucket: bucket_of.get(p.dest.as_path()).copied(),
+        })
+        .chain(resaves.iter().map(|r| crate::model::ProbeImage {
+            source: export::Source::Bytes(std::sync::Arc::new(r.bytes.clone())),
+            name: r.dest.clone(),
+            bucket: planned.sel.picks.get(r.pick).map(|p| p.bucket),
+        }))
+        .collect();
+    images.sort_by(|a, b| a.name.cmp(&b.name));
+    images
 }
 
 /// The hand-off formats of this build: `--export`, else the recipe's; a tensor

@@ -74,6 +74,8 @@ pub struct Recipe {
     pub output: OutputPlan,
     /// `[tensor]`: the model input's preprocessing, when the recipe declares it.
     pub tensor: Option<crate::tensor::Spec>,
+    /// `[model]`: the FP32 model the set is checked against.
+    pub model: Option<crate::model::ModelPlan>,
     /// `[export]`: the hand-off files for the quantizer.
     pub exports: crate::export::Exports,
     /// `[resave]`: low-bitrate re-saves of a share of the set.
@@ -274,6 +276,7 @@ impl Recipe {
                 layout: Layout::ByBucket,
             },
             tensor: None,
+            model: None,
             exports: crate::export::Exports::default(),
             resave: None,
             base_dir,

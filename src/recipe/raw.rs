@@ -37,6 +37,7 @@ pub(crate) struct RawRecipe {
     #[serde(default)]
     pub limits: RawLimits,
     pub tensor: Option<Spanned<RawTensor>>,
+    pub model: Option<Spanned<RawModel>>,
     #[serde(default)]
     pub export: RawExport,
     pub resave: Option<Spanned<RawResave>>,
@@ -315,6 +316,15 @@ pub(crate) struct RawTensor {
     pub layout: Option<crate::tensor::TensorLayout>,
     pub dtype: Option<crate::tensor::Dtype>,
     pub input: Option<Spanned<String>>,
+}
+
+/// `[model]`: the FP32 model the set calibrates.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawModel {
+    pub path: Option<Spanned<String>>,
+    pub method: Option<Spanned<String>>,
+    pub percentile: Option<Spanned<f64>>,
 }
 
 /// `[export]`: the hand-off files.

@@ -557,7 +557,7 @@ fn a_split_may_be_written_as_the_ratio_n_h_b() {
 fn messages_name_no_rust_types_and_suggest_the_close_key() {
     insta::assert_snapshot!(problems("total = 10\nsed = 3\nsplit = { normal = 1 }\nsources = 5\n"), @r#"
     invalid recipe pool/r.toml (2 problems)
-      pool/r.toml:2:1: sed: unknown field `sed`, expected one of `name`, `seed`, `total`, `split`, `shortfall`, `default_bucket`, `sources`, `camera`, `dedup`, `sequences`, `quality`, `limits`, `tensor`, `export`, `resave`, `stability`, `video`, `annotations`, `rules`, `buckets`, `classes`, `output`; did you mean `seed`?
+      pool/r.toml:2:1: sed: unknown field `sed`, expected one of `name`, `seed`, `total`, `split`, `shortfall`, `default_bucket`, `sources`, `camera`, `dedup`, `sequences`, `quality`, `limits`, `tensor`, `model`, `export`, `resave`, `stability`, `video`, `annotations`, `rules`, `buckets`, `classes`, `output`; did you mean `seed`?
       pool/r.toml:4:11: sources: invalid type: integer `5`, expected a table
     "#);
 }

@@ -127,6 +127,7 @@ pub fn assemble(
                 .collect::<Vec<_>>(),
         ),
         tensor: recipe.tensor.clone(),
+        model: None,
         exports: recipe.exports.formats.iter().copied().collect(),
         resaves: None,
         output: None,

@@ -8,6 +8,7 @@ mod text;
 
 pub use advice::Advice;
 pub use assemble::assemble;
+pub use text::write_model;
 pub(crate) use text::{found, write_skipped};
 
 use serde::Serialize;
@@ -203,6 +204,10 @@ pub struct Report {
     pub advice: Option<Advice>,
     /// The model input's preprocessing (`[tensor]`), when declared.
     pub tensor: Option<crate::tensor::Spec>,
+    /// The check against the model (`[model]`): per-tensor stability, the
+    /// images that set the ranges, the tensors kept float.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<crate::model::ModelReport>,
     /// The hand-off files written for the quantizer.
     pub exports: Vec<crate::export::Format>,
     /// Low-bitrate re-saves added to the set (`[resave]`).
@@ -260,6 +265,24 @@ impl Report {
         let mut lines = self.warnings.clone();
         if let Some(st) = &self.stability {
             lines.extend(st.flagged.iter().map(|f| format!("stability: {f}")));
+        }
+        if let Some(m) = &self.model {
+            let st = &m.stability;
+            if st.over_15 > 0 {
+                lines.push(format!(
+                    "model: {} of {} tensors' ranges differ by more than 15% between the set's halves (worst {}, {:.0}%): too few images or a skewed mix",
+                    st.over_15,
+                    m.tensors - m.float.len(),
+                    st.worst.first().map_or("", |w| w.tensor.as_str()),
+                    st.worst.first().map_or(0.0, |w| w.drift * 100.0)
+                ));
+            }
+            if m.non_finite > 0 {
+                lines.push(format!(
+                    "model: {} NaN or infinite activations",
+                    m.non_finite
+                ));
+            }
         }
         if self.pool.skipped() > 0 {
             lines.push(format!(

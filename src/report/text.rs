@@ -24,7 +24,16 @@ impl Report {
         self.write_checks(w)?;
         self.write_shortfall(w)?;
         self.write_handoff(w)?;
+        self.write_model(w)?;
         self.write_output(w)
+    }
+
+    /// The check against the model.
+    fn write_model(&self, w: &mut dyn Write) -> io::Result<()> {
+        match &self.model {
+            Some(m) => write_model(m, w),
+            None => Ok(()),
+        }
     }
 
     /// The calibration method advice and the hand-off files.
@@ -549,4 +558,80 @@ fn truncate(s: &str, n: usize) -> String {
         t.push('…');
         t
     }
+}
+
+/// The model section of a report (`build` with `[model]`, and `probe`).
+pub fn write_model(m: &crate::model::ModelReport, w: &mut dyn Write) -> io::Result<()> {
+    let st = &m.stability;
+    let method = match m.percentile {
+        Some(p) => format!("{} {p}", m.method),
+        None => m.method.to_owned(),
+    };
+    writeln!(w)?;
+    writeln!(
+        w,
+        "model     {}: {} tensors over {} images, ranges by {method}{}",
+        m.path.display(),
+        m.tensors,
+        m.images,
+        if m.method_from_recipe {
+            ""
+        } else {
+            " (the advice)"
+        }
+    )?;
+    writeln!(
+        w,
+        "  stability halves of {} and {} images: {} ({} tensors over 10%, {} over 15% apart; min/max alone: {} and {})",
+        st.halves[0],
+        st.halves[1],
+        st.verdict,
+        st.over_10,
+        st.over_15,
+        st.minmax_over_10,
+        st.minmax_over_15
+    )?;
+    for d in st.worst.iter().take(5) {
+        writeln!(
+            w,
+            "    {:>5.1}%  {} ({}; min/max {:.1}%)",
+            d.drift * 100.0,
+            d.tensor,
+            d.op,
+            d.drift_minmax * 100.0
+        )?;
+    }
+    if !m.dominant.is_empty() {
+        writeln!(w, "  images that set ranges alone (MinMax risk):")?;
+        for d in m.dominant.iter().take(5) {
+            writeln!(
+                w,
+                "    {:>4} tensors  {}{}",
+                d.tensors,
+                crate::paths::escaped(&d.image),
+                d.bucket.map(|b| format!(" ({b})")).unwrap_or_default()
+            )?;
+        }
+    }
+    if !m.float.is_empty() {
+        let nodes: Vec<&str> = m.float.iter().map(|f| f.node.as_str()).collect();
+        writeln!(
+            w,
+            "  keep float {} tensor(s), left out of the range tables: {} ({})",
+            m.float.len(),
+            truncate(&nodes.join(", "), 120),
+            m.float[0].reason
+        )?;
+    }
+    for a in &m.advice {
+        writeln!(w, "  {a}")?;
+    }
+    if m.non_finite > 0 {
+        writeln!(
+            w,
+            "  WARNING {} NaN or infinite activations (left out of every range)",
+            m.non_finite
+        )?;
+    }
+    Ok(())
 }

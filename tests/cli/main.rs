@@ -11,6 +11,7 @@ mod handoff;
 mod index;
 mod invocation;
 mod json;
+mod model;
 mod readme;
 mod recipes;
 mod s3;

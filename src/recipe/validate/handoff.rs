@@ -224,3 +224,80 @@ pub(super) fn resave(c: &mut Checker<'_, '_>, raw: &RawRecipe) -> Option<ResaveP
         buckets,
     })
 }
+
+/// `[model]`: a `path` (needs `[tensor]`, which makes its input), and
+/// optionally the range tables' `method` (`minmax` or `percentile`, with
+/// `percentile` in (0, 100], default 99.999).
+pub(super) fn model(
+    c: &mut Checker<'_, '_>,
+    raw: &RawRecipe,
+    base: &std::path::Path,
+    has_tensor: bool,
+) -> Option<crate::model::ModelPlan> {
+    use crate::export::Calibration;
+    let spanned = raw.model.as_ref()?;
+    let m = spanned.get_ref();
+    let Some(path) = &m.path else {
+        c.at_key(
+            spanned,
+            "model.path",
+            "missing: the FP32 ONNX model, e.g. path = \"yolov8n.onnx\"",
+        );
+        return None;
+    };
+    if path.get_ref().trim().is_empty() {
+        c.at_key(path, "model.path", "must name the ONNX model file");
+        return None;
+    }
+    if !has_tensor {
+        c.at_key(
+            spanned,
+            "model",
+            "the model is run on the set's tensors: add a [tensor] table with its input size and preprocessing",
+        );
+        return None;
+    }
+    let percentile = match &m.percentile {
+        None => 99.999,
+        Some(p) if p.get_ref().is_finite() && *p.get_ref() > 0.0 && *p.get_ref() <= 100.0 => {
+            *p.get_ref()
+        }
+        Some(p) => {
+            c.at_key(
+                p,
+                "model.percentile",
+                format!(
+                    "must be above 0 and at most 100, e.g. 99.999, not {}",
+                    p.get_ref()
+                ),
+            );
+            return None;
+        }
+    };
+    let method = match m.method.as_ref().map(|s| (s, s.get_ref().as_str())) {
+        None => None,
+        Some((_, "percentile")) => Some(Calibration::Percentile(percentile)),
+        Some((_, "minmax")) => Some(Calibration::MinMax),
+        Some((s, other)) => {
+            c.at_key(
+                s,
+                "model.method",
+                format!("must be \"percentile\" or \"minmax\", not `{other}`"),
+            );
+            return None;
+        }
+    };
+    if let Some(p) = &m.percentile
+        && method == Some(Calibration::MinMax)
+    {
+        c.at_key(
+            p,
+            "model.percentile",
+            "applies to method = \"percentile\" only",
+        );
+    }
+    Some(crate::model::ModelPlan {
+        path: crate::paths::resolve(base, path.get_ref()),
+        method,
+    })
+}

@@ -119,6 +119,7 @@ pub(super) fn validate(
     let tensor = handoff::tensor(&mut c, &raw);
     let exports = handoff::exports(&mut c, &raw, tensor.is_some());
     let resave = handoff::resave(&mut c, &raw);
+    let model = handoff::model(&mut c, &raw, &base_dir, tensor.is_some());
 
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|p| (p.line, p.column));
@@ -148,6 +149,7 @@ pub(super) fn validate(
         classes,
         output,
         tensor,
+        model,
         exports,
         resave,
     })
