@@ -21,6 +21,11 @@ Written by calibset beside calib_reader.py and calib.npy (@N@ images of shape
    --stride images: ONNX Runtime's histogram calibration keeps every
    activation of the images it is given, so memory grows with the stride, not
    with the size of the set.
+   With --ranges (a set built with [model]), no calibration runs: the ranges
+   come from calibset's probe of the model, ort_calibration.json beside this
+   script (ONNX Runtime's own calibration-cache format, the method calibset
+   used), so the INT8 model is what ONNX Runtime's calibration of the same
+   set gives, at a fraction of its time and memory.
 """
 import argparse
 import os
@@ -128,6 +133,9 @@ def main():
                     help="do not keep the detection post-processing in float")
     ap.add_argument("--per-tensor", action="store_true", help="per-tensor weights (default per-channel)")
     ap.add_argument("--list-float", action="store_true", help="print the nodes kept in float and stop")
+    ap.add_argument("--ranges", nargs="?", const=os.path.join(HERE, "ort_calibration.json"), metavar="FILE",
+                    help="take the ranges from calibset's probe of the model (default FILE: ort_calibration.json "
+                         "beside this script) instead of calibrating")
     a = ap.parse_args()
 
     reader = CalibReader()
@@ -159,6 +167,19 @@ def main():
             print("\n".join(exclude))
             return 0
         del model
+        cache = None
+        if a.ranges:
+            import json
+            import shutil
+
+            if not os.path.isfile(a.ranges):
+                sys.exit(f"quantize_ort: no {a.ranges}: build the set with [model] (or --model) to get it")
+            with open(a.ranges, encoding="utf-8") as f:
+                cached = json.load(f)["calibration_method"]["value"].split(".")[-1]
+            a.method = cached
+            # quantize_static writes a cache it does not find: hand it a copy.
+            cache = os.path.join(tmp, "ort_calibration.json")
+            shutil.copy(a.ranges, cache)
         total = len(reader)
         stride = max(d for d in range(1, max(1, min(a.stride, total)) + 1) if total % d == 0)
         extra = {"CalibStridedMinMax": stride}
@@ -166,14 +187,18 @@ def main():
             extra["CalibPercentile"] = a.percentile
         method = getattr(CalibrationMethod, a.method)
         what = f"{a.method} {a.percentile}" if a.method == "Percentile" else a.method
-        print(f"quantize_ort: calibrating with {what} on {len(reader.data)} images in strides of {stride}", file=sys.stderr)
+        if cache:
+            print(f"quantize_ort: {what} ranges from {a.ranges} (calibset's probe of the model), no calibration run", file=sys.stderr)
+        else:
+            print(f"quantize_ort: calibrating with {what} on {len(reader.data)} images in strides of {stride}", file=sys.stderr)
         cwd = os.getcwd()
         out = os.path.abspath(a.output)
         os.chdir(tmp)  # calibration writes its augmented model to the working folder
         try:
             quantize_static(pre, out, reader, quant_format=QuantFormat.QDQ, per_channel=not a.per_tensor,
                             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                            calibrate_method=method, nodes_to_exclude=exclude, extra_options=extra)
+                            calibrate_method=method, nodes_to_exclude=exclude, extra_options=extra,
+                            calibration_cache_path=cache)
         finally:
             os.chdir(cwd)
     print(f"quantize_ort: wrote {a.output}", file=sys.stderr)
