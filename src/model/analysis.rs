@@ -449,7 +449,7 @@ fn advice(stats: &[TensorStats], method: Calibration, dominated: usize) -> Vec<S
     }
     if dominated > 0 {
         lines.push(format!(
-            "{dominated} tensor(s) take their max or min from one image more than {:.0}% of the range beyond any other: MinMax ranges follow that image",
+            "{dominated} tensor(s) take their max or min from one image more than {:.0}% of the int8 span beyond any other: MinMax ranges follow that image",
             LEAD * 100.0
         ));
     }
