@@ -89,7 +89,7 @@ def main():
             open(r, "w").write(recipe(a.pool, a.model, size, a.images))
             out = os.path.join(tmp, "set")
             run = subprocess.run(["/usr/bin/time", "-f", "peak-rss-kb %M", a.calibset, "build", "--recipe", r,
-                                  "--out", out, "-v", "-q", "--no-cache", "-j", str(a.threads)],
+                                  "--out", out, "-v", "--no-cache", "-j", str(a.threads)],
                                  capture_output=True, text=True)
             if run.returncode != 0:
                 sys.exit(run.stderr[-2000:])

@@ -41,29 +41,61 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The summary of `values`.
+    /// The summary of `values`. Eight lanes of partial sums, added in a
+    /// fixed order, keep the f64 additions off one dependency chain; the
+    /// result depends only on the values and their order.
     pub fn of(values: &[f32]) -> Summary {
-        let mut s = Summary {
-            min: f32::INFINITY,
-            max: f32::NEG_INFINITY,
-            sum: 0.0,
-            sum_sq: 0.0,
-            count: 0,
-            non_finite: 0,
-        };
-        for &v in values {
-            if !v.is_finite() {
-                s.non_finite += 1;
-                continue;
+        const LANES: usize = 8;
+        let mut lo = [f32::INFINITY; LANES];
+        let mut hi = [f32::NEG_INFINITY; LANES];
+        let mut sum = [0f64; LANES];
+        let mut sum_sq = [0f64; LANES];
+        let mut non_finite = 0u64;
+        let chunks = values.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            if chunk.iter().all(|v| v.is_finite()) {
+                for k in 0..LANES {
+                    let v = chunk[k];
+                    lo[k] = lo[k].min(v);
+                    hi[k] = hi[k].max(v);
+                    let x = f64::from(v);
+                    sum[k] += x;
+                    sum_sq[k] += x * x;
+                }
+            } else {
+                for (k, &v) in chunk.iter().enumerate() {
+                    if v.is_finite() {
+                        lo[k] = lo[k].min(v);
+                        hi[k] = hi[k].max(v);
+                        let x = f64::from(v);
+                        sum[k] += x;
+                        sum_sq[k] += x * x;
+                    } else {
+                        non_finite += 1;
+                    }
+                }
             }
-            s.min = s.min.min(v);
-            s.max = s.max.max(v);
-            let x = f64::from(v);
-            s.sum += x;
-            s.sum_sq += x * x;
         }
-        s.count = values.len() as u64 - s.non_finite;
-        s
+        for (k, &v) in rest.iter().enumerate() {
+            if v.is_finite() {
+                lo[k] = lo[k].min(v);
+                hi[k] = hi[k].max(v);
+                let x = f64::from(v);
+                sum[k] += x;
+                sum_sq[k] += x * x;
+            } else {
+                non_finite += 1;
+            }
+        }
+        Summary {
+            min: lo.into_iter().fold(f32::INFINITY, f32::min),
+            max: hi.into_iter().fold(f32::NEG_INFINITY, f32::max),
+            sum: sum.iter().sum(),
+            sum_sq: sum_sq.iter().sum(),
+            count: values.len() as u64 - non_finite,
+            non_finite,
+        }
     }
 
     /// The largest magnitude, 0 without values.
@@ -83,6 +115,29 @@ pub struct Histogram {
     exp: i32,
     /// `BINS` counts, or none before the first value.
     counts: Vec<u64>,
+}
+
+/// Below this many values a tensor is counted straight into its histogram.
+const LANE_MIN: usize = 4 * BINS;
+
+thread_local! {
+    /// Four lanes of counts for [`Histogram::add`].
+    static SCRATCH: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The bin of `v` at bin width 1/`inv` (a power of two), `None` for NaN and
+/// infinities. v · inv is exact in f64 (a power of two, far from its
+/// limits), and so is the floor below: the bin is exactly ⌊v / width⌋,
+/// whatever width the bins had before, which is what makes widening exact.
+#[inline]
+fn bin(v: f32, inv: f64) -> Option<usize> {
+    if !v.is_finite() {
+        return None;
+    }
+    let x = f64::from(v) * inv;
+    let t = x as i64;
+    let k = t - i64::from((t as f64) > x);
+    Some((k + HALF).clamp(0, BINS as i64 - 1) as usize)
 }
 
 /// The smallest exponent e ≥ [`MIN_EXP`] with `abs_max < HALF · 2^e`.
@@ -132,13 +187,50 @@ impl Histogram {
     pub fn add(&mut self, values: &[f32], abs_max: f32) {
         self.widen(exp_for(f64::from(abs_max)));
         let inv = 2f64.powi(-self.exp);
-        let counts = &mut self.counts;
-        for &v in values {
-            if v.is_finite() {
-                let k = (f64::from(v) * inv).floor() as i64;
-                counts[(k + HALF).clamp(0, BINS as i64 - 1) as usize] += 1;
+        if values.len() < LANE_MIN {
+            for &v in values {
+                if let Some(i) = bin(v, inv) {
+                    self.counts[i] += 1;
+                }
             }
+            return;
         }
+        // Most activations fall in a few bins (a ReLU's zeros): four lanes
+        // of counts keep the increments of one bin off one dependency chain.
+        SCRATCH.with_borrow_mut(|lanes| {
+            lanes.clear();
+            lanes.resize(4 * BINS, 0);
+            let (a, rest) = lanes.split_at_mut(BINS);
+            let (b, rest) = rest.split_at_mut(BINS);
+            let (c, d) = rest.split_at_mut(BINS);
+            for chunk in values.chunks(1 << 20) {
+                let quads = chunk.chunks_exact(4);
+                for v in quads.remainder() {
+                    if let Some(i) = bin(*v, inv) {
+                        a[i] += 1;
+                    }
+                }
+                for q in quads {
+                    if let Some(i) = bin(q[0], inv) {
+                        a[i] += 1;
+                    }
+                    if let Some(i) = bin(q[1], inv) {
+                        b[i] += 1;
+                    }
+                    if let Some(i) = bin(q[2], inv) {
+                        c[i] += 1;
+                    }
+                    if let Some(i) = bin(q[3], inv) {
+                        d[i] += 1;
+                    }
+                }
+                // u32 lanes: a chunk of 2^20 values cannot overflow them.
+                for (i, total) in self.counts.iter_mut().enumerate() {
+                    *total += u64::from(a[i]) + u64::from(b[i]) + u64::from(c[i]) + u64::from(d[i]);
+                    (a[i], b[i], c[i], d[i]) = (0, 0, 0, 0);
+                }
+            }
+        });
     }
 
     /// Adds every count of `other`.
@@ -250,7 +342,8 @@ mod tests {
 
     #[test]
     fn the_order_and_split_of_the_values_do_not_change_the_histogram() {
-        let (a, b, c) = (values(5000, 1.0), values(3000, 40.0), values(200, 0.01));
+        // One part long enough for the lanes, two counted straight.
+        let (a, b, c) = (values(50_000, 1.0), values(3000, 40.0), values(200, 0.01));
         let one = hist(&[&a, &b, &c]);
         let other = hist(&[&c, &b, &a]);
         assert_eq!(one, other);
@@ -258,7 +351,13 @@ mod tests {
         merged.merge(&hist(&[&b]));
         merged.merge(&hist(&[&a]));
         assert_eq!(one, merged);
-        assert_eq!(one.total(), 8200);
+        assert_eq!(one.total(), 53_200);
+        // The same values in short parts (no lanes), all at the final width.
+        let mut straight = Histogram::default();
+        for part in a.chunks(1000).chain([&b[..], &c[..]]) {
+            straight.add(part, Summary::of(&b).abs_max());
+        }
+        assert_eq!(straight, one);
     }
 
     #[test]
@@ -309,6 +408,34 @@ mod tests {
         let relu: Vec<f32> = v.iter().map(|x| x.max(0.0)).collect();
         let r = hist(&[&relu]).percentile_range(99.0, 0.0, s.max);
         assert_eq!(r[0], 0.0);
+    }
+
+    #[test]
+    fn bins_are_the_floor_of_the_scaled_value_at_every_edge() {
+        let mut h = Histogram::default();
+        // abs_max 1 → exp = -10 (1 < 2048 · 2^-10): bins of 1/1024; -1/1024
+        // and the tiniest negative are in bin −1, 0 in bin 0.
+        let w = 1.0 / 1024.0;
+        h.add(&[-w, -1e-30, 0.0, w, 1.0 - w, 1.0, -1.0], 1.0);
+        let at = |k: i64| h.counts[(k + HALF) as usize];
+        assert_eq!(h.exp, -10);
+        assert_eq!(
+            (at(-1), at(0), at(1), at(1023), at(1024), at(-1024)),
+            (2, 1, 1, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn summaries_do_not_depend_on_the_lanes() {
+        let v = values(1003, 5.0);
+        let s = Summary::of(&v);
+        let exact: f64 = v.iter().map(|&x| f64::from(x)).sum();
+        assert!((s.sum - exact).abs() < 1e-9, "{} {exact}", s.sum);
+        assert_eq!(s.min, v.iter().copied().fold(f32::INFINITY, f32::min));
+        assert_eq!(s.max, v.iter().copied().fold(f32::NEG_INFINITY, f32::max));
+        let mut with_nan = v.clone();
+        with_nan[500] = f32::NAN;
+        assert_eq!(Summary::of(&with_nan).count, 1002);
     }
 
     #[test]

@@ -390,3 +390,91 @@ fn the_model_needs_a_tensor_table_and_a_path() {
         .code(2)
         .stderr(contains("add a [tensor] table"));
 }
+
+#[test]
+fn the_ranges_are_byte_identical_at_any_thread_count() {
+    let pool = pool_with("path = \"tiny.onnx\"", true);
+    let runs: Vec<Vec<u8>> = ["1", "3"]
+        .into_iter()
+        .map(|jobs| {
+            let out = format!("out-{jobs}");
+            pool.cmd()
+                .args([
+                    "build",
+                    "-q",
+                    "--recipe",
+                    "recipe.toml",
+                    "--jobs",
+                    jobs,
+                    "--out",
+                    &out,
+                ])
+                .assert()
+                .success();
+            ["ranges.json", "ort_calibration.json", "calib.cache"]
+                .iter()
+                .flat_map(|f| std::fs::read(pool.join(&out).join(f)).unwrap())
+                .collect()
+        })
+        .collect();
+    assert!(
+        runs[0] == runs[1],
+        "the tables differ between --jobs 1 and 3"
+    );
+}
+
+#[test]
+fn probe_checks_a_set_already_built_and_writes_the_tables_outside_it() {
+    let pool = pool_with("path = \"tiny.onnx\"", true);
+    pool.cmd()
+        .args(["build", "-q", "--recipe", "recipe.toml"])
+        .assert()
+        .success();
+    let out = pool
+        .cmd()
+        .args([
+            "probe",
+            "--recipe",
+            "recipe.toml",
+            "--tables",
+            "tables",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["model"]["images"], 8);
+    let built = std::fs::read(pool.join("out/ranges.json")).unwrap();
+    let probed = std::fs::read(pool.join("tables/ranges.json")).unwrap();
+    assert_eq!(
+        built, probed,
+        "the probe of the set gives the build's ranges"
+    );
+    // The tables are not replaced.
+    pool.cmd()
+        .args(["probe", "--recipe", "recipe.toml", "--tables", "tables"])
+        .assert()
+        .code(2)
+        .stderr(contains("tables/ranges.json"));
+    pool.cmd()
+        .args(["probe", "--recipe", "recipe.toml", "--out", "elsewhere"])
+        .assert()
+        .code(2)
+        .stderr(contains("not a calibset set's lock manifest"));
+    let text = pool
+        .cmd()
+        .args(["probe", "--recipe", "recipe.toml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("tensors over 8 images")
+            && text.contains("stability halves of 4 and 4 images"),
+        "{text}"
+    );
+}
