@@ -520,7 +520,10 @@ pub fn build(
         _ => Vec::new(),
     };
     let analysis = match &model {
-        Some((model, method)) if !planned.sel.picks.is_empty() => {
+        // A set that falls short is not probed: it is not the set the recipe asks for.
+        Some((model, method))
+            if planned.sel.shortfalls.is_empty() && !planned.sel.picks.is_empty() =>
+        {
             let images = probe_images(&placements, &resaves, &planned);
             let spec = recipe.tensor.as_ref().expect("load_model checked [tensor]");
             let default = report
