@@ -184,6 +184,9 @@ pub struct ModelReport {
     pub advice: Vec<String>,
     /// NaN and infinite activations seen.
     pub non_finite: u64,
+    /// The set's ranges against a sample of the distinct pool (`model.coverage`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::coverage::Coverage>,
 }
 
 /// `ranges.json`: every statistic of every tensor.
@@ -591,6 +594,7 @@ pub fn analyse(
         advice: advice(&stats, method, dominated),
         float,
         non_finite: stats.iter().map(|s| s.non_finite).sum(),
+        coverage: None,
     };
     let ranges = RangesFile {
         schema: RANGES_SCHEMA,

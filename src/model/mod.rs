@@ -8,6 +8,7 @@
 //! `ranges.json`; [`tables`] writes the toolchains' files.
 
 mod analysis;
+mod coverage;
 mod load;
 mod probe;
 mod stats;
@@ -34,7 +35,13 @@ pub struct ModelPlan {
     /// `method` (with `percentile`): the method the range tables use; `None`
     /// follows the report's advice.
     pub method: Option<Calibration>,
+    /// `coverage`: distinct pool images probed to check the set's ranges
+    /// against (0: none).
+    pub coverage: usize,
 }
+
+/// Default `model.coverage`.
+pub const DEFAULT_COVERAGE: usize = 300;
 
 /// Runs `model` on `images` (preprocessed by `spec`) and analyses the
 /// activations for `method` (Entropy falls back to the default Percentile,
@@ -63,6 +70,32 @@ pub fn check(
         method,
         method_from_recipe,
     ))
+}
+
+/// Probes a seeded sample of up to `n` of the distinct pool's `candidates`
+/// (stratified by bucket) and adds to `analysis` how the set's ranges cover
+/// it.
+#[allow(clippy::too_many_arguments)]
+pub fn cover(
+    model: &Model,
+    spec: &Spec,
+    analysis: &mut Analysis,
+    candidates: Vec<ProbeImage>,
+    n: usize,
+    limits: &Limits,
+    seed: u64,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(), ModelError> {
+    let images = coverage::sample(candidates, n, seed);
+    let pool = probe::probe(model, &images, spec, limits, seed, cancel, progress)?;
+    analysis.report.coverage = Some(coverage::compare(&analysis.ranges.tensors, &pool, &images));
+    Ok(())
+}
+
+/// How many images [`cover`] probes of `candidates`.
+pub fn coverage_size(candidates: usize, n: usize) -> usize {
+    candidates.min(n)
 }
 
 /// Loads the model only, to check it before anything else runs.

@@ -28,6 +28,8 @@ pub struct ProbeImage {
     pub name: PathBuf,
     /// Its bucket, for the halves and the report.
     pub bucket: Option<Bucket>,
+    /// Its tags, for the coverage report.
+    pub tags: Vec<String>,
 }
 
 /// What the probe measured.

@@ -521,7 +521,7 @@ pub fn build(
     };
     let analysis = match &model {
         // A set that falls short is not probed: it is not the set the recipe asks for.
-        Some((model, method))
+        Some((model, method, coverage))
             if planned.sel.shortfalls.is_empty() && !planned.sel.picks.is_empty() =>
         {
             let images = probe_images(&placements, &resaves, &planned);
@@ -544,7 +544,25 @@ pub fn build(
                 &|| progress.advance(1),
             );
             progress.finish();
-            let analysis = analysis?;
+            let mut analysis = analysis?;
+            if *coverage > 0 {
+                let candidates = pool_images(&planned);
+                let n = crate::model::coverage_size(candidates.len(), *coverage);
+                progress.start(Stage::Probe, Some(n as u64));
+                let covered = crate::model::cover(
+                    model,
+                    spec,
+                    &mut analysis,
+                    candidates,
+                    *coverage,
+                    &recipe.limits,
+                    seed,
+                    cancel,
+                    &|| progress.advance(1),
+                );
+                progress.finish();
+                covered?;
+            }
             report.model = Some(analysis.report.clone());
             Some(analysis)
         }
@@ -742,21 +760,43 @@ impl SetPlan<'_> {
 /// The model of this build (`--model`, else `[model]`), loaded before anything
 /// else runs so that a model calibset cannot use costs nothing, with the
 /// method the recipe names for its range tables.
+#[allow(clippy::type_complexity)]
 fn load_model(
     recipe: &Recipe,
     opts: &BuildOptions,
-) -> Result<Option<(crate::model::Model, Option<export::Calibration>)>, BuildError> {
+) -> Result<Option<(crate::model::Model, Option<export::Calibration>, usize)>, BuildError> {
     let plan = match (&opts.model, &recipe.model) {
         (Some(path), plan) => crate::model::ModelPlan {
             path: path.clone(),
             method: plan.as_ref().and_then(|p| p.method),
+            coverage: plan
+                .as_ref()
+                .map_or(crate::model::DEFAULT_COVERAGE, |p| p.coverage),
         },
         (None, Some(plan)) => plan.clone(),
         (None, None) => return Ok(None),
     };
     let spec = recipe.tensor.as_ref().ok_or(BuildError::ModelNeedsTensor)?;
     let model = crate::model::load(&plan, spec)?;
-    Ok(Some((model, plan.method)))
+    Ok(Some((model, plan.method, plan.coverage)))
+}
+
+/// The distinct pool (what selection chooses from) as the coverage check
+/// samples it.
+fn pool_images(planned: &Planned) -> Vec<crate::model::ProbeImage> {
+    let images = &planned.inv.images;
+    (0..images.len())
+        .filter(|&i| planned.dd.is_kept(i) && images[i].labels.bucket.is_some())
+        .map(|i| {
+            let img = &images[i];
+            crate::model::ProbeImage {
+                source: export::Source::File(img.file.path.clone()),
+                name: img.file.path.clone(),
+                bucket: img.labels.bucket,
+                tags: img.labels.tags.iter().cloned().collect(),
+            }
+        })
+        .collect()
 }
 
 /// The set's images as the probe runs them: in lock-manifest order (by path
@@ -766,24 +806,44 @@ fn probe_images(
     resaves: &[export::Resave],
     planned: &Planned,
 ) -> Vec<crate::model::ProbeImage> {
-    let bucket_of: std::collections::HashMap<&Path, crate::label::Bucket> = planned
+    let bucket_of: std::collections::HashMap<&Path, (crate::label::Bucket, usize)> = planned
         .sel
         .picks
         .iter()
         .zip(placements)
-        .map(|(pick, p)| (p.dest.as_path(), pick.bucket))
+        .map(|(pick, p)| (p.dest.as_path(), (pick.bucket, pick.image)))
         .collect();
+    let tags = |image: usize| -> Vec<String> {
+        planned.inv.images[image]
+            .labels
+            .tags
+            .iter()
+            .cloned()
+            .collect()
+    };
     let mut images: Vec<crate::model::ProbeImage> = placements
         .iter()
         .map(|p| crate::model::ProbeImage {
             source: export::Source::File(p.source.clone()),
             name: p.dest.clone(),
-            bucket: bucket_of.get(p.dest.as_path()).copied(),
+            bucket: bucket_of.get(p.dest.as_path()).map(|b| b.0),
+            tags: bucket_of
+                .get(p.dest.as_path())
+                .map(|b| tags(b.1))
+                .unwrap_or_default(),
         })
-        .chain(resaves.iter().map(|r| crate::model::ProbeImage {
-            source: export::Source::Bytes(std::sync::Arc::new(r.bytes.clone())),
-            name: r.dest.clone(),
-            bucket: planned.sel.picks.get(r.pick).map(|p| p.bucket),
+        .chain(resaves.iter().map(|r| {
+            crate::model::ProbeImage {
+                source: export::Source::Bytes(std::sync::Arc::new(r.bytes.clone())),
+                name: r.dest.clone(),
+                bucket: planned.sel.picks.get(r.pick).map(|p| p.bucket),
+                tags: planned
+                    .sel
+                    .picks
+                    .get(r.pick)
+                    .map(|p| tags(p.image))
+                    .unwrap_or_default(),
+            }
         }))
         .collect();
     images.sort_by(|a, b| a.name.cmp(&b.name));

@@ -37,7 +37,7 @@ pub fn probe(
         model: opts.model.clone(),
         ..Default::default()
     };
-    let (model, method) = load_model(recipe, &build)?.ok_or(BuildError::NoModel)?;
+    let (model, method, _) = load_model(recipe, &build)?.ok_or(BuildError::NoModel)?;
     let out = opts
         .out
         .clone()
@@ -80,7 +80,7 @@ fn set_images(out: &Path) -> Result<Vec<ProbeImage>, BuildError> {
             .position(|h| h == name)
             .ok_or_else(|| bad(format!("no `{name}` column")))
     };
-    let (file, bucket) = (column("file")?, column("bucket")?);
+    let (file, bucket, tags) = (column("file")?, column("bucket")?, column("tags")?);
     let mut images = Vec::new();
     for row in reader.records() {
         let row = row.map_err(|e| bad(e.to_string()))?;
@@ -94,6 +94,11 @@ fn set_images(out: &Path) -> Result<Vec<ProbeImage>, BuildError> {
         images.push(ProbeImage {
             source: Source::File(out.join(&name)),
             bucket: Bucket::parse(&row[bucket]),
+            tags: row[tags]
+                .split(';')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
             name,
         });
     }

@@ -325,6 +325,7 @@ pub(crate) struct RawModel {
     pub path: Option<Spanned<String>>,
     pub method: Option<Spanned<String>>,
     pub percentile: Option<Spanned<f64>>,
+    pub coverage: Option<Spanned<i64>>,
 }
 
 /// `[export]`: the hand-off files.

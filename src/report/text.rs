@@ -623,6 +623,37 @@ pub fn write_model(m: &crate::model::ModelReport, w: &mut dyn Write) -> io::Resu
             m.float[0].reason
         )?;
     }
+    if let Some(c) = &m.coverage {
+        let sample: Vec<String> = c.sample.iter().map(|(b, n)| format!("{n} {b}")).collect();
+        writeln!(
+            w,
+            "  coverage of {} distinct pool images ({}): {} of {} tensors' pool 99.99th percentile lies beyond the set's range (the set would clip it)",
+            c.sample.values().sum::<usize>(),
+            sample.join(", "),
+            c.clipped,
+            c.tensors
+        )?;
+        for k in c.worst.iter().take(5) {
+            let from: Vec<String> = k
+                .from
+                .iter()
+                .take(4)
+                .map(|(g, n)| format!("{g} {n}"))
+                .collect();
+            writeln!(
+                w,
+                "    {:>5.1}%  {} ({}): set [{:.3}, {:.3}], pool [{:.3}, {:.3}]; beyond it: {}",
+                k.excess * 100.0,
+                k.tensor,
+                k.op,
+                k.set_range[0],
+                k.set_range[1],
+                k.pool_range[0],
+                k.pool_range[1],
+                from.join(", ")
+            )?;
+        }
+    }
     for a in &m.advice {
         writeln!(w, "  {a}")?;
     }

@@ -478,3 +478,57 @@ fn probe_checks_a_set_already_built_and_writes_the_tables_outside_it() {
         "{text}"
     );
 }
+
+#[test]
+fn coverage_names_the_tensors_the_set_would_clip_and_where_the_pool_goes_beyond_it() {
+    let pool = pool_with("path = \"tiny.onnx\"\nmethod = \"minmax\"", true);
+    // The white frame is a hard image the set takes none of.
+    let text = std::fs::read_to_string(pool.join("recipe.toml"))
+        .unwrap()
+        .replace("total = 8\n", "total = 7\n")
+        .replace("count = 8\n", "count = 7\n[buckets.hard]\ncount = 0\n")
+        .replace(
+            "[tensor]",
+            "[[rules]]\nmatch = \"stills/s0.png\"\nbucket = \"hard\"\ntags = [\"glare\"]\n[tensor]",
+        );
+    pool.write("recipe.toml", text.as_bytes());
+    let report = crate::fixture::json_of(pool.cmd().args([
+        "build",
+        "--dry-run",
+        "--recipe",
+        "recipe.toml",
+        "--json",
+    ]));
+    let c = &report["model"]["coverage"];
+    assert_eq!(
+        c["sample"],
+        serde_json::json!({"hard": 1, "normal": 7}),
+        "{c}"
+    );
+    let mean = c["worst"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["tensor"] == "mean")
+        .unwrap_or_else(|| panic!("the white frame's mean is beyond the set's: {c}"));
+    assert_eq!(
+        mean["from"],
+        serde_json::json!([["bucket:hard", 1], ["tag:glare", 1]])
+    );
+    assert!(mean["excess"].as_f64().unwrap() > 0.1, "{mean}");
+    // model.coverage = 0 turns it off.
+    let off = text.replace("method = \"minmax\"", "method = \"minmax\"\ncoverage = 0");
+    pool.write("recipe.toml", off.as_bytes());
+    let report = crate::fixture::json_of(pool.cmd().args([
+        "build",
+        "--dry-run",
+        "--recipe",
+        "recipe.toml",
+        "--json",
+    ]));
+    assert!(
+        report["model"].get("coverage").is_none(),
+        "{}",
+        report["model"]
+    );
+}

@@ -296,8 +296,26 @@ pub(super) fn model(
             "applies to method = \"percentile\" only",
         );
     }
+    let coverage = match &m.coverage {
+        None => crate::model::DEFAULT_COVERAGE,
+        Some(n) => match usize::try_from(*n.get_ref()) {
+            Ok(n) if n <= 1_000_000 => n,
+            _ => {
+                c.at_key(
+                    n,
+                    "model.coverage",
+                    format!(
+                        "must be 0 (no coverage check) to 1,000,000 pool images, not {}",
+                        n.get_ref()
+                    ),
+                );
+                return None;
+            }
+        },
+    };
     Some(crate::model::ModelPlan {
         path: crate::paths::resolve(base, path.get_ref()),
         method,
+        coverage,
     })
 }
