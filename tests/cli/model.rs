@@ -334,6 +334,15 @@ fn refused(bytes: &[u8], tensor_keys: &str) -> String {
 fn a_model_calibset_cannot_use_is_one_clear_error_and_nothing_is_written() {
     let err = refused(b"this is not a model", "");
     assert!(err.contains("not an ONNX model"), "{err}");
+    let pool = pool_with("path = \"tiny.onnx\"", false);
+    pool.write("tiny.onnx", b"not a model");
+    let out = pool
+        .cmd()
+        .args(["build", "--recipe", "recipe.toml", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "model", "{json}");
     let unknown = model(
         vec![value("images", &[1, 3, 8, 8])],
         vec![node("NoSuchOp", &["images"], "y")],
