@@ -272,13 +272,7 @@ fn halves_that_differ_are_reported_unstable_and_alike_ones_stable() {
         )
     };
     pool.write("recipe.toml", recipe(2).as_bytes());
-    let report = crate::fixture::json_of(pool.cmd().args([
-        "build",
-        "--dry-run",
-        "--recipe",
-        "recipe.toml",
-        "--json",
-    ]));
+    let report = dry_run(&pool);
     let st = &report["model"]["stability"];
     assert_eq!(st["verdict"], "unstable", "{st}");
     assert!(st["over_15"].as_u64().unwrap() > 0, "{st}");
@@ -292,16 +286,21 @@ fn halves_that_differ_are_reported_unstable_and_alike_ones_stable() {
     }
     alike.write("tiny.onnx", &tiny(8));
     alike.write("recipe.toml", recipe(12).as_bytes());
-    let report = crate::fixture::json_of(alike.cmd().args([
+    let report = dry_run(&alike);
+    let st = &report["model"]["stability"];
+    assert_eq!(st["halves"], serde_json::json!([6, 6]), "{st}");
+    assert_eq!(st["over_15"], 0, "{st}");
+}
+
+/// The report of `build --dry-run --json` in `pool`.
+fn dry_run(pool: &Pool) -> serde_json::Value {
+    crate::fixture::json_of(pool.cmd().args([
         "build",
         "--dry-run",
         "--recipe",
         "recipe.toml",
         "--json",
-    ]));
-    let st = &report["model"]["stability"];
-    assert_eq!(st["halves"], serde_json::json!([6, 6]), "{st}");
-    assert_eq!(st["over_15"], 0, "{st}");
+    ]))
 }
 
 /// Runs a build with `model` bytes as `tiny.onnx`; returns the failed
@@ -501,13 +500,7 @@ fn coverage_names_the_tensors_the_set_would_clip_and_where_the_pool_goes_beyond_
             "[[rules]]\nmatch = \"stills/s0.png\"\nbucket = \"hard\"\ntags = [\"glare\"]\n[tensor]",
         );
     pool.write("recipe.toml", text.as_bytes());
-    let report = crate::fixture::json_of(pool.cmd().args([
-        "build",
-        "--dry-run",
-        "--recipe",
-        "recipe.toml",
-        "--json",
-    ]));
+    let report = dry_run(&pool);
     let c = &report["model"]["coverage"];
     assert_eq!(
         c["sample"],
@@ -528,13 +521,7 @@ fn coverage_names_the_tensors_the_set_would_clip_and_where_the_pool_goes_beyond_
     // model.coverage = 0 turns it off.
     let off = text.replace("method = \"minmax\"", "method = \"minmax\"\ncoverage = 0");
     pool.write("recipe.toml", off.as_bytes());
-    let report = crate::fixture::json_of(pool.cmd().args([
-        "build",
-        "--dry-run",
-        "--recipe",
-        "recipe.toml",
-        "--json",
-    ]));
+    let report = dry_run(&pool);
     assert!(
         report["model"].get("coverage").is_none(),
         "{}",
