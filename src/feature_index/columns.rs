@@ -20,7 +20,7 @@ use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
 use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
 use parquet::schema::parser::parse_message_type;
 
-use super::Row;
+use super::{Row, mtime};
 use crate::cache::Measured;
 use crate::features::{Features, Format, ImageIssue, PHash, Quality, Signature};
 use crate::source::Version;
@@ -70,8 +70,19 @@ const ROW_GROUP: usize = 65_536;
 /// `status` of a measured image.
 const OK: &str = "ok";
 
-/// Writes `rows` to `file` with `meta` as the file's key-value metadata.
-pub(super) fn write(file: File, rows: &[Row], meta: Vec<KeyValue>) -> Result<(), ParquetError> {
+/// Whether this calibset reads and writes indexes (it does: it was built
+/// with the Cargo feature `parquet`).
+pub(crate) fn available(_path: &std::path::Path) -> Result<(), super::IndexError> {
+    Ok(())
+}
+
+/// Writes `rows` to `file` with `(key, value)` as the file's key-value metadata.
+pub(super) fn write(file: File, rows: &[Row], meta: (&str, String)) -> Result<(), String> {
+    write_file(file, rows, vec![KeyValue::new(meta.0.to_owned(), meta.1)])
+        .map_err(|e| e.to_string())
+}
+
+fn write_file(file: File, rows: &[Row], meta: Vec<KeyValue>) -> Result<(), ParquetError> {
     let schema = Arc::new(parse_message_type(SCHEMA)?);
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -157,12 +168,6 @@ fn write_group(
             .collect(),
     )?;
     Ok(())
-}
-
-/// The modification time as stored: nanoseconds since the epoch (`i64` holds
-/// them until 2262).
-pub(super) fn mtime(ns: i128) -> i64 {
-    i64::try_from(ns).unwrap_or(i64::MAX)
 }
 
 /// Writes the next column, a required one.
@@ -268,8 +273,35 @@ fn format_of(name: &str) -> Option<Format> {
     .find(|f| f.as_str() == name)
 }
 
+/// An index file's bytes, opened.
+pub(super) struct Reader(SerializedFileReader<bytes::Bytes>);
+
+impl Reader {
+    /// Opens a whole file's bytes: its footer and metadata.
+    pub(super) fn open(bytes: Vec<u8>) -> Result<Reader, String> {
+        SerializedFileReader::new(bytes::Bytes::from(bytes))
+            .map(Reader)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The file's key-value metadata under `key`.
+    pub(super) fn meta(&self, key: &str) -> Option<&str> {
+        self.0
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == key))
+            .and_then(|k| k.value.as_deref())
+    }
+
+    /// Reads every row.
+    pub(super) fn rows(&self) -> Result<Vec<Row>, String> {
+        read(&self.0)
+    }
+}
+
 /// Reads every row of an index file.
-pub(super) fn read(reader: &SerializedFileReader<bytes::Bytes>) -> Result<Vec<Row>, String> {
+fn read(reader: &SerializedFileReader<bytes::Bytes>) -> Result<Vec<Row>, String> {
     let leaves: HashMap<String, usize> = reader
         .metadata()
         .file_metadata()

@@ -11,17 +11,24 @@
 //! the pool, another machine), after the file's content hash matches. A build
 //! from the index then decodes nothing and decides exactly as a direct build.
 //!
-//! The columns are plain ([`columns`]): DuckDB, pandas, Polars and Spark read
-//! them as they are.
+//! The columns are plain (`columns.rs`): DuckDB, pandas, Polars and Spark read
+//! them as they are. Without the Cargo feature `parquet` (on by default) the
+//! Parquet half is left out (`absent.rs`): writing or opening an index fails
+//! with [`IndexError::NotBuilt`].
 
+#[cfg(not(feature = "parquet"))]
+mod absent;
+#[cfg(feature = "parquet")]
 mod columns;
+#[cfg(not(feature = "parquet"))]
+use absent as columns;
+
+/// `Ok` when this calibset reads and writes indexes, else why not, naming `path`.
+pub(crate) use columns::available;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
-use parquet::file::metadata::KeyValue;
-use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Lookup, Measured};
@@ -176,6 +183,15 @@ pub enum IndexError {
         /// What is wrong.
         message: String,
     },
+    /// This calibset was built without the Cargo feature `parquet`.
+    #[error(
+        "{}: this calibset was built without Parquet support (Cargo feature `parquet`), so it neither writes nor reads feature indexes; install one with it: cargo install --locked --path . (default features)",
+        path.display()
+    )]
+    NotBuilt {
+        /// The index asked for.
+        path: PathBuf,
+    },
     /// A file exists where the index would be written and is not an index.
     #[error("{} exists and is not a calibset feature index; calibset does not replace it", path.display())]
     NotOurs {
@@ -202,6 +218,7 @@ pub fn write(dir: &Path, shard: Shard, mut rows: Vec<Row>) -> Result<Written, In
         let path = path.to_owned();
         move |source| IndexError::Io { path, source }
     };
+    columns::available(dir)?;
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let path = dir.join(shard.file_name());
     if path.exists() && read_about(&path).is_err() {
@@ -209,10 +226,10 @@ pub fn write(dir: &Path, shard: Shard, mut rows: Vec<Row>) -> Result<Written, In
     }
     rows.sort_by(|a, b| a.key.cmp(&b.key));
     let about = About::current(shard, rows.len() as u64);
-    let meta = vec![KeyValue::new(
-        META_KEY.to_owned(),
+    let meta = (
+        META_KEY,
         serde_json::to_string(&about).expect("plain data serializes"),
-    )];
+    );
     let tmp = tempfile::Builder::new()
         .prefix(".part-")
         .suffix(".parquet.tmp")
@@ -250,7 +267,7 @@ fn read_about(path: &Path) -> Result<About, IndexError> {
 
 /// Opens one index file, local or in an object store (read whole: a shard's
 /// columns are all read anyway).
-fn open_file(path: &Path) -> Result<(SerializedFileReader<Bytes>, About), IndexError> {
+fn open_file(path: &Path) -> Result<(columns::Reader, About), IndexError> {
     let damaged = |message: String| IndexError::Damaged {
         path: path.to_owned(),
         message,
@@ -260,14 +277,9 @@ fn open_file(path: &Path) -> Result<(SerializedFileReader<Bytes>, About), IndexE
             path: path.to_owned(),
             source: e.into_io(),
         })?;
-    let reader =
-        SerializedFileReader::new(Bytes::from(bytes)).map_err(|e| damaged(e.to_string()))?;
+    let reader = columns::Reader::open(bytes).map_err(damaged)?;
     let about = reader
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .and_then(|kv| kv.iter().find(|k| k.key == META_KEY))
-        .and_then(|k| k.value.as_deref())
+        .meta(META_KEY)
         .ok_or_else(|| damaged(format!("no `{META_KEY}` metadata")))?;
     let about: About = serde_json::from_str(about).map_err(|e| damaged(e.to_string()))?;
     Ok((reader, about))
@@ -278,7 +290,7 @@ fn open_file(path: &Path) -> Result<(SerializedFileReader<Bytes>, About), IndexE
 pub struct FeatureIndex {
     path: PathBuf,
     rows: HashMap<String, (Version, Measured)>,
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[cfg_attr(not(all(test, feature = "parquet")), allow(dead_code))]
     shards: u32,
 }
 
@@ -287,6 +299,7 @@ impl FeatureIndex {
     /// `s3://bucket/prefix/`) of `part-*.parquet` shards (every shard of one
     /// split must be there), or one such file.
     pub fn open(path: &Path) -> Result<FeatureIndex, IndexError> {
+        columns::available(path)?;
         let is_file = if crate::paths::is_object_url(path) {
             path.extension().is_some_and(|e| e == "parquet")
         } else {
@@ -336,7 +349,7 @@ impl FeatureIndex {
             opened
                 .par_iter()
                 .map(|(f, reader, _)| {
-                    columns::read(reader).map_err(|message| IndexError::Damaged {
+                    reader.rows().map_err(|message| IndexError::Damaged {
                         path: f.to_path_buf(),
                         message,
                     })
@@ -368,13 +381,13 @@ impl FeatureIndex {
     }
 
     /// Number of indexed files.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "parquet"))]
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
     /// Number of shards merged.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "parquet"))]
     pub fn shards(&self) -> u32 {
         self.shards
     }
@@ -384,7 +397,7 @@ impl FeatureIndex {
     pub fn lookup(&self, file: &FileEntry) -> Lookup<'_> {
         match self.rows.get(&file.rel) {
             Some((v, m)) if v.size == file.version.size => {
-                if i128::from(columns::mtime(file.version.modified_ns)) == v.modified_ns {
+                if i128::from(mtime(file.version.modified_ns)) == v.modified_ns {
                     Lookup::Hit(m)
                 } else {
                     Lookup::Verify(m)
@@ -393,6 +406,12 @@ impl FeatureIndex {
             _ => Lookup::Miss,
         }
     }
+}
+
+/// The modification time as stored: nanoseconds since the epoch (`i64` holds
+/// them until 2262).
+fn mtime(ns: i128) -> i64 {
+    i64::try_from(ns).unwrap_or(i64::MAX)
 }
 
 /// Checks that the shards found form one complete split.
@@ -431,5 +450,5 @@ fn check_shards<'a>(
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "parquet"))]
 mod tests;

@@ -205,10 +205,7 @@ fn an_index_of_other_features_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut about = About::current(Shard::ALL, 0);
     about.features_version -= 1;
-    let meta = vec![KeyValue::new(
-        META_KEY.to_owned(),
-        serde_json::to_string(&about).unwrap(),
-    )];
+    let meta = (META_KEY, serde_json::to_string(&about).unwrap());
     let file = std::fs::File::create(dir.path().join(Shard::ALL.file_name())).unwrap();
     columns::write(file, &[], meta).unwrap();
     let e = FeatureIndex::open(dir.path()).unwrap_err();

@@ -89,12 +89,14 @@ impl Signature {
     pub const LEN: usize = BAND * BAND - 1;
 
     /// The signature's values, in the order [`Signature::from_values`] takes.
+    #[cfg(feature = "parquet")]
     pub fn values(&self) -> &[f32] {
         &self.0
     }
 
     /// A signature stored elsewhere (the feature index), from its values;
     /// `None` when there are not [`Signature::LEN`] of them.
+    #[cfg(feature = "parquet")]
     pub fn from_values(values: Vec<f32>) -> Option<Self> {
         (values.len() == Self::LEN).then(|| Signature(values.into()))
     }

@@ -3,14 +3,19 @@
 //! are between the set's halves, which images set them, and the range tables
 //! each toolchain imports.
 //!
-//! [`load`] reads the ONNX file with `tract-onnx`; [`probe`] runs it on every
+//! [`load`] reads the ONNX file with `tract-onnx` (`runtime.rs`; without the
+//! Cargo feature `model`, `absent.rs` refuses every model); [`probe`] runs it on every
 //! image of the set; [`analysis`] turns the counts into the report section and
 //! `ranges.json`; [`tables`] writes the toolchains' files.
 
+#[cfg(not(feature = "model"))]
+mod absent;
 mod analysis;
 mod coverage;
 mod load;
 mod probe;
+#[cfg(feature = "model")]
+mod runtime;
 mod stats;
 pub(crate) mod tables;
 

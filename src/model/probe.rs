@@ -117,25 +117,17 @@ pub fn probe(
             let first = Summary::of(&input);
             half[0].add(&input, first.abs_max());
             rows.push(first);
-            let outputs = model.run(input).map_err(|e| ModelError::Run {
-                path: model.path.clone(),
-                image: image.name.clone(),
-                message: e.to_string(),
-            })?;
-            for (k, value) in outputs.iter().enumerate() {
-                let values = value
-                    .try_as_plain_ram()
-                    .and_then(|v| v.as_slice::<f32>())
-                    .map_err(|e| ModelError::Run {
-                        path: model.path.clone(),
-                        image: image.name.clone(),
-                        message: e.to_string(),
-                    })?;
-                let s = Summary::of(values);
-                half[k + 1].add(values, s.abs_max());
-                rows.push(s);
-            }
-            drop(outputs);
+            model
+                .run(input, &mut |k, values| {
+                    let s = Summary::of(values);
+                    half[k + 1].add(values, s.abs_max());
+                    rows.push(s);
+                })
+                .map_err(|message| ModelError::Run {
+                    path: model.path.clone(),
+                    image: image.name.clone(),
+                    message,
+                })?;
             spare
                 .lock()
                 .expect("no probe worker panics holding the lock")

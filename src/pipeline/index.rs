@@ -68,6 +68,7 @@ pub fn index(
     cancel: &AtomicBool,
 ) -> Result<IndexReport, BuildError> {
     let start = Instant::now();
+    feature_index::available(&opts.out)?;
     // The index is not part of the pool: never written into it.
     let out = crate::paths::normalize(
         &std::path::absolute(&opts.out).unwrap_or_else(|_| opts.out.clone()),

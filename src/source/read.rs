@@ -46,6 +46,7 @@ pub enum ReadError {
     /// Refused from its first bytes (an image whose header declares more
     /// pixels than allowed), before the rest was read.
     #[error("{0}")]
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
     Refused(String),
     /// The operating system refused or failed the read.
     #[error(transparent)]
