@@ -13,7 +13,7 @@ pub(crate) fn available(path: &Path) -> Result<(), IndexError> {
     })
 }
 
-/// Never called: [`available`] refuses first.
+/// Never called: `calibset index` asks [`available`] before it measures.
 pub(super) fn write(_file: File, _rows: &[Row], _meta: (&str, String)) -> Result<(), String> {
     Err("no Parquet support".to_owned())
 }

@@ -218,7 +218,6 @@ pub fn write(dir: &Path, shard: Shard, mut rows: Vec<Row>) -> Result<Written, In
         let path = path.to_owned();
         move |source| IndexError::Io { path, source }
     };
-    columns::available(dir)?;
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let path = dir.join(shard.file_name());
     if path.exists() && read_about(&path).is_err() {

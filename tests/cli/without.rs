@@ -24,6 +24,23 @@ fn refused(cmd: &mut assert_cmd::Command) -> serde_json::Value {
     json
 }
 
+/// The `--json` error object of `build recipe.toml --out out` with `extra`,
+/// which must exit 2.
+fn build_refused(pool: &Pool, extra: &[&str]) -> serde_json::Value {
+    refused(
+        pool.cmd()
+            .args([
+                "build",
+                "recipe.toml",
+                "--out",
+                "out",
+                "--no-cache",
+                "--json",
+            ])
+            .args(extra),
+    )
+}
+
 const INSTALL: &str = "cargo install --locked --path . (default features)";
 
 #[cfg(not(feature = "s3"))]
@@ -63,16 +80,7 @@ fn an_index_names_the_missing_parquet_feature() {
         .stderr(contains(INSTALL));
     assert!(!pool.join("idx").exists());
     std::fs::create_dir(pool.join("idx")).unwrap();
-    let e = refused(pool.cmd().args([
-        "build",
-        "recipe.toml",
-        "--out",
-        "out",
-        "--no-cache",
-        "--index",
-        "idx",
-        "--json",
-    ]));
+    let e = build_refused(&pool, &["--index", "idx"]);
     assert!(
         e["error"]["message"].as_str().unwrap().contains(missing),
         "{e}"
@@ -88,16 +96,7 @@ fn a_model_names_the_missing_model_feature() {
         "{SET_OF_30}\n[tensor]\nsize = [32, 32]\ndtype = \"float32\"\n"
     ));
     pool.write("m.onnx", b"any bytes: no runtime reads them");
-    let e = refused(pool.cmd().args([
-        "build",
-        "recipe.toml",
-        "--out",
-        "out",
-        "--no-cache",
-        "--model",
-        "m.onnx",
-        "--json",
-    ]));
+    let e = build_refused(&pool, &["--model", "m.onnx"]);
     assert_eq!(e["error"]["kind"], "model", "{e}");
     let message = e["error"]["message"].as_str().unwrap();
     assert!(
