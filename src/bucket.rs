@@ -54,7 +54,7 @@ pub struct LabelRules<'a> {
 }
 
 /// Applies a recipe's manifest, rules and camera pattern to image paths.
-pub struct Labeller<'a> {
+pub(crate) struct Labeller<'a> {
     rules: LabelRules<'a>,
     manifest: Option<&'a Manifest>,
     annotations: Option<&'a Annotations>,
@@ -62,7 +62,7 @@ pub struct Labeller<'a> {
 
 impl<'a> Labeller<'a> {
     /// A labeller applying `rules`, using `manifest` rows first when given.
-    pub fn new(rules: LabelRules<'a>, manifest: Option<&'a Manifest>) -> Self {
+    pub(crate) fn new(rules: LabelRules<'a>, manifest: Option<&'a Manifest>) -> Self {
         Self {
             rules,
             manifest,
@@ -73,13 +73,13 @@ impl<'a> Labeller<'a> {
     /// Also uses `annotations`: an annotated image with no object is background, one
     /// with objects a positive (normal, or hard when a rule says so); its classes are
     /// added, and a box below the far-small size tags it `far-small`.
-    pub fn with_annotations(mut self, annotations: Option<&'a Annotations>) -> Self {
+    pub(crate) fn with_annotations(mut self, annotations: Option<&'a Annotations>) -> Self {
         self.annotations = annotations;
         self
     }
 
     /// Adds the measured tags `quality` earns under the recipe's thresholds.
-    pub fn add_measured(&self, labels: &mut Labels, quality: &Quality) {
+    pub(crate) fn add_measured(&self, labels: &mut Labels, quality: &Quality) {
         labels.measured = quality
             .measured_tags(self.rules.thresholds)
             .into_iter()
@@ -90,7 +90,12 @@ impl<'a> Labeller<'a> {
     /// Labels the image at `path` (absolute), whose path relative to the recipe
     /// directory is `rel` (`/`-separated). Without `quality`, rules with `when`
     /// conditions cannot match.
-    pub fn label(&self, path: &std::path::Path, rel: &str, quality: Option<&Quality>) -> Labels {
+    pub(crate) fn label(
+        &self,
+        path: &std::path::Path,
+        rel: &str,
+        quality: Option<&Quality>,
+    ) -> Labels {
         let mut labels = Labels::empty();
         if let Some(q) = quality {
             self.add_measured(&mut labels, q);

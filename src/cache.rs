@@ -25,7 +25,7 @@ const FORMAT_VERSION: u32 = 2;
 
 /// What measuring one file produced: features, or the reason it was skipped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Measured {
+pub(crate) struct Measured {
     /// Features, or why the image is unusable.
     pub result: Result<Features, ImageIssue>,
     /// The extension names another format than the content has.
@@ -77,7 +77,7 @@ struct Entry {
 
 /// How a file relates to its cache entry.
 #[derive(Debug)]
-pub enum Lookup<'a> {
+pub(crate) enum Lookup<'a> {
     /// Same size, mtime and (for an object) ETag: reuse.
     Hit(&'a Measured),
     /// Same size, other mtime: reuse if the content hash still matches.
@@ -87,7 +87,7 @@ pub enum Lookup<'a> {
 }
 
 /// The cache for one root folder.
-pub struct Cache {
+pub(crate) struct Cache {
     file: Option<PathBuf>,
     entries: HashMap<PathBuf, Entry>,
     dirty: bool,
@@ -96,7 +96,7 @@ pub struct Cache {
 /// Something wrong with a cache that did not stop the run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cache {}: {message}", path.display())]
-pub struct CacheWarning {
+pub(crate) struct CacheWarning {
     /// The cache file.
     pub path: PathBuf,
     /// What went wrong.
@@ -105,7 +105,7 @@ pub struct CacheWarning {
 
 impl Cache {
     /// A cache that keeps nothing (`--no-cache`).
-    pub fn disabled() -> Self {
+    pub(crate) fn disabled() -> Self {
         Cache {
             file: None,
             entries: HashMap::new(),
@@ -115,7 +115,7 @@ impl Cache {
 
     /// Opens the cache of `root` under `dir`; a damaged file yields a warning and
     /// an empty cache.
-    pub fn open(dir: &Path, root: &Path) -> (Self, Option<CacheWarning>) {
+    pub(crate) fn open(dir: &Path, root: &Path) -> (Self, Option<CacheWarning>) {
         let key = blake3::hash(path_bytes(root).as_slice()).to_hex();
         let file = dir.join(format!("{}.cache", &key[..16]));
         let mut cache = Cache {
@@ -159,18 +159,18 @@ impl Cache {
 
     /// Number of entries.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether the cache holds nothing.
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// What the cache knows of `file`.
-    pub fn lookup(&self, file: &FileEntry) -> Lookup<'_> {
+    pub(crate) fn lookup(&self, file: &FileEntry) -> Lookup<'_> {
         match self.entries.get(&file.path) {
             Some(e)
                 if e.size == file.version.size
@@ -187,7 +187,7 @@ impl Cache {
     /// Records a measurement of `file`, unless it is a verdict that does not
     /// belong to the file's bytes (a read error, a size over this run's limit):
     /// those are found again next run rather than remembered.
-    pub fn insert(&mut self, file: &FileEntry, measured: Measured) {
+    pub(crate) fn insert(&mut self, file: &FileEntry, measured: Measured) {
         let cacheable = measured
             .result
             .as_ref()
@@ -211,14 +211,14 @@ impl Cache {
 
     /// Drops entries of files this run did not see: deleted or excluded files, and
     /// frames of an earlier extraction of a video that has changed since.
-    pub fn retain_seen(&mut self, seen: &std::collections::HashSet<&Path>) {
+    pub(crate) fn retain_seen(&mut self, seen: &std::collections::HashSet<&Path>) {
         let before = self.entries.len();
         self.entries.retain(|p, _| seen.contains(p.as_path()));
         self.dirty |= self.entries.len() != before;
     }
 
     /// Writes the cache if it changed (temporary file, then rename).
-    pub fn save(&mut self) -> Result<(), CacheWarning> {
+    pub(crate) fn save(&mut self) -> Result<(), CacheWarning> {
         let Some(file) = &self.file else {
             return Ok(());
         };

@@ -6,15 +6,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A flag that is never set, for callers that cannot be interrupted (tests,
 /// and reads too short to need it).
-pub static NEVER: AtomicBool = AtomicBool::new(false);
+pub(crate) static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// The run was interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("interrupted")]
-pub struct Interrupted;
+pub(crate) struct Interrupted;
 
 /// `Err(Interrupted)` once `flag` is set.
-pub fn check(flag: &AtomicBool) -> Result<(), Interrupted> {
+pub(crate) fn check(flag: &AtomicBool) -> Result<(), Interrupted> {
     if flag.load(Ordering::Relaxed) {
         Err(Interrupted)
     } else {

@@ -89,7 +89,7 @@ impl<T> IndexMut<Bucket> for PerBucket<T> {
 /// Where an image's bucket came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "index")]
-pub enum Origin {
+pub(crate) enum Origin {
     /// A row of the recipe's manifest.
     Manifest,
     /// The `[[rules]]` entry with this 0-based index.
@@ -104,7 +104,7 @@ pub enum Origin {
 
 /// What an image is, for selection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Labels {
+pub(crate) struct Labels {
     /// The bucket, if any source gave one.
     pub bucket: Option<Bucket>,
     /// Tags, sorted.
@@ -134,7 +134,7 @@ pub struct Labels {
 
 impl Labels {
     /// Unlabelled.
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Labels {
             bucket: None,
             tags: BTreeSet::new(),
@@ -154,7 +154,7 @@ impl Labels {
     /// Whether the image carries `key`, as quota and minimum keys name it: a tag, a
     /// class, a measured tag (`auto:dark`), or `field=value` on its metadata
     /// (`camera=cam01`, `weather=rain`).
-    pub fn has(&self, key: &str) -> bool {
+    pub(crate) fn has(&self, key: &str) -> bool {
         match key.split_once('=') {
             Some((field, value)) => self.field(field.trim()) == Some(value.trim()),
             None => {
@@ -164,12 +164,12 @@ impl Labels {
     }
 
     /// Tags joined with `;`, as manifests and reports write them.
-    pub fn tags_joined(&self) -> String {
+    pub(crate) fn tags_joined(&self) -> String {
         self.tags.iter().cloned().collect::<Vec<_>>().join(";")
     }
 
     /// A metadata field's value; `camera` is one too.
-    pub fn field(&self, name: &str) -> Option<&str> {
+    pub(crate) fn field(&self, name: &str) -> Option<&str> {
         match name {
             "camera" => self.camera.as_deref(),
             _ => self.meta.get(name).map(String::as_str),

@@ -25,7 +25,7 @@ use crate::paths;
 
 /// The labels one manifest row gives.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     /// The row's bucket, when the field is not empty.
     pub bucket: Option<Bucket>,
     /// The row's tags.
@@ -46,7 +46,7 @@ pub struct Row {
 
 /// A parsed manifest, keyed by normalised absolute image path.
 #[derive(Debug, Default)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     path: PathBuf,
     rows: HashMap<PathBuf, Row>,
     missing: usize,
@@ -55,7 +55,7 @@ pub struct Manifest {
 
 /// How many rows naming files that do not exist [`Manifest::load_for`] keeps
 /// as examples.
-pub const MISSING_EXAMPLES: usize = 20;
+pub(crate) const MISSING_EXAMPLES: usize = 20;
 
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +104,7 @@ impl Manifest {
     /// the others are counted (see [`Manifest::missing`]), the first
     /// [`MISSING_EXAMPLES`] kept as examples. Every row is still checked, so
     /// memory follows the rows used while errors are found everywhere.
-    pub fn load_for(
+    pub(crate) fn load_for(
         path: &Path,
         allow_outside: bool,
         found: &HashSet<&Path>,
@@ -115,7 +115,11 @@ impl Manifest {
     /// Parses manifest text as if read from `path` (the extension picks the
     /// format), keeping every row.
     #[cfg(any(test, fuzzing))]
-    pub fn parse(path: &Path, text: &str, allow_outside: bool) -> Result<Self, ManifestError> {
+    pub(crate) fn parse(
+        path: &Path,
+        text: &str,
+        allow_outside: bool,
+    ) -> Result<Self, ManifestError> {
         Self::parse_with(path, text, allow_outside, |_| true)
     }
 
@@ -209,24 +213,24 @@ impl Manifest {
     }
 
     /// The manifest file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The row for the image at `path` (absolute, normalised).
-    pub fn row(&self, path: &Path) -> Option<&Row> {
+    pub(crate) fn row(&self, path: &Path) -> Option<&Row> {
         self.rows.get(path)
     }
 
     /// Number of rows kept.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.rows.len()
     }
 
     /// Rows [`Manifest::load_for`] dropped because their file was not found:
     /// how many, and the first few paths in file order.
-    pub fn missing(&self) -> (usize, &[PathBuf]) {
+    pub(crate) fn missing(&self) -> (usize, &[PathBuf]) {
         (self.missing, &self.missing_examples)
     }
 }
@@ -380,7 +384,7 @@ fn jsonl_records(
 
 /// Parses seconds (`12.5`) or an ISO-8601 date-time (`2024-05-01T08:30:00Z`,
 /// `2024-05-01 08:30:00.250+02:00`; no zone means UTC) to seconds since the epoch.
-pub fn parse_time(text: &str) -> Option<f64> {
+pub(crate) fn parse_time(text: &str) -> Option<f64> {
     let t = text.trim();
     if let Ok(s) = t.parse::<f64>() {
         return s.is_finite().then_some(s);

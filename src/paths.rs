@@ -13,17 +13,17 @@
 use std::path::{Component, Path, PathBuf};
 
 /// The URL scheme of object-store paths, as its first path component.
-pub const OBJECT_SCHEME: &str = "s3:";
+pub(crate) const OBJECT_SCHEME: &str = "s3:";
 
 /// Whether `path` is an object-store URL (`s3://bucket/key`).
-pub fn is_object_url(path: &Path) -> bool {
+pub(crate) fn is_object_url(path: &Path) -> bool {
     matches!(path.components().next(), Some(Component::Normal(c)) if c == OBJECT_SCHEME)
 }
 
 /// `p` as written in a recipe, resolved against the folder `base`: an
 /// object-store URL stays as it is (normalised), anything else is joined to
 /// `base` and normalised.
-pub fn resolve(base: &Path, p: impl AsRef<Path>) -> PathBuf {
+pub(crate) fn resolve(base: &Path, p: impl AsRef<Path>) -> PathBuf {
     let p = p.as_ref();
     if is_object_url(p) {
         normalize(p)
@@ -34,7 +34,7 @@ pub fn resolve(base: &Path, p: impl AsRef<Path>) -> PathBuf {
 
 /// Removes `.` components and folds `..` into its parent where there is one.
 /// An object-store URL keeps its `scheme://` and never climbs above its bucket.
-pub fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     if is_object_url(path) {
         let mut parts = path.components();
         parts.next();
@@ -75,7 +75,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 
 /// `path` relative to `base` (both normalised, both absolute or both relative),
 /// with `..` where `path` lies outside `base`.
-pub fn relative(path: &Path, base: &Path) -> PathBuf {
+pub(crate) fn relative(path: &Path, base: &Path) -> PathBuf {
     // The usual case, a path inside `base`, without collecting either path's
     // components (this runs several times per image in a build).
     if let Ok(rest) = path.strip_prefix(base) {
@@ -98,7 +98,7 @@ pub fn relative(path: &Path, base: &Path) -> PathBuf {
 }
 
 /// A relative path as a `/`-separated string, the form patterns match against.
-pub fn slash(path: &Path) -> String {
+pub(crate) fn slash(path: &Path) -> String {
     let parts: Vec<_> = path
         .components()
         .map(|c| c.as_os_str().to_string_lossy())
@@ -110,7 +110,7 @@ pub fn slash(path: &Path) -> String {
 /// one line: `%`, control characters and (in a component that is not UTF-8)
 /// every non-ASCII byte are written `%XX`. Distinct paths never print alike,
 /// and the form is reversible; for ordinary names it is [`slash`]'s.
-pub fn escaped(path: &Path) -> String {
+pub(crate) fn escaped(path: &Path) -> String {
     let mut out = String::new();
     for (i, c) in path.components().enumerate() {
         if i > 0 {
@@ -155,7 +155,7 @@ fn escape_into(out: &mut String, bytes: &[u8]) {
 /// and from the top folders of the roots inside the recipe folder):
 /// `roots = ["../../data"]` names `/x/data/frames/c1/1.jpg` `data/frames/c1/1.jpg`.
 #[derive(Debug, Clone, Default)]
-pub struct RootNames {
+pub(crate) struct RootNames {
     base: PathBuf,
     /// Roots outside `base` and their names, outermost first.
     outside: Vec<(PathBuf, PathBuf)>,
@@ -164,7 +164,7 @@ pub struct RootNames {
 impl RootNames {
     /// Names for `roots` (absolute, normalised) of a recipe in `base`
     /// (absolute, normalised).
-    pub fn new(roots: &[PathBuf], base: &Path) -> Self {
+    pub(crate) fn new(roots: &[PathBuf], base: &Path) -> Self {
         let mut outer: Vec<&PathBuf> = roots.iter().filter(|r| !r.starts_with(base)).collect();
         outer.sort_by_key(|r| r.components().count());
         // A root inside another outside root goes by the outer one's name.
@@ -229,7 +229,7 @@ impl RootNames {
     }
 
     /// The name `path` (absolute, normalised) goes by.
-    pub fn rel(&self, path: &Path) -> PathBuf {
+    pub(crate) fn rel(&self, path: &Path) -> PathBuf {
         if !path.starts_with(&self.base) {
             for (root, name) in &self.outside {
                 if let Ok(inner) = path.strip_prefix(root) {
@@ -243,7 +243,7 @@ impl RootNames {
 
 /// Where `path` lies inside the folder `dir` (absolute, normalised), compared
 /// as written and with symlinks resolved; `None` when it is outside.
-pub fn inside(path: &Path, dir: &Path) -> Option<PathBuf> {
+pub(crate) fn inside(path: &Path, dir: &Path) -> Option<PathBuf> {
     let path = normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
     path.strip_prefix(dir)
         .map(Path::to_owned)
@@ -256,14 +256,14 @@ pub fn inside(path: &Path, dir: &Path) -> Option<PathBuf> {
 }
 
 /// Whether `path` (normalised) stays inside `root` (normalised).
-pub fn is_within(path: &Path, root: &Path) -> bool {
+pub(crate) fn is_within(path: &Path, root: &Path) -> bool {
     path.starts_with(root)
 }
 
 /// Where `path` (absolute, normalised) really leads: its longest existing
 /// ancestor with symlinks resolved, then the components that do not exist yet.
 /// An output folder and a source root overlap when their resolved forms do.
-pub fn resolved(path: &Path) -> PathBuf {
+pub(crate) fn resolved(path: &Path) -> PathBuf {
     resolved_within(path, 40)
 }
 

@@ -6,7 +6,7 @@ use crate::source::FileEntry;
 
 /// One usable image.
 #[derive(Debug, Clone)]
-pub struct PoolImage {
+pub(crate) struct PoolImage {
     /// Where it is.
     pub file: FileEntry,
     /// Bucket, tags, camera.
@@ -17,7 +17,7 @@ pub struct PoolImage {
 
 impl PoolImage {
     /// The folder holding the image: frames of one sequence share it.
-    pub fn folder(&self) -> &std::path::Path {
+    pub(crate) fn folder(&self) -> &std::path::Path {
         self.file.path.parent().unwrap_or(std::path::Path::new(""))
     }
 }

@@ -17,7 +17,7 @@ use crate::pool::PoolImage;
 use crate::rng::SplitMix64;
 
 /// Default share of the range above which a statistic is flagged.
-pub const DEFAULT_THRESHOLD: f64 = 0.10;
+pub(crate) const DEFAULT_THRESHOLD: f64 = 0.10;
 
 /// One statistic of one channel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -109,7 +109,7 @@ fn stats(h: &[u64]) -> [f64; 6] {
 }
 
 /// Checks `chosen` (indices into `images`) against itself and `pool`.
-pub fn check(
+pub(crate) fn check(
     images: &[PoolImage],
     chosen: &[usize],
     pool: &[usize],

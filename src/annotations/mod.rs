@@ -38,7 +38,7 @@ mod names;
 mod voc;
 mod yolo;
 
-pub use yolo::split_folders;
+pub(crate) use yolo::split_folders;
 
 #[cfg(test)]
 mod tests;
@@ -81,7 +81,7 @@ pub struct AnnotationSpec {
 
 /// What the annotations say about one image.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ImageAnnotation {
+pub(crate) struct ImageAnnotation {
     /// Class names of its objects (deduplicated, sorted).
     pub classes: BTreeSet<String>,
     /// Number of objects (boxes).
@@ -112,7 +112,7 @@ impl ImageAnnotation {
 
 /// A problem that does not stop the run (reported, counted).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnnotationIssue {
+pub(crate) struct AnnotationIssue {
     /// The file concerned: the image, or the annotation file to fix.
     pub path: PathBuf,
     /// What is wrong, in a sentence fragment without the path.
@@ -121,7 +121,7 @@ pub struct AnnotationIssue {
 
 /// Annotations for a set of images, keyed by normalised absolute image path.
 #[derive(Debug, Default)]
-pub struct Annotations {
+pub(crate) struct Annotations {
     by_image: HashMap<PathBuf, ImageAnnotation>,
 }
 
@@ -131,13 +131,13 @@ type Loaded = (HashMap<PathBuf, ImageAnnotation>, Vec<AnnotationIssue>);
 impl Annotations {
     /// Number of images covered.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_image.len()
     }
 
     /// Whether no image is covered.
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.by_image.is_empty()
     }
 
@@ -154,7 +154,7 @@ impl Annotations {
     ///   no `<object>` => no objects; images without an XML get none.
     ///
     /// Issues come in a deterministic order for a given input.
-    pub fn load(
+    pub(crate) fn load(
         spec: &AnnotationSpec,
         images: &[&Path],
     ) -> Result<(Self, Vec<AnnotationIssue>), AnnotationError> {
@@ -167,7 +167,7 @@ impl Annotations {
     }
 
     /// The annotation of one image (absolute, normalised path), if the source covers it.
-    pub fn of(&self, image: &Path) -> Option<&ImageAnnotation> {
+    pub(crate) fn of(&self, image: &Path) -> Option<&ImageAnnotation> {
         self.by_image.get(image)
     }
 }

@@ -31,12 +31,12 @@ pub(super) struct ClassNames {
 
 impl ClassNames {
     /// Reads the names file at `path`.
-    pub fn load(path: &Path) -> Result<Self, AnnotationError> {
+    pub(super) fn load(path: &Path) -> Result<Self, AnnotationError> {
         Self::parse(path, &read_text(path, crate::source::LABEL_LIMIT)?)
     }
 
     /// Parses names `text` as if read from `path` (YAML for `.yaml`/`.yml`).
-    pub fn parse(path: &Path, text: &str) -> Result<Self, AnnotationError> {
+    pub(super) fn parse(path: &Path, text: &str) -> Result<Self, AnnotationError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let yaml = path
             .extension()
@@ -50,7 +50,7 @@ impl ClassNames {
     }
 
     /// The name of class `id`.
-    pub fn name(&self, id: u64) -> Option<&str> {
+    pub(super) fn name(&self, id: u64) -> Option<&str> {
         self.names.get(&id).map(String::as_str)
     }
 }

@@ -44,7 +44,7 @@ fn dataset(spec: &AnnotationSpec) -> Result<(PathBuf, Option<ClassNames>), Annot
 /// `val` and `test` entries that are folders, under its `path:` (relative to
 /// the YAML; its own folder without one), each once. List files (`train.txt`)
 /// and folders that do not exist are left out; none at all is an error.
-pub fn split_folders(yaml: &Path) -> Result<Vec<PathBuf>, AnnotationError> {
+pub(crate) fn split_folders(yaml: &Path) -> Result<Vec<PathBuf>, AnnotationError> {
     let data = ClassNames::load(yaml)?;
     let dir = yaml.parent().unwrap_or(Path::new("."));
     let root = match &data.root {

@@ -323,7 +323,7 @@ fn findings(
 
 /// Counts `values` into `bins` equal bins over `[lo, hi)`; values outside go to
 /// the first or last bin.
-pub fn histogram(
+pub(crate) fn histogram(
     name: &'static str,
     values: impl Iterator<Item = f64>,
     lo: f64,

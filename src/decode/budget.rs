@@ -10,10 +10,10 @@
 use std::sync::{Condvar, Mutex};
 
 /// Bytes all running large decodes may hold together.
-pub const TOTAL: u64 = 1 << 30;
+pub(super) const TOTAL: u64 = 1 << 30;
 
 /// Below this estimate a decode does not wait for the budget.
-pub const SMALL: u64 = 16 << 20;
+pub(super) const SMALL: u64 = 16 << 20;
 
 static USED: Mutex<u64> = Mutex::new(0);
 static FREED: Condvar = Condvar::new();
@@ -21,10 +21,10 @@ static FREED: Condvar = Condvar::new();
 /// A share of the budget, returned when dropped.
 #[derive(Debug)]
 #[must_use = "the reservation ends when the permit is dropped"]
-pub struct Permit(u64);
+pub(super) struct Permit(u64);
 
 /// Reserves `bytes` of the budget, waiting until they fit.
-pub fn reserve(bytes: u64) -> Permit {
+pub(super) fn reserve(bytes: u64) -> Permit {
     if bytes < SMALL {
         return Permit(0);
     }

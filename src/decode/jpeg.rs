@@ -23,7 +23,7 @@ use super::{Header, Pixels, Problem, Raster};
 /// mozjpeg's optimised ones about as many, a sequential non-interleaved file one
 /// per component; libjpeg-turbo's `djpeg -maxscans` and TurboJPEG's
 /// `TJPARAM_SCANLIMIT` exist for the files that have thousands.
-pub const MAX_SCANS: usize = 100;
+pub(super) const MAX_SCANS: usize = 100;
 
 /// One frame component.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +91,7 @@ pub(super) struct Info {
 
 impl Info {
     /// See [`Frame::memory`].
-    pub fn memory(&self, scaled: (u32, u32)) -> u64 {
+    pub(super) fn memory(&self, scaled: (u32, u32)) -> u64 {
         self.frame.memory(scaled)
     }
 }

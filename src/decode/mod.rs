@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 /// An image format, as found in the file's first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub(crate) enum Format {
     /// JPEG / JFIF / EXIF.
     Jpeg,
     /// PNG.
@@ -39,7 +39,7 @@ pub enum Format {
 
 impl Format {
     /// Recognises a format from its magic bytes.
-    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    pub(crate) fn sniff(bytes: &[u8]) -> Option<Format> {
         match bytes {
             [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
             [0x89, b'P', b'N', b'G', ..] => Some(Format::Png),
@@ -65,7 +65,7 @@ impl Format {
     }
 
     /// The format's lowercase name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Format::Jpeg => "jpeg",
             Format::Png => "png",
@@ -76,7 +76,7 @@ impl Format {
     }
 
     /// Whether `path`'s extension is one this format is saved under.
-    pub fn matches_extension(self, path: &Path) -> bool {
+    pub(crate) fn matches_extension(self, path: &Path) -> bool {
         let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
             return false;
         };
@@ -103,7 +103,7 @@ impl Format {
 
 /// An image's size, read from its header without decoding it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header {
+pub(crate) struct Header {
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
@@ -112,14 +112,14 @@ pub struct Header {
 
 impl Header {
     /// Pixels in the full image.
-    pub fn pixels(&self) -> u64 {
+    pub(crate) fn pixels(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
 }
 
 /// Why bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Problem {
+pub(crate) enum Problem {
     /// The data ends before the image does.
     #[error("truncated: {0}")]
     Truncated(String),
@@ -183,7 +183,7 @@ impl Default for Limits {
 
 /// How large a decoded raster must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request {
+pub(crate) enum Request {
     /// The short side at least this many pixels (or the full image if smaller).
     ShortSide(u32),
     /// The long side at least this many pixels (or the full image if smaller).
@@ -222,7 +222,7 @@ impl Request {
 
 /// Decoded pixels, row-major.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pixels {
+pub(crate) enum Pixels {
     /// One luma byte per pixel.
     Grey(Vec<u8>),
     /// Interleaved RGB.
@@ -246,7 +246,7 @@ impl Pixels {
 
 /// A decoded image, possibly reduced: grey and RGB planes of `width × height`.
 #[derive(Debug, Clone)]
-pub struct Raster {
+pub(crate) struct Raster {
     /// Width of the original image, upright.
     pub full_width: u32,
     /// Height of the original image, upright.
@@ -292,7 +292,7 @@ impl Raster {
     }
 
     /// Area-averages the grey plane to `side × side`.
-    pub fn thumbnail(&self, side: usize) -> Vec<u8> {
+    pub(crate) fn thumbnail(&self, side: usize) -> Vec<u8> {
         let (w, h) = (self.width, self.height);
         let mut out = Vec::with_capacity(side * side);
         for ty in 0..side {
@@ -320,7 +320,7 @@ impl Raster {
 /// `limits`: its header declares too many pixels. `None` when they do not (it
 /// is within the limits, or the prefix does not hold the whole header): the
 /// full decode decides. Lets a reader stop downloading a file it would refuse.
-pub fn refused_by_header(prefix: &[u8], limits: &Limits) -> Option<Problem> {
+pub(crate) fn refused_by_header(prefix: &[u8], limits: &Limits) -> Option<Problem> {
     let format = Format::sniff(prefix)?;
     let header = match format {
         Format::Jpeg => {
@@ -345,7 +345,7 @@ pub fn refused_by_header(prefix: &[u8], limits: &Limits) -> Option<Problem> {
 }
 
 /// Reads an image's size from its header, checking a JPEG's scans as it goes.
-pub fn probe(bytes: &[u8], format: Format) -> Result<Header, Problem> {
+pub(crate) fn probe(bytes: &[u8], format: Format) -> Result<Header, Problem> {
     let header = match format {
         Format::Jpeg => jpeg::inspect(bytes, u64::MAX)?.header,
         Format::Png => png::header(bytes)?,
@@ -366,7 +366,7 @@ pub fn probe(bytes: &[u8], format: Format) -> Result<Header, Problem> {
 
 /// Decodes `bytes` (of `format`) to a raster at least as large as `request`,
 /// within `limits`.
-pub fn decode(
+pub(crate) fn decode(
     bytes: &[u8],
     format: Format,
     request: Request,

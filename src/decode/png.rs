@@ -35,7 +35,7 @@ pub(super) struct RowReducer {
 
 impl RowReducer {
     /// For rows `width` pixels wide, reduced by `k`.
-    pub fn new(width: usize, k: usize) -> Self {
+    pub(super) fn new(width: usize, k: usize) -> Self {
         RowReducer {
             width,
             k,
@@ -46,7 +46,7 @@ impl RowReducer {
 
     /// Adds one row of RGB; every `k`-th row appends a reduced row to `out`
     /// (the partial block at the right edge is dropped).
-    pub fn push(&mut self, row: &[u8], out: &mut Vec<u8>) {
+    pub(super) fn push(&mut self, row: &[u8], out: &mut Vec<u8>) {
         let ow = self.width / self.k;
         for (x, px) in row[..ow * self.k * 3].chunks_exact(3).enumerate() {
             let o = (x / self.k) * 3;

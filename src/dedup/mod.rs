@@ -18,7 +18,7 @@
 //!    above it. `chain` instead drops whole connected components but one.
 
 mod index;
-pub mod sequence;
+pub(crate) mod sequence;
 mod status;
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,10 +29,10 @@ use serde::{Deserialize, Serialize};
 use crate::label::Origin;
 use crate::pool::PoolImage;
 
-pub use crate::features::{Signature, Signatures, similarity};
+pub(crate) use crate::features::{Signature, Signatures, similarity};
 pub use index::HashIndex;
-pub use sequence::{SequencePlan, SequenceSummary};
-pub use status::ImageStatus;
+pub(crate) use sequence::{SequencePlan, SequenceSummary};
+pub(crate) use status::ImageStatus;
 
 /// pHash distance within which pairs are candidates for the similarity test.
 ///
@@ -41,7 +41,7 @@ pub use status::ImageStatus;
 /// 12 in [`HashIndex`] (2 bits per 13-bit chunk). The median pHash sets exactly
 /// 32 bits, so distances are even and 14 is 15. Wider radii added no fewer
 /// leaks and, with all pairs tested, 6 cross-scene merges.
-pub const CANDIDATE_RADIUS: u32 = 14;
+pub(crate) const CANDIDATE_RADIUS: u32 = 14;
 
 /// When two images are near duplicates. Serialised as `{"similarity": 0.98}`
 /// or `{"max_distance": 12}`, the similarity as the decimal the recipe wrote
@@ -283,7 +283,7 @@ fn exact_keep_order(a: &PoolImage, b: &PoolImage) -> std::cmp::Ordering {
 
 /// Which cluster member to keep: highest centrality, then more pixels, then
 /// higher JPEG quality, then path order. `Less` means "keep `a`".
-pub fn keep_order(a: (&PoolImage, f64), b: (&PoolImage, f64)) -> std::cmp::Ordering {
+pub(crate) fn keep_order(a: (&PoolImage, f64), b: (&PoolImage, f64)) -> std::cmp::Ordering {
     let q = |i: &PoolImage| i.features.quality.jpeg_quality.unwrap_or(101);
     b.1.total_cmp(&a.1)
         .then(b.0.features.pixels().cmp(&a.0.features.pixels()))
@@ -294,7 +294,7 @@ pub fn keep_order(a: (&PoolImage, f64), b: (&PoolImage, f64)) -> std::cmp::Order
 /// The three passes over `images` (in path order): exact copies, then sequence
 /// sampling under `sequences` (one frame per window, consecutive duplicates),
 /// then near duplicates; looks at `cancel` as it goes.
-pub fn run(
+pub(crate) fn run(
     images: &[PoolImage],
     settings: &DedupSettings,
     sequences: &SequencePlan,
@@ -309,7 +309,7 @@ pub fn run(
 
 /// De-duplicates `images` (in path order) under `settings`, uninterruptibly.
 #[cfg(test)]
-pub fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
+pub(crate) fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
     let removed = exact_copies(images, settings.exact);
     dedup_after(images, settings, removed, &crate::cancel::NEVER).expect("never interrupted")
 }
@@ -318,7 +318,7 @@ pub fn dedup(images: &[PoolImage], settings: &DedupSettings) -> Dedup {
 /// better copy (`exact_keep_order`) is removed in its favour. All `None` when
 /// `enabled` is false. The copies kept are never removed by this pass, so
 /// removals point at an image that survives it.
-pub fn exact_copies(images: &[PoolImage], enabled: bool) -> Vec<Option<Removal>> {
+pub(crate) fn exact_copies(images: &[PoolImage], enabled: bool) -> Vec<Option<Removal>> {
     let mut removed = vec![None; images.len()];
     if !enabled {
         return removed;
@@ -345,7 +345,7 @@ pub fn exact_copies(images: &[PoolImage], enabled: bool) -> Vec<Option<Removal>>
 /// De-duplicates the images that `removed` still keeps: exact copies
 /// ([`exact_copies`]) and sequence sampling have already run; this is the near
 /// pass. Looks at `cancel` for every image it queries.
-pub fn dedup_after(
+pub(crate) fn dedup_after(
     images: &[PoolImage],
     settings: &DedupSettings,
     mut removed: Vec<Option<Removal>>,

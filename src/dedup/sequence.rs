@@ -32,7 +32,7 @@ use crate::pool::PoolImage;
 
 /// Without `sequences.match`, a folder needs this many numbered frames to count
 /// as a sequence.
-pub const MIN_FRAMES: usize = 3;
+pub(crate) const MIN_FRAMES: usize = 3;
 
 /// `[sequences]` settings.
 #[derive(Debug, Clone, Default)]
@@ -145,7 +145,7 @@ enum Grouping {
 }
 
 /// Trailing number of a file stem: `000123` → 123, `frame_42` → 42.
-pub fn frame_number(path: &Path) -> Option<u64> {
+pub(crate) fn frame_number(path: &Path) -> Option<u64> {
     let stem = path.file_stem()?.to_str()?;
     let digits = stem.len() - stem.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     if digits == 0 || digits > 18 {
@@ -158,7 +158,7 @@ pub fn frame_number(path: &Path) -> Option<u64> {
 /// (indexed like `images`: the exact-copy pass) still keeps; returns `removed`
 /// with sampling's removals added, and a summary. Images not in a sequence are
 /// untouched.
-pub fn sample(
+pub(crate) fn sample(
     images: &[PoolImage],
     plan: &SequencePlan,
     threshold: Threshold,

@@ -151,7 +151,7 @@ impl Calibration {
 
 /// The set's images as the hand-off files list them.
 #[derive(Debug)]
-pub struct Chosen<'a> {
+pub(crate) struct Chosen<'a> {
     /// The output folder (absolute).
     pub out: &'a Path,
     /// Per image, in lock-manifest order: where its bytes come from and its
@@ -165,7 +165,7 @@ pub struct Chosen<'a> {
 /// `spec` (required by the tensor formats; the recipe checks that), with the
 /// ONNX Runtime files naming `calibration` (the report's advice,
 /// [`Calibration::from_advice`]).
-pub fn outputs(
+pub(crate) fn outputs(
     exports: &Exports,
     chosen: &Chosen<'_>,
     spec: Option<&Spec>,

@@ -27,7 +27,7 @@ pub enum Layout {
 
 /// A flattened file name, byte for byte: `frames/cam01/day/1.jpg` →
 /// `frames__cam01__day__1.jpg` (a `..` becomes `_up_`).
-pub fn flat_name(rel: &Path) -> PathBuf {
+pub(super) fn flat_name(rel: &Path) -> PathBuf {
     let mut name = std::ffi::OsString::new();
     for (i, c) in rel.components().enumerate() {
         if i > 0 {
@@ -43,7 +43,7 @@ pub fn flat_name(rel: &Path) -> PathBuf {
 
 /// The source tree below the recipe folder, byte for byte (a `..` becomes
 /// `_up_`).
-pub fn mirror_path(rel: &Path) -> PathBuf {
+pub(super) fn mirror_path(rel: &Path) -> PathBuf {
     rel.components()
         .map(|c| match c {
             std::path::Component::ParentDir => "_up_".as_ref(),
@@ -54,7 +54,7 @@ pub fn mirror_path(rel: &Path) -> PathBuf {
 
 /// Assigns output paths, appending `~2`, `~3`, … before the extension where two
 /// would collide (compared case-insensitively, for case-insensitive file systems).
-pub fn unique_paths(wanted: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+pub(super) fn unique_paths(wanted: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
     let mut taken: HashSet<String> = HashSet::new();
     wanted
         .into_iter()
@@ -103,7 +103,7 @@ fn lock_rel(img: &PoolImage, base: &Path) -> PathBuf {
 
 /// What the lock's `source` and pool.csv's `path` columns say of an image: its
 /// exact path relative to `base` (a frame's video), [`paths::escaped`].
-pub fn source_column(img: &PoolImage, base: &Path) -> String {
+pub(crate) fn source_column(img: &PoolImage, base: &Path) -> String {
     match &img.file.frame_of {
         Some(f) => paths::escaped(&paths::relative(&f.video, base)),
         None => paths::escaped(&lock_rel(img, base)),
@@ -125,7 +125,7 @@ fn named_rel(img: &PoolImage, names: &paths::RootNames) -> PathBuf {
 /// Where every pick goes, by layout, collision-free, in pick order. Names keep
 /// the source's bytes; images in a root outside the recipe folder go by the
 /// root's name (`names`), so `mirror` mirrors each root's tree.
-pub fn placements(
+pub(crate) fn placements(
     images: &[PoolImage],
     sel: &Selection,
     layout: Layout,

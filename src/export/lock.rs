@@ -46,7 +46,7 @@ pub(super) fn prefix_of(out: &Path) -> OsString {
 
 /// An exclusive lock on an output folder, held until dropped.
 #[derive(Debug)]
-pub struct OutputLock {
+pub(crate) struct OutputLock {
     file: File,
     path: PathBuf,
     out: PathBuf,
@@ -58,7 +58,7 @@ pub struct OutputLock {
 impl OutputLock {
     /// Locks the output folder `out` (absolute), creating its parent folders as
     /// needed. Fails with [`ExportError::Busy`] when another build holds it.
-    pub fn acquire(out: &Path) -> Result<Self, ExportError> {
+    pub(crate) fn acquire(out: &Path) -> Result<Self, ExportError> {
         let parent = parent_of(out);
         let made = create_parents(parent)?;
         let mut name = prefix_of(out);
@@ -106,14 +106,14 @@ impl OutputLock {
     }
 
     /// The locked output folder.
-    pub fn out(&self) -> &Path {
+    pub(crate) fn out(&self) -> &Path {
         &self.out
     }
 
     /// Removes what killed builds into this output left beside it — staging
     /// folders and earlier sets moved aside — as far as their markers list it.
     /// Returns one message per folder handled, for the report.
-    pub fn clean_stale(&self) -> Result<Vec<String>, ExportError> {
+    pub(crate) fn clean_stale(&self) -> Result<Vec<String>, ExportError> {
         let parent = parent_of(&self.out);
         let prefix = prefix_of(&self.out);
         let prefix = prefix.as_encoded_bytes();

@@ -11,7 +11,7 @@ use std::path::Path;
 use super::{ExportError, io};
 
 /// File whose presence marks a folder as calibset's output.
-pub const MARKER: &str = ".calibset";
+pub(crate) const MARKER: &str = ".calibset";
 
 /// Head of the [`MARKER`] file; the files written follow, one [`entry`] per line.
 pub(super) const MARKER_HEAD: &str = "This folder was written by calibset. `calibset build --force` may replace it.\n\
@@ -20,7 +20,7 @@ pub(super) const MARKER_HEAD: &str = "This folder was written by calibset. `cali
 /// How a file `rel` (relative to the output folder) is listed in the marker:
 /// [`crate::paths::escaped`], so distinct paths never share a line and no name
 /// can split into two lines.
-pub fn entry(rel: &Path) -> String {
+pub(super) fn entry(rel: &Path) -> String {
     crate::paths::escaped(rel)
 }
 

@@ -27,14 +27,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-pub use handoff::{Calibration, Chosen, Exports, Format, outputs as handoff};
-pub use layout::{Layout, placements, source_column};
-pub use lock::OutputLock;
-pub use marker::MARKER;
-pub use output::Output;
-pub use resave::{Resave, ResavePlan, picks as resave_picks, resaves};
-pub use tables::{lock_manifest, pool_list};
-pub use tensors::Source;
+pub use handoff::Format;
+pub(crate) use handoff::{Calibration, Chosen, Exports, outputs as handoff};
+pub use layout::Layout;
+pub(crate) use layout::{placements, source_column};
+pub(crate) use lock::OutputLock;
+pub(crate) use marker::MARKER;
+pub(crate) use output::Output;
+pub(crate) use resave::{Resave, ResavePlan, picks as resave_picks, resaves};
+pub(crate) use tables::{lock_manifest, pool_list};
+pub(crate) use tensors::Source;
 pub(crate) use tensors::preprocess;
 
 /// How chosen images get into the output folder.
@@ -52,7 +54,7 @@ pub enum LinkMode {
 
 /// One file to place.
 #[derive(Debug, Clone)]
-pub struct Placement {
+pub(crate) struct Placement {
     /// The source image.
     pub source: PathBuf,
     /// Path inside the output folder.
@@ -174,7 +176,7 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 
 /// Checks that `out` may be written, before any work is done: absent, an empty
 /// folder, or (with `force`) calibset's own output holding nothing unlisted.
-pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
+pub(crate) fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
     match std::fs::symlink_metadata(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(io("inspect", out)(e)),
@@ -192,7 +194,7 @@ pub fn check_output(out: &Path, force: bool) -> Result<(), ExportError> {
 /// beside it, whose marker lists every file the outputs will write before the
 /// first is written, then renamed into place. Returns warnings for the report
 /// (an earlier set that could not be removed completely).
-pub fn export(
+pub(crate) fn export(
     lock: &OutputLock,
     outputs: &[Output],
     force: bool,

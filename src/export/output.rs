@@ -19,7 +19,7 @@ use crate::paths;
 
 /// One part of what a build writes into its set folder.
 #[derive(Debug, Clone)]
-pub enum Output {
+pub(crate) enum Output {
     /// The chosen images, copied or linked to their places (video frames are
     /// always copied).
     Images {
@@ -42,7 +42,7 @@ pub enum Output {
 
 impl Output {
     /// The files this output writes, relative to the set folder.
-    pub fn paths(&self) -> Vec<PathBuf> {
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
         match self {
             Output::Images { placements, .. } => {
                 placements.iter().map(|p| p.dest.clone()).collect()
@@ -53,7 +53,7 @@ impl Output {
     }
 
     /// Progress steps of writing it: one per image placed or preprocessed.
-    pub fn steps(&self) -> u64 {
+    pub(crate) fn steps(&self) -> u64 {
         match self {
             Output::Images { placements, .. } => placements.len() as u64,
             Output::Tensors(job) => job.sources.len() as u64,

@@ -41,7 +41,7 @@ impl ResavePlan {
 
 /// One re-saved image.
 #[derive(Debug, Clone)]
-pub struct Resave {
+pub(crate) struct Resave {
     /// The pick it re-saves (index into `Selection::picks`).
     pub pick: usize,
     /// Its place in the set.
@@ -54,7 +54,7 @@ pub struct Resave {
 
 /// The picks to re-save (indices into `sel.picks`, sorted): `plan.share` of
 /// those in `plan.buckets`, rounded, drawn with `seed`.
-pub fn picks(plan: &ResavePlan, sel: &Selection, seed: u64) -> Vec<usize> {
+pub(crate) fn picks(plan: &ResavePlan, sel: &Selection, seed: u64) -> Vec<usize> {
     let mut eligible: Vec<usize> = (0..sel.picks.len())
         .filter(|&k| plan.buckets.contains(&sel.picks[k].bucket))
         .collect();
@@ -66,7 +66,7 @@ pub fn picks(plan: &ResavePlan, sel: &Selection, seed: u64) -> Vec<usize> {
 }
 
 /// Re-saves the [`picks`] of `plan` (placed at `placements`, in pick order).
-pub fn resaves(
+pub(crate) fn resaves(
     plan: &ResavePlan,
     sel: &Selection,
     placements: &[Placement],

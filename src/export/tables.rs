@@ -15,7 +15,7 @@ use crate::pool::PoolImage;
 use crate::select::Selection;
 
 /// The lock manifest's fixed columns; metadata columns follow.
-pub const LOCK_COLUMNS: [&str; 12] = [
+pub(super) const LOCK_COLUMNS: [&str; 12] = [
     "file", "source", "time", "bucket", "slot", "tags", "classes", "camera", "width", "height",
     "phash", "blake3",
 ];
@@ -26,7 +26,7 @@ pub const LOCK_COLUMNS: [&str; 12] = [
 /// metadata field of a chosen image (manifest columns, pattern captures) gets
 /// a column after the fixed ones, in name order (`meta.NAME` where the name
 /// is a fixed column's).
-pub fn lock_manifest(
+pub(crate) fn lock_manifest(
     images: &[PoolImage],
     sel: &Selection,
     placements: &[Placement],
@@ -110,7 +110,7 @@ pub fn lock_manifest(
 /// Every usable pool image with what became of it (`chosen`, `not-chosen`,
 /// `exact-duplicate`, `near-duplicate`, `not-sampled`, `consecutive-duplicate`),
 /// the image its duplicate group kept, and its measured quality.
-pub fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection, base: &Path) -> Vec<u8> {
+pub(crate) fn pool_list(images: &[PoolImage], dd: &Dedup, sel: &Selection, base: &Path) -> Vec<u8> {
     let chosen: HashSet<usize> = sel.picks.iter().map(|p| p.image).collect();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([

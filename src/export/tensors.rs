@@ -17,7 +17,7 @@ use crate::tensor::{Spec, npy_header};
 
 /// Where one image of the set comes from.
 #[derive(Debug, Clone)]
-pub enum Source {
+pub(crate) enum Source {
     /// A file (the chosen image's source).
     File(PathBuf),
     /// Bytes made by the build (a low-bitrate re-save).
@@ -37,7 +37,7 @@ impl Source {
 /// The tensors of a set: which images, how they are preprocessed, and which
 /// files hold them.
 #[derive(Debug, Clone)]
-pub struct TensorJob {
+pub(crate) struct TensorJob {
     /// The set's images, in lock-manifest order.
     pub sources: Vec<Source>,
     /// The recipe's `[tensor]`.
@@ -57,7 +57,7 @@ const BATCH_PER_THREAD: usize = 2;
 
 impl TensorJob {
     /// The files this job writes, relative to the set folder.
-    pub fn paths(&self) -> Vec<PathBuf> {
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
         let mut paths = Vec::new();
         if self.npy {
             paths.push(PathBuf::from("calib.npy"));

@@ -36,7 +36,7 @@ use crate::features::{ANALYSIS_SHORT_SIDE, FEATURES_VERSION, THUMB_SIDE};
 use crate::source::{FileEntry, Version};
 
 /// Key of the index's own metadata in each Parquet file's key-value metadata.
-pub const META_KEY: &str = "calibset.index";
+pub(crate) const META_KEY: &str = "calibset.index";
 
 /// Layout of the index files themselves (the columns and [`About`]).
 const INDEX_VERSION: u32 = 1;
@@ -92,7 +92,7 @@ impl std::fmt::Display for Shard {
 
 /// One indexed file: its key, version and measurement.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     /// The file's path as reports show it (relative to the recipe folder,
     /// `/`-separated; a video frame's is `VIDEO/NNNNNN.jpg`).
     pub key: String,
@@ -104,7 +104,7 @@ pub struct Row {
 
 impl Row {
     /// The row of a measured file.
-    pub fn of(file: &FileEntry, measured: Measured) -> Row {
+    pub(crate) fn of(file: &FileEntry, measured: Measured) -> Row {
         Row {
             key: file.rel.clone(),
             version: file.version,
@@ -202,7 +202,7 @@ pub enum IndexError {
 
 /// What [`write`] wrote.
 #[derive(Debug, Clone)]
-pub struct Written {
+pub(crate) struct Written {
     /// The Parquet file.
     pub path: PathBuf,
     /// Its size in bytes.
@@ -213,7 +213,7 @@ pub struct Written {
 /// a temporary file renamed over `part-i-of-n.parquet`, so a reader never sees
 /// half a shard. An existing file of that name is replaced only when it is a
 /// calibset index.
-pub fn write(dir: &Path, shard: Shard, mut rows: Vec<Row>) -> Result<Written, IndexError> {
+pub(crate) fn write(dir: &Path, shard: Shard, mut rows: Vec<Row>) -> Result<Written, IndexError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| IndexError::Io { path, source }
@@ -286,7 +286,7 @@ fn open_file(path: &Path) -> Result<(columns::Reader, About), IndexError> {
 
 /// A merged feature index: every shard of a folder, by key.
 #[derive(Debug, Default)]
-pub struct FeatureIndex {
+pub(crate) struct FeatureIndex {
     path: PathBuf,
     rows: HashMap<String, (Version, Measured)>,
     #[cfg_attr(not(all(test, feature = "parquet")), allow(dead_code))]
@@ -297,7 +297,7 @@ impl FeatureIndex {
     /// Opens the index at `path`: a folder (or an object-store prefix,
     /// `s3://bucket/prefix/`) of `part-*.parquet` shards (every shard of one
     /// split must be there), or one such file.
-    pub fn open(path: &Path) -> Result<FeatureIndex, IndexError> {
+    pub(crate) fn open(path: &Path) -> Result<FeatureIndex, IndexError> {
         columns::available(path)?;
         let is_file = if crate::paths::is_object_url(path) {
             path.extension().is_some_and(|e| e == "parquet")
@@ -375,25 +375,25 @@ impl FeatureIndex {
     }
 
     /// Where the index was opened from.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Number of indexed files.
     #[cfg(all(test, feature = "parquet"))]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.rows.len()
     }
 
     /// Number of shards merged.
     #[cfg(all(test, feature = "parquet"))]
-    pub fn shards(&self) -> u32 {
+    pub(crate) fn shards(&self) -> u32 {
         self.shards
     }
 
     /// What the index knows of `file`: a hit when key, size and mtime match; to
     /// verify by content hash when only the mtime differs.
-    pub fn lookup(&self, file: &FileEntry) -> Lookup<'_> {
+    pub(crate) fn lookup(&self, file: &FileEntry) -> Lookup<'_> {
         match self.rows.get(&file.rel) {
             Some((v, m)) if v.size == file.version.size => {
                 if i128::from(mtime(file.version.modified_ns)) == v.modified_ns {

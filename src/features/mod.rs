@@ -17,27 +17,27 @@ use image_hasher::{HashAlg, Hasher, HasherConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::decode::{self, Problem, Request};
-pub use crate::decode::{Format, Limits, Raster};
+pub(crate) use crate::decode::{Format, Limits, Raster};
 #[cfg(test)]
 pub(crate) use quality::jpeg_quality;
-pub use quality::{MEASURED_TAGS, Quality, Thresholds};
-pub use signature::{Signature, Signatures, similarity};
+pub(crate) use quality::{MEASURED_TAGS, Quality, Thresholds};
+pub(crate) use signature::{Signature, Signatures, similarity};
 
 /// Short side, in pixels, of the reduced image features are computed on.
-pub const ANALYSIS_SHORT_SIDE: u32 = 120;
+pub(crate) const ANALYSIS_SHORT_SIDE: u32 = 120;
 
 /// Side of the grey thumbnail the pHash and the signature are computed from.
-pub const THUMB_SIDE: usize = 32;
+pub(crate) const THUMB_SIDE: usize = 32;
 
 /// Bumped whenever what [`measure`] computes changes; part of the cache key.
-pub const FEATURES_VERSION: u32 = 8;
+pub(crate) const FEATURES_VERSION: u32 = 8;
 
 /// Bins per channel of [`Features::histogram`] (each covers 256 / `HIST_BINS` levels).
-pub const HIST_BINS: usize = 64;
+pub(crate) const HIST_BINS: usize = 64;
 
 /// Everything the pipeline knows about one image's content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Features {
+pub(crate) struct Features {
     /// Format found in the bytes (not the extension).
     pub format: Format,
     /// Full width in pixels.
@@ -62,12 +62,12 @@ pub struct Features {
 
 impl Features {
     /// The perceptual hash as 16 hex digits.
-    pub fn phash_hex(&self) -> String {
+    pub(crate) fn phash_hex(&self) -> String {
         self.phash.to_string()
     }
 
     /// The content hash as 64 hex digits.
-    pub fn content_hex(&self) -> String {
+    pub(crate) fn content_hex(&self) -> String {
         self.content_hash
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -76,12 +76,12 @@ impl Features {
 
     /// Whether `bytes` are the content these features were measured on (their
     /// blake3 is the content hash).
-    pub fn describes(&self, bytes: &[u8]) -> bool {
+    pub(crate) fn describes(&self, bytes: &[u8]) -> bool {
         *blake3::hash(bytes).as_bytes() == self.content_hash
     }
 
     /// Pixels of the full image.
-    pub fn pixels(&self) -> u64 {
+    pub(crate) fn pixels(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
 }
@@ -89,11 +89,11 @@ impl Features {
 /// A 64-bit perceptual hash; near-identical pictures differ in few bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PHash(pub u64);
+pub(crate) struct PHash(pub u64);
 
 impl PHash {
     /// Hamming distance: the number of bits in which the two hashes differ.
-    pub fn distance(self, other: PHash) -> u32 {
+    pub(crate) fn distance(self, other: PHash) -> u32 {
         (self.0 ^ other.0).count_ones()
     }
 }
@@ -107,7 +107,7 @@ impl std::fmt::Display for PHash {
 
 /// Why an image could not be measured. Such files are skipped and reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum ImageIssue {
+pub(crate) enum ImageIssue {
     /// Zero bytes.
     #[error("empty file")]
     Empty,
@@ -137,14 +137,14 @@ impl ImageIssue {
     /// Whether the verdict belongs to the file's bytes and may be cached. A
     /// read error may be transient (a permission fixed, a flaky mount), and a
     /// size verdict depends on the limit of the run.
-    pub fn is_cacheable(&self) -> bool {
+    pub(crate) fn is_cacheable(&self) -> bool {
         !matches!(self, ImageIssue::Io(_) | ImageIssue::TooLarge(_))
     }
 }
 
 /// What [`measure`] also notices about a readable image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Notes {
+pub(crate) struct Notes {
     /// The extension names another format than the content has.
     pub mislabelled: bool,
 }
@@ -161,12 +161,12 @@ static HASHER: LazyLock<Hasher> = LazyLock::new(|| {
 /// Reads the bytes of the image file at `path`, refusing a file larger than
 /// `limits` allow (see [`Limits::max_file_bytes`]) or one that is not a regular
 /// file.
-pub fn read(path: &Path, limits: &Limits) -> Result<Vec<u8>, ImageIssue> {
+pub(crate) fn read(path: &Path, limits: &Limits) -> Result<Vec<u8>, ImageIssue> {
     crate::source::read_bytes(path, limits.max_file_bytes()).map_err(read_issue)
 }
 
 /// Why an image's bytes could not be read, as an [`ImageIssue`].
-pub fn read_issue(e: crate::source::ReadError) -> ImageIssue {
+pub(crate) fn read_issue(e: crate::source::ReadError) -> ImageIssue {
     match e {
         crate::source::ReadError::TooLarge { .. } | crate::source::ReadError::Refused(_) => {
             ImageIssue::TooLarge(e.to_string())
@@ -209,12 +209,12 @@ where
 
 /// Reads and measures the image at `path`.
 #[cfg(test)]
-pub fn measure_file(path: &Path, limits: &Limits) -> Result<(Features, Notes), ImageIssue> {
+pub(crate) fn measure_file(path: &Path, limits: &Limits) -> Result<(Features, Notes), ImageIssue> {
     measure(&read(path, limits)?, path, limits)
 }
 
 /// Measures an image from its bytes; `path` only serves the extension check.
-pub fn measure(
+pub(crate) fn measure(
     bytes: &[u8],
     path: &Path,
     limits: &Limits,

@@ -11,7 +11,7 @@ const BRIGHT_CLIP: u8 = 247;
 
 /// Measured quality of one image. Luma values are 0–255 (BT.601).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Quality {
+pub(crate) struct Quality {
     /// Mean luma.
     pub mean: f32,
     /// 1st-percentile luma.
@@ -74,7 +74,7 @@ impl Default for Thresholds {
 }
 
 /// Every measured tag calibset knows, as used in rules (`when`) and quotas.
-pub const MEASURED_TAGS: &[&str] = &[
+pub(crate) const MEASURED_TAGS: &[&str] = &[
     "auto:dark",
     "auto:overexposed",
     "auto:backlit",
@@ -88,12 +88,12 @@ pub const MEASURED_TAGS: &[&str] = &[
 impl Quality {
     /// Sharpness relative to contrast: Laplacian variance over luma variance, so a
     /// dim or hazy but in-focus picture is not taken for a blurred one.
-    pub fn relative_sharpness(&self) -> f32 {
+    pub(crate) fn relative_sharpness(&self) -> f32 {
         self.sharpness / (self.contrast * self.contrast).max(25.0)
     }
 
     /// The measured tags this image earns under `t`.
-    pub fn measured_tags(&self, t: &Thresholds) -> Vec<&'static str> {
+    pub(crate) fn measured_tags(&self, t: &Thresholds) -> Vec<&'static str> {
         let mut tags = Vec::new();
         let mut tag = |on: bool, name| {
             if on {
@@ -115,7 +115,7 @@ impl Quality {
     }
 
     /// Measures `raster`; `bytes` and `format` give the JPEG tables.
-    pub fn measure(raster: &Raster, bytes: &[u8], format: Format) -> Self {
+    pub(crate) fn measure(raster: &Raster, bytes: &[u8], format: Format) -> Self {
         let grey = &raster.grey;
         let n = grey.len().max(1) as f64;
         let mut hist = [0u32; 256];

@@ -45,13 +45,13 @@ static BASIS: LazyLock<Vec<f32>> = LazyLock::new(|| {
 /// (35 values, 140 bytes; cached with the other features). Clones share the
 /// values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Signature(
+pub(crate) struct Signature(
     #[serde(deserialize_with = "super::shared::<_, _, { Signature::LEN }>")] Arc<[f32]>,
 );
 
 impl Signature {
     /// The signature of a `THUMB_SIDE²` grey thumbnail.
-    pub fn new(thumb: &[u8]) -> Self {
+    pub(crate) fn new(thumb: &[u8]) -> Self {
         let s = THUMB_SIDE;
         debug_assert_eq!(thumb.len(), s * s);
         let basis = &*BASIS;
@@ -86,30 +86,30 @@ impl Signature {
     }
 
     /// Number of values in a signature.
-    pub const LEN: usize = BAND * BAND - 1;
+    pub(crate) const LEN: usize = BAND * BAND - 1;
 
     /// The signature's values, in the order [`Signature::from_values`] takes.
     #[cfg(feature = "parquet")]
-    pub fn values(&self) -> &[f32] {
+    pub(crate) fn values(&self) -> &[f32] {
         &self.0
     }
 
     /// A signature stored elsewhere (the feature index), from its values;
     /// `None` when there are not [`Signature::LEN`] of them.
     #[cfg(feature = "parquet")]
-    pub fn from_values(values: Vec<f32>) -> Option<Self> {
+    pub(crate) fn from_values(values: Vec<f32>) -> Option<Self> {
         (values.len() == Self::LEN).then(|| Signature(values.into()))
     }
 
     /// Whether the image has no structure at all (a flat frame).
-    pub fn is_flat(&self) -> bool {
+    pub(crate) fn is_flat(&self) -> bool {
         self.0.iter().all(|&c| c == 0.0)
     }
 }
 
 /// Similarity of two images in [0, 1]: `(1 + ρ) / 2`. Two flat frames are
 /// identical (1); a flat frame and a structured one score 0.5.
-pub fn similarity(a: &Signature, b: &Signature) -> f32 {
+pub(crate) fn similarity(a: &Signature, b: &Signature) -> f32 {
     similarity_of((&a.0, a.is_flat()), (&b.0, b.is_flat()))
 }
 
@@ -128,7 +128,7 @@ fn similarity_of(a: (&[f32], bool), b: (&[f32], bool)) -> f32 {
 /// pairs those two cache misses per read cost more than the dot product. Gives
 /// exactly what [`similarity`] gives.
 #[derive(Debug, Clone, Default)]
-pub struct Signatures {
+pub(crate) struct Signatures {
     /// [`Signature::LEN`] values per signature (a shorter one padded with
     /// zeros, which leaves every dot product as it was).
     values: Vec<f32>,
@@ -138,7 +138,7 @@ pub struct Signatures {
 
 impl Signatures {
     /// The signatures, in order; known afterwards by their position.
-    pub fn new<'a>(signatures: impl IntoIterator<Item = &'a Signature>) -> Self {
+    pub(crate) fn new<'a>(signatures: impl IntoIterator<Item = &'a Signature>) -> Self {
         let mut packed = Signatures::default();
         for s in signatures {
             let len = s.0.len().min(Signature::LEN);
@@ -152,7 +152,7 @@ impl Signatures {
     }
 
     /// [`similarity`] of the signatures at positions `i` and `j`.
-    pub fn similarity(&self, i: usize, j: usize) -> f32 {
+    pub(crate) fn similarity(&self, i: usize, j: usize) -> f32 {
         let at = |k: usize| {
             (
                 &self.values[k * Signature::LEN..(k + 1) * Signature::LEN],

@@ -49,22 +49,22 @@ use crate::select::Selection;
 use std::collections::HashSet;
 
 use encode::Esc;
-pub use target::{HtmlError, check, write};
+pub(crate) use target::{HtmlError, check, write};
 use thumb::Thumb;
 
 /// Duplicate groups shown when the caller has no preference.
-pub const DEFAULT_GROUPS: usize = 12;
+pub(crate) const DEFAULT_GROUPS: usize = 12;
 
 /// Members of one duplicate group shown at most (the kept one first).
-pub const GROUP_MEMBERS_SHOWN: usize = 10;
+pub(crate) const GROUP_MEMBERS_SHOWN: usize = 10;
 
 /// Duplicate groups drawn open; the others are folded to one line each (a
 /// `<details>` element: a click opens it, no script needed).
-pub const GROUPS_OPEN: usize = 3;
+pub(crate) const GROUPS_OPEN: usize = 3;
 
 /// One pool image, as the HTML report needs it.
 #[derive(Debug, Clone)]
-pub struct HtmlImage {
+pub(crate) struct HtmlImage {
     /// Where to read pixels for the thumbnail (absolute path; may be unreadable:
     /// the page then draws a grey placeholder).
     pub path: std::path::PathBuf,
@@ -94,14 +94,14 @@ pub struct HtmlImage {
 
 impl HtmlImage {
     /// Whether the image is in the chosen set.
-    pub fn is_chosen(&self) -> bool {
+    pub(crate) fn is_chosen(&self) -> bool {
         self.status == ImageStatus::Chosen
     }
 }
 
 /// Everything [`render`] and [`render_audit`] need.
 #[derive(Debug, Clone)]
-pub struct HtmlInput<'a> {
+pub(crate) struct HtmlInput<'a> {
     /// Page title (the `<title>` and the heading).
     pub title: String,
     /// The build or audit report.
@@ -127,13 +127,13 @@ enum Kind {
 /// long side, JPEG quality 75) are decoded in parallel with rayon for the images
 /// that are shown: the chosen ones and the members of the shown duplicate
 /// groups.
-pub fn render(input: &HtmlInput<'_>) -> String {
+pub(crate) fn render(input: &HtmlInput<'_>) -> String {
     render_kind(input, Kind::Build)
 }
 
 /// Renders an audit's page, "pool audit": the same sections as [`render`]'s,
 /// its chosen images being the trial selection of the audit.
-pub fn render_audit(input: &HtmlInput<'_>) -> String {
+pub(crate) fn render_audit(input: &HtmlInput<'_>) -> String {
     render_kind(input, Kind::Audit)
 }
 
@@ -361,7 +361,7 @@ fn caption(rel: &str) -> String {
 }
 
 /// The pool as the HTML report shows it.
-pub fn images(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<HtmlImage> {
+pub(crate) fn images(images: &[PoolImage], dd: &Dedup, sel: &Selection) -> Vec<HtmlImage> {
     let chosen: HashSet<usize> = sel.picks.iter().map(|p| p.image).collect();
     let slots: std::collections::HashMap<usize, String> = sel
         .picks

@@ -35,7 +35,7 @@ pub enum HtmlError {
 /// files and folders) — or a file that is not an earlier calibset report. A
 /// path inside the output folder `out` is written with the set, under its
 /// ownership rules, so only the first two checks apply to it.
-pub fn check(
+pub(crate) fn check(
     path: &Path,
     roots: &[PathBuf],
     inputs: &[&Path],
@@ -84,7 +84,7 @@ fn replaceable(path: &Path) -> Result<(), String> {
 
 /// Writes `page` to `path`: a temporary file beside it, then a rename; what is
 /// at `path` is checked again just before it is replaced.
-pub fn write(path: &Path, page: &str) -> Result<(), HtmlError> {
+pub(crate) fn write(path: &Path, page: &str) -> Result<(), HtmlError> {
     let fail = |source| HtmlError::Write {
         path: path.to_owned(),
         source,

@@ -39,7 +39,7 @@ pub(super) struct Caches {
 impl Caches {
     /// Opens the caches of `roots` under `dir` (`None`: no cache); damaged files
     /// become warnings.
-    pub fn open(
+    pub(super) fn open(
         dir: Option<&Path>,
         roots: &[std::path::PathBuf],
         warnings: &mut Vec<String>,
@@ -70,7 +70,7 @@ impl Caches {
     }
 
     /// Records what was measured this run (not what came from the cache as is).
-    pub fn record(&mut self, file: &FileEntry, measured: &Measured, origin: Origin) {
+    pub(super) fn record(&mut self, file: &FileEntry, measured: &Measured, origin: Origin) {
         if origin != Origin::Cache {
             let k = self.of(file);
             self.caches[k].insert(file, measured.clone());
@@ -79,7 +79,7 @@ impl Caches {
 
     /// Drops entries of files not in `seen` (with `None`, keeps them: a run
     /// that saw part of the pool) and writes every cache that changed.
-    pub fn save(
+    pub(super) fn save(
         &mut self,
         seen: Option<&std::collections::HashSet<&Path>>,
         warnings: &mut Vec<String>,

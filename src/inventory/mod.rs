@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-pub use summary::{Issue, IssueKind, MeasureSummary, PoolSummary};
+pub(crate) use summary::{Issue, IssueKind, MeasureSummary, PoolSummary};
 
 use crate::annotations::{AnnotationError, Annotations};
 use crate::bucket::Labeller;
@@ -31,7 +31,7 @@ use crate::video::VideoError;
 
 /// The pool as read from disk, before de-duplication.
 #[derive(Debug, Default)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     /// Usable, bucketed images in path order.
     pub images: Vec<PoolImage>,
     /// Counts and skipped files.
@@ -48,7 +48,7 @@ impl Inventory {
     /// Takes the images at `drifted` (indices into `images`, each with what
     /// became of it) out of the pool: they leave its counts and are listed as
     /// skipped files of kind [`IssueKind::Changed`].
-    pub fn withdraw(&mut self, drifted: Vec<(usize, source::Drift)>) {
+    pub(crate) fn withdraw(&mut self, drifted: Vec<(usize, source::Drift)>) {
         let gone: HashSet<usize> = drifted.iter().map(|(i, _)| *i).collect();
         for (i, drift) in drifted {
             let img = &self.images[i];
@@ -80,7 +80,7 @@ impl Inventory {
 
 /// Switches for [`inventory`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     /// Cache folder; `None` disables the cache.
     pub cache_dir: Option<&'a Path>,
     /// Write the cache back.
@@ -140,7 +140,7 @@ impl From<ScanError> for InventoryError {
 }
 
 /// Reads, labels and measures the recipe's pool.
-pub fn inventory(
+pub(crate) fn inventory(
     recipe: &Recipe,
     opts: &Options<'_>,
     progress: &dyn Progress,
@@ -245,7 +245,7 @@ pub fn inventory(
 /// One shard of the pool, measured for the feature index: every image file
 /// (labelled or not), with the frames of the shard's videos.
 #[derive(Debug, Default)]
-pub struct Indexed {
+pub(crate) struct Indexed {
     /// A row per file whose measurement belongs to its bytes (read errors and
     /// size refusals are not indexed: a build finds them again).
     pub rows: Vec<Row>,
@@ -260,7 +260,7 @@ pub struct Indexed {
 /// Measures shard `shard` of the recipe's pool for the feature index. A file
 /// belongs to the shard its key hashes to; a video frame to its video's. The
 /// cache keeps the entries of other shards.
-pub fn index_shard(
+pub(crate) fn index_shard(
     recipe: &Recipe,
     opts: &Options<'_>,
     shard: Shard,

@@ -16,28 +16,28 @@ use crate::label::Bucket;
 
 /// Percentiles every tensor reports (of the magnitudes, as ONNX Runtime and
 /// TensorRT calibrate them: see `Histogram::percentile_range`).
-pub const PERCENTILES: [f64; 3] = [99.9, 99.99, 99.999];
+pub(super) const PERCENTILES: [f64; 3] = [99.9, 99.99, 99.999];
 /// A half-to-half difference above this share of the range is flagged.
-pub const DRIFT_WARN: f64 = 0.10;
+pub(super) const DRIFT_WARN: f64 = 0.10;
 /// … and above this one, the set is called unstable.
-pub const DRIFT_FAIL: f64 = 0.15;
+pub(super) const DRIFT_FAIL: f64 = 0.15;
 /// More than this share of the tensors over [`DRIFT_FAIL`] makes the set
 /// unstable; fewer, borderline. (Balanced 120-image 6:2:2 sets of the medium
 /// bench pool have 1.4–1.7 % of YOLOv8n's tensors over 15 % under Percentile
 /// 99.999; a 40-image set 7 %.)
-pub const UNSTABLE_SHARE: f64 = 0.02;
+pub(super) const UNSTABLE_SHARE: f64 = 0.02;
 /// An image whose extreme leads the runner-up's by this share of the range
 /// sets that tensor's MinMax range on its own.
-pub const LEAD: f64 = 0.10;
+pub(super) const LEAD: f64 = 0.10;
 /// A `Concat` whose inputs' magnitudes differ by this factor gets one int8
 /// scale that leaves the small input a handful of levels: it stays float.
-pub const MIXED_RANGES: f64 = 32.0;
+pub(super) const MIXED_RANGES: f64 = 32.0;
 /// Version of `ranges.json`.
-pub const RANGES_SCHEMA: u32 = 1;
+pub(super) const RANGES_SCHEMA: u32 = 1;
 
 /// One image's extreme of one tensor and how far it leads the next image's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Extreme {
+pub(crate) struct Extreme {
     /// The image, by its path in the set.
     pub image: PathBuf,
     /// The runner-up image's extreme.
@@ -48,7 +48,7 @@ pub struct Extreme {
 
 /// One half's bounds of one tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct HalfStats {
+pub(crate) struct HalfStats {
     /// Smallest value.
     pub min: f32,
     /// Largest value.
@@ -59,7 +59,7 @@ pub struct HalfStats {
 
 /// Everything measured of one tensor.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TensorStats {
+pub(crate) struct TensorStats {
     /// ONNX tensor name.
     pub name: String,
     /// Op type of the node that makes it.
@@ -191,7 +191,7 @@ pub struct ModelReport {
 
 /// `ranges.json`: every statistic of every tensor.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RangesFile {
+pub(crate) struct RangesFile {
     /// [`RANGES_SCHEMA`].
     pub schema: u32,
     /// The model file and its hash.
@@ -212,7 +212,7 @@ pub struct RangesFile {
 
 /// The model input.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InputInfo {
+pub(crate) struct InputInfo {
     /// Name.
     pub name: String,
     /// Shape (batch 1).
@@ -221,7 +221,7 @@ pub struct InputInfo {
 
 /// A method as `ranges.json` names it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MethodInfo {
+pub(crate) struct MethodInfo {
     /// `minmax` or `percentile`.
     pub name: &'static str,
     /// The percentile, for `percentile`.
@@ -230,7 +230,7 @@ pub struct MethodInfo {
 
 /// The probe's outcome: the report section and the per-tensor statistics.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Analysis {
+pub(crate) struct Analysis {
     /// The report section.
     pub report: ModelReport,
     /// `ranges.json`.
@@ -500,7 +500,7 @@ fn last_group(stats: &[TensorStats]) -> String {
 }
 
 /// The analysis of `probe` of `model` over `images`, for `method`.
-pub fn analyse(
+pub(super) fn analyse(
     model: &Model,
     probe: &Probe,
     images: &[ProbeImage],

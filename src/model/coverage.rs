@@ -15,7 +15,7 @@ use crate::label::Bucket;
 use crate::rng::SplitMix64;
 
 /// The pool percentile the set's ranges are held against.
-pub const POOL_PERCENTILE: f64 = 99.99;
+pub(super) const POOL_PERCENTILE: f64 = 99.99;
 
 /// One tensor the set's range would clip.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,7 +51,7 @@ pub struct Coverage {
 
 /// A seeded sample of up to `n` of `candidates`, stratified by bucket (each
 /// bucket's share of the candidates, by largest remainder), in path order.
-pub fn sample(candidates: Vec<ProbeImage>, n: usize, seed: u64) -> Vec<ProbeImage> {
+pub(super) fn sample(candidates: Vec<ProbeImage>, n: usize, seed: u64) -> Vec<ProbeImage> {
     if candidates.len() <= n {
         return candidates;
     }
@@ -93,7 +93,7 @@ pub fn sample(candidates: Vec<ProbeImage>, n: usize, seed: u64) -> Vec<ProbeImag
 }
 
 /// The set's `stats` against the `pool` probe of `images`.
-pub fn compare(stats: &[TensorStats], pool: &Probe, images: &[ProbeImage]) -> Coverage {
+pub(super) fn compare(stats: &[TensorStats], pool: &Probe, images: &[ProbeImage]) -> Coverage {
     let whole = pool.whole();
     let mut sample: BTreeMap<String, usize> = BTreeMap::new();
     for i in images {

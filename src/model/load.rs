@@ -136,11 +136,11 @@ pub enum ModelError {
 }
 
 /// The `tract-onnx` version, for messages.
-pub const TRACT_VERSION: &str = "0.23";
+pub(super) const TRACT_VERSION: &str = "0.23";
 
 /// One calibrated tensor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TensorInfo {
+pub(crate) struct TensorInfo {
     /// The ONNX tensor name, as ONNX Runtime and TensorRT name it.
     pub name: String,
     /// The op type of the node that makes it (`Input` for the graph input).
@@ -151,7 +151,7 @@ pub struct TensorInfo {
 
 /// One ONNX node, for the graph walks of the float-kept tensors.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub(crate) struct Node {
     /// Its op type.
     pub op: String,
     /// Its input tensor names.
@@ -162,7 +162,7 @@ pub struct Node {
 
 /// A loaded model, ready to run on one image at a time from any thread.
 #[derive(Debug)]
-pub struct Model {
+pub(crate) struct Model {
     /// The model file.
     pub path: PathBuf,
     /// blake3 of the file.
@@ -179,14 +179,18 @@ pub struct Model {
 
 impl Model {
     /// Loads `path` for tensors made by `spec`.
-    pub fn load(path: &Path, spec: &Spec) -> Result<Model, ModelError> {
+    pub(crate) fn load(path: &Path, spec: &Spec) -> Result<Model, ModelError> {
         runtime::load(path, spec)
     }
 
     /// Runs the model on one input tensor (`input_shape`, float32), handing
     /// the calibrated tensors' values to `each` in [`Model::tensors`] order
     /// after the input (which the caller has), with that index less one.
-    pub fn run(&self, input: Vec<f32>, each: &mut dyn FnMut(usize, &[f32])) -> Result<(), String> {
+    pub(crate) fn run(
+        &self,
+        input: Vec<f32>,
+        each: &mut dyn FnMut(usize, &[f32]),
+    ) -> Result<(), String> {
         self.plan.run(&self.input_shape, input, each)
     }
 }

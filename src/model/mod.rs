@@ -22,16 +22,17 @@ pub(crate) mod tables;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-pub use analysis::{Analysis, ModelReport};
-pub use load::{Model, ModelError};
-pub use probe::ProbeImage;
+pub(crate) use analysis::Analysis;
+pub use analysis::ModelReport;
+pub(crate) use load::{Model, ModelError};
+pub(crate) use probe::ProbeImage;
 
 use crate::decode::Limits;
 use crate::export::Calibration;
 use crate::tensor::Spec;
 
 /// Name of calibset's own range file in the set.
-pub const RANGES_FILE: &str = "ranges.json";
+pub(crate) const RANGES_FILE: &str = "ranges.json";
 /// `[model]`: the FP32 model the set calibrates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelPlan {
@@ -46,13 +47,13 @@ pub struct ModelPlan {
 }
 
 /// Default `model.coverage`.
-pub const DEFAULT_COVERAGE: usize = 300;
+pub(crate) const DEFAULT_COVERAGE: usize = 300;
 
 /// Runs `model` on `images` (preprocessed by `spec`) and analyses the
 /// activations for `method` (Entropy falls back to the default Percentile,
 /// which the tables can express); `method_from_recipe` says who chose it.
 #[allow(clippy::too_many_arguments)]
-pub fn check(
+pub(crate) fn check(
     model: &Model,
     spec: &Spec,
     images: &[ProbeImage],
@@ -81,7 +82,7 @@ pub fn check(
 /// (stratified by bucket) and adds to `analysis` how the set's ranges cover
 /// it.
 #[allow(clippy::too_many_arguments)]
-pub fn cover(
+pub(crate) fn cover(
     model: &Model,
     spec: &Spec,
     analysis: &mut Analysis,
@@ -99,19 +100,19 @@ pub fn cover(
 }
 
 /// How many images [`cover`] probes of `candidates`.
-pub fn coverage_size(candidates: usize, n: usize) -> usize {
+pub(crate) fn coverage_size(candidates: usize, n: usize) -> usize {
     candidates.min(n)
 }
 
 /// Loads the model only, to check it before anything else runs.
-pub fn load(plan: &ModelPlan, spec: &Spec) -> Result<Model, ModelError> {
+pub(crate) fn load(plan: &ModelPlan, spec: &Spec) -> Result<Model, ModelError> {
     Model::load(&plan.path, spec)
 }
 
 /// The files the analysis hands off, relative to the set folder:
 /// `ranges.json` and the toolchains' tables, which leave out the tensors kept
 /// in float.
-pub fn files(analysis: &Analysis) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn files(analysis: &Analysis) -> Vec<(PathBuf, Vec<u8>)> {
     let r = &analysis.ranges;
     let method = match r.method.percentile {
         Some(p) => Calibration::Percentile(p),

@@ -21,7 +21,7 @@ use crate::tensor::{Dtype, Spec};
 
 /// One image to probe.
 #[derive(Debug, Clone)]
-pub struct ProbeImage {
+pub(crate) struct ProbeImage {
     /// Where its bytes are.
     pub source: Source,
     /// Its path in the set, for the report.
@@ -34,7 +34,7 @@ pub struct ProbeImage {
 
 /// What the probe measured.
 #[derive(Debug)]
-pub struct Probe {
+pub(super) struct Probe {
     /// The calibrated tensors.
     pub tensors: Vec<TensorInfo>,
     /// Per image (in the order given), per tensor.
@@ -47,7 +47,7 @@ pub struct Probe {
 
 impl Probe {
     /// Per tensor, the whole set's histogram.
-    pub fn whole(&self) -> Vec<Histogram> {
+    pub(super) fn whole(&self) -> Vec<Histogram> {
         self.halves[0]
             .iter()
             .zip(&self.halves[1])
@@ -62,7 +62,7 @@ impl Probe {
 
 /// The seeded split of `images` into two halves, balanced per bucket: within
 /// each bucket the images are shuffled and dealt alternately.
-pub fn halves(images: &[ProbeImage], seed: u64) -> Vec<u8> {
+pub(super) fn halves(images: &[ProbeImage], seed: u64) -> Vec<u8> {
     let mut half_of = vec![0u8; images.len()];
     let mut next = 0u8;
     for bucket in [
@@ -86,7 +86,7 @@ pub fn halves(images: &[ProbeImage], seed: u64) -> Vec<u8> {
 
 /// Runs `model` on `images` preprocessed by `spec`; `progress` is called once
 /// per image.
-pub fn probe(
+pub(super) fn probe(
     model: &Model,
     images: &[ProbeImage],
     spec: &Spec,

@@ -18,14 +18,14 @@
 //! reason.
 
 /// Bins per histogram.
-pub const BINS: usize = 4096;
+pub(super) const BINS: usize = 4096;
 const HALF: i64 = (BINS / 2) as i64;
 /// The smallest bin-width exponent (2^-126, the smallest normal f32).
 const MIN_EXP: i32 = -126;
 
 /// One image's summary of one tensor.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Summary {
+pub(super) struct Summary {
     /// Smallest finite value (`+inf` when there is none).
     pub min: f32,
     /// Largest finite value (`-inf` when there is none).
@@ -44,7 +44,7 @@ impl Summary {
     /// The summary of `values`. Eight lanes of partial sums, added in a
     /// fixed order, keep the f64 additions off one dependency chain; the
     /// result depends only on the values and their order.
-    pub fn of(values: &[f32]) -> Summary {
+    pub(super) fn of(values: &[f32]) -> Summary {
         const LANES: usize = 8;
         let mut lo = [f32::INFINITY; LANES];
         let mut hi = [f32::NEG_INFINITY; LANES];
@@ -99,7 +99,7 @@ impl Summary {
     }
 
     /// The largest magnitude, 0 without values.
-    pub fn abs_max(&self) -> f32 {
+    pub(super) fn abs_max(&self) -> f32 {
         if self.count == 0 {
             0.0
         } else {
@@ -110,7 +110,7 @@ impl Summary {
 
 /// A doubling-range histogram (see the module docs).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Histogram {
+pub(super) struct Histogram {
     /// Bin width 2^exp; meaningless while `counts` is empty.
     exp: i32,
     /// `BINS` counts, or none before the first value.
@@ -157,7 +157,7 @@ fn exp_for(abs_max: f64) -> i32 {
 
 impl Histogram {
     /// Values counted.
-    pub fn total(&self) -> u64 {
+    pub(super) fn total(&self) -> u64 {
         self.counts.iter().sum()
     }
 
@@ -184,7 +184,7 @@ impl Histogram {
     }
 
     /// Adds the finite `values`, whose largest magnitude is `abs_max`.
-    pub fn add(&mut self, values: &[f32], abs_max: f32) {
+    pub(super) fn add(&mut self, values: &[f32], abs_max: f32) {
         self.widen(exp_for(f64::from(abs_max)));
         let inv = 2f64.powi(-self.exp);
         if values.len() < LANE_MIN {
@@ -234,7 +234,7 @@ impl Histogram {
     }
 
     /// Adds every count of `other`.
-    pub fn merge(&mut self, other: &Histogram) {
+    pub(super) fn merge(&mut self, other: &Histogram) {
         if other.counts.is_empty() {
             return;
         }
@@ -254,7 +254,7 @@ impl Histogram {
     /// The value below which a share `q` (0–1) of the values lie, linear
     /// within its bin; 0 without values.
     #[cfg(test)]
-    pub fn quantile(&self, q: f64) -> f64 {
+    pub(super) fn quantile(&self, q: f64) -> f64 {
         let total = self.total();
         if total == 0 {
             return 0.0;
@@ -280,7 +280,7 @@ impl Histogram {
     /// The magnitude below which a share `q` (0–1) of the values' magnitudes
     /// lie, linear within its bin: bins k and −k−1 hold the magnitudes in
     /// [k·w, (k+1)·w).
-    pub fn abs_quantile(&self, q: f64) -> f64 {
+    pub(super) fn abs_quantile(&self, q: f64) -> f64 {
         let total = self.total();
         if total == 0 {
             return 0.0;
@@ -310,7 +310,7 @@ impl Histogram {
     /// otherwise) and TensorRT's percentile calibrators take their amax: T,
     /// the `p` (e.g. 99.999) percentile of the magnitudes, gives
     /// `[max(−T, min), min(T, max)]`.
-    pub fn percentile_range(&self, p: f64, min: f32, max: f32) -> [f32; 2] {
+    pub(super) fn percentile_range(&self, p: f64, min: f32, max: f32) -> [f32; 2] {
         let t = self.abs_quantile(p / 100.0) as f32;
         [(-t).max(min).min(max), t.min(max).max(min)]
     }

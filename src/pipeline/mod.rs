@@ -26,16 +26,16 @@ use crate::source;
 pub(crate) use index::open as open_index;
 pub use index::{IndexOptions, IndexReport, index};
 pub use probe::{ProbeOptions, probe};
-pub use target::Target;
+pub(crate) use target::Target;
 
 /// Name of the lock manifest written into the output folder.
-pub const LOCK_FILE: &str = "manifest.csv";
+pub(crate) const LOCK_FILE: &str = "manifest.csv";
 /// Name of the JSON report written into the output folder.
-pub const REPORT_FILE: &str = "report.json";
+pub(crate) const REPORT_FILE: &str = "report.json";
 /// Name of the per-image decision list written into the output folder.
-pub const POOL_FILE: &str = "pool.csv";
+pub(crate) const POOL_FILE: &str = "pool.csv";
 /// Name of the recipe copy written into the output folder.
-pub const RECIPE_FILE: &str = "recipe.toml";
+pub(crate) const RECIPE_FILE: &str = "recipe.toml";
 
 /// Overrides and switches for one build; `None` keeps the recipe's value.
 #[derive(Debug, Clone, Default)]
@@ -225,7 +225,7 @@ impl From<ExportError> for BuildError {
 
 /// Switches for [`plan`].
 #[derive(Debug, Clone, Copy)]
-pub struct PlanOptions<'a> {
+pub(crate) struct PlanOptions<'a> {
     /// Cache folder; `None` disables the cache.
     pub cache_dir: Option<&'a Path>,
     /// Write the cache back.
@@ -240,7 +240,7 @@ pub struct PlanOptions<'a> {
 
 /// Everything decided before anything is written.
 #[derive(Debug)]
-pub struct Planned {
+pub(crate) struct Planned {
     /// The pool.
     pub inv: Inventory,
     /// Duplicates (after sequence sampling).
@@ -255,7 +255,7 @@ pub struct Planned {
 
 impl Planned {
     /// The report of this plan (without output details).
-    pub fn report(&self, recipe: &Recipe) -> Report {
+    pub(crate) fn report(&self, recipe: &Recipe) -> Report {
         let mut report = crate::report::assemble(recipe, self.seed, &self.inv, &self.dd, &self.sel);
         report.sequences = (self.sequences.sequences > 0 || !self.sequences.stills.is_empty())
             .then(|| self.sequences.clone());
@@ -270,7 +270,7 @@ impl Planned {
     }
 
     /// The self-contained visual report of this plan.
-    pub fn page(&self, recipe: &Recipe, title: String, report: &Report) -> String {
+    pub(crate) fn page(&self, recipe: &Recipe, title: String, report: &Report) -> String {
         let images = html::images(&self.inv.images, &self.dd, &self.sel);
         html::render(&html::HtmlInput {
             title,
@@ -283,7 +283,7 @@ impl Planned {
 }
 
 /// Reads the pool, removes duplicates and selects.
-pub fn plan(
+pub(crate) fn plan(
     recipe: &Recipe,
     opts: &PlanOptions<'_>,
     progress: &dyn Progress,

@@ -12,7 +12,7 @@ use crate::recipe::Recipe;
 
 /// The places a build writes to, checked.
 #[derive(Debug)]
-pub struct Target {
+pub(crate) struct Target {
     /// The output folder (absolute, normalised); `None` for a dry run without one.
     out: Option<PathBuf>,
     /// The `--html` path as given.
@@ -24,7 +24,7 @@ pub struct Target {
 impl Target {
     /// Resolves and checks the output folder, the cache folder and the `--html`
     /// path of a build of `recipe` with `opts`.
-    pub fn resolve(recipe: &Recipe, opts: &BuildOptions) -> Result<Self, BuildError> {
+    pub(crate) fn resolve(recipe: &Recipe, opts: &BuildOptions) -> Result<Self, BuildError> {
         let out = match opts.out.as_ref().or(recipe.output.dir.as_ref()) {
             Some(o) if paths::is_object_url(o) => {
                 return Err(BuildError::RemoteOutput { out: o.clone() });
@@ -88,12 +88,12 @@ impl Target {
     }
 
     /// The output folder, when there is one.
-    pub fn out(&self) -> Option<&Path> {
+    pub(crate) fn out(&self) -> Option<&Path> {
         self.out.as_deref()
     }
 
     /// Where the `--html` page lies inside the output folder, when it does.
-    pub fn html_in_output(&self) -> Option<&Path> {
+    pub(crate) fn html_in_output(&self) -> Option<&Path> {
         self.html_in_out.as_deref()
     }
 
@@ -104,7 +104,7 @@ impl Target {
     /// that one waits until the plan is known, so a recipe the pool cannot
     /// fill says so (exit 1) rather than only "pass --force" (a CI re-run
     /// always finds its earlier set).
-    pub fn lock(&self, opts: &BuildOptions) -> Result<Locked, BuildError> {
+    pub(crate) fn lock(&self, opts: &BuildOptions) -> Result<Locked, BuildError> {
         let Some(out) = self.out.as_deref().filter(|_| !opts.dry_run) else {
             return Ok(Locked::default());
         };
@@ -126,7 +126,7 @@ impl Target {
 
     /// Refuses an `--html` page inside the output folder that would replace, sit
     /// in or hold one of the set's images.
-    pub fn check_clashes(&self, placements: &[Placement]) -> Result<(), BuildError> {
+    pub(crate) fn check_clashes(&self, placements: &[Placement]) -> Result<(), BuildError> {
         self.check_html_against(placements.iter().map(|p| paths::slash(&p.dest)))
     }
 
@@ -145,7 +145,7 @@ impl Target {
 
 /// What [`Target::lock`] found.
 #[derive(Debug, Default)]
-pub struct Locked {
+pub(crate) struct Locked {
     /// The output folder's lock (none for a dry run).
     pub lock: Option<OutputLock>,
     /// One message per folder a killed build left that was cleared.

@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use crate::bucket::Rule;
+pub(crate) use crate::bucket::Rule;
 use crate::dedup::DedupSettings;
 use crate::export::{Layout, LinkMode};
 use crate::label::{Bucket, PerBucket};
 use crate::pattern::PathPattern;
-pub use crate::select::BucketPlan;
+pub(crate) use crate::select::BucketPlan;
 use crate::select::ShortfallPolicy;
 
 /// A validated recipe. Paths are resolved against the recipe's directory.

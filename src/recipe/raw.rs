@@ -248,7 +248,7 @@ pub(crate) enum OneOrMany {
 
 impl OneOrMany {
     /// The strings, one or many.
-    pub fn to_vec(&self) -> Vec<String> {
+    pub(super) fn to_vec(&self) -> Vec<String> {
         match self {
             OneOrMany::One(s) => vec![s.clone()],
             OneOrMany::Many(v) => v.clone(),
@@ -266,7 +266,7 @@ pub(crate) enum NumberOrList {
 
 impl NumberOrList {
     /// The numbers, one or many.
-    pub fn to_vec(&self) -> Vec<f64> {
+    pub(super) fn to_vec(&self) -> Vec<f64> {
         match self {
             NumberOrList::One(x) => vec![*x],
             NumberOrList::Many(v) => v.clone(),

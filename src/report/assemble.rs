@@ -14,7 +14,7 @@ use crate::recipe::Recipe;
 use crate::select::Selection;
 
 /// The report of a planned build (without output details).
-pub fn assemble(
+pub(crate) fn assemble(
     recipe: &Recipe,
     seed: u64,
     inv: &Inventory,

@@ -6,15 +6,15 @@ mod advice;
 mod assemble;
 mod text;
 
-pub use advice::Advice;
-pub use assemble::assemble;
+pub(crate) use advice::Advice;
+pub(crate) use assemble::assemble;
 pub use text::write_model;
 pub(crate) use text::{found, write_skipped};
 
 use serde::Serialize;
 
 use crate::dedup::DedupSettings;
-pub use crate::inventory::{MeasureSummary, PoolSummary};
+pub(crate) use crate::inventory::{MeasureSummary, PoolSummary};
 use crate::label::{Bucket, PerBucket};
 use crate::select::{CameraFill, Shortfall, SlotFill, TopUp};
 

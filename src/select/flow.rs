@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 use crate::cancel::{self, Interrupted};
 
 /// Index of an edge, as returned by [`Network::add_edge`].
-pub type EdgeId = usize;
+pub(super) type EdgeId = usize;
 
 #[derive(Debug, Clone)]
 struct Edge {
@@ -28,7 +28,7 @@ struct Edge {
 
 /// A flow network.
 #[derive(Debug, Default)]
-pub struct Network {
+pub(super) struct Network {
     /// Edges in pairs: `2k` forward, `2k + 1` its residual twin.
     edges: Vec<Edge>,
     adjacency: Vec<Vec<usize>>,
@@ -38,7 +38,7 @@ pub struct Network {
 
 impl Network {
     /// A network with `nodes` nodes.
-    pub fn new(nodes: usize) -> Self {
+    pub(super) fn new(nodes: usize) -> Self {
         Network {
             edges: Vec::new(),
             adjacency: vec![Vec::new(); nodes],
@@ -47,13 +47,13 @@ impl Network {
     }
 
     /// Adds a node and returns its index.
-    pub fn add_node(&mut self) -> usize {
+    pub(super) fn add_node(&mut self) -> usize {
         self.adjacency.push(Vec::new());
         self.adjacency.len() - 1
     }
 
     /// Adds an edge `from → to` with capacity `cap` and per-unit `cost` (≥ 0).
-    pub fn add_edge(&mut self, from: usize, to: usize, cap: i64, cost: i64) -> EdgeId {
+    pub(super) fn add_edge(&mut self, from: usize, to: usize, cap: i64, cost: i64) -> EdgeId {
         debug_assert!(cost >= 0 && cap >= 0);
         self.push_edge(from, to, cap, cost, None)
     }
@@ -62,7 +62,7 @@ impl Network {
     /// unit costing `steps[k]`. `steps` must be non-decreasing and non-negative
     /// (the successive-shortest-path invariants need convex costs); flow on it
     /// always uses the cheapest units.
-    pub fn add_convex_edge(&mut self, from: usize, to: usize, steps: Vec<i64>) -> EdgeId {
+    pub(super) fn add_convex_edge(&mut self, from: usize, to: usize, steps: Vec<i64>) -> EdgeId {
         debug_assert!(steps.first().is_none_or(|&c| c >= 0));
         debug_assert!(steps.windows(2).all(|w| w[0] <= w[1]));
         let first = steps.first().copied().unwrap_or(0);
@@ -112,14 +112,14 @@ impl Network {
     }
 
     /// Flow on edge `id` (after [`Network::min_cost_max_flow`]).
-    pub fn flow(&self, id: EdgeId) -> i64 {
+    pub(super) fn flow(&self, id: EdgeId) -> i64 {
         self.edges[id + 1].cap
     }
 
     /// Pushes as much flow as possible from `source` to `sink` at minimum total
     /// cost; returns `(flow, cost)`. Looks at `cancel` before each augmenting
     /// path.
-    pub fn min_cost_max_flow(
+    pub(super) fn min_cost_max_flow(
         &mut self,
         source: usize,
         sink: usize,

@@ -22,7 +22,7 @@ mod flow;
 mod order;
 mod solve;
 
-pub use order::Balance;
+pub(crate) use order::Balance;
 
 use std::collections::BTreeMap;
 
@@ -231,7 +231,7 @@ pub struct TopUp {
 
 /// One chosen image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Pick {
+pub(crate) struct Pick {
     /// Index into the pool.
     pub image: usize,
     /// The bucket it fills.
@@ -244,7 +244,7 @@ pub struct Pick {
 
 /// The outcome of selection.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Chosen images, ordered by bucket, slot, then pool index.
     pub picks: Vec<Pick>,
     /// Every slot with its fill.
@@ -317,7 +317,7 @@ impl BucketPlan {
 
 /// What selection needs from a recipe.
 #[derive(Debug, Clone)]
-pub struct Plan<'a> {
+pub(crate) struct Plan<'a> {
     /// Per-bucket counts, quotas and minimums.
     pub buckets: &'a PerBucket<BucketPlan>,
     /// Minimum images per camera.
@@ -340,7 +340,7 @@ pub(super) struct Slot {
 }
 
 /// Chooses from `candidates` (indices into `images`: de-duplicated, bucketed).
-pub fn select(
+pub(crate) fn select(
     images: &[PoolImage],
     candidates: &[usize],
     plan: &Plan<'_>,

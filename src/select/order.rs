@@ -16,7 +16,7 @@ use crate::rng::SplitMix64;
 
 /// Positions `0..n` in bit-reversal order rotated by `offset`: a low-discrepancy
 /// visit of a sequence.
-pub fn spread(n: usize, offset: u64) -> Vec<usize> {
+pub(super) fn spread(n: usize, offset: u64) -> Vec<usize> {
     if n == 0 {
         return Vec::new();
     }
@@ -52,12 +52,12 @@ pub enum Balance {
 }
 
 /// The group an image's picks are shared in: its camera, or `-` for none.
-pub fn group_of(img: &PoolImage) -> &str {
+pub(super) fn group_of(img: &PoolImage) -> &str {
     img.labels.camera.as_deref().unwrap_or(NO_CAMERA)
 }
 
 /// The group of images without a camera.
-pub const NO_CAMERA: &str = "-";
+pub(super) const NO_CAMERA: &str = "-";
 
 /// Orders `members` (indices into `images`, in path order) for picking; the
 /// result's position is each image's preference rank.
@@ -68,7 +68,7 @@ pub const NO_CAMERA: &str = "-";
 /// turns by `balance`: the next pick goes to the group whose share so far is
 /// furthest below its weight (Sainte-Laguë: smallest `(taken + ½) / weight`),
 /// ties in a seeded order.
-pub fn preference(
+pub(super) fn preference(
     images: &[PoolImage],
     members: &[usize],
     balance: &Balance,

@@ -10,14 +10,14 @@
 //! Another kind of root (an archive, another store) is added the same way.
 
 mod read;
-pub mod remote;
+pub(crate) mod remote;
 mod verify;
 mod walk;
 
-pub use read::{
+pub(crate) use read::{
     CACHE_LIMIT, LABEL_LIMIT, LIST_LIMIT, MARKER_LIMIT, RECIPE_LIMIT, ReadError, copy, files_in,
     read_all, read_bytes, read_head, read_text, read_texts, stat,
 };
-pub use verify::{Drift, VerifyError, drift};
+pub(crate) use verify::{Drift, VerifyError, drift};
 pub(crate) use walk::is_video_path;
-pub use walk::{FileEntry, FrameOf, Scan, ScanError, Version, Walk, scan};
+pub(crate) use walk::{FileEntry, FrameOf, Scan, ScanError, Version, Walk, scan};

@@ -16,19 +16,19 @@ use super::{Version, remote};
 use crate::paths::is_object_url;
 
 /// Most bytes read from a recipe.
-pub const RECIPE_LIMIT: u64 = 4 << 20;
+pub(crate) const RECIPE_LIMIT: u64 = 4 << 20;
 /// Most bytes read from one label file (YOLO `.txt`, VOC `.xml`, a names file).
-pub const LABEL_LIMIT: u64 = 64 << 20;
+pub(crate) const LABEL_LIMIT: u64 = 64 << 20;
 /// Most bytes read from a manifest or a COCO JSON file.
-pub const LIST_LIMIT: u64 = 8 << 30;
+pub(crate) const LIST_LIMIT: u64 = 8 << 30;
 /// Most bytes read from an output folder's marker.
-pub const MARKER_LIMIT: u64 = 1 << 30;
+pub(crate) const MARKER_LIMIT: u64 = 1 << 30;
 /// Most bytes read from a feature cache file.
-pub const CACHE_LIMIT: u64 = 16 << 30;
+pub(crate) const CACHE_LIMIT: u64 = 16 << 30;
 
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// Not a regular file: a FIFO, socket, device or folder.
     #[error("not a regular file (it is a {kind})")]
     NotRegular {
@@ -55,7 +55,7 @@ pub enum ReadError {
 
 impl ReadError {
     /// The error as an [`std::io::Error`], for error types that carry one.
-    pub fn into_io(self) -> std::io::Error {
+    pub(crate) fn into_io(self) -> std::io::Error {
         match self {
             ReadError::Io(e) => e,
             other => {
@@ -73,7 +73,7 @@ impl ReadError {
 
 /// Opens `path` for reading if it is a regular file (following symlinks),
 /// without ever blocking on a FIFO or device.
-pub fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), ReadError> {
+pub(super) fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), ReadError> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -94,7 +94,7 @@ pub fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), ReadError>
 }
 
 /// Reads a whole regular file of at most `limit` bytes.
-pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     if is_object_url(path) {
         return remote::read_bytes(path, limit);
     }
@@ -118,7 +118,7 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
 }
 
 /// The [`Version`] of the file at `path` (following symlinks).
-pub fn stat(path: &Path) -> std::io::Result<Version> {
+pub(crate) fn stat(path: &Path) -> std::io::Result<Version> {
     if is_object_url(path) {
         return remote::stat(path).map_err(remote::RemoteError::into_io);
     }
@@ -126,7 +126,7 @@ pub fn stat(path: &Path) -> std::io::Result<Version> {
 }
 
 /// The regular files directly in `dir` (not recursive), sorted by path.
-pub fn files_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+pub(crate) fn files_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     if is_object_url(dir) {
         return remote::files_in(dir).map_err(remote::RemoteError::into_io);
     }
@@ -146,7 +146,7 @@ pub fn files_in(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 /// blake3 of the bytes copied, hashed on the way, so the caller can tell them
 /// from the ones it measured without reading either file again. (The export
 /// downloads objects through [`remote::fetch_all`].)
-pub fn copy(from: &Path, to: &Path) -> Result<[u8; 32], ReadError> {
+pub(crate) fn copy(from: &Path, to: &Path) -> Result<[u8; 32], ReadError> {
     let (mut input, meta) = open_regular(from)?;
     let output = std::fs::OpenOptions::new()
         .write(true)
@@ -181,7 +181,7 @@ impl std::io::Write for Hashing {
 
 /// Reads the first `n` bytes (or fewer) of a regular local file (an output of
 /// calibset's that is about to be replaced).
-pub fn read_head(path: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_head(path: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
     let (file, _) = open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(n).read_to_end(&mut bytes)?;
@@ -190,14 +190,14 @@ pub fn read_head(path: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
 
 /// Reads a whole regular UTF-8 text file of at most `limit` bytes; a leading
 /// byte-order mark is dropped.
-pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     text_of(read_bytes(path, limit)?)
 }
 
 /// Reads the files `paths` (each of at most `limit` bytes, as [`read_bytes`]),
 /// in order: a local file when the iterator reaches it, objects in a store
 /// fetched ahead, many at a time.
-pub fn read_all(
+pub(crate) fn read_all(
     paths: Vec<PathBuf>,
     limit: u64,
 ) -> impl Iterator<Item = (PathBuf, Result<Vec<u8>, ReadError>)> + Send {
@@ -218,7 +218,7 @@ pub fn read_all(
 
 /// Reads the UTF-8 text files `paths` (each as [`read_text`]), in order, as
 /// [`read_all`] does (label files: one small object per image).
-pub fn read_texts(
+pub(crate) fn read_texts(
     paths: Vec<PathBuf>,
     limit: u64,
 ) -> impl Iterator<Item = (PathBuf, Result<String, ReadError>)> {

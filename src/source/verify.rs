@@ -14,7 +14,7 @@ use crate::paths::is_object_url;
 
 /// What became of a file since it was measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Drift {
+pub(crate) enum Drift {
     /// Deleted or moved away.
     Gone,
     /// Its bytes (a local file) or its size and ETag (an object) differ from
@@ -50,7 +50,7 @@ pub enum VerifyError {
 /// For every `(file, measured blake3)`, in order, what became of it (`None`:
 /// it still holds the measured bytes). A local file is read and hashed again; an
 /// object is asked for its size and ETag (one HEAD request, many at a time).
-pub fn drift(
+pub(crate) fn drift(
     files: &[(&FileEntry, [u8; 32])],
     cancel: &AtomicBool,
 ) -> Result<Vec<Option<Drift>>, VerifyError> {

@@ -17,11 +17,11 @@ use crate::paths;
 use crate::pattern::PathPattern;
 
 /// Extensions treated as images (compared case-insensitively).
-pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"];
+pub(super) const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"];
 
 /// The video a frame was extracted from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FrameOf {
+pub(crate) struct FrameOf {
     /// The video file (absolute, normalised).
     pub video: PathBuf,
     /// The video's path relative to the recipe directory, `/`-separated.
@@ -32,7 +32,7 @@ pub struct FrameOf {
 
 /// One image file found on disk (or a frame extracted from a video).
 #[derive(Debug, Clone, PartialEq)]
-pub struct FileEntry {
+pub(crate) struct FileEntry {
     /// Absolute, normalised path.
     pub path: PathBuf,
     /// Path relative to the recipe directory (in a root outside it: the root's
@@ -47,7 +47,7 @@ pub struct FileEntry {
 
 /// A problem met while walking that does not stop the walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalkIssue {
+pub(crate) struct WalkIssue {
     /// The path that could not be read.
     pub path: PathBuf,
     /// The error.
@@ -87,7 +87,7 @@ pub enum ScanError {
 
 /// The result of walking every root.
 #[derive(Debug, Default)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// Image files, sorted by path, each listed once.
     pub files: Vec<FileEntry>,
     /// Video files, sorted by path.
@@ -102,7 +102,7 @@ pub struct Scan {
 
 /// How to walk the roots.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Walk {
+pub(crate) struct Walk {
     /// Follow symlinks to images and folders.
     pub follow_symlinks: bool,
     /// Let a followed symlink lead outside every root.
@@ -110,17 +110,18 @@ pub struct Walk {
 }
 
 /// Video file extensions treated as videos (case-insensitive).
-pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mkv", "avi", "mov", "h264", "264", "webm", "m4v"];
+pub(super) const VIDEO_EXTENSIONS: &[&str] =
+    &["mp4", "mkv", "avi", "mov", "h264", "264", "webm", "m4v"];
 
 /// Whether `path` has one of the [`VIDEO_EXTENSIONS`] (case-insensitive).
-pub fn is_video_path(path: &Path) -> bool {
+pub(crate) fn is_video_path(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| VIDEO_EXTENSIONS.iter().any(|v| v.eq_ignore_ascii_case(e)))
 }
 
 /// Whether `path` has an image extension.
-pub fn is_image_path(path: &Path) -> bool {
+pub(super) fn is_image_path(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
@@ -130,7 +131,7 @@ pub fn is_image_path(path: &Path) -> bool {
 /// recipe directory that relative paths are taken against (an image in a root
 /// outside it goes by [`paths::RootNames`]). Looks at `cancel`
 /// for every entry.
-pub fn scan(
+pub(crate) fn scan(
     roots: &[PathBuf],
     base: &Path,
     exclude: &[PathPattern],
@@ -378,7 +379,7 @@ fn list_objects(
 /// only the time moved. An object in an object store adds a hash of its ETag
 /// and version id ([`Version::tag`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Version {
+pub(crate) struct Version {
     /// Size in bytes.
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
@@ -390,7 +391,7 @@ pub struct Version {
 
 impl Version {
     /// The version of a file with metadata `meta`.
-    pub fn of(meta: &std::fs::Metadata) -> Self {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Self {
         Version {
             size: meta.len(),
             modified_ns: meta

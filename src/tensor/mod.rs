@@ -18,7 +18,7 @@ mod resize;
 
 use serde::{Deserialize, Serialize};
 
-pub use npy::header as npy_header;
+pub(crate) use npy::header as npy_header;
 
 /// How the image is brought to the model's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,7 +221,7 @@ impl Default for Spec {
 }
 
 /// The input name used where one is needed and the recipe gives none.
-pub const DEFAULT_INPUT: &str = "images";
+pub(crate) const DEFAULT_INPUT: &str = "images";
 
 impl Spec {
     /// The input name: the recipe's, else [`DEFAULT_INPUT`].

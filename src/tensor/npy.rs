@@ -4,7 +4,7 @@
 
 /// The `.npy` header of a C-order array of `dtype` (`<f4`, …) and `shape`,
 /// padded so the data starts on a 64-byte boundary.
-pub fn header(dtype: &str, shape: &[usize]) -> Vec<u8> {
+pub(crate) fn header(dtype: &str, shape: &[usize]) -> Vec<u8> {
     let dims = match shape {
         [one] => format!("({one},)"),
         _ => format!(

@@ -3,7 +3,7 @@
 /// Parses a duration as written in recipes: `"500ms"`, `"1s"`, `"1.5s"`, `"2m"`,
 /// `"1h"`, or a bare number of seconds (`"3"`). Returns seconds; zero, negative and
 /// non-finite durations are errors.
-pub fn parse_duration(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);

@@ -25,7 +25,7 @@ const STDERR_LINES: usize = 8;
 /// `configured` is the recipe's `[video] ffmpeg = "..."`, used as is; without it,
 /// the first `ffmpeg` on `PATH`. Either way the executable is run once with
 /// `-version` to check that it works.
-pub fn find_ffmpeg(configured: Option<&Path>) -> Result<PathBuf, VideoError> {
+pub(crate) fn find_ffmpeg(configured: Option<&Path>) -> Result<PathBuf, VideoError> {
     let no_ffmpeg = |tried: &Path, reason: String| VideoError::NoFfmpeg {
         tried: tried.to_owned(),
         reason,

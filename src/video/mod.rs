@@ -51,14 +51,14 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use duration::parse_duration;
-pub use ffmpeg::find_ffmpeg;
+pub(crate) use duration::parse_duration;
+pub(crate) use ffmpeg::find_ffmpeg;
 
 use ffmpeg::{INSTALL_HINT, one_line, with_colon};
 
 /// One extracted frame.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Frame {
+pub(crate) struct Frame {
     /// The extracted JPEG (inside the cache folder).
     pub path: PathBuf,
     /// 0-based index of the sample.
@@ -150,7 +150,7 @@ impl VideoError {
 /// [`Frame::time`] is that frame's true presentation time (see the module docs). A
 /// video shorter than `every` yields one frame, at t = 0. The frames come back in
 /// time order with `index` 0, 1, 2, …
-pub fn extract(
+pub(crate) fn extract(
     ffmpeg: &Path,
     video: &Path,
     every: f64,

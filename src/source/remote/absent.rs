@@ -15,7 +15,7 @@ fn not_built(url: &Path) -> RemoteError {
 }
 
 /// See the `s3` build's `list`.
-pub fn list(
+pub(crate) fn list(
     root: &Path,
     _keep: &dyn Fn(&str) -> bool,
     _cancel: &AtomicBool,
@@ -24,22 +24,22 @@ pub fn list(
 }
 
 /// See the `s3` build's `probe`.
-pub fn probe(root: &Path) -> Result<bool, RemoteError> {
+pub(crate) fn probe(root: &Path) -> Result<bool, RemoteError> {
     Err(not_built(root))
 }
 
 /// See the `s3` build's `files_in`.
-pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, RemoteError> {
+pub(crate) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, RemoteError> {
     Err(not_built(dir))
 }
 
 /// See the `s3` build's `stat`.
-pub fn stat(url: &Path) -> Result<Version, RemoteError> {
+pub(crate) fn stat(url: &Path) -> Result<Version, RemoteError> {
     Err(not_built(url))
 }
 
 /// See the `s3` build's `stat_all`.
-pub fn stat_all(
+pub(crate) fn stat_all(
     urls: &[PathBuf],
     _cancel: &AtomicBool,
 ) -> Option<Vec<Result<Version, RemoteError>>> {
@@ -47,12 +47,12 @@ pub fn stat_all(
 }
 
 /// See the `s3` build's `read_bytes`.
-pub fn read_bytes(url: &Path, _limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_bytes(url: &Path, _limit: u64) -> Result<Vec<u8>, ReadError> {
     Err(ReadError::Io(not_built(url).into_io()))
 }
 
 /// See the `s3` build's `fetch_all`: each object's read fails.
-pub fn fetch_all(urls: Vec<PathBuf>, _limit: u64, _gate: Option<Arc<Gate>>) -> Fetched {
+pub(crate) fn fetch_all(urls: Vec<PathBuf>, _limit: u64, _gate: Option<Arc<Gate>>) -> Fetched {
     let failed: Vec<Fetch> = urls
         .iter()
         .enumerate()
@@ -62,12 +62,12 @@ pub fn fetch_all(urls: Vec<PathBuf>, _limit: u64, _gate: Option<Arc<Gate>>) -> F
 }
 
 /// The results of [`fetch_all`], taken by any number of threads.
-pub struct Fetched(Mutex<std::vec::IntoIter<Fetch>>);
+pub(crate) struct Fetched(Mutex<std::vec::IntoIter<Fetch>>);
 
 impl Fetched {
     /// The next object's index and (failed) read; `None` once every object has
     /// been handed over.
-    pub fn next(&self, _cancel: &AtomicBool) -> Option<Fetch> {
+    pub(crate) fn next(&self, _cancel: &AtomicBool) -> Option<Fetch> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).next()
     }
 }

@@ -32,19 +32,19 @@ mod store;
 #[cfg(not(feature = "s3"))]
 use absent as store;
 
-pub use store::{fetch_all, files_in, list, probe, read_bytes, stat, stat_all};
+pub(crate) use store::{fetch_all, files_in, list, probe, read_bytes, stat, stat_all};
 
 /// Objects fetched at once by [`fetch_all`] and by an export's copies.
 #[cfg_attr(not(feature = "s3"), allow(dead_code))]
-pub const CONCURRENCY: usize = 16;
+pub(crate) const CONCURRENCY: usize = 16;
 
 /// Bytes of a large object read before [`fetch_all`]'s gate looks at them.
 #[cfg_attr(not(feature = "s3"), allow(dead_code))]
-pub const HEADER_BYTES: usize = 64 << 10;
+pub(crate) const HEADER_BYTES: usize = 64 << 10;
 
 /// A look at an object's first [`HEADER_BYTES`]: `Some(reason)` refuses it,
 /// and the rest is not downloaded.
-pub type Gate = dyn Fn(&[u8]) -> Option<String> + Send + Sync;
+pub(crate) type Gate = dyn Fn(&[u8]) -> Option<String> + Send + Sync;
 
 /// Why a listing or a read of an object store failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +90,7 @@ pub enum RemoteError {
 /// something about the object itself (not found, access denied, a key the store
 /// cannot name). An outage stops a build: skipping each object would build a
 /// set from whatever happened to be read before it.
-pub fn is_outage(kind: std::io::ErrorKind) -> bool {
+pub(crate) fn is_outage(kind: std::io::ErrorKind) -> bool {
     use std::io::ErrorKind;
     !matches!(
         kind,
@@ -122,7 +122,7 @@ impl RemoteError {
 }
 
 /// The objects under a prefix that [`list`] kept, and how many it saw.
-pub struct Listed {
+pub(crate) struct Listed {
     /// The kept objects' URLs and versions, in the store's order (by key).
     pub objects: Vec<(PathBuf, Version)>,
     /// Objects under the prefix, kept or not.
@@ -130,4 +130,4 @@ pub struct Listed {
 }
 
 /// One object read by [`fetch_all`]: its index in the list, and its bytes.
-pub type Fetch = (usize, Result<Vec<u8>, ReadError>);
+pub(crate) type Fetch = (usize, Result<Vec<u8>, ReadError>);

@@ -256,7 +256,7 @@ fn version_of(meta: &ObjectMeta) -> Version {
 /// Every object under the prefix `root` (a folder-like URL), with its
 /// [`Version`]. `keep` sees each key relative to the prefix and says whether
 /// to list it; `cancel` is looked at for every object.
-pub fn list(
+pub(crate) fn list(
     root: &Path,
     keep: &dyn Fn(&str) -> bool,
     cancel: &std::sync::atomic::AtomicBool,
@@ -296,7 +296,7 @@ pub fn list(
 
 /// Whether the prefix `root` can be listed and holds at least one object (one
 /// LIST request): what `calibset check` asks of an object-store root.
-pub fn probe(root: &Path) -> Result<bool, RemoteError> {
+pub(crate) fn probe(root: &Path) -> Result<bool, RemoteError> {
     let target = Target::open(root)?;
     CLIENT.runtime.block_on(async {
         match target.store.list(target.prefix()).next().await {
@@ -308,7 +308,7 @@ pub fn probe(root: &Path) -> Result<bool, RemoteError> {
 }
 
 /// The objects directly under the prefix `dir` (not recursive), sorted.
-pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, RemoteError> {
+pub(crate) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, RemoteError> {
     let target = Target::open(dir)?;
     let listed = CLIENT
         .runtime
@@ -324,7 +324,7 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, RemoteError> {
 }
 
 /// The [`Version`] of the object at `url` (one HEAD request).
-pub fn stat(url: &Path) -> Result<Version, RemoteError> {
+pub(crate) fn stat(url: &Path) -> Result<Version, RemoteError> {
     let target = Target::open(url)?;
     CLIENT
         .runtime
@@ -337,7 +337,7 @@ pub fn stat(url: &Path) -> Result<Version, RemoteError> {
 /// (HEAD requests, [`CONCURRENCY`] at a time; the version id a versioned
 /// bucket adds to a HEAD answer is left out, as listings leave it out).
 /// `None` when `cancel` is set, looked at every 100 ms while waiting.
-pub fn stat_all(
+pub(crate) fn stat_all(
     urls: &[PathBuf],
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Option<Vec<Result<Version, RemoteError>>> {
@@ -369,7 +369,7 @@ pub fn stat_all(
 /// Reads the object at `url` if it holds at most `limit` bytes. The size comes
 /// with the response's headers: a larger object is refused before its body is
 /// read.
-pub fn read_bytes(url: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_bytes(url: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     CLIENT.runtime.block_on(get(url, limit, None))
 }
 
@@ -414,7 +414,7 @@ async fn get(url: &Path, limit: u64, gate: Option<&Gate>) -> Result<Vec<u8>, Rea
 /// result over in the order of `urls` with its index. At most [`CONCURRENCY`]
 /// results wait to be taken: reading waits for the caller. Dropping the
 /// [`Fetched`] stops the reads.
-pub fn fetch_all(urls: Vec<PathBuf>, limit: u64, gate: Option<Arc<Gate>>) -> Fetched {
+pub(crate) fn fetch_all(urls: Vec<PathBuf>, limit: u64, gate: Option<Arc<Gate>>) -> Fetched {
     let (tx, rx) = tokio::sync::mpsc::channel(CONCURRENCY);
     CLIENT.runtime.spawn(async move {
         let gate = gate.as_deref();
@@ -431,13 +431,13 @@ pub fn fetch_all(urls: Vec<PathBuf>, limit: u64, gate: Option<Arc<Gate>>) -> Fet
 }
 
 /// The results of [`fetch_all`], taken by any number of threads.
-pub struct Fetched(Mutex<tokio::sync::mpsc::Receiver<Fetch>>);
+pub(crate) struct Fetched(Mutex<tokio::sync::mpsc::Receiver<Fetch>>);
 
 impl Fetched {
     /// The next object's index in `urls` and bytes, waiting for it; `None`
     /// once every object has been handed over, or when `cancel` is set (looked
     /// at every 100 ms while waiting, so a slow store does not hold up Ctrl-C).
-    pub fn next(&self, cancel: &std::sync::atomic::AtomicBool) -> Option<Fetch> {
+    pub(crate) fn next(&self, cancel: &std::sync::atomic::AtomicBool) -> Option<Fetch> {
         let mut rx = self.0.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             crate::cancel::check(cancel).ok()?;
