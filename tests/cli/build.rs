@@ -3,19 +3,7 @@
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::fixture::{Pool, csv_rows, jpeg, json_of, scene};
-
-const BODY: &str = r#"
-total = 30
-split = { normal = 6, hard = 2, background = 2 }
-
-[buckets.hard.quota]
-night = 3
-rain = 3
-
-[output]
-dir = "out"
-"#;
+use crate::fixture::{BODY, Pool, csv_rows, jpeg, json_of, scene};
 
 fn standard(pool: &Pool) -> std::path::PathBuf {
     pool.recipe_with_camera_min(BODY, 2)

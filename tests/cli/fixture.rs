@@ -5,6 +5,21 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use image::{ImageEncoder, Rgb, RgbImage};
 
+/// The recipe body most CLI tests build from (around [`Pool::recipe`]'s
+/// sources, cameras and rules): 30 images at 6:2:2, of the hard ones 3 night
+/// and 3 rain, written to `out`.
+pub const BODY: &str = r#"
+total = 30
+split = { normal = 6, hard = 2, background = 2 }
+
+[buckets.hard.quota]
+night = 3
+rain = 3
+
+[output]
+dir = "out"
+"#;
+
 /// A temporary folder holding a pool, a recipe and (later) outputs.
 pub struct Pool {
     dir: tempfile::TempDir,

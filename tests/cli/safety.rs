@@ -8,19 +8,7 @@ use predicates::str::contains;
 
 #[cfg(unix)]
 use crate::fixture::mkfifo;
-use crate::fixture::{Pool, jpeg, scene};
-
-const BODY: &str = r#"
-total = 30
-split = { normal = 6, hard = 2, background = 2 }
-
-[buckets.hard.quota]
-night = 3
-rain = 3
-
-[output]
-dir = "out"
-"#;
+use crate::fixture::{BODY, Pool, jpeg, scene};
 
 fn binary() -> std::path::PathBuf {
     assert_cmd::cargo::cargo_bin("calibset")

@@ -12,20 +12,7 @@
 
 use std::path::Path;
 
-use crate::fixture::Pool;
-
-/// The recipe body of `build.rs`: 30 images at 6:2:2, 3 night and 3 rain.
-const BODY: &str = r#"
-total = 30
-split = { normal = 6, hard = 2, background = 2 }
-
-[buckets.hard.quota]
-night = 3
-rain = 3
-
-[output]
-dir = "out"
-"#;
+use crate::fixture::{BODY, Pool};
 
 /// Replaces what differs between runs: the pool folder (as given and
 /// canonicalized) with `[POOL]`, stage timings (`-v`) with `[TIME]` and the
