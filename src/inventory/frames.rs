@@ -6,22 +6,20 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::{InventoryError, Issue, IssueKind};
+use super::{InventoryError, Issue, IssueKind, Settings};
 use crate::progress::{Progress, Stage};
-use crate::recipe::Recipe;
 use crate::source::{self, FileEntry, FrameOf};
 use crate::video::{self, VideoError};
 
-/// Extracts frames from `videos` (one every `recipe.sequences.every`, default
-/// 1 s) into `dir`; returns them as files, plus an issue per unreadable video.
+/// Extracts frames from `videos` (one every `settings.frame_every` seconds) into `dir`; returns them as files, plus an issue per unreadable video.
 pub(super) fn extract(
-    recipe: &Recipe,
+    settings: &Settings<'_>,
     videos: &[FileEntry],
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<(Vec<FileEntry>, Vec<Issue>), InventoryError> {
-    let ffmpeg = video::find_ffmpeg(recipe.ffmpeg.as_deref())?;
-    let every = recipe.sequences.every.unwrap_or(1.0);
+    let ffmpeg = video::find_ffmpeg(settings.ffmpeg)?;
+    let every = settings.frame_every;
     progress.start(Stage::Extract, Some(videos.len() as u64));
     let results: Vec<_> = videos
         .par_iter()

@@ -16,8 +16,9 @@ use std::sync::atomic::AtomicBool;
 
 pub(crate) use summary::{Issue, IssueKind, MeasureSummary, PoolSummary};
 
-use crate::annotations::{AnnotationError, Annotations};
-use crate::bucket::Labeller;
+use crate::annotations::{AnnotationError, AnnotationSpec, Annotations};
+use crate::bucket::{LabelRules, Labeller};
+use crate::decode::Limits;
 use crate::feature_index::{FeatureIndex, Row, Shard};
 use crate::features::{ImageIssue, Quality};
 use crate::label::Labels;
@@ -25,8 +26,7 @@ use crate::manifest::{Manifest, ManifestError};
 use crate::paths;
 use crate::pool::PoolImage;
 use crate::progress::{Progress, Stage};
-use crate::recipe::Recipe;
-use crate::source::{self, FileEntry, Scan, ScanError};
+use crate::source::{self, FileEntry, Scan, ScanError, Sources};
 use crate::video::VideoError;
 
 /// The pool as read from disk, before de-duplication.
@@ -91,6 +91,29 @@ pub(crate) struct Options<'a> {
     pub index: Option<&'a FeatureIndex>,
 }
 
+/// What reading the pool takes from the recipe, resolved once by `pipeline`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings<'a> {
+    /// `[sources]`: roots, manifest, exclusions, symlinks.
+    pub sources: &'a Sources,
+    /// The recipe's folder: relative roots and report paths start there.
+    pub base_dir: &'a Path,
+    /// `[[rules]]`, `camera.from`, `default_bucket` and `[quality]`.
+    pub labels: LabelRules<'a>,
+    /// `[annotations]`.
+    pub annotations: Option<&'a AnnotationSpec>,
+    /// `[limits]`: what an image may cost to decode.
+    pub limits: &'a Limits,
+    /// `ffmpeg`: the binary that extracts video frames (else found on `PATH`).
+    pub ffmpeg: Option<&'a Path>,
+    /// `sequences.every`: seconds between extracted video frames.
+    pub frame_every: f64,
+    /// `camera.min`, checked against `total` before anything is decoded.
+    pub camera_min: usize,
+    /// `total`: the set's size.
+    pub total: usize,
+}
+
 /// Why the pool could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -139,30 +162,31 @@ impl From<ScanError> for InventoryError {
     }
 }
 
-/// Reads, labels and measures the recipe's pool.
+/// Reads, labels and measures the pool `settings` describe.
 pub(crate) fn inventory(
-    recipe: &Recipe,
+    settings: &Settings<'_>,
     opts: &Options<'_>,
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Result<Inventory, InventoryError> {
     let mut inv = Inventory::default();
-    let scan = list(recipe, &mut inv, progress, cancel)?;
-    let manifest = read_manifest(recipe, &scan, &mut inv)?;
+    let scan = list(settings, &mut inv, progress, cancel)?;
+    let manifest = read_manifest(settings, &scan, &mut inv)?;
     let mut files = scan.files.clone();
-    files.extend(video_frames(recipe, &scan, opts, &mut inv, progress)?);
+    files.extend(video_frames(settings, &scan, opts, &mut inv, progress)?);
     crate::cancel::check(cancel).map_err(|_| InventoryError::Interrupted)?;
-    let annotations = read_annotations(recipe, &scan, &mut inv)?;
-    let labeller = Labeller::new(recipe.label_rules(), manifest.as_ref())
-        .with_annotations(annotations.as_ref());
+    let annotations = read_annotations(settings, &scan, &mut inv)?;
+    let labeller =
+        Labeller::new(settings.labels, manifest.as_ref()).with_annotations(annotations.as_ref());
     // Rules with a measured `when` (auto:…) need measurements: then every file
     // is measured first.
-    let measure_all = recipe
+    let measure_all = settings
+        .labels
         .rules
         .iter()
         .any(|r| r.when.iter().any(|t| t.starts_with("auto:")));
     let mut todo = Vec::new();
-    let mut rule_hits = vec![0usize; recipe.rules.len()];
+    let mut rule_hits = vec![0usize; settings.labels.rules.len()];
     for file in &files {
         let labels = label(&labeller, file, None);
         if let Some(r) = labels.rule {
@@ -177,20 +201,20 @@ pub(crate) fn inventory(
     // Cameras come from paths and the manifest, not from pixels: a minimum per
     // camera no total can hold is known before anything is decoded. (An audit
     // looks at the pool whatever the recipe asks.)
-    if recipe.camera.min > 0 && !opts.keep_unbucketed {
+    if settings.camera_min > 0 && !opts.keep_unbucketed {
         let cameras: HashSet<&str> = todo
             .iter()
             .filter_map(|(_, l)| l.camera.as_deref())
             .collect();
-        if cameras.len() * recipe.camera.min > recipe.total {
+        if cameras.len() * settings.camera_min > settings.total {
             return Err(InventoryError::CameraMinimums {
                 cameras: cameras.len(),
-                min: recipe.camera.min,
-                total: recipe.total,
+                min: settings.camera_min,
+                total: settings.total,
             });
         }
     }
-    let roots = &recipe.sources.roots;
+    let roots = &settings.sources.roots;
     progress.start(Stage::LoadCache, None);
     let mut caches = measure::Caches::open(opts.cache_dir, roots, &mut inv.warnings);
     progress.finish();
@@ -199,7 +223,7 @@ pub(crate) fn inventory(
         &targets,
         &caches,
         opts.index,
-        &recipe.limits,
+        settings.limits,
         progress,
         cancel,
     )?;
@@ -231,7 +255,7 @@ pub(crate) fn inventory(
         }
     }
     inv.summary.issues.sort_by(|a, b| a.path.cmp(&b.path));
-    warn_unused_rules(recipe, &rule_hits, &mut inv.warnings);
+    warn_unused_rules(settings, &rule_hits, &mut inv.warnings);
     progress.finish();
     if opts.save_cache {
         progress.start(Stage::SaveCache, None);
@@ -257,30 +281,31 @@ pub(crate) struct Indexed {
     pub warnings: Vec<String>,
 }
 
-/// Measures shard `shard` of the recipe's pool for the feature index. A file
+/// Measures shard `shard` of the pool for the feature index. A file
 /// belongs to the shard its key hashes to; a video frame to its video's. The
 /// cache keeps the entries of other shards.
 pub(crate) fn index_shard(
-    recipe: &Recipe,
+    settings: &Settings<'_>,
     opts: &Options<'_>,
     shard: Shard,
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Result<Indexed, InventoryError> {
     let mut inv = Inventory::default();
-    let mut scan = list(recipe, &mut inv, progress, cancel)?;
+    let mut scan = list(settings, &mut inv, progress, cancel)?;
     scan.files.retain(|f| shard.holds(&f.rel));
     scan.videos.retain(|v| shard.holds(&v.rel));
     inv.summary.scanned = scan.files.len();
     let mut files = scan.files.clone();
-    files.extend(video_frames(recipe, &scan, opts, &mut inv, progress)?);
+    files.extend(video_frames(settings, &scan, opts, &mut inv, progress)?);
     crate::cancel::check(cancel).map_err(|_| InventoryError::Interrupted)?;
     progress.start(Stage::LoadCache, None);
     let mut caches =
-        measure::Caches::open(opts.cache_dir, &recipe.sources.roots, &mut inv.warnings);
+        measure::Caches::open(opts.cache_dir, &settings.sources.roots, &mut inv.warnings);
     progress.finish();
     let targets: Vec<&FileEntry> = files.iter().collect();
-    let measured = measure::measure_all(&targets, &caches, None, &recipe.limits, progress, cancel)?;
+    let measured =
+        measure::measure_all(&targets, &caches, None, settings.limits, progress, cancel)?;
     let mut rows = Vec::with_capacity(files.len());
     for (file, (m, origin)) in files.iter().zip(measured) {
         inv.measure.count(origin);
@@ -313,20 +338,17 @@ pub(crate) fn index_shard(
 
 /// Walks the roots; walk problems become issues, unfollowed symlinks a warning.
 fn list(
-    recipe: &Recipe,
+    settings: &Settings<'_>,
     inv: &mut Inventory,
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Result<Scan, InventoryError> {
     progress.start(Stage::Scan, None);
     let scan = source::scan(
-        &recipe.sources.roots,
-        &recipe.base_dir,
-        &recipe.sources.exclude,
-        source::Walk {
-            follow_symlinks: recipe.sources.follow_symlinks,
-            allow_outside: recipe.sources.allow_outside,
-        },
+        &settings.sources.roots,
+        settings.base_dir,
+        &settings.sources.exclude,
+        settings.sources.walk(),
         cancel,
     );
     progress.finish();
@@ -341,7 +363,7 @@ fn list(
             scan.symlinks_skipped
         ));
     }
-    for root in &recipe.sources.roots {
+    for root in &settings.sources.roots {
         let empty = !scan
             .files
             .iter()
@@ -357,7 +379,7 @@ fn list(
     let s = &mut inv.summary;
     for w in &scan.issues {
         s.issues.push(Issue {
-            path: rel(recipe, &w.path),
+            path: rel(settings, &w.path),
             kind: IssueKind::Walk,
             message: w.message.clone(),
         });
@@ -367,8 +389,8 @@ fn list(
 
 /// A warning for each rule that matched no image: a pattern that names no
 /// folder of the pool is a typo more often than not.
-fn warn_unused_rules(recipe: &Recipe, hits: &[usize], warnings: &mut Vec<String>) {
-    for (i, (rule, &n)) in recipe.rules.iter().zip(hits).enumerate() {
+fn warn_unused_rules(settings: &Settings<'_>, hits: &[usize], warnings: &mut Vec<String>) {
+    for (i, (rule, &n)) in settings.labels.rules.iter().zip(hits).enumerate() {
         if n == 0 {
             warnings.push(format!(
                 "rules[{i}] (match = \"{}\") matched no image",
@@ -381,11 +403,11 @@ fn warn_unused_rules(recipe: &Recipe, hits: &[usize], warnings: &mut Vec<String>
 /// The manifest's rows for the files found; its rows naming missing files are
 /// counted, the first few listed as issues.
 fn read_manifest(
-    recipe: &Recipe,
+    settings: &Settings<'_>,
     scan: &Scan,
     inv: &mut Inventory,
 ) -> Result<Option<Manifest>, InventoryError> {
-    let Some(path) = recipe.sources.manifest.as_deref() else {
+    let Some(path) = settings.sources.manifest.as_deref() else {
         return Ok(None);
     };
     let found: HashSet<&Path> = scan
@@ -394,12 +416,12 @@ fn read_manifest(
         .chain(&scan.videos)
         .map(|f| f.path.as_path())
         .collect();
-    let manifest = Manifest::load_for(path, recipe.sources.allow_outside, &found)?;
+    let manifest = Manifest::load_for(path, settings.sources.allow_outside, &found)?;
     let (count, examples) = manifest.missing();
     inv.summary.missing = count;
     for missing in examples {
         inv.summary.issues.push(Issue {
-            path: rel(recipe, missing),
+            path: rel(settings, missing),
             kind: IssueKind::Missing,
             message: format!(
                 "listed in {} but not found under the roots",
@@ -413,7 +435,7 @@ fn read_manifest(
 /// The frames of the pool's videos: kept in the cache folder when it is
 /// written, else in a temporary folder that lives as long as the inventory.
 fn video_frames(
-    recipe: &Recipe,
+    settings: &Settings<'_>,
     scan: &Scan,
     opts: &Options<'_>,
     inv: &mut Inventory,
@@ -434,7 +456,7 @@ fn video_frames(
             p
         }
     };
-    let (frames, issues) = frames::extract(recipe, &scan.videos, &dir, progress)?;
+    let (frames, issues) = frames::extract(settings, &scan.videos, &dir, progress)?;
     inv.summary.videos = scan.videos.len();
     inv.summary.video_frames = frames.len();
     inv.summary.issues.extend(issues);
@@ -443,18 +465,18 @@ fn video_frames(
 
 /// The recipe's annotations of the files found; their problems become issues.
 fn read_annotations(
-    recipe: &Recipe,
+    settings: &Settings<'_>,
     scan: &Scan,
     inv: &mut Inventory,
 ) -> Result<Option<Annotations>, InventoryError> {
-    let Some(spec) = &recipe.annotations else {
+    let Some(spec) = settings.annotations else {
         return Ok(None);
     };
     let paths: Vec<&Path> = scan.files.iter().map(|f| f.path.as_path()).collect();
     let (annotations, issues) = Annotations::load(spec, &paths)?;
     for i in issues {
         inv.summary.issues.push(Issue {
-            path: rel(recipe, &i.path),
+            path: rel(settings, &i.path),
             kind: IssueKind::Annotation,
             message: i.message,
         });
@@ -526,11 +548,11 @@ fn kind_of(issue: &ImageIssue) -> IssueKind {
 /// the recipe folder; in a root outside it, the root's name), escaped to one
 /// line (a manifest's path may hold any byte, NUL included); an object by its
 /// URL.
-fn rel(recipe: &Recipe, path: &Path) -> String {
+fn rel(settings: &Settings<'_>, path: &Path) -> String {
     if paths::is_object_url(path) {
         path.display().to_string()
     } else {
-        let names = paths::RootNames::new(&recipe.sources.roots, &recipe.base_dir);
+        let names = paths::RootNames::new(&settings.sources.roots, settings.base_dir);
         paths::escaped(&names.rel(&paths::normalize(path)))
     }
 }

@@ -88,7 +88,13 @@ pub fn index(
         keep_unbucketed: true,
         index: None,
     };
-    let shard = inventory::index_shard(recipe, &inventory_options, opts.shard, progress, cancel)?;
+    let shard = inventory::index_shard(
+        &super::inventory_settings(recipe),
+        &inventory_options,
+        opts.shard,
+        progress,
+        cancel,
+    )?;
     crate::cancel::check(cancel).map_err(|_| BuildError::Interrupted)?;
     let rows = shard.rows.len();
     let images = shard

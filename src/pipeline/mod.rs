@@ -282,6 +282,21 @@ impl Planned {
     }
 }
 
+/// What reading the pool takes from `recipe`.
+fn inventory_settings(recipe: &Recipe) -> inventory::Settings<'_> {
+    inventory::Settings {
+        sources: &recipe.sources,
+        base_dir: &recipe.base_dir,
+        labels: recipe.label_rules(),
+        annotations: recipe.annotations.as_ref(),
+        limits: &recipe.limits,
+        ffmpeg: recipe.ffmpeg.as_deref(),
+        frame_every: recipe.sequences.every.unwrap_or(1.0),
+        camera_min: recipe.camera.min,
+        total: recipe.total,
+    }
+}
+
 /// Reads the pool, removes duplicates and selects.
 pub(crate) fn plan(
     recipe: &Recipe,
@@ -295,7 +310,12 @@ pub(crate) fn plan(
         keep_unbucketed: opts.keep_unbucketed,
         index: opts.index,
     };
-    let mut inv = inventory::inventory(recipe, &inventory_options, progress, cancel)?;
+    let mut inv = inventory::inventory(
+        &inventory_settings(recipe),
+        &inventory_options,
+        progress,
+        cancel,
+    )?;
     if let Some(index) = opts.index
         && inv.measure.decoded > 0
     {

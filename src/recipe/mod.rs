@@ -22,6 +22,7 @@ use crate::label::{Bucket, PerBucket};
 use crate::pattern::PathPattern;
 pub(crate) use crate::select::BucketPlan;
 use crate::select::ShortfallPolicy;
+pub(crate) use crate::source::Sources;
 
 /// A validated recipe. Paths are resolved against the recipe's directory.
 #[derive(Debug, Clone)]
@@ -91,23 +92,6 @@ pub struct ClassPlan {
     pub min: usize,
     /// `bucket`: where they must appear. Default normal.
     pub bucket: Bucket,
-}
-
-/// Where images come from.
-#[derive(Debug, Clone)]
-pub struct Sources {
-    /// `roots`: folders walked for images, resolved against the recipe directory.
-    pub roots: Vec<PathBuf>,
-    /// `manifest`: optional CSV whose rows bucket, tag and name the camera of images.
-    pub manifest: Option<PathBuf>,
-    /// `exclude`: patterns of paths to skip.
-    pub exclude: Vec<PathPattern>,
-    /// `allow_outside`: let manifest rows name files outside the manifest's
-    /// folder, and followed symlinks lead outside the roots. Default false.
-    pub allow_outside: bool,
-    /// `follow_symlinks`: read symlinked images and folders (git-annex, DVC).
-    /// Default false: they are counted and reported, not read.
-    pub follow_symlinks: bool,
 }
 
 /// How cameras are named and how many images each must contribute.

@@ -21,3 +21,34 @@ pub(crate) use read::{
 pub(crate) use verify::{Drift, VerifyError, drift};
 pub(crate) use walk::is_video_path;
 pub(crate) use walk::{FileEntry, FrameOf, Scan, ScanError, Version, Walk, scan};
+
+use std::path::PathBuf;
+
+use crate::pattern::PathPattern;
+
+/// Where images come from.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// `roots`: folders walked for images, resolved against the recipe directory.
+    pub roots: Vec<PathBuf>,
+    /// `manifest`: optional CSV whose rows bucket, tag and name the camera of images.
+    pub manifest: Option<PathBuf>,
+    /// `exclude`: patterns of paths to skip.
+    pub exclude: Vec<PathPattern>,
+    /// `allow_outside`: let manifest rows name files outside the manifest's
+    /// folder, and followed symlinks lead outside the roots. Default false.
+    pub allow_outside: bool,
+    /// `follow_symlinks`: read symlinked images and folders (git-annex, DVC).
+    /// Default false: they are counted and reported, not read.
+    pub follow_symlinks: bool,
+}
+
+impl Sources {
+    /// How the walk treats symlinks.
+    pub(crate) fn walk(&self) -> Walk {
+        Walk {
+            follow_symlinks: self.follow_symlinks,
+            allow_outside: self.allow_outside,
+        }
+    }
+}
