@@ -10,9 +10,14 @@
 //!    (`decode`, `features`) through the feature cache (`cache`).
 //! 3. `dedup` — exact copies, sequence sampling and consecutive frames, near
 //!    duplicates.
-//! 4. `select` — fill the quotas exactly (min-cost flow).
+//! 4. `select` — fill the quotas exactly (min-cost flow); `stability` then
+//!    checks the chosen set.
 //! 5. `report` — what was read, skipped, removed and chosen, and why a quota
-//!    could not be met; `stability` checks the chosen set, `html` draws it.
+//!    could not be met, built once from the complete plan; `html` draws it.
+//!
+//! `pipeline` resolves the recipe once into each stage's own settings
+//! (`inventory::Settings`, `report::Settings`, …): those stages never see the
+//! recipe.
 //! 6. `export` — write the set under a lock: images, lock manifest, pool.csv.
 //!
 //! [`audit`] runs stages 1–5 without writing a set. Three extension points:

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::label::Origin;
+use crate::label::{Origin, PerBucket};
 use crate::pool::PoolImage;
 
 pub(crate) use crate::features::{Signature, Signatures, similarity};
@@ -192,6 +192,20 @@ impl Dedup {
     /// Whether image `i` survives.
     pub fn is_kept(&self, i: usize) -> bool {
         self.removed[i].is_none()
+    }
+
+    /// The distinct images left per bucket (of `images`, the pool this
+    /// de-duplicated).
+    pub(crate) fn kept_per_bucket(&self, images: &[PoolImage]) -> PerBucket<usize> {
+        let mut kept = PerBucket::<usize>::default();
+        for (i, img) in images.iter().enumerate() {
+            if self.is_kept(i)
+                && let Some(b) = img.labels.bucket
+            {
+                kept[b] += 1;
+            }
+        }
+        kept
     }
 
     /// Number of images dropped as exact copies.

@@ -17,11 +17,13 @@ use crate::export::{self, ExportError, Layout, LinkMode, Output};
 use crate::feature_index::FeatureIndex;
 use crate::html::{self, HtmlError};
 use crate::inventory::{self, Inventory, InventoryError};
+use crate::label::PerBucket;
 use crate::progress::{Progress, Stage};
 use crate::recipe::Recipe;
-use crate::report::{OutputSummary, Report, ResaveSummary};
-use crate::select::{self, Plan, Selection};
+use crate::report::{self, OutputSummary, Report, ResaveSummary};
+use crate::select::{self, MaxTotal, Plan, Selection};
 use crate::source;
+use crate::stability::Stability;
 
 pub(crate) use index::open as open_index;
 pub use index::{IndexOptions, IndexReport, index};
@@ -251,22 +253,27 @@ pub(crate) struct Planned {
     pub sequences: SequenceSummary,
     /// The seed selection used.
     pub seed: u64,
+    /// The largest total the pool supports, when the recipe's is short.
+    pub max_total: Option<MaxTotal>,
+    /// The stability check of the chosen set (two or more images).
+    pub stability: Option<Stability>,
 }
 
 impl Planned {
     /// The report of this plan (without output details).
     pub(crate) fn report(&self, recipe: &Recipe) -> Report {
-        let mut report = crate::report::assemble(recipe, self.seed, &self.inv, &self.dd, &self.sel);
-        report.sequences = (self.sequences.sequences > 0 || !self.sequences.stills.is_empty())
-            .then(|| self.sequences.clone());
-        let q = &self.sequences;
-        if q.unsampled_frames > 0 {
-            report.warnings.push(format!(
-                "{} frame sequence(s) of {} frames were not sampled by time, so bursts and slow pans keep near-alike frames the 0.98 rule lets through: set `sequences.every` (one frame every 0.5–2 s, as the domain rule says; with `sequences.fps` for numbered frames without a `time`)",
-                q.unsampled_sequences, q.unsampled_frames
-            ));
-        }
-        report
+        report::assemble(
+            &report_settings(recipe),
+            report::Decided {
+                seed: self.seed,
+                inv: &self.inv,
+                dd: &self.dd,
+                sequences: &self.sequences,
+                sel: &self.sel,
+                max_total: self.max_total.as_ref(),
+                stability: self.stability.as_ref(),
+            },
+        )
     }
 
     /// The self-contained visual report of this plan.
@@ -295,6 +302,42 @@ fn inventory_settings(recipe: &Recipe) -> inventory::Settings<'_> {
         camera_min: recipe.camera.min,
         total: recipe.total,
     }
+}
+
+/// What the report prints of `recipe`.
+fn report_settings(recipe: &Recipe) -> report::Settings {
+    report::Settings {
+        name: recipe.name.clone(),
+        total: recipe.total,
+        wanted: PerBucket {
+            normal: recipe.buckets.normal.count,
+            hard: recipe.buckets.hard.count,
+            background: recipe.buckets.background.count,
+        },
+        dedup: recipe.dedup,
+        shortfall: recipe.shortfall,
+        tensor: recipe.tensor.clone(),
+        exports: recipe.exports.formats.iter().copied().collect(),
+    }
+}
+
+/// The pixel-statistics stability check of the chosen set against the
+/// distinct bucketed pool: `None` below two chosen images.
+fn stability(
+    inv: &Inventory,
+    dd: &Dedup,
+    sel: &Selection,
+    seed: u64,
+    threshold: f64,
+) -> Option<Stability> {
+    let images = &inv.images;
+    (sel.picks.len() >= 2).then(|| {
+        let chosen: Vec<usize> = sel.picks.iter().map(|p| p.image).collect();
+        let pool: Vec<usize> = (0..images.len())
+            .filter(|&i| dd.is_kept(i) && images[i].labels.bucket.is_some())
+            .collect();
+        crate::stability::check(images, &chosen, &pool, seed, threshold)
+    })
 }
 
 /// Reads the pool, removes duplicates and selects.
@@ -336,12 +379,20 @@ pub(crate) fn plan(
         ));
     }
     let (dd, sel, sequences) = decide(recipe, &inv, opts.seed, progress, cancel)?;
+    let max_total = if sel.shortfalls.is_empty() {
+        None
+    } else {
+        recipe.max_total(&dd.kept_per_bucket(&inv.images))
+    };
+    let stability = stability(&inv, &dd, &sel, opts.seed, recipe.stability_threshold);
     Ok(Planned {
         inv,
         dd,
         sel,
         sequences,
         seed: opts.seed,
+        max_total,
+        stability,
     })
 }
 

@@ -21,6 +21,7 @@ use crate::export::{Layout, LinkMode};
 use crate::label::{Bucket, PerBucket};
 use crate::pattern::PathPattern;
 pub(crate) use crate::select::BucketPlan;
+use crate::select::MaxTotal;
 use crate::select::ShortfallPolicy;
 pub(crate) use crate::source::Sources;
 
@@ -299,6 +300,41 @@ impl Recipe {
             background: self.buckets.background.count as f64,
         });
         validate::largest_remainder(total, &weights)
+    }
+
+    /// The largest total whose bucket counts (at the recipe's shares) all fit the
+    /// distinct images per bucket and still hold each bucket's quotas and
+    /// minimums (so the advice is a valid recipe); `None` when the recipe's own
+    /// total fits (its shortfall is elsewhere) or when no total does.
+    pub(crate) fn max_total(&self, kept: &PerBucket<usize>) -> Option<MaxTotal> {
+        // A total is only advice if the recipe stays valid at it: each bucket's
+        // count must still hold its quotas and minimums.
+        let reserved = |b: Bucket| {
+            let plan = &self.buckets[b];
+            plan.quota.values().chain(plan.min.values()).sum::<usize>()
+        };
+        let fits = |t: usize| {
+            let c = self.counts_for(t);
+            Bucket::ALL
+                .into_iter()
+                .all(|b| c[b] <= kept[b] && c[b] >= reserved(b))
+        };
+        if fits(self.total) {
+            return None;
+        }
+        // Largest-remainder counts are not monotone in the total (the Alabama
+        // paradox), so scan rather than bisect; each step is a few operations.
+        let upper: usize = kept.iter().map(|(_, n)| n).sum();
+        let lo = (1..=upper).rev().find(|&t| fits(t)).unwrap_or(0);
+        let next = self.counts_for(lo + 1);
+        let limited_by = Bucket::ALL
+            .into_iter()
+            .find(|&b| next[b] > kept[b])
+            .unwrap_or(Bucket::Normal);
+        (lo > 0).then_some(MaxTotal {
+            total: lo,
+            limited_by,
+        })
     }
 }
 

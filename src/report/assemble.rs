@@ -1,35 +1,72 @@
 //! The report of a planned build: counts per bucket, the largest duplicate
 //! groups, the composition of the chosen set, the shortfalls and the largest
-//! total the pool supports, and the stability check of the chosen set.
+//! total the pool supports, and the stability check of the chosen set (the
+//! last two computed by the plan).
 
 use std::collections::BTreeMap;
 
 use super::{
     CameraCount, CompositionRow, DedupSummary, GroupSummary, MaxTotal, Report, Status, advice,
 };
-use crate::dedup::Dedup;
+use crate::dedup::{Dedup, DedupSettings, SequenceSummary};
+use crate::export::Format;
 use crate::inventory::Inventory;
 use crate::label::{Bucket, PerBucket};
-use crate::recipe::Recipe;
-use crate::select::Selection;
+use crate::select::{Selection, ShortfallPolicy};
+use crate::stability::Stability;
+use crate::tensor;
+
+/// What the report prints of the recipe, resolved once by `pipeline`.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// The recipe's name.
+    pub name: String,
+    /// `total`.
+    pub total: usize,
+    /// The images wanted per bucket.
+    pub wanted: PerBucket<usize>,
+    /// `[dedup]`.
+    pub dedup: DedupSettings,
+    /// `shortfall`.
+    pub shortfall: ShortfallPolicy,
+    /// `[tensor]`.
+    pub tensor: Option<tensor::Spec>,
+    /// The hand-off formats written with the set.
+    pub exports: Vec<Format>,
+}
+
+/// What a plan decided, complete: the report is built once from it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decided<'a> {
+    /// The selection seed.
+    pub seed: u64,
+    /// The pool.
+    pub inv: &'a Inventory,
+    /// Duplicates (after sequence sampling).
+    pub dd: &'a Dedup,
+    /// What sequence sampling did.
+    pub sequences: &'a SequenceSummary,
+    /// The chosen images.
+    pub sel: &'a Selection,
+    /// The largest total the pool supports, when the recipe's is short.
+    pub max_total: Option<&'a MaxTotal>,
+    /// The stability check of the chosen set (two or more images).
+    pub stability: Option<&'a Stability>,
+}
 
 /// The report of a planned build (without output details).
-pub(crate) fn assemble(
-    recipe: &Recipe,
-    seed: u64,
-    inv: &Inventory,
-    dd: &Dedup,
-    sel: &Selection,
-) -> Report {
+pub(crate) fn assemble(settings: &Settings, plan: Decided<'_>) -> Report {
+    let Decided {
+        seed,
+        inv,
+        dd,
+        sequences,
+        sel,
+        max_total,
+        stability,
+    } = plan;
     let images = &inv.images;
-    let mut kept = PerBucket::<usize>::default();
-    for (i, img) in images.iter().enumerate() {
-        if dd.is_kept(i)
-            && let Some(b) = img.labels.bucket
-        {
-            kept[b] += 1;
-        }
-    }
+    let kept = dd.kept_per_bucket(images);
     let largest_groups = dd
         .groups()
         .into_iter()
@@ -60,35 +97,31 @@ pub(crate) fn assemble(
     Report {
         schema_version: crate::schema::SCHEMA_VERSION,
         version: env!("CARGO_PKG_VERSION"),
-        recipe: recipe.name.clone(),
+        recipe: settings.name.clone(),
         seed,
         status: if sel.shortfalls.is_empty() {
             Status::Ok
         } else {
             Status::Shortfall
         },
-        total: recipe.total,
+        total: settings.total,
         pool: inv.summary.clone(),
         measure: Some(inv.measure),
         dedup: DedupSummary {
-            settings: recipe.dedup,
+            settings: settings.dedup,
             exact_removed: dd.exact_removed(),
             near_removed: dd.near_removed(),
             candidate_pairs: dd.candidate_pairs,
             kept: kept.clone(),
             largest_groups,
         },
-        wanted: PerBucket {
-            normal: recipe.buckets.normal.count,
-            hard: recipe.buckets.hard.count,
-            background: recipe.buckets.background.count,
-        },
+        wanted: settings.wanted.clone(),
         chosen,
         slots: sel.slots.clone(),
         cameras: sel.cameras.clone(),
         no_camera: sel.no_camera.clone(),
         spill: sel.spill.clone(),
-        shortfall_policy: recipe.shortfall,
+        shortfall_policy: settings.shortfall,
         composition: composition
             .into_iter()
             .map(|((bucket, tags), cameras)| CompositionRow {
@@ -105,20 +138,11 @@ pub(crate) fn assemble(
             .collect(),
         files: Vec::new(),
         shortfalls: sel.shortfalls.clone(),
-        max_total: if sel.shortfalls.is_empty() {
-            None
-        } else {
-            max_total(recipe, &kept)
-        },
+        max_total: max_total.cloned(),
         topped_up: sel.topped_up.clone(),
-        stability: (sel.picks.len() >= 2).then(|| {
-            let chosen: Vec<usize> = sel.picks.iter().map(|p| p.image).collect();
-            let pool: Vec<usize> = (0..images.len())
-                .filter(|&i| dd.is_kept(i) && images[i].labels.bucket.is_some())
-                .collect();
-            crate::stability::check(images, &chosen, &pool, seed, recipe.stability_threshold)
-        }),
-        sequences: None,
+        stability: stability.cloned(),
+        sequences: (sequences.sequences > 0 || !sequences.stills.is_empty())
+            .then(|| sequences.clone()),
         advice: advice::advise(
             images,
             &sel.picks
@@ -126,46 +150,23 @@ pub(crate) fn assemble(
                 .map(|p| (p.image, p.bucket))
                 .collect::<Vec<_>>(),
         ),
-        tensor: recipe.tensor.clone(),
+        tensor: settings.tensor.clone(),
         model: None,
-        exports: recipe.exports.formats.iter().copied().collect(),
+        exports: settings.exports.clone(),
         resaves: None,
         output: None,
-        warnings: inv.warnings.clone(),
+        warnings: warnings(inv, sequences),
     }
 }
 
-/// The largest total whose bucket counts (at the recipe's shares) all fit the
-/// distinct images per bucket and still hold each bucket's quotas and
-/// minimums (so the advice is a valid recipe); `None` when the recipe's own
-/// total fits (its shortfall is elsewhere) or when no total does.
-fn max_total(recipe: &Recipe, kept: &PerBucket<usize>) -> Option<MaxTotal> {
-    // A total is only advice if the recipe stays valid at it: each bucket's
-    // count must still hold its quotas and minimums.
-    let reserved = |b: Bucket| {
-        let plan = &recipe.buckets[b];
-        plan.quota.values().chain(plan.min.values()).sum::<usize>()
-    };
-    let fits = |t: usize| {
-        let c = recipe.counts_for(t);
-        Bucket::ALL
-            .into_iter()
-            .all(|b| c[b] <= kept[b] && c[b] >= reserved(b))
-    };
-    if fits(recipe.total) {
-        return None;
+/// The pool's warnings, and one for frame sequences not sampled by time.
+fn warnings(inv: &Inventory, q: &SequenceSummary) -> Vec<String> {
+    let mut warnings = inv.warnings.clone();
+    if q.unsampled_frames > 0 {
+        warnings.push(format!(
+            "{} frame sequence(s) of {} frames were not sampled by time, so bursts and slow pans keep near-alike frames the 0.98 rule lets through: set `sequences.every` (one frame every 0.5–2 s, as the domain rule says; with `sequences.fps` for numbered frames without a `time`)",
+            q.unsampled_sequences, q.unsampled_frames
+        ));
     }
-    // Largest-remainder counts are not monotone in the total (the Alabama
-    // paradox), so scan rather than bisect; each step is a few operations.
-    let upper: usize = kept.iter().map(|(_, n)| n).sum();
-    let lo = (1..=upper).rev().find(|&t| fits(t)).unwrap_or(0);
-    let next = recipe.counts_for(lo + 1);
-    let limited_by = Bucket::ALL
-        .into_iter()
-        .find(|&b| next[b] > kept[b])
-        .unwrap_or(Bucket::Normal);
-    (lo > 0).then_some(MaxTotal {
-        total: lo,
-        limited_by,
-    })
+    warnings
 }

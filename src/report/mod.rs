@@ -7,7 +7,7 @@ mod assemble;
 mod text;
 
 pub(crate) use advice::Advice;
-pub(crate) use assemble::assemble;
+pub(crate) use assemble::{Decided, Settings, assemble};
 pub use text::write_model;
 pub(crate) use text::{found, write_skipped};
 
@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::dedup::DedupSettings;
 pub(crate) use crate::inventory::{MeasureSummary, PoolSummary};
 use crate::label::{Bucket, PerBucket};
+pub(crate) use crate::select::MaxTotal;
 use crate::select::{CameraFill, Shortfall, SlotFill, TopUp};
 
 /// One near-duplicate cluster, for the report.
@@ -115,15 +116,6 @@ pub struct ChosenFile {
     pub classes: Vec<String>,
     /// Its camera; `null` when it has none.
     pub camera: Option<String>,
-}
-
-/// The largest set the pool could give at the recipe's shares.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MaxTotal {
-    /// Largest total whose every bucket count fits the distinct images available.
-    pub total: usize,
-    /// The bucket that runs out first.
-    pub limited_by: Bucket,
 }
 
 /// Low-bitrate re-saves: extra files, not counted in the total.

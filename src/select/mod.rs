@@ -229,6 +229,15 @@ pub struct TopUp {
     pub moved: usize,
 }
 
+/// The largest set the pool could give at the recipe's shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MaxTotal {
+    /// Largest total whose every bucket count fits the distinct images available.
+    pub total: usize,
+    /// The bucket that runs out first.
+    pub limited_by: Bucket,
+}
+
 /// One chosen image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Pick {
