@@ -11,7 +11,8 @@ use crate::progress::{Progress, Stage};
 use crate::source::{self, FileEntry, FrameOf};
 use crate::video::{self, VideoError};
 
-/// Extracts frames from `videos` (one every `settings.frame_every` seconds) into `dir`; returns them as files, plus an issue per unreadable video.
+/// Extracts frames from `videos` (one every `settings.frame_every` seconds)
+/// into `dir`; returns them as files, plus an issue per unreadable video.
 pub(super) fn extract(
     settings: &Settings<'_>,
     videos: &[FileEntry],

@@ -5,21 +5,6 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use image::{ImageEncoder, Rgb, RgbImage};
 
-/// The recipe body most CLI tests build from (around [`Pool::recipe`]'s
-/// sources, cameras and rules): 30 images at 6:2:2, of the hard ones 3 night
-/// and 3 rain, written to `out`.
-pub const BODY: &str = r#"
-total = 30
-split = { normal = 6, hard = 2, background = 2 }
-
-[buckets.hard.quota]
-night = 3
-rain = 3
-
-[output]
-dir = "out"
-"#;
-
 /// A temporary folder holding a pool, a recipe and (later) outputs.
 pub struct Pool {
     dir: tempfile::TempDir,
@@ -79,16 +64,27 @@ pub fn png(img: &RgbImage) -> Vec<u8> {
     out
 }
 
-/// A recipe body for [`Pool::recipe`]: a 30-image 6:2:2 set with exact
-/// night and rain quotas of 3, which the standard pool fills.
-pub const SET_OF_30: &str = r#"
+/// The text of [`SET_OF_30`], as a literal that `concat!` can extend.
+macro_rules! set_of_30 {
+    () => {
+        r#"
 total = 30
 split = { normal = 6, hard = 2, background = 2 }
 
 [buckets.hard.quota]
 night = 3
 rain = 3
-"#;
+"#
+    };
+}
+
+/// A recipe body for [`Pool::recipe`]: a 30-image 6:2:2 set with exact
+/// night and rain quotas of 3, which the standard pool fills.
+pub const SET_OF_30: &str = set_of_30!();
+
+/// [`SET_OF_30`] written to `out`: the recipe body of the build, safety and
+/// snapshot tests.
+pub const BODY: &str = concat!(set_of_30!(), "\n[output]\ndir = \"out\"\n");
 
 impl Pool {
     /// An empty pool folder.
