@@ -313,7 +313,7 @@ fn classify(
         Some(BuildError::Interrupted) => "interrupted",
         Some(BuildError::Inventory(_) | BuildError::NoCameras { .. }) => "pool",
         Some(BuildError::Store(_)) => "store",
-        Some(BuildError::Export(_) | BuildError::Html(_)) => "write",
+        Some(BuildError::Export(_) | BuildError::Handoff(_) | BuildError::Html(_)) => "write",
         Some(BuildError::Index(_)) => "index",
         Some(BuildError::Model(_) | BuildError::ModelNeedsTensor | BuildError::NoModel) => "model",
         Some(BuildError::NotASet { .. }) => "set",

@@ -18,11 +18,15 @@
 //! `pipeline` resolves the recipe once into each stage's own settings
 //! (`inventory::Settings`, `report::Settings`, …): those stages never see the
 //! recipe.
-//! 6. `export` — write the set under a lock: images, lock manifest, pool.csv.
+//! 6. `handoff` — make what the set holds besides its images' bytes: where
+//!    each image goes, the lock manifest and pool.csv, re-saves, the tensors
+//!    and each quantizer's files, as outputs for the writer.
+//! 7. `export` — the writer: stage every output under a lock, list it in the
+//!    marker, swap the finished set into place.
 //!
 //! [`audit`] runs stages 1–5 without writing a set. Three extension points:
 //! `source` (where bytes come from), `decode` (bytes to pixels) and
-//! `export::Output` (what a set folder holds). Shared types live in leaf
+//! `export::Output` (what a set folder holds, made in `handoff`). Shared types live in leaf
 //! modules: `label` (buckets and labels), `paths`, `pattern`, `rng`,
 //! `cancel`, `progress`, `schema` (the JSON outputs' version).
 //!
@@ -47,6 +51,7 @@ mod features;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzz;
+mod handoff;
 mod html;
 mod inventory;
 mod label;
@@ -69,8 +74,9 @@ mod video;
 
 pub use audit::{AuditOptions, AuditReport, Thresholds, audit};
 pub use dedup::HashIndex;
-pub use export::{Format as ExportFormat, Layout, LinkMode};
+pub use export::LinkMode;
 pub use feature_index::{IndexError, Shard};
+pub use handoff::{Format as ExportFormat, Layout};
 pub use model::ModelReport;
 pub use pipeline::{
     BuildError, BuildOptions, IndexOptions, IndexReport, ProbeOptions, build, check_output, index,

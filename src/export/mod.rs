@@ -13,31 +13,18 @@
 //! moves it aside, and deletes the earlier set file by listed file, so a file
 //! added during the build is never lost: the build fails instead.
 
-mod handoff;
-mod layout;
 mod lock;
 mod marker;
 mod output;
-mod resave;
-mod tables;
-mod tensors;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-pub use handoff::Format;
-pub(crate) use handoff::{Calibration, Chosen, Exports, outputs as handoff};
-pub use layout::Layout;
-pub(crate) use layout::{placements, source_column};
 pub(crate) use lock::OutputLock;
 pub(crate) use marker::MARKER;
-pub(crate) use output::Output;
-pub(crate) use resave::{Resave, ResavePlan, picks as resave_picks, resaves};
-pub(crate) use tables::{lock_manifest, pool_list};
-pub(crate) use tensors::Source;
-pub(crate) use tensors::preprocess;
+pub(crate) use output::{Output, Produce, ProduceError};
 
 /// How chosen images get into the output folder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,14 +130,10 @@ pub enum ExportError {
         /// The output path.
         path: PathBuf,
     },
-    /// A chosen image could not be preprocessed for the tensor exports.
-    #[error("cannot preprocess {} for the tensor export: {message}", path.display())]
-    Tensor {
-        /// The image.
-        path: PathBuf,
-        /// Why.
-        message: String,
-    },
+    /// A file made while it was written could not be made (the producer's
+    /// own error: [`crate::handoff::HandoffError`]).
+    #[error(transparent)]
+    Produce(ProduceError),
     /// A chosen source's bytes are no longer the ones measured: it was
     /// rewritten or truncated after the pool was read.
     #[error(

@@ -5,13 +5,14 @@
 //! marker before any is written, and checked for clashes) and writes them into
 //! the staging folder. The chosen images are one kind, placed by copy or link;
 //! files whose bytes are already made (the lock manifest, pool.csv, the report,
-//! the recipe copy, an HTML page) are another. A tensor or list export is a
-//! further variant here (or a module of its own called from here), with a
-//! recipe key that asks for it.
+//! the recipe copy, an HTML page) are another; files made while they are
+//! written (the tensors, streamed) a third, behind [`Produce`]. The writer
+//! knows none of their content: the producers are in [`crate::handoff`].
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{ExportError, LinkMode, Placement, io};
@@ -28,9 +29,9 @@ pub(crate) enum Output {
         /// Copy, hard-link or symlink.
         mode: LinkMode,
     },
-    /// The chosen images preprocessed for the model (`calib.npy`, `calib.npz`,
+    /// Files made as they are written (the tensors: `calib.npy`, `calib.npz`,
     /// `raw/`).
-    Tensors(super::tensors::TensorJob),
+    Stream(Arc<dyn Produce>),
     /// A file whose bytes are already made.
     File {
         /// Path inside the set folder.
@@ -47,7 +48,7 @@ impl Output {
             Output::Images { placements, .. } => {
                 placements.iter().map(|p| p.dest.clone()).collect()
             }
-            Output::Tensors(job) => job.paths(),
+            Output::Stream(job) => job.paths(),
             Output::File { path, .. } => vec![path.clone()],
         }
     }
@@ -56,7 +57,7 @@ impl Output {
     pub(crate) fn steps(&self) -> u64 {
         match self {
             Output::Images { placements, .. } => placements.len() as u64,
-            Output::Tensors(job) => job.sources.len() as u64,
+            Output::Stream(job) => job.steps(),
             Output::File { .. } => 0,
         }
     }
@@ -126,7 +127,13 @@ impl Output {
                 }
                 Ok(())
             }
-            Output::Tensors(job) => job.write(dir, cancel, progress),
+            Output::Stream(job) => {
+                job.write(dir, cancel, progress)
+                    .map_err(|e| match cancel.load(Ordering::Relaxed) {
+                        true => ExportError::Interrupted,
+                        false => ExportError::Produce(e),
+                    })
+            }
             Output::File { path, bytes } => {
                 let path = dir.join(path);
                 if let Some(parent) = path.parent() {
@@ -136,6 +143,28 @@ impl Output {
             }
         }
     }
+}
+
+/// Why a [`Produce`] could not make its files: the producer's own error.
+pub(crate) type ProduceError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Files made while they are written, into the staging folder: what the
+/// writer needs of a producer whose content is too large to hold (the
+/// tensors).
+pub(crate) trait Produce: std::fmt::Debug + Send + Sync {
+    /// The files it writes, relative to the set folder (listed in the marker
+    /// before any is written).
+    fn paths(&self) -> Vec<PathBuf>;
+    /// Progress steps of writing them.
+    fn steps(&self) -> u64;
+    /// Writes them into `dir`, calling `progress` per step and stopping with
+    /// an error soon after `cancel` is set.
+    fn write(
+        &self,
+        dir: &Path,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(),
+    ) -> Result<(), ProduceError>;
 }
 
 /// Whether `path` is a regular file (not a link) holding the bytes whose

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::load::Model;
 use super::probe::{Probe, ProbeImage};
 use super::stats::{BINS, Histogram, Summary};
-use crate::export::Calibration;
+use crate::handoff::Calibration;
 use crate::label::Bucket;
 
 /// Percentiles every tensor reports (of the magnitudes, as ONNX Runtime and

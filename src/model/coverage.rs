@@ -160,7 +160,7 @@ pub(super) fn compare(stats: &[TensorStats], pool: &Probe, images: &[ProbeImage]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::Source;
+    use crate::tensor::Source;
     use std::path::PathBuf;
 
     fn image(name: &str, bucket: Bucket) -> ProbeImage {

@@ -28,7 +28,7 @@ pub(crate) use load::{Model, ModelError};
 pub(crate) use probe::ProbeImage;
 
 use crate::decode::Limits;
-use crate::export::Calibration;
+use crate::handoff::Calibration;
 use crate::tensor::Spec;
 
 /// Name of calibset's own range file in the set.

@@ -14,9 +14,9 @@ use rayon::prelude::*;
 use super::load::{Model, ModelError, TensorInfo};
 use super::stats::{Histogram, Summary};
 use crate::decode::Limits;
-use crate::export::Source;
 use crate::label::Bucket;
 use crate::rng::SplitMix64;
+use crate::tensor::Source;
 use crate::tensor::{Dtype, Spec};
 
 /// One image to probe.
@@ -155,7 +155,7 @@ pub(super) fn probe(
 
 /// One image's input tensor as float32.
 fn input(image: &ProbeImage, spec: &Spec, limits: &Limits) -> Result<Vec<f32>, ModelError> {
-    let bytes = crate::export::preprocess(&image.source, spec, limits).map_err(|message| {
+    let bytes = crate::tensor::preprocess(&image.source, spec, limits).map_err(|message| {
         ModelError::Image {
             image: image.name.clone(),
             message,

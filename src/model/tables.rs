@@ -19,7 +19,7 @@
 //! exactly as `save_tensors_data` writes it, the other two as
 //! `json.dump(obj, f, indent=4)` plus a final newline.
 
-use crate::export::Calibration;
+use crate::handoff::Calibration;
 
 /// One tensor's calibrated range, keyed by its ONNX tensor name.
 #[derive(Debug, Clone, Copy, PartialEq)]

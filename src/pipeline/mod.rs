@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::dedup::{self, Dedup, SequenceSummary};
-use crate::export::{self, ExportError, Layout, LinkMode, Output};
+use crate::export::{self, ExportError, LinkMode, Output};
 use crate::feature_index::FeatureIndex;
+use crate::handoff::{self, HandoffError, Layout};
 use crate::html::{self, HtmlError};
 use crate::inventory::{self, Inventory, InventoryError};
 use crate::label::PerBucket;
@@ -59,7 +60,7 @@ pub struct BuildOptions {
     /// Also write the visual report here (even with `dry_run`: it was asked for).
     pub html: Option<PathBuf>,
     /// Hand-off formats (overrides `[export] formats`).
-    pub exports: Option<Vec<export::Format>>,
+    pub exports: Option<Vec<handoff::Format>>,
     /// A feature index (`calibset index`) to take measurements from instead
     /// of decoding: a folder of shards, or one shard file.
     pub index: Option<PathBuf>,
@@ -77,6 +78,9 @@ pub enum BuildError {
     /// The set could not be written.
     #[error(transparent)]
     Export(ExportError),
+    /// A file of the set (a re-save, a tensor) could not be made.
+    #[error(transparent)]
+    Handoff(HandoffError),
     /// The visual report could not be written.
     #[error(transparent)]
     Html(#[from] HtmlError),
@@ -212,6 +216,15 @@ impl From<InventoryError> for BuildError {
         match e {
             InventoryError::Interrupted => BuildError::Interrupted,
             other => BuildError::Inventory(other),
+        }
+    }
+}
+
+impl From<HandoffError> for BuildError {
+    fn from(e: HandoffError) -> Self {
+        match e {
+            HandoffError::Interrupted => BuildError::Interrupted,
+            other => BuildError::Handoff(other),
         }
     }
 }
@@ -570,11 +583,11 @@ pub fn build(
         quality: plan.quality,
         share: plan.share,
         buckets: plan.buckets.iter().copied().collect(),
-        count: export::resave_picks(plan, &planned.sel, seed).len(),
+        count: handoff::resave_picks(plan, &planned.sel, seed).len(),
     });
     let layout = opts.layout.unwrap_or(recipe.output.layout);
     let names = crate::paths::RootNames::new(&recipe.sources.roots, &recipe.base_dir);
-    let placements = export::placements(&planned.inv.images, &planned.sel, layout, &names);
+    let placements = handoff::placements(&planned.inv.images, &planned.sel, layout, &names);
     target.check_clashes(&placements)?;
     report.files = chosen_files(
         &planned.inv.images,
@@ -586,7 +599,7 @@ pub fn build(
     progress.finish();
     let resaves = match &recipe.resave {
         Some(plan) if writing || model.is_some() => {
-            export::resaves(plan, &planned.sel, &placements, seed, &recipe.limits)?
+            handoff::resaves(plan, &planned.sel, &placements, seed, &recipe.limits)?
         }
         _ => Vec::new(),
     };
@@ -600,7 +613,7 @@ pub fn build(
             let default = report
                 .advice
                 .as_ref()
-                .and_then(|a| export::Calibration::from_advice(a.method, a.percentile))
+                .and_then(|a| handoff::Calibration::from_advice(a.method, a.percentile))
                 .unwrap_or_default();
             progress.start(Stage::Probe, Some(images.len() as u64));
             let analysis = crate::model::check(
@@ -684,7 +697,7 @@ fn chosen_files(
             let img = &images[pick.image];
             crate::report::ChosenFile {
                 file: crate::paths::escaped(&placed.dest),
-                source: export::source_column(img, base),
+                source: handoff::source_column(img, base),
                 bucket: pick.bucket,
                 slot: pick.slot.clone(),
                 tags: img.labels.tags.iter().cloned().collect(),
@@ -727,7 +740,7 @@ fn html_page(
 struct SetPlan<'a> {
     recipe: &'a Recipe,
     planned: &'a Planned,
-    exports: &'a export::Exports,
+    exports: &'a handoff::Exports,
     out: &'a Path,
 }
 
@@ -740,7 +753,7 @@ impl SetPlan<'_> {
         &self,
         report: &Report,
         placements: Vec<export::Placement>,
-        resaves: Vec<export::Resave>,
+        resaves: Vec<handoff::Resave>,
         analysis: Option<&crate::model::Analysis>,
         mode: LinkMode,
         page: Option<(PathBuf, Vec<u8>)>,
@@ -754,12 +767,12 @@ impl SetPlan<'_> {
             path: path.to_owned(),
             bytes,
         };
-        let lock = export::lock_manifest(images, &planned.sel, &placements, &resaves, &tag, base);
+        let lock = handoff::lock_manifest(images, &planned.sel, &placements, &resaves, &tag, base);
         let mut outputs = vec![
             file(Path::new(LOCK_FILE), lock),
             file(
                 Path::new(POOL_FILE),
-                export::pool_list(images, &planned.dd, &planned.sel, base),
+                handoff::pool_list(images, &planned.dd, &planned.sel, base),
             ),
             file(Path::new(REPORT_FILE), on_disk.to_json().into_bytes()),
             file(Path::new(RECIPE_FILE), recipe.text.clone().into_bytes()),
@@ -770,7 +783,7 @@ impl SetPlan<'_> {
         let calibration = report
             .advice
             .as_ref()
-            .and_then(|a| export::Calibration::from_advice(a.method, a.percentile))
+            .and_then(|a| handoff::Calibration::from_advice(a.method, a.percentile))
             .unwrap_or_default();
         outputs.extend(self.handoff(&placements, &resaves, calibration));
         if let Some(analysis) = analysis {
@@ -790,18 +803,23 @@ impl SetPlan<'_> {
     fn handoff(
         &self,
         placements: &[export::Placement],
-        resaves: &[export::Resave],
-        calibration: export::Calibration,
+        resaves: &[handoff::Resave],
+        calibration: handoff::Calibration,
     ) -> Vec<Output> {
         if self.exports.formats.is_empty() {
             return Vec::new();
         }
-        let mut images: Vec<(export::Source, &Path)> = placements
+        let mut images: Vec<(crate::tensor::Source, &Path)> = placements
             .iter()
-            .map(|p| (export::Source::File(p.source.clone()), p.dest.as_path()))
+            .map(|p| {
+                (
+                    crate::tensor::Source::File(p.source.clone()),
+                    p.dest.as_path(),
+                )
+            })
             .chain(resaves.iter().map(|r| {
                 let bytes = std::sync::Arc::new(r.bytes.clone());
-                (export::Source::Bytes(bytes), r.dest.as_path())
+                (crate::tensor::Source::Bytes(bytes), r.dest.as_path())
             }))
             .collect();
         images.sort_by(|a, b| a.1.cmp(b.1));
@@ -812,13 +830,13 @@ impl SetPlan<'_> {
             .iter()
             .flat_map(|p| planned.inv.images[p.image].labels.classes.iter().cloned())
             .collect();
-        let chosen = export::Chosen {
+        let chosen = handoff::Chosen {
             out: self.out,
             images,
             classes: classes.into_iter().collect(),
         };
         let recipe = self.recipe;
-        export::handoff(
+        handoff::outputs(
             self.exports,
             &chosen,
             recipe.tensor.as_ref(),
@@ -835,7 +853,7 @@ impl SetPlan<'_> {
 fn load_model(
     recipe: &Recipe,
     opts: &BuildOptions,
-) -> Result<Option<(crate::model::Model, Option<export::Calibration>, usize)>, BuildError> {
+) -> Result<Option<(crate::model::Model, Option<handoff::Calibration>, usize)>, BuildError> {
     let plan = match (&opts.model, &recipe.model) {
         (Some(path), plan) => crate::model::ModelPlan {
             path: path.clone(),
@@ -861,7 +879,7 @@ fn pool_images(planned: &Planned) -> Vec<crate::model::ProbeImage> {
         .map(|i| {
             let img = &images[i];
             crate::model::ProbeImage {
-                source: export::Source::File(img.file.path.clone()),
+                source: crate::tensor::Source::File(img.file.path.clone()),
                 name: img.file.path.clone(),
                 bucket: img.labels.bucket,
                 tags: img.labels.tags.iter().cloned().collect(),
@@ -874,7 +892,7 @@ fn pool_images(planned: &Planned) -> Vec<crate::model::ProbeImage> {
 /// in the set), re-saves included, as the tensor files hold them.
 fn probe_images(
     placements: &[export::Placement],
-    resaves: &[export::Resave],
+    resaves: &[handoff::Resave],
     planned: &Planned,
 ) -> Vec<crate::model::ProbeImage> {
     let bucket_of: std::collections::HashMap<&Path, (crate::label::Bucket, usize)> = planned
@@ -895,7 +913,7 @@ fn probe_images(
     let mut images: Vec<crate::model::ProbeImage> = placements
         .iter()
         .map(|p| crate::model::ProbeImage {
-            source: export::Source::File(p.source.clone()),
+            source: crate::tensor::Source::File(p.source.clone()),
             name: p.dest.clone(),
             bucket: bucket_of.get(p.dest.as_path()).map(|b| b.0),
             tags: bucket_of
@@ -905,7 +923,7 @@ fn probe_images(
         })
         .chain(resaves.iter().map(|r| {
             crate::model::ProbeImage {
-                source: export::Source::Bytes(std::sync::Arc::new(r.bytes.clone())),
+                source: crate::tensor::Source::Bytes(std::sync::Arc::new(r.bytes.clone())),
                 name: r.dest.clone(),
                 bucket: planned.sel.picks.get(r.pick).map(|p| p.bucket),
                 tags: planned
@@ -923,7 +941,7 @@ fn probe_images(
 
 /// The hand-off formats of this build: `--export`, else the recipe's; a tensor
 /// format needs the recipe's `[tensor]`.
-fn exports(recipe: &Recipe, opts: &BuildOptions) -> Result<export::Exports, BuildError> {
+fn exports(recipe: &Recipe, opts: &BuildOptions) -> Result<handoff::Exports, BuildError> {
     let mut exports = recipe.exports.clone();
     if let Some(formats) = &opts.exports {
         exports.formats = formats.iter().copied().collect();

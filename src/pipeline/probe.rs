@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use super::{BuildError, LOCK_FILE, load_model};
-use crate::export::{ExportError, Source};
+use crate::export::ExportError;
 use crate::label::Bucket;
 use crate::model::{ModelReport, ProbeImage};
 use crate::progress::{Progress, Stage};
 use crate::recipe::Recipe;
+use crate::tensor::Source;
 
 /// Switches for [`probe`].
 #[derive(Debug, Clone, Default)]

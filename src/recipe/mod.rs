@@ -17,7 +17,8 @@ use serde::Serialize;
 
 pub(crate) use crate::bucket::Rule;
 use crate::dedup::DedupSettings;
-use crate::export::{Layout, LinkMode};
+use crate::export::LinkMode;
+use crate::handoff::Layout;
 use crate::label::{Bucket, PerBucket};
 use crate::pattern::PathPattern;
 pub(crate) use crate::select::BucketPlan;
@@ -79,9 +80,9 @@ pub struct Recipe {
     /// `[model]`: the FP32 model the set is checked against.
     pub model: Option<crate::model::ModelPlan>,
     /// `[export]`: the hand-off files for the quantizer.
-    pub exports: crate::export::Exports,
+    pub exports: crate::handoff::Exports,
     /// `[resave]`: low-bitrate re-saves of a share of the set.
-    pub resave: Option<crate::export::ResavePlan>,
+    pub resave: Option<crate::handoff::ResavePlan>,
 }
 
 /// `[classes]`: object classes the set must show.
@@ -262,7 +263,7 @@ impl Recipe {
             },
             tensor: None,
             model: None,
-            exports: crate::export::Exports::default(),
+            exports: crate::handoff::Exports::default(),
             resave: None,
             base_dir,
         }

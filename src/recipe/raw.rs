@@ -10,7 +10,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::dedup::{Grouping, Scope};
-use crate::export::{Layout, LinkMode};
+use crate::export::LinkMode;
+use crate::handoff::Layout;
 use crate::label::Bucket;
 use crate::select::ShortfallPolicy;
 

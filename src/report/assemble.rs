@@ -9,7 +9,7 @@ use super::{
     CameraCount, CompositionRow, DedupSummary, GroupSummary, MaxTotal, Report, Status, advice,
 };
 use crate::dedup::{Dedup, DedupSettings, SequenceSummary};
-use crate::export::Format;
+use crate::handoff::Format;
 use crate::inventory::Inventory;
 use crate::label::{Bucket, PerBucket};
 use crate::select::{Selection, ShortfallPolicy};

@@ -53,7 +53,7 @@ pub struct OutputSummary {
     /// `copy`, `hardlink` or `symlink`.
     pub mode: crate::export::LinkMode,
     /// `by-bucket`, `flat` or `mirror`.
-    pub layout: crate::export::Layout,
+    pub layout: crate::handoff::Layout,
     /// Image files placed (or that would be, in a dry run).
     pub files: usize,
     /// False for `--dry-run` and when a shortfall stopped the build.
@@ -201,7 +201,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<crate::model::ModelReport>,
     /// The hand-off files written for the quantizer.
-    pub exports: Vec<crate::export::Format>,
+    pub exports: Vec<crate::handoff::Format>,
     /// Low-bitrate re-saves added to the set (`[resave]`).
     pub resaves: Option<ResaveSummary>,
     /// The output.

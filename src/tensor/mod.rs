@@ -15,10 +15,12 @@
 
 mod npy;
 mod resize;
+mod source;
 
 use serde::{Deserialize, Serialize};
 
 pub(crate) use npy::header as npy_header;
+pub(crate) use source::{Source, preprocess};
 
 /// How the image is brought to the model's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

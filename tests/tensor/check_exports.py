@@ -51,7 +51,7 @@ except ModuleNotFoundError:  # Python < 3.11
 
 FORMATS = ("list", "npy", "npz", "raw", "yolo", "ort")
 VIDEO_EXT = {"mp4", "mkv", "avi", "mov", "h264", "264", "webm", "m4v"}
-# The lock's fixed columns (src/export/tables.rs LOCK_COLUMNS); metadata
+# The lock's fixed columns (src/handoff/tables.rs LOCK_COLUMNS); metadata
 # columns (manifest fields, pattern captures) follow them in name order.
 MANIFEST_COLUMNS = ["file", "source", "time", "bucket", "slot", "tags", "classes", "camera", "width", "height", "phash", "blake3"]
 

@@ -6,7 +6,7 @@
 use toml::Spanned;
 
 use super::Checker;
-use crate::export::{Exports, Format, ResavePlan};
+use crate::handoff::{Exports, Format, ResavePlan};
 use crate::label::Bucket;
 use crate::recipe::raw::{RawRecipe, RawTensor};
 use crate::tensor::{Filter, Spec};
@@ -234,7 +234,7 @@ pub(super) fn model(
     base: &std::path::Path,
     has_tensor: bool,
 ) -> Option<crate::model::ModelPlan> {
-    use crate::export::Calibration;
+    use crate::handoff::Calibration;
     let spanned = raw.model.as_ref()?;
     let m = spanned.get_ref();
     let Some(path) = &m.path else {

@@ -6,10 +6,11 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use super::Resave;
 use super::layout::{exact_rel, source_column};
-use super::{Placement, Resave};
 use crate::dedup::Dedup;
 use crate::dedup::ImageStatus;
+use crate::export::Placement;
 use crate::paths;
 use crate::pool::PoolImage;
 use crate::select::Selection;

@@ -24,10 +24,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Output;
-use super::tensors::{Source, TensorJob};
+use super::tensors::TensorJob;
 use crate::decode::Limits;
-use crate::tensor::Spec;
+use crate::export::Output;
+use crate::tensor::{Source, Spec};
 
 /// One hand-off format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -178,14 +178,14 @@ pub(crate) fn outputs(
         outputs.push(file("dataset.txt", dataset_list(exports, chosen)));
     }
     if let Some(spec) = spec.filter(|_| exports.formats.iter().any(|f| f.needs_tensor())) {
-        outputs.push(Output::Tensors(TensorJob {
+        outputs.push(Output::Stream(std::sync::Arc::new(TensorJob {
             sources: chosen.images.iter().map(|(s, _)| s.clone()).collect(),
             spec: spec.clone(),
             npy: has(Format::Npy) || has(Format::Ort),
             npz: has(Format::Npz),
             raw: has(Format::Raw),
             limits,
-        }));
+        })));
         if has(Format::Ort) {
             let n = chosen.images.len();
             outputs.push(file("calib_reader.py", calib_reader(spec, n, calibration)));

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Placement, marker};
+use crate::export::Placement;
 use crate::paths;
 use crate::pool::PoolImage;
 use crate::select::Selection;
@@ -61,7 +61,7 @@ pub(super) fn unique_paths(wanted: impl IntoIterator<Item = PathBuf>) -> Vec<Pat
         .map(|p| {
             let mut candidate = p.clone();
             let mut n = 1;
-            while !taken.insert(marker::entry(&candidate).to_lowercase()) {
+            while !taken.insert(paths::escaped(&candidate).to_lowercase()) {
                 n += 1;
                 let stem = p.file_stem().unwrap_or_default().to_string_lossy();
                 let name = match p.extension() {

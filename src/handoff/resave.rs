@@ -14,8 +14,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{ExportError, Placement};
+use super::HandoffError;
 use crate::decode::{self, Format, Limits, Request};
+use crate::export::Placement;
 use crate::features::Features;
 use crate::label::Bucket;
 use crate::rng::SplitMix64;
@@ -72,7 +73,7 @@ pub(crate) fn resaves(
     placements: &[Placement],
     seed: u64,
     limits: &Limits,
-) -> Result<Vec<Resave>, ExportError> {
+) -> Result<Vec<Resave>, HandoffError> {
     let chosen = picks(plan, sel, seed);
     let mut taken: HashSet<String> = placements
         .iter()
@@ -85,8 +86,9 @@ pub(crate) fn resaves(
             let p = &placements[k];
             let bytes = encode(&p.source, plan.quality, limits)?;
             let features = crate::features::measure(&bytes, std::path::Path::new("x.jpg"), limits)
-                .map_err(|e| ExportError::Tensor {
+                .map_err(|e| HandoffError::Resave {
                     path: p.source.clone(),
+                    quality: plan.quality,
                     message: e.to_string(),
                 })?
                 .0;
@@ -119,9 +121,10 @@ pub(crate) fn resaves(
 }
 
 /// The image at `source`, upright, as a JPEG of `quality`.
-fn encode(source: &std::path::Path, quality: u8, limits: &Limits) -> Result<Vec<u8>, ExportError> {
-    let fail = |message: String| ExportError::Tensor {
+fn encode(source: &std::path::Path, quality: u8, limits: &Limits) -> Result<Vec<u8>, HandoffError> {
+    let fail = |message: String| HandoffError::Resave {
         path: source.to_owned(),
+        quality,
         message,
     };
     let bytes = crate::features::read(source, limits).map_err(|e| fail(e.to_string()))?;

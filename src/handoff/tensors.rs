@@ -11,28 +11,10 @@ use std::sync::atomic::AtomicBool;
 
 use rayon::prelude::*;
 
-use super::{ExportError, io};
-use crate::decode::{self, Format, Limits, Request};
-use crate::tensor::{Spec, npy_header};
-
-/// Where one image of the set comes from.
-#[derive(Debug, Clone)]
-pub(crate) enum Source {
-    /// A file (the chosen image's source).
-    File(PathBuf),
-    /// Bytes made by the build (a low-bitrate re-save).
-    Bytes(std::sync::Arc<Vec<u8>>),
-}
-
-impl Source {
-    /// A name for messages.
-    pub(crate) fn name(&self) -> PathBuf {
-        match self {
-            Source::File(p) => p.clone(),
-            Source::Bytes(_) => PathBuf::from("(re-save)"),
-        }
-    }
-}
+use super::{HandoffError, io};
+use crate::decode::Limits;
+use crate::export::{Produce, ProduceError};
+use crate::tensor::{Source, Spec, npy_header, preprocess};
 
 /// The tensors of a set: which images, how they are preprocessed, and which
 /// files hold them.
@@ -55,9 +37,8 @@ pub(crate) struct TensorJob {
 /// Images decoded and preprocessed at a time (per worker thread: two).
 const BATCH_PER_THREAD: usize = 2;
 
-impl TensorJob {
-    /// The files this job writes, relative to the set folder.
-    pub(crate) fn paths(&self) -> Vec<PathBuf> {
+impl Produce for TensorJob {
+    fn paths(&self) -> Vec<PathBuf> {
         let mut paths = Vec::new();
         if self.npy {
             paths.push(PathBuf::from("calib.npy"));
@@ -72,18 +53,33 @@ impl TensorJob {
         paths
     }
 
-    /// Writes the tensors into `dir`, calling `progress` per image.
-    pub(super) fn write(
+    fn steps(&self) -> u64 {
+        self.sources.len() as u64
+    }
+
+    fn write(
         &self,
         dir: &Path,
         cancel: &AtomicBool,
         progress: &mut dyn FnMut(),
-    ) -> Result<(), ExportError> {
+    ) -> Result<(), ProduceError> {
+        Ok(self.stream(dir, cancel, progress)?)
+    }
+}
+
+impl TensorJob {
+    /// Writes the tensors into `dir`, calling `progress` per image.
+    fn stream(
+        &self,
+        dir: &Path,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(),
+    ) -> Result<(), HandoffError> {
         let mut sinks = Sinks::open(self, dir)?;
         let batch = BATCH_PER_THREAD * rayon::current_num_threads().max(1);
         for (chunk_no, chunk) in self.sources.chunks(batch).enumerate() {
-            crate::cancel::check(cancel).map_err(|_| ExportError::Interrupted)?;
-            let tensors: Vec<Result<Vec<u8>, ExportError>> =
+            crate::cancel::check(cancel).map_err(|_| HandoffError::Interrupted)?;
+            let tensors: Vec<Result<Vec<u8>, HandoffError>> =
                 chunk.par_iter().map(|source| self.tensor(source)).collect();
             for (k, tensor) in tensors.into_iter().enumerate() {
                 sinks.push(chunk_no * batch + k, &tensor?)?;
@@ -94,32 +90,12 @@ impl TensorJob {
     }
 
     /// One image's tensor.
-    fn tensor(&self, source: &Source) -> Result<Vec<u8>, ExportError> {
-        preprocess(source, &self.spec, &self.limits).map_err(|message| ExportError::Tensor {
+    fn tensor(&self, source: &Source) -> Result<Vec<u8>, HandoffError> {
+        preprocess(source, &self.spec, &self.limits).map_err(|message| HandoffError::Tensor {
             path: source.name(),
             message,
         })
     }
-}
-
-/// One image's tensor as `spec` makes it, from its bytes decoded once; the
-/// error says why in words.
-pub(crate) fn preprocess(source: &Source, spec: &Spec, limits: &Limits) -> Result<Vec<u8>, String> {
-    let read;
-    let bytes: &[u8] = match source {
-        Source::File(path) => {
-            read = crate::features::read(path, limits).map_err(|e| e.to_string())?;
-            &read
-        }
-        Source::Bytes(bytes) => bytes,
-    };
-    let format = Format::sniff(bytes).ok_or_else(|| "not an image".to_owned())?;
-    let raster = decode::decode(bytes, format, Request::Full, limits).map_err(|e| e.to_string())?;
-    let rgb = match raster.rgb {
-        Some(rgb) => rgb,
-        None => raster.grey.iter().flat_map(|&v| [v, v, v]).collect(),
-    };
-    Ok(spec.apply(&rgb, raster.width, raster.height))
 }
 
 /// `raw/000123.raw`.
@@ -138,7 +114,7 @@ struct Sinks {
 }
 
 impl Sinks {
-    fn open(job: &TensorJob, dir: &Path) -> Result<Self, ExportError> {
+    fn open(job: &TensorJob, dir: &Path) -> Result<Self, HandoffError> {
         let mut shape = vec![job.sources.len()];
         shape.extend(job.spec.shape());
         let header = npy_header(job.spec.dtype.numpy(), &shape);
@@ -189,7 +165,7 @@ impl Sinks {
     }
 
     /// Appends image `i`'s tensor everywhere.
-    fn push(&mut self, i: usize, tensor: &[u8]) -> Result<(), ExportError> {
+    fn push(&mut self, i: usize, tensor: &[u8]) -> Result<(), HandoffError> {
         if let Some(w) = &mut self.npy {
             w.write_all(tensor)
                 .map_err(io("write", &self.dir.join("calib.npy")))?;
@@ -219,7 +195,7 @@ impl Sinks {
     }
 
     /// Flushes and closes every file.
-    fn finish(self) -> Result<(), ExportError> {
+    fn finish(self) -> Result<(), HandoffError> {
         if let Some(mut w) = self.npy {
             w.flush()
                 .map_err(io("write", &self.dir.join("calib.npy")))?;
