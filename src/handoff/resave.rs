@@ -164,4 +164,17 @@ mod tests {
             assert_eq!(crate::features::jpeg_quality(&bytes), Some(quality));
         }
     }
+
+    #[test]
+    fn a_source_that_is_no_image_is_a_re_save_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.jpg");
+        std::fs::write(&src, b"not an image").unwrap();
+        let e = encode(&src, 40, &Limits::default()).unwrap_err();
+        assert!(
+            matches!(&e, HandoffError::Resave { path, quality: 40, .. } if *path == src),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with("cannot re-save "), "{e}");
+    }
 }
