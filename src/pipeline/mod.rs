@@ -270,13 +270,35 @@ pub(crate) struct Planned {
     pub max_total: Option<MaxTotal>,
     /// The stability check of the chosen set (two or more images).
     pub stability: Option<Stability>,
+    /// The calibration method advice for the chosen set.
+    pub advice: Option<report::Advice>,
+}
+
+/// What the plan decides on a pool: its duplicates, the selection, and what
+/// is computed from the selection. A pool changed by the last look before
+/// writing is decided anew, all of it.
+struct Decision {
+    dd: Dedup,
+    sel: Selection,
+    sequences: SequenceSummary,
+    max_total: Option<MaxTotal>,
+    stability: Option<Stability>,
+    advice: Option<report::Advice>,
 }
 
 impl Planned {
-    /// The report of this plan (without output details).
+    /// The report of this plan alone, as an audit gives it.
     pub(crate) fn report(&self, recipe: &Recipe) -> Report {
+        self.assemble(
+            &report_settings(recipe, &recipe.exports),
+            report::Outcome::default(),
+        )
+    }
+
+    /// The report of this plan with what the build added (`outcome`).
+    fn assemble(&self, settings: &report::Settings, outcome: report::Outcome) -> Report {
         report::assemble(
-            &report_settings(recipe),
+            settings,
             report::Decided {
                 seed: self.seed,
                 inv: &self.inv,
@@ -285,8 +307,20 @@ impl Planned {
                 sel: &self.sel,
                 max_total: self.max_total.as_ref(),
                 stability: self.stability.as_ref(),
+                advice: self.advice.as_ref(),
             },
+            outcome,
         )
+    }
+
+    /// Takes `decision` as this plan's.
+    fn take(&mut self, decision: Decision) {
+        self.dd = decision.dd;
+        self.sel = decision.sel;
+        self.sequences = decision.sequences;
+        self.max_total = decision.max_total;
+        self.stability = decision.stability;
+        self.advice = decision.advice;
     }
 
     /// The self-contained visual report of this plan.
@@ -317,8 +351,9 @@ fn inventory_settings(recipe: &Recipe) -> inventory::Settings<'_> {
     }
 }
 
-/// What the report prints of `recipe`.
-fn report_settings(recipe: &Recipe) -> report::Settings {
+/// What the report prints of `recipe`, with the hand-off formats `exports`
+/// resolved from it and the command line.
+fn report_settings(recipe: &Recipe, exports: &handoff::Exports) -> report::Settings {
     report::Settings {
         name: recipe.name.clone(),
         total: recipe.total,
@@ -330,7 +365,7 @@ fn report_settings(recipe: &Recipe) -> report::Settings {
         dedup: recipe.dedup,
         shortfall: recipe.shortfall,
         tensor: recipe.tensor.clone(),
-        exports: recipe.exports.formats.iter().copied().collect(),
+        exports: exports.formats.iter().copied().collect(),
     }
 }
 
@@ -391,32 +426,29 @@ pub(crate) fn plan(
             inv.images.len()
         ));
     }
-    let (dd, sel, sequences) = decide(recipe, &inv, opts.seed, progress, cancel)?;
-    let max_total = if sel.shortfalls.is_empty() {
-        None
-    } else {
-        recipe.max_total(&dd.kept_per_bucket(&inv.images))
-    };
-    let stability = stability(&inv, &dd, &sel, opts.seed, recipe.stability_threshold);
+    let d = decide(recipe, &inv, opts.seed, progress, cancel)?;
     Ok(Planned {
         inv,
-        dd,
-        sel,
-        sequences,
+        dd: d.dd,
+        sel: d.sel,
+        sequences: d.sequences,
         seed: opts.seed,
-        max_total,
-        stability,
+        max_total: d.max_total,
+        stability: d.stability,
+        advice: d.advice,
     })
 }
 
-/// Removes the duplicates of the pool `inv` and chooses from what is left.
+/// Removes the duplicates of the pool `inv`, chooses from what is left, and
+/// computes from the choice the largest total the pool supports (when short),
+/// the stability check and the method advice.
 fn decide(
     recipe: &Recipe,
     inv: &Inventory,
     seed: u64,
     progress: &dyn Progress,
     cancel: &AtomicBool,
-) -> Result<(Dedup, Selection, SequenceSummary), BuildError> {
+) -> Result<Decision, BuildError> {
     let images = &inv.images;
     progress.start(Stage::Dedup, None);
     let deduplicated = dedup::run(images, &recipe.dedup, &recipe.sequences, cancel);
@@ -438,7 +470,22 @@ fn decide(
     let sel = select::select(images, &candidates, &plan);
     progress.finish();
     let sel = sel.map_err(|_| BuildError::Interrupted)?;
-    Ok((dd, sel, sequences))
+    let max_total = if sel.shortfalls.is_empty() {
+        None
+    } else {
+        recipe.max_total(&dd.kept_per_bucket(images))
+    };
+    let stability = stability(inv, &dd, &sel, seed, recipe.stability_threshold);
+    let chosen: Vec<_> = sel.picks.iter().map(|p| (p.image, p.bucket)).collect();
+    let advice = report::advise(images, &chosen);
+    Ok(Decision {
+        dd,
+        sel,
+        sequences,
+        max_total,
+        stability,
+        advice,
+    })
 }
 
 /// The last look before writing: every chosen file must still hold the bytes
@@ -481,8 +528,8 @@ fn recheck(
             break;
         }
         planned.inv.withdraw(drifted);
-        let (dd, sel, sequences) = decide(recipe, &planned.inv, planned.seed, progress, cancel)?;
-        (planned.dd, planned.sel, planned.sequences) = (dd, sel, sequences);
+        let decision = decide(recipe, &planned.inv, planned.seed, progress, cancel)?;
+        planned.take(decision);
     }
     Ok(())
 }
@@ -570,16 +617,14 @@ pub fn build(
         recheck(recipe, &mut planned, progress, cancel)?;
     }
     progress.start(Stage::Report, None);
-    let mut report = planned.report(recipe);
-    report.warnings.extend(cleaned);
+    let mut warnings = cleaned;
     if let Some(out) = target.out().filter(|_| kept_earlier) {
-        report.warnings.push(format!(
+        warnings.push(format!(
             "output folder {} holds an earlier calibset build, which was kept; once the pool can fill the recipe, pass --force to replace it",
             out.display()
         ));
     }
-    report.exports = exports.formats.iter().copied().collect();
-    report.resaves = recipe.resave.as_ref().map(|plan| ResaveSummary {
+    let resave_summary = recipe.resave.as_ref().map(|plan| ResaveSummary {
         quality: plan.quality,
         share: plan.share,
         buckets: plan.buckets.iter().copied().collect(),
@@ -589,7 +634,7 @@ pub fn build(
     let names = crate::paths::RootNames::new(&recipe.sources.roots, &recipe.base_dir);
     let placements = handoff::placements(&planned.inv.images, &planned.sel, layout, &names);
     target.check_clashes(&placements)?;
-    report.files = chosen_files(
+    let files = chosen_files(
         &planned.inv.images,
         &planned.sel,
         &placements,
@@ -608,61 +653,46 @@ pub fn build(
         Some((model, method, coverage))
             if planned.sel.shortfalls.is_empty() && !planned.sel.picks.is_empty() =>
         {
-            let images = probe_images(&placements, &resaves, &planned);
-            let spec = recipe.tensor.as_ref().expect("load_model checked [tensor]");
-            let default = report
-                .advice
-                .as_ref()
-                .and_then(|a| handoff::Calibration::from_advice(a.method, a.percentile))
-                .unwrap_or_default();
-            progress.start(Stage::Probe, Some(images.len() as u64));
-            let analysis = crate::model::check(
+            let check = ModelCheck {
                 model,
-                spec,
-                &images,
-                &recipe.limits,
+                spec: recipe.tensor.as_ref().expect("load_model checked [tensor]"),
+                limits: &recipe.limits,
                 seed,
-                method.unwrap_or(default),
-                method.is_some(),
-                cancel,
-                &|| progress.advance(1),
-            );
-            progress.finish();
-            let mut analysis = analysis?;
-            if *coverage > 0 {
-                let candidates = pool_images(&planned);
-                let n = crate::model::coverage_size(candidates.len(), *coverage);
-                progress.start(Stage::Probe, Some(n as u64));
-                let covered = crate::model::cover(
-                    model,
-                    spec,
-                    &mut analysis,
-                    candidates,
-                    *coverage,
-                    &recipe.limits,
-                    seed,
-                    cancel,
-                    &|| progress.advance(1),
-                );
-                progress.finish();
-                covered?;
-            }
-            report.model = Some(analysis.report.clone());
-            Some(analysis)
+                method: method.unwrap_or_else(|| advised(&planned)),
+                method_chosen: method.is_some(),
+                coverage: *coverage,
+            };
+            Some(check.run(&placements, &resaves, &planned, progress, cancel)?)
         }
         _ => None,
     };
-    progress.start(Stage::Report, None);
-    let page = html_page(recipe, opts, &target, &planned, &mut report, writing)?;
-    progress.finish();
+    if let Some(path) = &opts.html
+        && target.html_in_output().is_some()
+        && !writing
+    {
+        warnings.push(format!(
+            "{} is inside the output folder, which was not written, so neither was it; give --html a path outside it",
+            path.display()
+        ));
+    }
     let mode = opts.mode.unwrap_or(recipe.output.mode);
-    report.output = target.out().map(|o| OutputSummary {
-        dir: o.display().to_string(),
-        mode,
-        layout,
-        files: placements.len(),
-        written: writing,
-    });
+    let outcome = report::Outcome {
+        files,
+        resaves: resave_summary,
+        model: analysis.as_ref().map(|a| a.report.clone()),
+        output: target.out().map(|o| OutputSummary {
+            dir: o.display().to_string(),
+            mode,
+            layout,
+            files: placements.len(),
+            written: writing,
+        }),
+        warnings,
+    };
+    let mut report = planned.assemble(&report_settings(recipe, &exports), outcome);
+    progress.start(Stage::Report, None);
+    let page = html_page(recipe, opts, &target, &planned, &report, writing)?;
+    progress.finish();
     if let (true, Some(lock)) = (writing, &lock) {
         let set = SetPlan {
             recipe,
@@ -680,6 +710,78 @@ pub fn build(
         report.warnings.extend(written?);
     }
     Ok(report)
+}
+
+/// The calibration method the report advises for the chosen set (the
+/// default method when there is no advice).
+fn advised(planned: &Planned) -> handoff::Calibration {
+    planned
+        .advice
+        .as_ref()
+        .and_then(|a| handoff::Calibration::from_advice(a.method, a.percentile))
+        .unwrap_or_default()
+}
+
+/// The check of the chosen set against the model, and the coverage of the
+/// pool when asked for.
+struct ModelCheck<'a> {
+    model: &'a crate::model::Model,
+    spec: &'a crate::tensor::Spec,
+    limits: &'a crate::decode::Limits,
+    seed: u64,
+    method: handoff::Calibration,
+    /// Whether the recipe chose `method` (else the advice did).
+    method_chosen: bool,
+    /// Pool images to probe for coverage (0: none).
+    coverage: usize,
+}
+
+impl ModelCheck<'_> {
+    /// Probes the set (its images at `placements`, and the `resaves`), then
+    /// the pool's coverage sample.
+    fn run(
+        &self,
+        placements: &[export::Placement],
+        resaves: &[handoff::Resave],
+        planned: &Planned,
+        progress: &dyn Progress,
+        cancel: &AtomicBool,
+    ) -> Result<crate::model::Analysis, BuildError> {
+        let images = probe_images(placements, resaves, planned);
+        progress.start(Stage::Probe, Some(images.len() as u64));
+        let analysis = crate::model::check(
+            self.model,
+            self.spec,
+            &images,
+            self.limits,
+            self.seed,
+            self.method,
+            self.method_chosen,
+            cancel,
+            &|| progress.advance(1),
+        );
+        progress.finish();
+        let mut analysis = analysis?;
+        if self.coverage > 0 {
+            let candidates = pool_images(planned);
+            let n = crate::model::coverage_size(candidates.len(), self.coverage);
+            progress.start(Stage::Probe, Some(n as u64));
+            let covered = crate::model::cover(
+                self.model,
+                self.spec,
+                &mut analysis,
+                candidates,
+                self.coverage,
+                self.limits,
+                self.seed,
+                cancel,
+                &|| progress.advance(1),
+            );
+            progress.finish();
+            covered?;
+        }
+        Ok(analysis)
+    }
 }
 
 /// Every pick as the report lists it, sorted by its path in the set.
@@ -717,7 +819,7 @@ fn html_page(
     opts: &BuildOptions,
     target: &Target,
     planned: &Planned,
-    report: &mut Report,
+    report: &Report,
     writing: bool,
 ) -> Result<Option<(PathBuf, Vec<u8>)>, BuildError> {
     let Some(path) = &opts.html else {
@@ -728,10 +830,8 @@ fn html_page(
     match target.html_in_output() {
         None => html::write(path, &page)?,
         Some(rel) if writing => return Ok(Some((rel.to_owned(), page.into_bytes()))),
-        Some(_) => report.warnings.push(format!(
-            "{} is inside the output folder, which was not written, so neither was it; give --html a path outside it",
-            path.display()
-        )),
+        // Not written with the set: the report's warnings say so.
+        Some(_) => {}
     }
     Ok(None)
 }

@@ -36,7 +36,7 @@ pub struct Advice {
 }
 
 /// The advice for the images `chosen` (indices into `images`, with buckets).
-pub(super) fn advise(images: &[PoolImage], chosen: &[(usize, Bucket)]) -> Option<Advice> {
+pub(crate) fn advise(images: &[PoolImage], chosen: &[(usize, Bucket)]) -> Option<Advice> {
     if chosen.is_empty() {
         return None;
     }

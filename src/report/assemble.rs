@@ -1,12 +1,14 @@
 //! The report of a planned build: counts per bucket, the largest duplicate
 //! groups, the composition of the chosen set, the shortfalls and the largest
-//! total the pool supports, and the stability check of the chosen set (the
-//! last two computed by the plan).
+//! total the pool supports, the stability check and the method advice (the
+//! last three computed by the plan), and what writing the set added: the
+//! files, the re-saves, the model check, the output folder.
 
 use std::collections::BTreeMap;
 
 use super::{
-    CameraCount, CompositionRow, DedupSummary, GroupSummary, MaxTotal, Report, Status, advice,
+    Advice, CameraCount, ChosenFile, CompositionRow, DedupSummary, GroupSummary, MaxTotal,
+    OutputSummary, Report, ResaveSummary, Status,
 };
 use crate::dedup::{Dedup, DedupSettings, SequenceSummary};
 use crate::handoff::Format;
@@ -52,10 +54,29 @@ pub(crate) struct Decided<'a> {
     pub max_total: Option<&'a MaxTotal>,
     /// The stability check of the chosen set (two or more images).
     pub stability: Option<&'a Stability>,
+    /// The calibration method advice for the chosen set.
+    pub advice: Option<&'a Advice>,
 }
 
-/// The report of a planned build (without output details).
-pub(crate) fn assemble(settings: &Settings, plan: Decided<'_>) -> Report {
+/// What a build adds to its plan's report before the set is written (an
+/// audit adds nothing).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outcome {
+    /// Every pick, by its path in the set.
+    pub files: Vec<ChosenFile>,
+    /// The low-bitrate re-saves asked for.
+    pub resaves: Option<ResaveSummary>,
+    /// The check against the model.
+    pub model: Option<crate::model::ModelReport>,
+    /// The output folder and what goes (or would go) into it.
+    pub output: Option<OutputSummary>,
+    /// Warnings of the build's own (after the pool's).
+    pub warnings: Vec<String>,
+}
+
+/// The report of a planned build, complete: `plan` and `outcome` hold every
+/// part of it.
+pub(crate) fn assemble(settings: &Settings, plan: Decided<'_>, outcome: Outcome) -> Report {
     let Decided {
         seed,
         inv,
@@ -64,7 +85,15 @@ pub(crate) fn assemble(settings: &Settings, plan: Decided<'_>) -> Report {
         sel,
         max_total,
         stability,
+        advice,
     } = plan;
+    let Outcome {
+        files,
+        resaves,
+        model,
+        output,
+        warnings: built,
+    } = outcome;
     let images = &inv.images;
     let kept = dd.kept_per_bucket(images);
     let largest_groups = dd
@@ -136,26 +165,20 @@ pub(crate) fn assemble(settings: &Settings, plan: Decided<'_>) -> Report {
                     .collect(),
             })
             .collect(),
-        files: Vec::new(),
+        files,
         shortfalls: sel.shortfalls.clone(),
         max_total: max_total.cloned(),
         topped_up: sel.topped_up.clone(),
         stability: stability.cloned(),
         sequences: (sequences.sequences > 0 || !sequences.stills.is_empty())
             .then(|| sequences.clone()),
-        advice: advice::advise(
-            images,
-            &sel.picks
-                .iter()
-                .map(|p| (p.image, p.bucket))
-                .collect::<Vec<_>>(),
-        ),
+        advice: advice.cloned(),
         tensor: settings.tensor.clone(),
-        model: None,
+        model,
         exports: settings.exports.clone(),
-        resaves: None,
-        output: None,
-        warnings: warnings(inv, sequences),
+        resaves,
+        output,
+        warnings: [warnings(inv, sequences), built].concat(),
     }
 }
 

@@ -6,8 +6,8 @@ mod advice;
 mod assemble;
 mod text;
 
-pub(crate) use advice::Advice;
-pub(crate) use assemble::{Decided, Settings, assemble};
+pub(crate) use advice::{Advice, advise};
+pub(crate) use assemble::{Decided, Outcome, Settings, assemble};
 pub use text::write_model;
 pub(crate) use text::{found, write_skipped};
 

@@ -545,11 +545,10 @@ fn an_html_report_inside_the_output_is_part_of_the_set() {
         .stderr(contains("inside the output folder, which was not written"));
     assert!(!pool.join("out").exists());
     build(&[]).success();
-    assert!(
-        std::fs::read_to_string(pool.join("out/report.html"))
-            .unwrap()
-            .starts_with("<!DOCTYPE html>")
-    );
+    let page = std::fs::read_to_string(pool.join("out/report.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    // Rendered from the complete report: it says where the set went.
+    assert!(page.contains(" · wrote 30 images to <code>"), "{page}");
     // Listed in the marker, so --force may replace it.
     build(&["--force"]).success();
     for clash in [

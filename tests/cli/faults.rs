@@ -312,6 +312,9 @@ fn chosen_sources_deleted_beyond_what_the_pool_can_refill_end_in_a_shortfall_tha
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["status"], "shortfall", "{report}");
+    // Decided anew on the changed pool: the shortfall's largest total and the
+    // stability check are the final choice's, not the first plan's.
+    assert!(report["max_total"].is_object(), "{report}");
     let gone = changed(&report);
     assert!(!gone.is_empty(), "{report}");
     assert!(
