@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{ExportError, LinkMode, Placement, io};
-use crate::paths;
+use crate::source::Location;
 
 /// One part of what a build writes into its set folder.
 #[derive(Debug, Clone)]
@@ -82,7 +82,9 @@ impl Output {
                 let kept: Vec<Option<PathBuf>> = placements
                     .iter()
                     .map(|p| {
-                        let hash = p.content_hash.filter(|_| paths::is_object_url(&p.source))?;
+                        let hash = p
+                            .content_hash
+                            .filter(|_| Location::of(&p.source).read_ahead())?;
                         let old = previous?.join(&p.dest);
                         holds(&old, &hash).then_some(old)
                     })
@@ -90,7 +92,7 @@ impl Output {
                 let objects: Vec<PathBuf> = placements
                     .iter()
                     .zip(&kept)
-                    .filter(|(p, k)| paths::is_object_url(&p.source) && k.is_none())
+                    .filter(|(p, k)| Location::of(&p.source).read_ahead() && k.is_none())
                     .map(|(p, _)| p.source.clone())
                     .collect();
                 let fetched = (!objects.is_empty())
@@ -110,7 +112,7 @@ impl Output {
                             crate::source::copy(old, &dest)
                                 .map_err(|e| io("copy", old)(e.into_io()))?;
                         }
-                        (None, Some(fetched)) if paths::is_object_url(&p.source) => {
+                        (None, Some(fetched)) if Location::of(&p.source).read_ahead() => {
                             let (_, read) = fetched.next(cancel).ok_or(ExportError::Interrupted)?;
                             let bytes = read.map_err(|e| io("download", &p.source)(e.into_io()))?;
                             p.check_measured(blake3::hash(&bytes).as_bytes())?;

@@ -299,11 +299,7 @@ impl FeatureIndex {
     /// split must be there), or one such file.
     pub(crate) fn open(path: &Path) -> Result<FeatureIndex, IndexError> {
         columns::available(path)?;
-        let is_file = if crate::paths::is_object_url(path) {
-            path.extension().is_some_and(|e| e == "parquet")
-        } else {
-            !path.is_dir()
-        };
+        let is_file = crate::source::Location::of(path).is_one_file("parquet");
         let files = if !is_file {
             let mut files: Vec<PathBuf> = crate::source::files_in(path)
                 .map_err(|source| IndexError::Io {

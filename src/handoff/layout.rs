@@ -87,18 +87,11 @@ pub(super) fn exact_rel(img: &PoolImage, base: &Path) -> PathBuf {
     }
 }
 
-/// An image's path relative to `base`; an object's name ([`FileEntry::rel`]:
-/// its root's last prefix segment, then its key under the root), so that a set
-/// built from an object store locks the same names as one built from a local
-/// copy of it in the recipe's folder.
+/// An image's name in the lock manifest ([`FileEntry::name_in_set`]).
 ///
-/// [`FileEntry::rel`]: crate::source::FileEntry::rel
+/// [`FileEntry::name_in_set`]: crate::source::FileEntry::name_in_set
 fn lock_rel(img: &PoolImage, base: &Path) -> PathBuf {
-    if paths::is_object_url(&img.file.path) {
-        PathBuf::from(&img.file.rel)
-    } else {
-        paths::relative(&img.file.path, base)
-    }
+    img.file.name_in_set(base)
 }
 
 /// What the lock's `source` and pool.csv's `path` columns say of an image: its

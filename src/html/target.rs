@@ -47,7 +47,7 @@ pub(crate) fn check(
             why,
         })
     };
-    if paths::is_object_url(path) {
+    if !crate::source::Location::of(path).is_local() {
         return refuse("the report is written to a local file".into());
     }
     let abs = paths::normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));

@@ -12,7 +12,6 @@ use crate::cache::{Cache, CacheWarning, Lookup, Measured};
 use crate::decode::Limits;
 use crate::feature_index::FeatureIndex;
 use crate::features::{self, ImageIssue};
-use crate::paths::is_object_url;
 use crate::progress::{Progress, Stage};
 use crate::source::{self, FileEntry};
 
@@ -123,7 +122,7 @@ pub(super) fn measure_all(
                 out.push(Some(((*m).clone(), *origin)));
                 progress.advance(1);
             }
-            Looked::Read(_) if is_object_url(&files[i].path) => {
+            Looked::Read(_) if files[i].location().read_ahead() => {
                 out.push(None);
                 remote.push(i);
             }
@@ -141,7 +140,7 @@ pub(super) fn measure_all(
     let local: Option<Vec<_>> = out
         .par_iter()
         .enumerate()
-        .filter(|(i, o)| o.is_none() && !is_object_url(&files[*i].path))
+        .filter(|(i, o)| o.is_none() && !files[*i].location().read_ahead())
         .map(|(i, _)| {
             crate::cancel::check(cancel).ok()?;
             Some(finish(i, features::read(&files[i].path, limits)))

@@ -26,7 +26,7 @@ use crate::manifest::{Manifest, ManifestError};
 use crate::paths;
 use crate::pool::PoolImage;
 use crate::progress::{Progress, Stage};
-use crate::source::{self, FileEntry, Scan, ScanError, Sources};
+use crate::source::{self, FileEntry, Location, Scan, ScanError, Sources};
 use crate::video::VideoError;
 
 /// The pool as read from disk, before de-duplication.
@@ -549,10 +549,8 @@ fn kind_of(issue: &ImageIssue) -> IssueKind {
 /// line (a manifest's path may hold any byte, NUL included); an object by its
 /// URL.
 fn rel(settings: &Settings<'_>, path: &Path) -> String {
-    if paths::is_object_url(path) {
-        path.display().to_string()
-    } else {
+    Location::of(path).shown(|path| {
         let names = paths::RootNames::new(&settings.sources.roots, settings.base_dir);
         paths::escaped(&names.rel(&paths::normalize(path)))
-    }
+    })
 }

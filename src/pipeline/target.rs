@@ -9,6 +9,7 @@ use super::{BuildError, BuildOptions, LOCK_FILE, POOL_FILE, RECIPE_FILE, REPORT_
 use crate::export::{self, ExportError, OutputLock, Placement};
 use crate::paths;
 use crate::recipe::Recipe;
+use crate::source::Location;
 
 /// The places a build writes to, checked.
 #[derive(Debug)]
@@ -26,7 +27,7 @@ impl Target {
     /// path of a build of `recipe` with `opts`.
     pub(crate) fn resolve(recipe: &Recipe, opts: &BuildOptions) -> Result<Self, BuildError> {
         let out = match opts.out.as_ref().or(recipe.output.dir.as_ref()) {
-            Some(o) if paths::is_object_url(o) => {
+            Some(o) if !Location::of(o).is_local() => {
                 return Err(BuildError::RemoteOutput { out: o.clone() });
             }
             Some(o) => Some(absolute(o)),
@@ -40,7 +41,7 @@ impl Target {
                     .sources
                     .roots
                     .iter()
-                    .find(|r| paths::is_object_url(r))
+                    .find(|r| !Location::of(r).can_link())
             {
                 return Err(BuildError::LinkToObjectStore {
                     mode,

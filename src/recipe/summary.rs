@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use super::Recipe;
 use crate::select::Balance;
+use crate::source::Location;
 
 impl Recipe {
     /// Writes the recipe's plan as text: `recipe NAME is valid: N images`, then
@@ -104,21 +105,8 @@ impl Recipe {
     pub fn missing_inputs(&self) -> Vec<String> {
         let mut missing = Vec::new();
         for root in &self.sources.roots {
-            if crate::paths::is_object_url(root) {
-                match crate::source::remote::probe(root) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        missing.push(format!("sources.roots: {} holds no object", root.display()))
-                    }
-                    Err(e) => missing.push(format!("sources.roots: {e}")),
-                }
-            } else if !root.is_dir() {
-                let what = if root.exists() {
-                    "is not a folder"
-                } else {
-                    "does not exist"
-                };
-                missing.push(format!("sources.roots: {} {what}", root.display()));
+            if let Some(why) = Location::of(root).missing_root() {
+                missing.push(format!("sources.roots: {why}"));
             }
         }
         let files = [
@@ -137,12 +125,8 @@ impl Recipe {
             ),
         ];
         for (key, path) in files.into_iter().filter_map(|(k, p)| Some((k, p?))) {
-            if crate::paths::is_object_url(path) {
-                if let Err(e) = crate::source::stat(path) {
-                    missing.push(format!("{key}: {e}"));
-                }
-            } else if !path.exists() {
-                missing.push(format!("{key}: {} does not exist", path.display()));
+            if let Some(why) = Location::of(path).missing_file() {
+                missing.push(format!("{key}: {why}"));
             }
         }
         missing

@@ -7,13 +7,18 @@
 //! (`s3://bucket/prefix/` roots, [`remote`]). An object's path is its URL; its
 //! listing yields the same [`FileEntry`] values (with the ETag in its
 //! [`Version`]), its reads the same bytes, and nothing downstream changes.
-//! Another kind of root (an archive, another store) is added the same way.
+//! What does differ by kind (linking, reading ahead, the name in a set, how a
+//! missing root is told) is asked of [`Location`], never of a path's text.
+//! Another kind of root (an archive, another store) is added the same way: a
+//! variant of [`Location`] and its reads here.
 
+mod location;
 mod read;
 pub(crate) mod remote;
 mod verify;
 mod walk;
 
+pub(crate) use location::Location;
 pub(crate) use read::{
     CACHE_LIMIT, LABEL_LIMIT, LIST_LIMIT, MARKER_LIMIT, RECIPE_LIMIT, ReadError, copy, files_in,
     read_all, read_bytes, read_head, read_text, read_texts, stat,
