@@ -158,6 +158,12 @@ pub(crate) fn frame_number(path: &Path) -> Option<u64> {
 /// (indexed like `images`: the exact-copy pass) still keeps; returns `removed`
 /// with sampling's removals added, and a summary. Images not in a sequence are
 /// untouched.
+///
+/// Five passes, each sequence in key order going through all of them before
+/// the next: [`group`] the candidates, [`confirm`] them as sequences,
+/// [`timeline`] their frames, [`sample_by_time`], then
+/// [`drop_consecutive`] duplicates. Frames the exact pass removed keep their
+/// place (positions, the frame count) but are never kept again.
 pub(crate) fn sample(
     images: &[PoolImage],
     plan: &SequencePlan,
@@ -165,9 +171,50 @@ pub(crate) fn sample(
     mut removed: Vec<Option<Removal>>,
 ) -> (Vec<Option<Removal>>, SequenceSummary) {
     let mut summary = SequenceSummary::default();
+    for (key, (grouping, members)) in group(images, plan) {
+        let Some((basis, members)) = confirm(images, key, grouping, members, &mut summary) else {
+            continue;
+        };
+        let declared = grouping == Grouping::Declared;
+        let Some(frames) = timeline(images, plan, declared, &members) else {
+            continue;
+        };
+        summary.sequences += 1;
+        summary.frames += frames.len();
+        let video = matches!(basis, Basis::Video);
+        summary.found.push(Found {
+            key: key.to_owned(),
+            frames: frames.len(),
+            basis,
+        });
+        let has_time = frames.iter().all(|(_, t)| t.is_some());
+        // A video's frames were already taken one per `every` (1 s by default).
+        if !video && (plan.every.is_none() || !has_time) {
+            summary.unsampled_sequences += 1;
+            summary.unsampled_frames += frames.len();
+        }
+        if let Some(every) = plan.every {
+            if has_time {
+                summary.not_sampled += sample_by_time(&frames, every, &mut removed);
+            } else {
+                summary.untimed.push(key.to_owned());
+            }
+        }
+        if plan.consecutive {
+            summary.consecutive_duplicates +=
+                drop_consecutive(images, &frames, threshold, &mut removed);
+        }
+    }
+    (removed, summary)
+}
+
+/// Pass 1: the candidate sequences, by key (see [`sequence_of`]): how each
+/// got its images and their indices into `images`, in path order.
+fn group<'a>(
+    images: &'a [PoolImage],
+    plan: &SequencePlan,
+) -> BTreeMap<&'a str, (Grouping, Vec<usize>)> {
     let mut groups: BTreeMap<&str, (Grouping, Vec<usize>)> = BTreeMap::new();
-    // Frames the exact pass removed keep their place (positions, the frame
-    // count) but are never kept again.
     for (i, img) in images.iter().enumerate() {
         if let Some((key, grouping)) = sequence_of(img, plan) {
             groups
@@ -177,115 +224,144 @@ pub(crate) fn sample(
                 .push(i);
         }
     }
-    for (key, (grouping, mut members)) in groups {
-        let declared = grouping == Grouping::Declared;
-        let basis = match grouping {
-            Grouping::Video => Basis::Video,
-            Grouping::Declared => Basis::Declared,
-            Grouping::Heuristic => {
-                members.retain(|&i| frame_number(&images[i].file.path).is_some());
-                if members.len() < MIN_FRAMES {
-                    continue;
-                }
-                let numbered = members.len();
-                match frame_evidence(images, &mut members) {
-                    Ok(basis) => basis,
-                    Err(reason) => {
-                        summary.stills.push(Stills {
-                            folder: key.to_owned(),
-                            images: numbered,
-                            reason,
-                        });
-                        continue;
-                    }
+    groups
+}
+
+/// Pass 2: whether the candidate `key` is a sequence, and on what basis.
+/// Videos and declared groups are; a heuristic group keeps only its numbered
+/// images and needs [`MIN_FRAMES`] of them and [`frame_evidence`], else it is
+/// `None` (with fewer it is ignored; failing the evidence, its folder is noted
+/// among the summary's stills). Returns the basis and the members kept.
+fn confirm(
+    images: &[PoolImage],
+    key: &str,
+    grouping: Grouping,
+    mut members: Vec<usize>,
+    summary: &mut SequenceSummary,
+) -> Option<(Basis, Vec<usize>)> {
+    let basis = match grouping {
+        Grouping::Video => Basis::Video,
+        Grouping::Declared => Basis::Declared,
+        Grouping::Heuristic => {
+            members.retain(|&i| frame_number(&images[i].file.path).is_some());
+            if members.len() < MIN_FRAMES {
+                return None;
+            }
+            let numbered = members.len();
+            match frame_evidence(images, &mut members) {
+                Ok(basis) => basis,
+                Err(reason) => {
+                    summary.stills.push(Stills {
+                        folder: key.to_owned(),
+                        images: numbered,
+                        reason,
+                    });
+                    return None;
                 }
             }
-        };
-        let by_position = declared
-            && !members
-                .iter()
-                .all(|&i| frame_number(&images[i].file.path).is_some());
-        let timed: Vec<(usize, Option<f64>)> = members
+        }
+    };
+    Some((basis, members))
+}
+
+/// Pass 3: a sequence's frames with their times, in time order (untimed
+/// frames as at 0, ties by index). A frame's index is its file name's number,
+/// or in a `declared` sequence whose names are not all numbered, its position;
+/// its time is its label's `time`, else index / fps (its rule's, else the
+/// plan's). Frames with neither number nor `time` are left out; `None` when
+/// none are left, or fewer than [`MIN_FRAMES`] in an undeclared sequence.
+fn timeline(
+    images: &[PoolImage],
+    plan: &SequencePlan,
+    declared: bool,
+    members: &[usize],
+) -> Option<Vec<(usize, Option<f64>)>> {
+    let by_position = declared
+        && !members
             .iter()
-            .enumerate()
-            .filter_map(|(position, &i)| {
-                let img = &images[i];
-                let number = if by_position {
-                    Some(position as u64)
-                } else {
-                    frame_number(&img.file.path)
-                };
-                let fps = img.labels.fps.or(plan.fps);
-                let time = img.labels.time.or_else(|| Some(number? as f64 / fps?));
-                (number.is_some() || img.labels.time.is_some()).then_some((i, time))
-            })
-            .collect();
-        if timed.is_empty() || (!declared && timed.len() < MIN_FRAMES) {
+            .all(|&i| frame_number(&images[i].file.path).is_some());
+    let mut frames: Vec<(usize, Option<f64>)> = members
+        .iter()
+        .enumerate()
+        .filter_map(|(position, &i)| {
+            let img = &images[i];
+            let number = if by_position {
+                Some(position as u64)
+            } else {
+                frame_number(&img.file.path)
+            };
+            let fps = img.labels.fps.or(plan.fps);
+            let time = img.labels.time.or_else(|| Some(number? as f64 / fps?));
+            (number.is_some() || img.labels.time.is_some()).then_some((i, time))
+        })
+        .collect();
+    if frames.is_empty() || (!declared && frames.len() < MIN_FRAMES) {
+        return None;
+    }
+    frames.sort_by(|a, b| {
+        let key = |(i, t): &(usize, Option<f64>)| (t.unwrap_or(0.0), *i);
+        key(a).0.total_cmp(&key(b).0).then(a.0.cmp(&b.0))
+    });
+    Some(frames)
+}
+
+/// Pass 4: of the still-kept `frames` (time order, all timed), keeps the
+/// first in each `every`-second window and marks the rest
+/// [`Removal::NotSampled`] in `removed`; returns how many it marked.
+fn sample_by_time(
+    frames: &[(usize, Option<f64>)],
+    every: f64,
+    removed: &mut [Option<Removal>],
+) -> usize {
+    let mut not_sampled = 0;
+    let mut last_window = None;
+    for &(i, t) in frames {
+        let window = (t.unwrap_or(0.0) / every).floor() as i64;
+        if removed[i].is_some() {
             continue;
         }
-        summary.sequences += 1;
-        summary.frames += timed.len();
-        summary.found.push(Found {
-            key: key.to_owned(),
-            frames: timed.len(),
-            basis,
-        });
-        let mut frames = timed;
-        frames.sort_by(|a, b| {
-            let key = |(i, t): &(usize, Option<f64>)| (t.unwrap_or(0.0), *i);
-            key(a).0.total_cmp(&key(b).0).then(a.0.cmp(&b.0))
-        });
-        let has_time = frames.iter().all(|(_, t)| t.is_some());
-        // A video's frames were already taken one per `every` (1 s by default).
-        if !matches!(summary.found.last().map(|f| &f.basis), Some(Basis::Video))
-            && (plan.every.is_none() || !has_time)
-        {
-            summary.unsampled_sequences += 1;
-            summary.unsampled_frames += frames.len();
-        }
-        if let Some(every) = plan.every {
-            if has_time {
-                let mut last_window = None;
-                for &(i, t) in &frames {
-                    let window = (t.unwrap_or(0.0) / every).floor() as i64;
-                    if removed[i].is_some() {
-                        continue;
-                    }
-                    if last_window == Some(window) {
-                        removed[i] = Some(Removal::NotSampled);
-                        summary.not_sampled += 1;
-                    } else {
-                        last_window = Some(window);
-                    }
-                }
-            } else {
-                summary.untimed.push(key.to_owned());
-            }
-        }
-        if plan.consecutive {
-            let mut last: Option<(usize, &Signature)> = None;
-            for &(i, _) in &frames {
-                if removed[i].is_some() {
-                    continue;
-                }
-                let img = &images[i];
-                let sig = &img.features.signature;
-                if let Some((k, prev)) = &last {
-                    let same_scope = images[*k].labels.bucket == img.labels.bucket
-                        && images[*k].labels.tags == img.labels.tags;
-                    let distance = images[*k].features.phash.distance(img.features.phash);
-                    let dup = threshold.accepts(similarity(prev, sig), distance);
-                    if same_scope && dup {
-                        removed[i] = Some(Removal::Consecutive { kept: *k });
-                        summary.consecutive_duplicates += 1;
-                        continue;
-                    }
-                }
-                last = Some((i, sig));
-            }
+        if last_window == Some(window) {
+            removed[i] = Some(Removal::NotSampled);
+            not_sampled += 1;
+        } else {
+            last_window = Some(window);
         }
     }
-    (removed, summary)
+    not_sampled
+}
+
+/// Pass 5: walking the still-kept `frames` in time order, marks in `removed`
+/// each one that `threshold` accepts as a duplicate of the last frame kept,
+/// with the same bucket and tags, as [`Removal::Consecutive`]; returns how
+/// many it marked.
+fn drop_consecutive(
+    images: &[PoolImage],
+    frames: &[(usize, Option<f64>)],
+    threshold: Threshold,
+    removed: &mut [Option<Removal>],
+) -> usize {
+    let mut dropped = 0;
+    let mut last: Option<(usize, &Signature)> = None;
+    for &(i, _) in frames {
+        if removed[i].is_some() {
+            continue;
+        }
+        let img = &images[i];
+        let sig = &img.features.signature;
+        if let Some((k, prev)) = &last {
+            let same_scope = images[*k].labels.bucket == img.labels.bucket
+                && images[*k].labels.tags == img.labels.tags;
+            let distance = images[*k].features.phash.distance(img.features.phash);
+            let dup = threshold.accepts(similarity(prev, sig), distance);
+            if same_scope && dup {
+                removed[i] = Some(Removal::Consecutive { kept: *k });
+                dropped += 1;
+                continue;
+            }
+        }
+        last = Some((i, sig));
+    }
+    dropped
 }
 
 /// The sequence `img` may belong to, as a `/`-separated key, and how it got
