@@ -22,46 +22,512 @@ use parquet::schema::parser::parse_message_type;
 
 use super::{Row, mtime};
 use crate::cache::Measured;
-use crate::features::{Features, Format, ImageIssue, PHash, Quality, Signature};
+use crate::features::{Features, Format, ImageIssue, PHash, Quality, Signature, THUMB_SIDE};
 use crate::source::Version;
 
-/// The schema, in Parquet's message syntax. Per-image columns are null for a
+/// The index's columns, in file order: the one description of the layout,
+/// from which the schema ([`schema`]), the writer ([`write_group`]) and the
+/// reader ([`Columns::rows`]) are derived. Per-image columns are null for a
 /// file that could not be measured (`status` says why).
-const SCHEMA: &str = "
-message calibset_index {
-  REQUIRED BYTE_ARRAY key (UTF8);
-  REQUIRED INT64 size;
-  REQUIRED INT64 mtime_ns;
-  REQUIRED BYTE_ARRAY status (UTF8);
-  OPTIONAL BYTE_ARRAY problem (UTF8);
-  REQUIRED BOOLEAN mislabelled;
-  OPTIONAL BYTE_ARRAY format (UTF8);
-  OPTIONAL INT32 width (INTEGER(32, false));
-  OPTIONAL INT32 height (INTEGER(32, false));
-  OPTIONAL FIXED_LEN_BYTE_ARRAY (32) blake3;
-  OPTIONAL INT64 phash (INTEGER(64, false));
-  OPTIONAL group signature (LIST) {
-    REPEATED group list {
-      REQUIRED FLOAT element;
-    }
-  }
-  OPTIONAL FLOAT mean;
-  OPTIONAL INT32 p01 (INTEGER(8, false));
-  OPTIONAL INT32 p99 (INTEGER(8, false));
-  OPTIONAL FLOAT contrast;
-  OPTIONAL FLOAT dark_clip;
-  OPTIONAL FLOAT bright_clip;
-  OPTIONAL FLOAT sharpness;
-  OPTIONAL INT32 jpeg_quality (INTEGER(8, false));
-  OPTIONAL FLOAT colourfulness;
-  OPTIONAL FLOAT entropy;
-  OPTIONAL group histogram (LIST) {
-    REPEATED group list {
-      REQUIRED INT32 element (INTEGER(16, false));
-    }
-  }
+const COLUMNS: &[Column] = &[
+    Column::required(
+        "key",
+        Logical::Utf8,
+        Values::Bytes(
+            |r| Some(text(&r.key)),
+            |d, v| try_set(&mut d.key, utf8(v.unwrap_or_default())),
+        ),
+    ),
+    Column::required(
+        "size",
+        Logical::Plain,
+        Values::Int64(
+            |r| Some(r.version.size as i64),
+            |d, v| set(&mut d.version.size, v.unwrap_or_default() as u64),
+        ),
+    ),
+    Column::required(
+        "mtime_ns",
+        Logical::Plain,
+        Values::Int64(
+            |r| Some(mtime(r.version.modified_ns)),
+            |d, v| {
+                set(
+                    &mut d.version.modified_ns,
+                    i128::from(v.unwrap_or_default()),
+                )
+            },
+        ),
+    ),
+    Column::required(
+        "status",
+        Logical::Utf8,
+        Values::Bytes(
+            |r| Some(text(status(&r.measured).0)),
+            |d, v| try_set(&mut d.status, utf8(v.unwrap_or_default())),
+        ),
+    ),
+    Column::optional(
+        "problem",
+        Logical::Utf8,
+        Values::Bytes(
+            |r| status(&r.measured).1.map(text),
+            |d, v| match d.status.as_str() {
+                OK => Ok(()),
+                _ => try_set(&mut d.problem, v.map(utf8).transpose()),
+            },
+        ),
+    ),
+    Column::required(
+        "mislabelled",
+        Logical::Plain,
+        Values::Bool(
+            |r| Some(r.measured.mislabelled),
+            |d, v| set(&mut d.mislabelled, v.unwrap_or_default()),
+        ),
+    ),
+    Column::image(
+        "format",
+        Logical::Utf8,
+        Values::Bytes(
+            |r| Some(text(image(r)?.format.as_str())),
+            |d, v| {
+                let format = v.and_then(|f| format_of(&String::from_utf8_lossy(f)));
+                try_set(&mut d.features.format, format.ok_or("unknown format"))
+            },
+        ),
+    ),
+    Column::image(
+        "width",
+        Logical::Unsigned(32),
+        Values::Int32(
+            |r| Some(image(r)?.width as i32),
+            |d, v| try_set(&mut d.features.width, v.map(|x| x as u32).ok_or("no width")),
+        ),
+    ),
+    Column::image(
+        "height",
+        Logical::Unsigned(32),
+        Values::Int32(
+            |r| Some(image(r)?.height as i32),
+            |d, v| {
+                try_set(
+                    &mut d.features.height,
+                    v.map(|x| x as u32).ok_or("no height"),
+                )
+            },
+        ),
+    ),
+    Column::image(
+        "blake3",
+        Logical::Plain,
+        Values::Fixed(
+            32,
+            |r| Some(image(r)?.content_hash.to_vec()),
+            |d, v| {
+                let hash = v.and_then(|h| <[u8; 32]>::try_from(h).ok());
+                try_set(&mut d.features.content_hash, hash.ok_or("no blake3"))
+            },
+        ),
+    ),
+    Column::image(
+        "phash",
+        Logical::Unsigned(64),
+        Values::Int64(
+            |r| Some(image(r)?.phash.0 as i64),
+            |d, v| {
+                try_set(
+                    &mut d.features.phash,
+                    v.map(|x| PHash(x as u64)).ok_or("no phash"),
+                )
+            },
+        ),
+    ),
+    Column::image(
+        "signature",
+        Logical::Plain,
+        Values::Floats(
+            |r| Some(image(r)?.signature.values().to_vec()),
+            |d, v| {
+                let values = v.ok_or("no signature")?.to_vec();
+                let signature = Signature::from_values(values);
+                try_set(
+                    &mut d.features.signature,
+                    signature.ok_or("a signature of the wrong length"),
+                )
+            },
+        ),
+    ),
+    Column::image(
+        "mean",
+        Logical::Plain,
+        Values::Float(
+            |r| Some(image(r)?.quality.mean),
+            |d, v| try_set(&mut d.features.quality.mean, need(v, "mean")),
+        ),
+    ),
+    Column::image(
+        "p01",
+        Logical::Unsigned(8),
+        Values::Int32(
+            |r| Some(i32::from(image(r)?.quality.p01)),
+            |d, v| try_set(&mut d.features.quality.p01, u8_of(v, "p01")),
+        ),
+    ),
+    Column::image(
+        "p99",
+        Logical::Unsigned(8),
+        Values::Int32(
+            |r| Some(i32::from(image(r)?.quality.p99)),
+            |d, v| try_set(&mut d.features.quality.p99, u8_of(v, "p99")),
+        ),
+    ),
+    Column::image(
+        "contrast",
+        Logical::Plain,
+        Values::Float(
+            |r| Some(image(r)?.quality.contrast),
+            |d, v| try_set(&mut d.features.quality.contrast, need(v, "contrast")),
+        ),
+    ),
+    Column::image(
+        "dark_clip",
+        Logical::Plain,
+        Values::Float(
+            |r| Some(image(r)?.quality.dark_clip),
+            |d, v| try_set(&mut d.features.quality.dark_clip, need(v, "dark_clip")),
+        ),
+    ),
+    Column::image(
+        "bright_clip",
+        Logical::Plain,
+        Values::Float(
+            |r| Some(image(r)?.quality.bright_clip),
+            |d, v| try_set(&mut d.features.quality.bright_clip, need(v, "bright_clip")),
+        ),
+    ),
+    Column::image(
+        "sharpness",
+        Logical::Plain,
+        Values::Float(
+            |r| Some(image(r)?.quality.sharpness),
+            |d, v| try_set(&mut d.features.quality.sharpness, need(v, "sharpness")),
+        ),
+    ),
+    Column::image(
+        "jpeg_quality",
+        Logical::Unsigned(8),
+        Values::Int32(
+            |r| image(r)?.quality.jpeg_quality.map(i32::from),
+            |d, v| {
+                let quality = v.map(|q| u8_of(Some(q), "jpeg_quality")).transpose();
+                try_set(&mut d.features.quality.jpeg_quality, quality)
+            },
+        ),
+    ),
+    Column::image(
+        "colourfulness",
+        Logical::Plain,
+        Values::Float(
+            |r| Some(image(r)?.quality.colourfulness),
+            |d, v| {
+                try_set(
+                    &mut d.features.quality.colourfulness,
+                    need(v, "colourfulness"),
+                )
+            },
+        ),
+    ),
+    Column::image(
+        "entropy",
+        Logical::Plain,
+        Values::Float(
+            |r| Some(image(r)?.quality.entropy),
+            |d, v| try_set(&mut d.features.quality.entropy, need(v, "entropy")),
+        ),
+    ),
+    Column::image(
+        "histogram",
+        Logical::Unsigned(16),
+        Values::Int32s(
+            |r| Some(image(r)?.histogram.iter().map(|&c| i32::from(c)).collect()),
+            |d, v| {
+                let counts = v.ok_or("no histogram")?.iter().map(|&c| u16::try_from(c));
+                let counts: Result<Vec<u16>, _> = counts.collect();
+                let counts = counts.map_err(|_| "a histogram count out of range");
+                try_set(&mut d.features.histogram, counts.map(Arc::from))
+            },
+        ),
+    ),
+];
+
+/// One column of the index: its name and type, and how a row's value is
+/// written to it and read back.
+struct Column {
+    /// Its name.
+    name: &'static str,
+    /// Whether every row has a value (`REQUIRED`); else it is `OPTIONAL`.
+    /// A list is always optional, its elements required.
+    required: bool,
+    /// Whether only a measured image has a value: the column is null for
+    /// other files and read only for measured ones, and what is wrong with a
+    /// value read names the row.
+    image: bool,
+    /// The values' logical type (a list's, its elements').
+    logical: Logical,
+    /// The values' physical type, and how they move between rows and file.
+    values: Values,
 }
-";
+
+impl Column {
+    /// A `REQUIRED` column of every file.
+    const fn required(name: &'static str, logical: Logical, values: Values) -> Column {
+        Column {
+            name,
+            required: true,
+            image: false,
+            logical,
+            values,
+        }
+    }
+
+    /// An `OPTIONAL` column of every file.
+    const fn optional(name: &'static str, logical: Logical, values: Values) -> Column {
+        Column {
+            required: false,
+            ..Column::required(name, logical, values)
+        }
+    }
+
+    /// An `OPTIONAL` column of a measured image.
+    const fn image(name: &'static str, logical: Logical, values: Values) -> Column {
+        Column {
+            image: true,
+            ..Column::optional(name, logical, values)
+        }
+    }
+
+    /// The column's declaration in the schema's message syntax.
+    fn declaration(&self) -> String {
+        let (physical, list) = self.values.physical();
+        let logical = self.logical.annotation();
+        if list {
+            format!(
+                "  OPTIONAL group {} (LIST) {{\n    REPEATED group list {{\n      \
+                 REQUIRED {physical} element{logical};\n    }}\n  }}\n",
+                self.name
+            )
+        } else {
+            let repetition = if self.required {
+                "REQUIRED"
+            } else {
+                "OPTIONAL"
+            };
+            format!("  {repetition} {physical} {}{logical};\n", self.name)
+        }
+    }
+}
+
+/// A column's logical type.
+#[derive(Debug, Clone, Copy)]
+enum Logical {
+    /// None: the physical type says it all.
+    Plain,
+    /// `UTF8` text.
+    Utf8,
+    /// An unsigned integer of this many bits.
+    Unsigned(u8),
+}
+
+impl Logical {
+    /// Its annotation after the column's name (with the space before it).
+    fn annotation(self) -> String {
+        match self {
+            Logical::Plain => String::new(),
+            Logical::Utf8 => " (UTF8)".to_owned(),
+            Logical::Unsigned(bits) => format!(" (INTEGER({bits}, false))"),
+        }
+    }
+}
+
+/// A column's physical type, with how a row's value is written (`None` is
+/// null) and how a value read back (`None`: null) goes into the row being
+/// read, or what is wrong with it.
+#[derive(Clone, Copy)]
+enum Values {
+    /// `BYTE_ARRAY`.
+    Bytes(
+        fn(&Row) -> Option<Vec<u8>>,
+        fn(&mut Draft, Option<&[u8]>) -> Result<(), String>,
+    ),
+    /// `FIXED_LEN_BYTE_ARRAY` of this many bytes.
+    Fixed(
+        usize,
+        fn(&Row) -> Option<Vec<u8>>,
+        fn(&mut Draft, Option<&[u8]>) -> Result<(), String>,
+    ),
+    /// `BOOLEAN`.
+    Bool(
+        fn(&Row) -> Option<bool>,
+        fn(&mut Draft, Option<bool>) -> Result<(), String>,
+    ),
+    /// `INT32`.
+    Int32(
+        fn(&Row) -> Option<i32>,
+        fn(&mut Draft, Option<i32>) -> Result<(), String>,
+    ),
+    /// `INT64`.
+    Int64(
+        fn(&Row) -> Option<i64>,
+        fn(&mut Draft, Option<i64>) -> Result<(), String>,
+    ),
+    /// `FLOAT`.
+    Float(
+        fn(&Row) -> Option<f32>,
+        fn(&mut Draft, Option<f32>) -> Result<(), String>,
+    ),
+    /// A list of `FLOAT`s.
+    Floats(
+        fn(&Row) -> Option<Vec<f32>>,
+        fn(&mut Draft, Option<&[f32]>) -> Result<(), String>,
+    ),
+    /// A list of `INT32`s.
+    Int32s(
+        fn(&Row) -> Option<Vec<i32>>,
+        fn(&mut Draft, Option<&[i32]>) -> Result<(), String>,
+    ),
+}
+
+impl Values {
+    /// The physical type in the schema's syntax (a list's, its elements'),
+    /// and whether the values are lists.
+    fn physical(&self) -> (String, bool) {
+        match self {
+            Values::Bytes(..) => ("BYTE_ARRAY".to_owned(), false),
+            Values::Fixed(len, ..) => (format!("FIXED_LEN_BYTE_ARRAY ({len})"), false),
+            Values::Bool(..) => ("BOOLEAN".to_owned(), false),
+            Values::Int32(..) => ("INT32".to_owned(), false),
+            Values::Int64(..) => ("INT64".to_owned(), false),
+            Values::Float(..) => ("FLOAT".to_owned(), false),
+            Values::Floats(..) => ("FLOAT".to_owned(), true),
+            Values::Int32s(..) => ("INT32".to_owned(), true),
+        }
+    }
+}
+
+/// The schema, in Parquet's message syntax: [`COLUMNS`] declared in order.
+fn schema() -> String {
+    let columns: String = COLUMNS.iter().map(Column::declaration).collect();
+    format!("\nmessage calibset_index {{\n{columns}}}\n")
+}
+
+/// A row being read, column by column.
+struct Draft {
+    /// `key`.
+    key: String,
+    /// `size` and `mtime_ns`.
+    version: Version,
+    /// `status`.
+    status: String,
+    /// `problem`, read only when `status` is not [`OK`].
+    problem: Option<String>,
+    /// `mislabelled`.
+    mislabelled: bool,
+    /// The per-image columns, read only when `status` is [`OK`]: every field
+    /// is set by one (it starts [`blank`]).
+    features: Features,
+}
+
+impl Draft {
+    /// A row to read, from `features` to overwrite.
+    fn new(features: Features) -> Draft {
+        Draft {
+            key: String::new(),
+            version: Version::default(),
+            status: String::new(),
+            problem: None,
+            mislabelled: false,
+            features,
+        }
+    }
+
+    /// The row read, or what is wrong with it.
+    fn finish(self) -> Result<Row, String> {
+        let result = if self.status == OK {
+            Ok(self.features)
+        } else {
+            Err(issue(&self.status, self.problem).map_err(|e| bad(&self.key, &e))?)
+        };
+        Ok(Row {
+            key: self.key,
+            version: self.version,
+            measured: Measured {
+                result,
+                mislabelled: self.mislabelled,
+            },
+        })
+    }
+}
+
+/// Features for a [`Draft`] to start from, each field of which a per-image
+/// column overwrites.
+fn blank() -> Features {
+    Features {
+        format: Format::Jpeg,
+        width: 0,
+        height: 0,
+        content_hash: [0; 32],
+        phash: PHash(0),
+        signature: Signature::new(&[0; THUMB_SIDE * THUMB_SIDE]),
+        quality: Quality::default(),
+        histogram: Arc::from([]),
+    }
+}
+
+/// The measured image's features, if it was measured.
+fn image(row: &Row) -> Option<&Features> {
+    row.measured.result.as_ref().ok()
+}
+
+/// A text column's value.
+fn text(s: &str) -> Vec<u8> {
+    s.as_bytes().to_vec()
+}
+
+/// A text column's value read back.
+fn utf8(b: &[u8]) -> Result<String, String> {
+    std::str::from_utf8(b)
+        .map(str::to_owned)
+        .map_err(|_| "a text column holds bytes that are not UTF-8".to_owned())
+}
+
+/// A float column `name`'s value, which must not be null.
+fn need(v: Option<f32>, name: &str) -> Result<f32, String> {
+    v.ok_or_else(|| format!("no {name}"))
+}
+
+/// A byte column `name`'s value, which must be a byte.
+fn u8_of(v: Option<i32>, name: &str) -> Result<u8, String> {
+    v.and_then(|x| u8::try_from(x).ok())
+        .ok_or_else(|| format!("bad {name}"))
+}
+
+/// Sets a field of a [`Draft`] to `value`.
+fn set<T>(field: &mut T, value: T) -> Result<(), String> {
+    *field = value;
+    Ok(())
+}
+
+/// Sets a field of a [`Draft`] to `value`, or says what is wrong with it.
+fn try_set<T, E: Into<String>>(field: &mut T, value: Result<T, E>) -> Result<(), String> {
+    *field = value.map_err(Into::into)?;
+    Ok(())
+}
+
+/// What is wrong with the row `key`.
+fn bad(key: &str, what: &str) -> String {
+    format!("row `{key}`: {what}")
+}
 
 /// Rows per row group: large enough for good compression, small enough that
 /// a reader holds little of a large shard at once.
@@ -83,7 +549,7 @@ pub(super) fn write(file: File, rows: &[Row], meta: (&str, String)) -> Result<()
 }
 
 fn write_file(file: File, rows: &[Row], meta: Vec<KeyValue>) -> Result<(), ParquetError> {
-    let schema = Arc::new(parse_message_type(SCHEMA)?);
+    let schema = Arc::new(parse_message_type(&schema())?);
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_key_value_metadata(Some(meta))
@@ -99,75 +565,45 @@ fn write_file(file: File, rows: &[Row], meta: Vec<KeyValue>) -> Result<(), Parqu
     Ok(())
 }
 
+/// Writes one row group: each of [`COLUMNS`] in turn.
 fn write_group(
     rg: &mut SerializedRowGroupWriter<'_, File>,
     rows: &[Row],
 ) -> Result<(), ParquetError> {
-    let ok: Vec<Option<&Features>> = rows
-        .iter()
-        .map(|r| r.measured.result.as_ref().ok())
-        .collect();
-    let text = |s: &str| ByteArray::from(s.as_bytes().to_vec());
-    required::<ByteArrayType>(rg, rows.iter().map(|r| text(&r.key)).collect())?;
-    required::<Int64Type>(rg, rows.iter().map(|r| r.version.size as i64).collect())?;
-    required::<Int64Type>(
-        rg,
-        rows.iter().map(|r| mtime(r.version.modified_ns)).collect(),
-    )?;
-    let (status, problem): (Vec<_>, Vec<_>) = rows.iter().map(|r| status(&r.measured)).unzip();
-    required::<ByteArrayType>(rg, status.iter().map(|s| text(s)).collect())?;
-    optional::<ByteArrayType>(rg, problem.iter().map(|p| p.map(text)).collect())?;
-    required::<BoolType>(rg, rows.iter().map(|r| r.measured.mislabelled).collect())?;
-    let each = |f: &dyn Fn(&Features) -> _| ok.iter().map(|o| o.map(f)).collect::<Vec<_>>();
-    optional::<ByteArrayType>(
-        rg,
-        ok.iter()
-            .map(|o| o.map(|f| text(f.format.as_str())))
-            .collect(),
-    )?;
-    optional::<Int32Type>(rg, each(&|f| f.width as i32))?;
-    optional::<Int32Type>(rg, each(&|f| f.height as i32))?;
-    optional::<FixedLenByteArrayType>(
-        rg,
-        ok.iter()
-            .map(|o| o.map(|f| FixedLenByteArray::from(f.content_hash.to_vec())))
-            .collect(),
-    )?;
-    optional::<Int64Type>(rg, ok.iter().map(|o| o.map(|f| f.phash.0 as i64)).collect())?;
-    list::<FloatType>(
-        rg,
-        ok.iter()
-            .map(|o| o.map(|f| f.signature.values().to_vec()))
-            .collect(),
-    )?;
-    let q = |g: fn(&Quality) -> f32| ok.iter().map(|o| o.map(|f| g(&f.quality))).collect();
-    let q8 = |g: fn(&Quality) -> u8| {
-        ok.iter()
-            .map(|o| o.map(|f| i32::from(g(&f.quality))))
-            .collect()
-    };
-    optional::<FloatType>(rg, q(|q| q.mean))?;
-    optional::<Int32Type>(rg, q8(|q| q.p01))?;
-    optional::<Int32Type>(rg, q8(|q| q.p99))?;
-    optional::<FloatType>(rg, q(|q| q.contrast))?;
-    optional::<FloatType>(rg, q(|q| q.dark_clip))?;
-    optional::<FloatType>(rg, q(|q| q.bright_clip))?;
-    optional::<FloatType>(rg, q(|q| q.sharpness))?;
-    optional::<Int32Type>(
-        rg,
-        ok.iter()
-            .map(|o| o.and_then(|f| f.quality.jpeg_quality).map(i32::from))
-            .collect(),
-    )?;
-    optional::<FloatType>(rg, q(|q| q.colourfulness))?;
-    optional::<FloatType>(rg, q(|q| q.entropy))?;
-    list::<Int32Type>(
-        rg,
-        ok.iter()
-            .map(|o| o.map(|f| f.histogram.iter().map(|&c| i32::from(c)).collect()))
-            .collect(),
-    )?;
+    for column in COLUMNS {
+        let required = column.required;
+        match column.values {
+            Values::Bytes(get, _) => {
+                leaf::<ByteArrayType>(rg, required, rows, |r| get(r).map(ByteArray::from))?
+            }
+            Values::Fixed(_, get, _) => leaf::<FixedLenByteArrayType>(rg, required, rows, |r| {
+                get(r).map(FixedLenByteArray::from)
+            })?,
+            Values::Bool(get, _) => leaf::<BoolType>(rg, required, rows, get)?,
+            Values::Int32(get, _) => leaf::<Int32Type>(rg, required, rows, get)?,
+            Values::Int64(get, _) => leaf::<Int64Type>(rg, required, rows, get)?,
+            Values::Float(get, _) => leaf::<FloatType>(rg, required, rows, get)?,
+            Values::Floats(get, _) => list::<FloatType>(rg, rows.iter().map(get).collect())?,
+            Values::Int32s(get, _) => list::<Int32Type>(rg, rows.iter().map(get).collect())?,
+        }
+    }
     Ok(())
+}
+
+/// Writes the next column, not a list: each row's value from `get`, a
+/// [`required`] column or an [`optional`] one.
+fn leaf<T: DataType>(
+    rg: &mut SerializedRowGroupWriter<'_, File>,
+    required: bool,
+    rows: &[Row],
+    get: impl Fn(&Row) -> Option<T::T>,
+) -> Result<(), ParquetError> {
+    let values: Vec<Option<T::T>> = rows.iter().map(get).collect();
+    if required {
+        self::required::<T>(rg, values.into_iter().flatten().collect())
+    } else {
+        optional::<T>(rg, values)
+    }
 }
 
 /// Writes the next column, a required one.
@@ -428,112 +864,85 @@ impl Columns<'_> {
         Ok(out)
     }
 
+    /// Reads `column`, and returns what puts a row's value of it into a
+    /// [`Draft`] (given the row's number).
+    fn cells(&self, column: &Column) -> Result<Cells, String> {
+        let (name, required) = (column.name, column.required);
+        Ok(match column.values {
+            Values::Bytes(_, set) => {
+                let v = self.leaf::<ByteArrayType>(name, required)?;
+                Box::new(move |i, d| set(d, v[i].as_ref().map(ByteArray::data)))
+            }
+            Values::Fixed(_, _, set) => {
+                let v = self.leaf::<FixedLenByteArrayType>(name, required)?;
+                Box::new(move |i, d| set(d, v[i].as_ref().map(|b| b.data())))
+            }
+            Values::Bool(_, set) => {
+                let v = self.leaf::<BoolType>(name, required)?;
+                Box::new(move |i, d| set(d, v[i]))
+            }
+            Values::Int32(_, set) => {
+                let v = self.leaf::<Int32Type>(name, required)?;
+                Box::new(move |i, d| set(d, v[i]))
+            }
+            Values::Int64(_, set) => {
+                let v = self.leaf::<Int64Type>(name, required)?;
+                Box::new(move |i, d| set(d, v[i]))
+            }
+            Values::Float(_, set) => {
+                let v = self.leaf::<FloatType>(name, required)?;
+                Box::new(move |i, d| set(d, v[i]))
+            }
+            Values::Floats(_, set) => {
+                let v = self.list::<FloatType>(name)?;
+                Box::new(move |i, d| set(d, v[i].as_deref()))
+            }
+            Values::Int32s(_, set) => {
+                let v = self.list::<Int32Type>(name)?;
+                Box::new(move |i, d| set(d, v[i].as_deref()))
+            }
+        })
+    }
+
+    /// A column that is not a list, [`Columns::required`] or
+    /// [`Columns::optional`].
+    fn leaf<T: DataType>(&self, name: &str, required: bool) -> Result<Vec<Option<T::T>>, String>
+    where
+        T::T: Clone,
+    {
+        if required {
+            Ok(self.required::<T>(name)?.into_iter().map(Some).collect())
+        } else {
+            self.optional::<T>(name)
+        }
+    }
+
+    /// Reads every row: all of [`COLUMNS`], then each row from them in
+    /// column order (a measured image's per-image columns only).
     fn rows(&self) -> Result<Vec<Row>, String> {
-        let key = self.required::<ByteArrayType>("key")?;
-        let size = self.required::<Int64Type>("size")?;
-        let mtime = self.required::<Int64Type>("mtime_ns")?;
-        let status = self.required::<ByteArrayType>("status")?;
-        let problem = self.optional::<ByteArrayType>("problem")?;
-        let mislabelled = self.required::<BoolType>("mislabelled")?;
-        let format = self.optional::<ByteArrayType>("format")?;
-        let width = self.optional::<Int32Type>("width")?;
-        let height = self.optional::<Int32Type>("height")?;
-        let blake3 = self.optional::<FixedLenByteArrayType>("blake3")?;
-        let phash = self.optional::<Int64Type>("phash")?;
-        let signature = self.list::<FloatType>("signature")?;
-        let float = |n| self.optional::<FloatType>(n);
-        let byte = |n| self.optional::<Int32Type>(n);
-        let (mean, p01, p99, contrast) = (
-            float("mean")?,
-            byte("p01")?,
-            byte("p99")?,
-            float("contrast")?,
-        );
-        let (dark, bright, sharp) = (
-            float("dark_clip")?,
-            float("bright_clip")?,
-            float("sharpness")?,
-        );
-        let (jpeg_q, colour, entropy) = (
-            byte("jpeg_quality")?,
-            float("colourfulness")?,
-            float("entropy")?,
-        );
-        let histogram = self.list::<Int32Type>("histogram")?;
-        let utf8 = |b: &ByteArray| {
-            std::str::from_utf8(b.data())
-                .map(str::to_owned)
-                .map_err(|_| "a text column holds bytes that are not UTF-8".to_owned())
-        };
+        let cells = COLUMNS
+            .iter()
+            .map(|c| self.cells(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let blank = blank();
         let mut rows = Vec::with_capacity(self.rows);
         for i in 0..self.rows {
-            let key = utf8(&key[i])?;
-            let status = utf8(&status[i])?;
-            let bad = |what: &str| format!("row `{key}`: {what}");
-            let result = if status == OK {
-                let need = |v: Option<f32>, n: &str| v.ok_or_else(|| bad(&format!("no {n}")));
-                let u8_of = |v: Option<i32>, n: &str| {
-                    v.and_then(|x| u8::try_from(x).ok())
-                        .ok_or_else(|| bad(&format!("bad {n}")))
-                };
-                let features = Features {
-                    format: format[i]
-                        .as_ref()
-                        .and_then(|f| format_of(&String::from_utf8_lossy(f.data())))
-                        .ok_or_else(|| bad("unknown format"))?,
-                    width: width[i].ok_or_else(|| bad("no width"))? as u32,
-                    height: height[i].ok_or_else(|| bad("no height"))? as u32,
-                    content_hash: blake3[i]
-                        .as_ref()
-                        .and_then(|h| <[u8; 32]>::try_from(h.data()).ok())
-                        .ok_or_else(|| bad("no blake3"))?,
-                    phash: PHash(phash[i].ok_or_else(|| bad("no phash"))? as u64),
-                    signature: Signature::from_values(
-                        signature[i].clone().ok_or_else(|| bad("no signature"))?,
-                    )
-                    .ok_or_else(|| bad("a signature of the wrong length"))?,
-                    quality: Quality {
-                        mean: need(mean[i], "mean")?,
-                        p01: u8_of(p01[i], "p01")?,
-                        p99: u8_of(p99[i], "p99")?,
-                        contrast: need(contrast[i], "contrast")?,
-                        dark_clip: need(dark[i], "dark_clip")?,
-                        bright_clip: need(bright[i], "bright_clip")?,
-                        sharpness: need(sharp[i], "sharpness")?,
-                        jpeg_quality: jpeg_q[i]
-                            .map(|q| u8_of(Some(q), "jpeg_quality"))
-                            .transpose()?,
-                        colourfulness: need(colour[i], "colourfulness")?,
-                        entropy: need(entropy[i], "entropy")?,
+            let mut draft = Draft::new(blank.clone());
+            for (column, cell) in COLUMNS.iter().zip(&cells) {
+                if column.image && draft.status != OK {
+                    continue;
+                }
+                cell(i, &mut draft).map_err(
+                    |e| {
+                        if column.image { bad(&draft.key, &e) } else { e }
                     },
-                    histogram: histogram[i]
-                        .as_ref()
-                        .ok_or_else(|| bad("no histogram"))?
-                        .iter()
-                        .map(|&c| {
-                            u16::try_from(c).map_err(|_| bad("a histogram count out of range"))
-                        })
-                        .collect::<Result<Vec<u16>, _>>()?
-                        .into(),
-                };
-                Ok(features)
-            } else {
-                let problem = problem[i].as_ref().map(utf8).transpose()?;
-                Err(issue(&status, problem).map_err(|e| bad(&e))?)
-            };
-            rows.push(Row {
-                key,
-                version: Version {
-                    size: size[i] as u64,
-                    modified_ns: i128::from(mtime[i]),
-                    tag: 0,
-                },
-                measured: Measured {
-                    result,
-                    mislabelled: mislabelled[i],
-                },
-            });
+                )?;
+            }
+            rows.push(draft.finish()?);
         }
         Ok(rows)
     }
 }
+
+/// Puts a row's value of one column (given the row's number) into a [`Draft`].
+type Cells = Box<dyn Fn(usize, &mut Draft) -> Result<(), String>>;
