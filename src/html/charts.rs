@@ -187,96 +187,16 @@ impl Page<'_> {
 
 /// One histogram card.
 fn chart(out: &mut String, h: &Hist) -> fmt::Result {
-    let (np, nc) = (h.pool.iter().sum::<usize>(), h.chosen.iter().sum::<usize>());
-    let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
-    let top = h
-        .pool
-        .iter()
-        .map(|&n| share(n, np))
-        .chain(h.chosen.iter().map(|&n| share(n, nc)))
-        .fold(0.0, f64::max)
-        .max(0.01);
-    // Grid step: the first round share that draws at most four lines above zero.
-    let step = [0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25]
-        .into_iter()
-        .find(|&s| top <= 4.0 * s)
-        .unwrap_or(0.25);
-    let lines = (top / step - 1e-9).ceil().max(1.0) as u32;
-    let ymax = step * f64::from(lines);
-    let (pw, ph) = (W - ML - MR, H - MT - MB);
-    let x = |v: f64| ML + (v - h.lo) / (h.hi - h.lo) * pw;
-    let y = |s: f64| MT + ph - s / ymax * ph;
+    let plot = Plot::of(h);
     writeln!(
         out,
         "<figure class=\"card chart\"><figcaption><b>{}</b> <span>{}</span></figcaption>\
          <svg viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}\">",
         h.title, h.unit, h.title
     )?;
-    for k in 0..=lines {
-        let s = step * f64::from(k);
-        writeln!(
-            out,
-            "<line class=\"gl\" x1=\"{ML}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>\
-             <text class=\"yl\" x=\"{:.1}\" y=\"{:.1}\">{}%</text>",
-            W - MR,
-            y(s),
-            y(s),
-            ML - 4.0,
-            y(s) + 3.0,
-            short_number(s * 100.0)
-        )?;
-    }
-    let n = h.pool.len();
-    let bw = pw / n as f64;
-    let bar = (bw * 0.42).max(0.6);
-    for i in 0..n {
-        let (a, b) = (
-            h.lo + (h.hi - h.lo) * i as f64 / n as f64,
-            h.lo + (h.hi - h.lo) * (i + 1) as f64 / n as f64,
-        );
-        let x0 = ML + bw * i as f64 + bw * 0.08;
-        let range = format!("{}–{}", (h.label)(a), (h.label)(b));
-        for (k, (class, count, of)) in [("pool", h.pool[i], np), ("chosen", h.chosen[i], nc)]
-            .into_iter()
-            .enumerate()
-        {
-            let s = share(count, of);
-            if count == 0 {
-                continue;
-            }
-            writeln!(
-                out,
-                "<rect class=\"{class}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{:.1}\">\
-                 <title>{}: {class} {:.1}% ({count})</title></rect>",
-                x0 + bar * k as f64,
-                y(s),
-                (y(0.0) - y(s)).max(0.5),
-                Esc(&range),
-                s * 100.0
-            )?;
-        }
-    }
-    writeln!(
-        out,
-        "<line class=\"axis\" x1=\"{ML}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>",
-        W - MR,
-        y(0.0),
-        y(0.0)
-    )?;
-    for (v, label) in &h.ticks {
-        writeln!(
-            out,
-            "<line class=\"axis\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>\
-             <text class=\"xl\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-            x(*v),
-            x(*v),
-            y(0.0),
-            y(0.0) + 3.0,
-            x(*v),
-            H - MB + 15.0,
-            Esc(label)
-        )?;
-    }
+    plot.grid(out)?;
+    plot.bars(out)?;
+    plot.x_axis(out)?;
     out.push_str("</svg>");
     if h.missing.0 > 0 {
         write!(
@@ -287,4 +207,150 @@ fn chart(out: &mut String, h: &Hist) -> fmt::Result {
     }
     out.push_str("</figure>\n");
     Ok(())
+}
+
+/// `n` as a share of `of` (0 of nothing).
+fn share(n: usize, of: usize) -> f64 {
+    if of == 0 { 0.0 } else { n as f64 / of as f64 }
+}
+
+/// A histogram laid out on its chart: the plot area and the scales.
+struct Plot<'a> {
+    /// The histogram drawn.
+    h: &'a Hist,
+    /// Images counted in the pool and in the chosen set.
+    np: usize,
+    nc: usize,
+    /// The share between grid lines, and how many lines there are above zero.
+    step: f64,
+    lines: u32,
+    /// The share at the top of the plot.
+    ymax: f64,
+    /// The plot area's width and height.
+    pw: f64,
+    ph: f64,
+}
+
+impl<'a> Plot<'a> {
+    /// The layout of `h`: the y axis reaches a round grid step above the
+    /// largest share in either set.
+    fn of(h: &'a Hist) -> Self {
+        let (np, nc) = (h.pool.iter().sum::<usize>(), h.chosen.iter().sum::<usize>());
+        let top = h
+            .pool
+            .iter()
+            .map(|&n| share(n, np))
+            .chain(h.chosen.iter().map(|&n| share(n, nc)))
+            .fold(0.0, f64::max)
+            .max(0.01);
+        // Grid step: the first round share that draws at most four lines above zero.
+        let step = [0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25]
+            .into_iter()
+            .find(|&s| top <= 4.0 * s)
+            .unwrap_or(0.25);
+        let lines = (top / step - 1e-9).ceil().max(1.0) as u32;
+        Plot {
+            h,
+            np,
+            nc,
+            step,
+            lines,
+            ymax: step * f64::from(lines),
+            pw: W - ML - MR,
+            ph: H - MT - MB,
+        }
+    }
+
+    /// The x coordinate of axis position `v`.
+    fn x(&self, v: f64) -> f64 {
+        ML + (v - self.h.lo) / (self.h.hi - self.h.lo) * self.pw
+    }
+
+    /// The y coordinate of share `s`.
+    fn y(&self, s: f64) -> f64 {
+        MT + self.ph - s / self.ymax * self.ph
+    }
+
+    /// The horizontal grid lines, with their percentages.
+    fn grid(&self, out: &mut String) -> fmt::Result {
+        for k in 0..=self.lines {
+            let s = self.step * f64::from(k);
+            writeln!(
+                out,
+                "<line class=\"gl\" x1=\"{ML}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>\
+                 <text class=\"yl\" x=\"{:.1}\" y=\"{:.1}\">{}%</text>",
+                W - MR,
+                self.y(s),
+                self.y(s),
+                ML - 4.0,
+                self.y(s) + 3.0,
+                short_number(s * 100.0)
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A pair of bars per bin, pool then chosen (none for an empty count),
+    /// each with a tooltip.
+    fn bars(&self, out: &mut String) -> fmt::Result {
+        let h = self.h;
+        let n = h.pool.len();
+        let bw = self.pw / n as f64;
+        let bar = (bw * 0.42).max(0.6);
+        for i in 0..n {
+            let (a, b) = (
+                h.lo + (h.hi - h.lo) * i as f64 / n as f64,
+                h.lo + (h.hi - h.lo) * (i + 1) as f64 / n as f64,
+            );
+            let x0 = ML + bw * i as f64 + bw * 0.08;
+            let range = format!("{}–{}", (h.label)(a), (h.label)(b));
+            let sets = [
+                ("pool", h.pool[i], self.np),
+                ("chosen", h.chosen[i], self.nc),
+            ];
+            for (k, (class, count, of)) in sets.into_iter().enumerate() {
+                let s = share(count, of);
+                if count == 0 {
+                    continue;
+                }
+                writeln!(
+                    out,
+                    "<rect class=\"{class}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{:.1}\">\
+                     <title>{}: {class} {:.1}% ({count})</title></rect>",
+                    x0 + bar * k as f64,
+                    self.y(s),
+                    (self.y(0.0) - self.y(s)).max(0.5),
+                    Esc(&range),
+                    s * 100.0
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The x axis, with its ticks and their labels.
+    fn x_axis(&self, out: &mut String) -> fmt::Result {
+        writeln!(
+            out,
+            "<line class=\"axis\" x1=\"{ML}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>",
+            W - MR,
+            self.y(0.0),
+            self.y(0.0)
+        )?;
+        for (v, label) in &self.h.ticks {
+            writeln!(
+                out,
+                "<line class=\"axis\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>\
+                 <text class=\"xl\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                self.x(*v),
+                self.x(*v),
+                self.y(0.0),
+                self.y(0.0) + 3.0,
+                self.x(*v),
+                H - MB + 15.0,
+                Esc(label)
+            )?;
+        }
+        Ok(())
+    }
 }
