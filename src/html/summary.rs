@@ -138,7 +138,18 @@ impl Page<'_> {
         Ok(())
     }
 
+    /// The summary's cards: de-duplication, pool, and when the run has them,
+    /// sequences, stability and the feature cache.
     fn summary_details(&self, out: &mut String) -> fmt::Result {
+        self.dedup_card(out)?;
+        self.pool_card(out)?;
+        self.sequences_card(out)?;
+        self.stability_card(out)?;
+        self.cache_card(out)
+    }
+
+    /// The de-duplication card: what was removed, and the rule.
+    fn dedup_card(&self, out: &mut String) -> fmt::Result {
         let r = self.report();
         let (p, d) = (&r.pool, &r.dedup);
         out.push_str("<div class=\"card\"><h3>De-duplication</h3><table class=\"kv\">");
@@ -173,7 +184,12 @@ impl Page<'_> {
             ),
         )?;
         out.push_str("</table></div>");
+        Ok(())
+    }
 
+    /// The pool card: what the scan found and left out.
+    fn pool_card(&self, out: &mut String) -> fmt::Result {
+        let p = &self.report().pool;
         out.push_str("<div class=\"card\"><h3>Pool</h3><table class=\"kv\">");
         kv(out, "images found", p.scanned)?;
         kv(out, "excluded by pattern", p.excluded)?;
@@ -190,8 +206,12 @@ impl Page<'_> {
             )?;
         }
         out.push_str("</table></div>");
+        Ok(())
+    }
 
-        if let Some(q) = &r.sequences {
+    /// The sequences card, when the run sampled sequences.
+    fn sequences_card(&self, out: &mut String) -> fmt::Result {
+        if let Some(q) = &self.report().sequences {
             out.push_str("<div class=\"card\"><h3>Sequences</h3><table class=\"kv\">");
             kv(out, "sequences", q.sequences)?;
             kv(out, "frames", q.frames)?;
@@ -205,7 +225,13 @@ impl Page<'_> {
             }
             out.push_str("</table></div>");
         }
-        if let Some(st) = &r.stability {
+        Ok(())
+    }
+
+    /// The stability card, when the run checked stability: the halves, the
+    /// largest difference and what was flagged.
+    fn stability_card(&self, out: &mut String) -> fmt::Result {
+        if let Some(st) = &self.report().stability {
             let worst = st.rows.iter().map(|r| r.halves).fold(0.0, f64::max);
             out.push_str("<div class=\"card\"><h3>Stability</h3><table class=\"kv\">");
             kv(out, "halves", format!("{} · {}", st.halves.0, st.halves.1))?;
@@ -221,7 +247,13 @@ impl Page<'_> {
             }
             out.push_str("</div>");
         }
-        if let Some(m) = &r.measure {
+        Ok(())
+    }
+
+    /// The feature cache card, when the run measured images: where the
+    /// features came from.
+    fn cache_card(&self, out: &mut String) -> fmt::Result {
+        if let Some(m) = &self.report().measure {
             out.push_str("<div class=\"card\"><h3>Feature cache</h3><table class=\"kv\">");
             if m.from_index > 0 {
                 kv(out, "from the feature index", m.from_index)?;
