@@ -9,6 +9,22 @@ use super::AuditReport;
 impl AuditReport {
     /// Writes the human-readable audit.
     pub fn write_text(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.write_pool(w)?;
+        self.write_counts(w)?;
+        self.write_histograms(w)?;
+        self.write_groups(w)?;
+        crate::report::write_skipped(w, &self.report.pool)?;
+        writeln!(w)?;
+        self.write_recipe(w)?;
+        for f in &self.findings {
+            writeln!(w, "FINDING   {}: {}", f.check, f.message)?;
+        }
+        Ok(())
+    }
+
+    /// The pool in a few lines: what was found and read, measured, bucketed
+    /// and removed as duplicates.
+    fn write_pool(&self, w: &mut dyn Write) -> io::Result<()> {
         let r = &self.report;
         let usable: usize = r.pool.usable.iter().map(|(_, n)| n).sum::<usize>() + r.pool.unbucketed;
         writeln!(
@@ -35,7 +51,12 @@ impl AuditReport {
             r.dedup.kept.normal,
             r.dedup.kept.hard,
             r.dedup.kept.background
-        )?;
+        )
+    }
+
+    /// Counts per tag, camera, class and measured tag (each only when there
+    /// are any).
+    fn write_counts(&self, w: &mut dyn Write) -> io::Result<()> {
         for (title, map) in [
             ("tags", &self.tags),
             ("cameras", &self.cameras),
@@ -54,6 +75,11 @@ impl AuditReport {
                 writeln!(w, "  {:<28} {:>7}", "(no camera)", self.no_camera)?;
             }
         }
+        Ok(())
+    }
+
+    /// The quality histograms, as bars of up to 40 blocks.
+    fn write_histograms(&self, w: &mut dyn Write) -> io::Result<()> {
         for h in &self.histograms {
             writeln!(w)?;
             writeln!(w, "{}:", h.name)?;
@@ -68,6 +94,11 @@ impl AuditReport {
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// The largest duplicate groups, each with up to eight of its members.
+    fn write_groups(&self, w: &mut dyn Write) -> io::Result<()> {
         if !self.groups.is_empty() {
             writeln!(w)?;
             writeln!(w, "largest duplicate groups:")?;
@@ -81,8 +112,12 @@ impl AuditReport {
                 }
             }
         }
-        crate::report::write_skipped(w, &r.pool)?;
-        writeln!(w)?;
+        Ok(())
+    }
+
+    /// Whether the recipe can be filled, and if not, its shortfalls.
+    fn write_recipe(&self, w: &mut dyn Write) -> io::Result<()> {
+        let r = &self.report;
         if r.total == 0 {
             writeln!(w, "recipe    none (audit of folders)")?;
         } else if r.shortfalls.is_empty() {
@@ -99,9 +134,6 @@ impl AuditReport {
             for note in r.shortfall_notes() {
                 writeln!(w, "  {note}")?;
             }
-        }
-        for f in &self.findings {
-            writeln!(w, "FINDING   {}: {}", f.check, f.message)?;
         }
         Ok(())
     }
