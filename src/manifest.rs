@@ -99,6 +99,49 @@ enum TimeField {
     Text(String),
 }
 
+/// A row's file, from its `path` `rel` (relative to `dir`, the manifest's
+/// folder): absolute and normalised, and within `dir` unless `allow_outside`.
+fn key_of(dir: &Path, rel: &str, allow_outside: bool) -> Result<PathBuf, String> {
+    let key = paths::normalize(&dir.join(rel));
+    if !allow_outside && !paths::is_within(&key, dir) {
+        return Err(format!(
+            "`{rel}` is outside the manifest's folder; set `allow_outside = true` under [sources] to allow it"
+        ));
+    }
+    Ok(key)
+}
+
+/// A row's `bucket`, when it has one.
+fn bucket_of(bucket: Option<String>) -> Result<Option<Bucket>, String> {
+    match bucket {
+        None => Ok(None),
+        Some(b) => Bucket::parse(&b)
+            .map(Some)
+            .ok_or_else(|| format!("unknown bucket `{b}` (expected normal, hard or background)")),
+    }
+}
+
+/// A row's `time` in seconds and as written, when it has one.
+fn time_of(time: Option<TimeField>) -> Result<(Option<f64>, Option<String>), String> {
+    match time {
+        None => Ok((None, None)),
+        Some(TimeField::Seconds(s, w)) if s.is_finite() => Ok((Some(s), Some(w))),
+        Some(TimeField::Seconds(s, _)) => Err(format!("bad time {s}")),
+        Some(TimeField::Text(t)) => {
+            let s = parse_time(&t).ok_or_else(|| {
+                format!("bad time `{t}` (expected seconds or an ISO-8601 date-time)")
+            })?;
+            Ok((Some(s), Some(t)))
+        }
+    }
+}
+
+/// A 128-bit hash of a row's file, to find paths listed twice.
+fn path_id(key: &Path) -> u128 {
+    let hash = blake3::hash(key.as_os_str().as_encoded_bytes());
+    u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"))
+}
+
 impl Manifest {
     /// Reads the manifest at `path`, keeping only the rows of files in `found`;
     /// the others are counted (see [`Manifest::missing`]), the first
@@ -123,6 +166,8 @@ impl Manifest {
         Self::parse_with(path, text, allow_outside, |_| true)
     }
 
+    /// Parses manifest text as if read from `path`, keeping the rows of the
+    /// files `keep` accepts and counting the others.
     fn parse_with(
         path: &Path,
         text: &str,
@@ -150,36 +195,10 @@ impl Manifest {
             let Some(rel) = fields.path else {
                 return Err(err("empty `path`".into()));
             };
-            let key = paths::normalize(&dir.join(&rel));
-            if !allow_outside && !paths::is_within(&key, dir) {
-                return Err(err(format!(
-                    "`{rel}` is outside the manifest's folder; set `allow_outside = true` under [sources] to allow it"
-                )));
-            }
-            let bucket = match fields.bucket {
-                None => None,
-                Some(b) => Some(Bucket::parse(&b).ok_or_else(|| {
-                    err(format!(
-                        "unknown bucket `{b}` (expected normal, hard or background)"
-                    ))
-                })?),
-            };
-            let (time, time_written) = match fields.time {
-                None => (None, None),
-                Some(TimeField::Seconds(s, w)) if s.is_finite() => (Some(s), Some(w)),
-                Some(TimeField::Seconds(s, _)) => return Err(err(format!("bad time {s}"))),
-                Some(TimeField::Text(t)) => {
-                    let s = parse_time(&t).ok_or_else(|| {
-                        err(format!(
-                            "bad time `{t}` (expected seconds or an ISO-8601 date-time)"
-                        ))
-                    })?;
-                    (Some(s), Some(t))
-                }
-            };
-            let hash = blake3::hash(key.as_os_str().as_encoded_bytes());
-            let id = u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"));
-            if let Some(first) = seen.insert(id, line) {
+            let key = key_of(dir, &rel, allow_outside).map_err(err)?;
+            let bucket = bucket_of(fields.bucket).map_err(err)?;
+            let (time, time_written) = time_of(fields.time).map_err(err)?;
+            if let Some(first) = seen.insert(path_id(&key), line) {
                 return Err(err(format!(
                     "`{rel}` is listed twice (first on line {first})"
                 )));
