@@ -14,6 +14,7 @@ use crate::dedup::{Dedup, DedupSettings, SequenceSummary};
 use crate::handoff::Format;
 use crate::inventory::Inventory;
 use crate::label::{Bucket, PerBucket};
+use crate::pool::PoolImage;
 use crate::select::{Selection, ShortfallPolicy};
 use crate::stability::Stability;
 use crate::tensor;
@@ -95,7 +96,49 @@ pub(crate) fn assemble(settings: &Settings, plan: Decided<'_>, outcome: Outcome)
         warnings: built,
     } = outcome;
     let images = &inv.images;
-    let kept = dd.kept_per_bucket(images);
+    let (chosen, composition) = composition(images, sel);
+    Report {
+        schema_version: crate::schema::SCHEMA_VERSION,
+        version: env!("CARGO_PKG_VERSION"),
+        recipe: settings.name.clone(),
+        seed,
+        status: if sel.shortfalls.is_empty() {
+            Status::Ok
+        } else {
+            Status::Shortfall
+        },
+        total: settings.total,
+        pool: inv.summary.clone(),
+        measure: Some(inv.measure),
+        dedup: dedup_summary(settings.dedup, dd, images),
+        wanted: settings.wanted.clone(),
+        chosen,
+        slots: sel.slots.clone(),
+        cameras: sel.cameras.clone(),
+        no_camera: sel.no_camera.clone(),
+        spill: sel.spill.clone(),
+        shortfall_policy: settings.shortfall,
+        composition,
+        files,
+        shortfalls: sel.shortfalls.clone(),
+        max_total: max_total.cloned(),
+        topped_up: sel.topped_up.clone(),
+        stability: stability.cloned(),
+        sequences: (sequences.sequences > 0 || !sequences.stills.is_empty())
+            .then(|| sequences.clone()),
+        advice: advice.cloned(),
+        tensor: settings.tensor.clone(),
+        model,
+        exports: settings.exports.clone(),
+        resaves,
+        output,
+        warnings: [warnings(inv, sequences), built].concat(),
+    }
+}
+
+/// What de-duplication did: the removals, the images kept per bucket and the
+/// ten largest duplicate groups.
+fn dedup_summary(settings: DedupSettings, dd: &Dedup, images: &[PoolImage]) -> DedupSummary {
     let largest_groups = dd
         .groups()
         .into_iter()
@@ -105,6 +148,19 @@ pub(crate) fn assemble(settings: &Settings, plan: Decided<'_>, outcome: Outcome)
             size: members.len(),
         })
         .collect();
+    DedupSummary {
+        settings,
+        exact_removed: dd.exact_removed(),
+        near_removed: dd.near_removed(),
+        candidate_pairs: dd.candidate_pairs,
+        kept: dd.kept_per_bucket(images),
+        largest_groups,
+    }
+}
+
+/// The chosen images counted per bucket, and per bucket and tags, by camera
+/// (rows in bucket and tag order, cameras by name with none last).
+fn composition(images: &[PoolImage], sel: &Selection) -> (PerBucket<usize>, Vec<CompositionRow>) {
     let mut chosen = PerBucket::<usize>::default();
     // Cameras sort by name with `None` last: keyed `(false, name)` / `(true, "")`.
     type Cameras = BTreeMap<(bool, String), usize>;
@@ -123,63 +179,21 @@ pub(crate) fn assemble(settings: &Settings, plan: Decided<'_>, outcome: Outcome)
             .entry(camera)
             .or_default() += 1;
     }
-    Report {
-        schema_version: crate::schema::SCHEMA_VERSION,
-        version: env!("CARGO_PKG_VERSION"),
-        recipe: settings.name.clone(),
-        seed,
-        status: if sel.shortfalls.is_empty() {
-            Status::Ok
-        } else {
-            Status::Shortfall
-        },
-        total: settings.total,
-        pool: inv.summary.clone(),
-        measure: Some(inv.measure),
-        dedup: DedupSummary {
-            settings: settings.dedup,
-            exact_removed: dd.exact_removed(),
-            near_removed: dd.near_removed(),
-            candidate_pairs: dd.candidate_pairs,
-            kept: kept.clone(),
-            largest_groups,
-        },
-        wanted: settings.wanted.clone(),
-        chosen,
-        slots: sel.slots.clone(),
-        cameras: sel.cameras.clone(),
-        no_camera: sel.no_camera.clone(),
-        spill: sel.spill.clone(),
-        shortfall_policy: settings.shortfall,
-        composition: composition
-            .into_iter()
-            .map(|((bucket, tags), cameras)| CompositionRow {
-                bucket,
-                tags,
-                cameras: cameras
-                    .into_iter()
-                    .map(|((none, name), chosen)| CameraCount {
-                        camera: (!none).then_some(name),
-                        chosen,
-                    })
-                    .collect(),
-            })
-            .collect(),
-        files,
-        shortfalls: sel.shortfalls.clone(),
-        max_total: max_total.cloned(),
-        topped_up: sel.topped_up.clone(),
-        stability: stability.cloned(),
-        sequences: (sequences.sequences > 0 || !sequences.stills.is_empty())
-            .then(|| sequences.clone()),
-        advice: advice.cloned(),
-        tensor: settings.tensor.clone(),
-        model,
-        exports: settings.exports.clone(),
-        resaves,
-        output,
-        warnings: [warnings(inv, sequences), built].concat(),
-    }
+    let rows = composition
+        .into_iter()
+        .map(|((bucket, tags), cameras)| CompositionRow {
+            bucket,
+            tags,
+            cameras: cameras
+                .into_iter()
+                .map(|((none, name), chosen)| CameraCount {
+                    camera: (!none).then_some(name),
+                    chosen,
+                })
+                .collect(),
+        })
+        .collect();
+    (chosen, rows)
 }
 
 /// The pool's warnings, and one for frame sequences not sampled by time.
