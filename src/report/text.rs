@@ -562,6 +562,26 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// The model section of a report (`build` with `[model]`, and `probe`).
 pub fn write_model(m: &crate::model::ModelReport, w: &mut dyn Write) -> io::Result<()> {
+    write_model_stability(m, w)?;
+    write_model_dominant(m, w)?;
+    write_model_coverage(m, w)?;
+    for a in &m.advice {
+        writeln!(w, "  {a}")?;
+    }
+    if m.non_finite > 0 {
+        writeln!(
+            w,
+            "  WARNING {} NaN or infinite activations (left out of every range)",
+            m.non_finite
+        )?;
+    }
+    Ok(())
+}
+
+/// The model section's head: the model and how its ranges were taken, and
+/// how stable they are across halves of the set, with the five tensors that
+/// drift most.
+fn write_model_stability(m: &crate::model::ModelReport, w: &mut dyn Write) -> io::Result<()> {
     let st = &m.stability;
     let method = match m.percentile {
         Some(p) => format!("{} {p}", m.method),
@@ -601,6 +621,11 @@ pub fn write_model(m: &crate::model::ModelReport, w: &mut dyn Write) -> io::Resu
             d.drift_minmax * 100.0
         )?;
     }
+    Ok(())
+}
+
+/// The images that set ranges alone, and the tensors kept in float.
+fn write_model_dominant(m: &crate::model::ModelReport, w: &mut dyn Write) -> io::Result<()> {
     if !m.dominant.is_empty() {
         writeln!(w, "  images that set ranges alone (MinMax risk):")?;
         for d in m.dominant.iter().take(5) {
@@ -623,6 +648,12 @@ pub fn write_model(m: &crate::model::ModelReport, w: &mut dyn Write) -> io::Resu
             m.float[0].reason
         )?;
     }
+    Ok(())
+}
+
+/// How well the set's ranges cover the pool's, with the five tensors it
+/// would clip most, when coverage was measured.
+fn write_model_coverage(m: &crate::model::ModelReport, w: &mut dyn Write) -> io::Result<()> {
     if let Some(c) = &m.coverage {
         let sample: Vec<String> = c.sample.iter().map(|(b, n)| format!("{n} {b}")).collect();
         writeln!(
@@ -653,16 +684,6 @@ pub fn write_model(m: &crate::model::ModelReport, w: &mut dyn Write) -> io::Resu
                 from.join(", ")
             )?;
         }
-    }
-    for a in &m.advice {
-        writeln!(w, "  {a}")?;
-    }
-    if m.non_finite > 0 {
-        writeln!(
-            w,
-            "  WARNING {} NaN or infinite activations (left out of every range)",
-            m.non_finite
-        )?;
     }
     Ok(())
 }
