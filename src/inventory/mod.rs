@@ -176,44 +176,9 @@ pub(crate) fn inventory(
     files.extend(video_frames(settings, &scan, opts, &mut inv, progress)?);
     crate::cancel::check(cancel).map_err(|_| InventoryError::Interrupted)?;
     let annotations = read_annotations(settings, &scan, &mut inv)?;
-    let labeller =
-        Labeller::new(settings.labels, manifest.as_ref()).with_annotations(annotations.as_ref());
-    // Rules with a measured `when` (auto:…) need measurements: then every file
-    // is measured first.
-    let measure_all = settings
-        .labels
-        .rules
-        .iter()
-        .any(|r| r.when.iter().any(|t| t.starts_with("auto:")));
-    let mut todo = Vec::new();
-    let mut rule_hits = vec![0usize; settings.labels.rules.len()];
-    for file in &files {
-        let labels = label(&labeller, file, None);
-        if let Some(r) = labels.rule {
-            rule_hits[r] += 1;
-        }
-        if labels.bucket.is_some() || measure_all || opts.keep_unbucketed {
-            todo.push((file, labels));
-        } else {
-            inv.summary.note_unbucketed(&file.rel);
-        }
-    }
-    // Cameras come from paths and the manifest, not from pixels: a minimum per
-    // camera no total can hold is known before anything is decoded. (An audit
-    // looks at the pool whatever the recipe asks.)
-    if settings.camera_min > 0 && !opts.keep_unbucketed {
-        let cameras: HashSet<&str> = todo
-            .iter()
-            .filter_map(|(_, l)| l.camera.as_deref())
-            .collect();
-        if cameras.len() * settings.camera_min > settings.total {
-            return Err(InventoryError::CameraMinimums {
-                cameras: cameras.len(),
-                min: settings.camera_min,
-                total: settings.total,
-            });
-        }
-    }
+    let mut labelling = Labelling::new(settings.labels, manifest.as_ref(), annotations.as_ref());
+    let todo = labelling.label_paths(&files, opts.keep_unbucketed, &mut inv);
+    check_camera_minimums(settings, opts, &todo)?;
     let roots = &settings.sources.roots;
     progress.start(Stage::LoadCache, None);
     let mut caches = measure::Caches::open(opts.cache_dir, roots, &mut inv.warnings);
@@ -236,15 +201,7 @@ pub(crate) fn inventory(
         }
         match m.result {
             Ok(features) => {
-                let labels = if measure_all {
-                    let l = label(&labeller, file, Some(&features.quality));
-                    if let Some(r) = l.rule {
-                        rule_hits[r] += 1;
-                    }
-                    l
-                } else {
-                    with_measured(&labeller, labels, &features.quality)
-                };
+                let labels = labelling.measured(file, labels, &features.quality);
                 admit(&mut inv, file, labels, features, opts.keep_unbucketed);
             }
             Err(issue) => inv.summary.issues.push(Issue {
@@ -255,7 +212,7 @@ pub(crate) fn inventory(
         }
     }
     inv.summary.issues.sort_by(|a, b| a.path.cmp(&b.path));
-    warn_unused_rules(settings, &rule_hits, &mut inv.warnings);
+    warn_unused_rules(settings, &labelling.rule_hits, &mut inv.warnings);
     progress.finish();
     if opts.save_cache {
         progress.start(Stage::SaveCache, None);
@@ -264,6 +221,100 @@ pub(crate) fn inventory(
         progress.finish();
     }
     Ok(inv)
+}
+
+/// How [`inventory`] labels the pool's files, and how often each rule matched.
+struct Labelling<'a> {
+    /// The labeller.
+    labeller: Labeller<'a>,
+    /// Whether rules with a measured `when` (auto:…) need measurements: then
+    /// every file is measured first, and labelled once measured.
+    measure_all: bool,
+    /// Files each rule labelled.
+    rule_hits: Vec<usize>,
+}
+
+impl<'a> Labelling<'a> {
+    /// Labels by `rules`, the manifest and the annotations.
+    fn new(
+        rules: LabelRules<'a>,
+        manifest: Option<&'a Manifest>,
+        annotations: Option<&'a Annotations>,
+    ) -> Self {
+        Labelling {
+            labeller: Labeller::new(rules, manifest).with_annotations(annotations),
+            measure_all: rules
+                .rules
+                .iter()
+                .any(|r| r.when.iter().any(|t| t.starts_with("auto:"))),
+            rule_hits: vec![0usize; rules.rules.len()],
+        }
+    }
+
+    /// `file`'s labels, counting the rule that gave them.
+    fn label(&mut self, file: &FileEntry, quality: Option<&Quality>) -> Labels {
+        let labels = label(&self.labeller, file, quality);
+        if let Some(r) = labels.rule {
+            self.rule_hits[r] += 1;
+        }
+        labels
+    }
+
+    /// The `files` to measure, labelled from their paths: those with a bucket,
+    /// or all when rules need measurements or `keep_unbucketed`. The others
+    /// are noted as unbucketed in `inv`.
+    fn label_paths<'f>(
+        &mut self,
+        files: &'f [FileEntry],
+        keep_unbucketed: bool,
+        inv: &mut Inventory,
+    ) -> Vec<(&'f FileEntry, Labels)> {
+        let mut todo = Vec::new();
+        for file in files {
+            let labels = self.label(file, None);
+            if labels.bucket.is_some() || self.measure_all || keep_unbucketed {
+                todo.push((file, labels));
+            } else {
+                inv.summary.note_unbucketed(&file.rel);
+            }
+        }
+        todo
+    }
+
+    /// A measured file's labels: labelled anew when rules need measurements,
+    /// else its path `labels` with the measured tags `quality` earns.
+    fn measured(&mut self, file: &FileEntry, labels: Labels, quality: &Quality) -> Labels {
+        if self.measure_all {
+            self.label(file, Some(quality))
+        } else {
+            with_measured(&self.labeller, labels, quality)
+        }
+    }
+}
+
+/// Cameras come from paths and the manifest, not from pixels: a minimum per
+/// camera no total can hold is known before anything is decoded. Fails when
+/// the cameras among `todo` need more than `total` images. (An audit looks at
+/// the pool whatever the recipe asks.)
+fn check_camera_minimums(
+    settings: &Settings<'_>,
+    opts: &Options<'_>,
+    todo: &[(&FileEntry, Labels)],
+) -> Result<(), InventoryError> {
+    if settings.camera_min > 0 && !opts.keep_unbucketed {
+        let cameras: HashSet<&str> = todo
+            .iter()
+            .filter_map(|(_, l)| l.camera.as_deref())
+            .collect();
+        if cameras.len() * settings.camera_min > settings.total {
+            return Err(InventoryError::CameraMinimums {
+                cameras: cameras.len(),
+                min: settings.camera_min,
+                total: settings.total,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One shard of the pool, measured for the feature index: every image file
