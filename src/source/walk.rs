@@ -194,8 +194,7 @@ fn walk_folder(
         .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
     // Hands the pending entries to the pool and merges what they became into
     // `out`, in walk order.
-    let settle = |pending: &mut Vec<Result<(walkdir::DirEntry, bool), WalkIssue>>,
-                  out: &mut Scan| {
+    let settle = |pending: &mut Vec<Pending>, out: &mut Scan| {
         let found: Vec<Found> = pending
             .par_drain(..)
             .map(|step| match step {
@@ -217,49 +216,65 @@ fn walk_folder(
         if crate::cancel::check(cancel).is_err() {
             return Err(ScanError::Interrupted);
         }
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                // Named as files are (normalised), the cause without
-                // walkdir's repetition of the path.
-                pending.push(Err(WalkIssue {
-                    path: paths::normalize(e.path().unwrap_or(root)),
-                    message: walk_message(&e),
-                }));
-                continue;
-            }
+        let Some(step) = classify(entry, root, out) else {
+            continue;
         };
-        let video = is_video_path(entry.path());
-        if !(video || is_image_path(entry.path())) {
-            continue;
-        }
-        if entry.file_type().is_symlink() {
-            // Not followed (a followed link reports its target's type).
-            out.symlinks_skipped += 1;
-            continue;
-        }
-        if entry.file_type().is_dir() {
-            continue;
-        }
-        if !entry.file_type().is_file() {
-            // A FIFO, socket or device named like an image is never read
-            // (reading could block or never end), but it is reported.
-            pending.push(Err(WalkIssue {
-                path: paths::normalize(entry.path()),
-                message: format!(
-                    "not a regular file (it is a {}): not read",
-                    super::read::type_name(entry.file_type())
-                ),
-            }));
-            continue;
-        }
-        pending.push(Ok((entry, video)));
+        pending.push(step);
         if pending.len() == BLOCK {
             settle(&mut pending, out);
         }
     }
     settle(&mut pending, out);
     Ok(())
+}
+
+/// A directory entry for the pool to look at: an image or video file (and
+/// whether it is a video), or what is wrong with it.
+type Pending = Result<(walkdir::DirEntry, bool), WalkIssue>;
+
+/// What walking under `root` makes of `entry`, on the walking thread: `None`
+/// for one that is neither an image nor a video file, or a symlink (counted in
+/// `out`).
+fn classify(
+    entry: walkdir::Result<walkdir::DirEntry>,
+    root: &Path,
+    out: &mut Scan,
+) -> Option<Pending> {
+    let entry = match entry {
+        Ok(e) => e,
+        Err(e) => {
+            // Named as files are (normalised), the cause without
+            // walkdir's repetition of the path.
+            return Some(Err(WalkIssue {
+                path: paths::normalize(e.path().unwrap_or(root)),
+                message: walk_message(&e),
+            }));
+        }
+    };
+    let video = is_video_path(entry.path());
+    if !(video || is_image_path(entry.path())) {
+        return None;
+    }
+    if entry.file_type().is_symlink() {
+        // Not followed (a followed link reports its target's type).
+        out.symlinks_skipped += 1;
+        return None;
+    }
+    if entry.file_type().is_dir() {
+        return None;
+    }
+    if !entry.file_type().is_file() {
+        // A FIFO, socket or device named like an image is never read
+        // (reading could block or never end), but it is reported.
+        return Some(Err(WalkIssue {
+            path: paths::normalize(entry.path()),
+            message: format!(
+                "not a regular file (it is a {}): not read",
+                super::read::type_name(entry.file_type())
+            ),
+        }));
+    }
+    Some(Ok((entry, video)))
 }
 
 /// Why walking failed at an entry: a symlink loop, or the operating system's
