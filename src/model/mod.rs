@@ -78,30 +78,28 @@ pub(crate) fn check(
     ))
 }
 
-/// Probes a seeded sample of up to `n` of the distinct pool's `candidates`
-/// (stratified by bucket) and adds to `analysis` how the set's ranges cover
-/// it.
+/// The pool images the coverage check probes: a seeded sample of up to `n`
+/// of the distinct pool's `candidates`, stratified by bucket.
+pub(crate) fn coverage_sample(candidates: Vec<ProbeImage>, n: usize, seed: u64) -> Vec<ProbeImage> {
+    coverage::sample(candidates, n, seed)
+}
+
+/// Probes the pool's `sample` ([`coverage_sample`]) and adds to `analysis`
+/// how the set's ranges cover it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn cover(
     model: &Model,
     spec: &Spec,
     analysis: &mut Analysis,
-    candidates: Vec<ProbeImage>,
-    n: usize,
+    sample: &[ProbeImage],
     limits: &Limits,
     seed: u64,
     cancel: &AtomicBool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<(), ModelError> {
-    let images = coverage::sample(candidates, n, seed);
-    let pool = probe::probe(model, &images, spec, limits, seed, cancel, progress)?;
-    analysis.report.coverage = Some(coverage::compare(&analysis.ranges.tensors, &pool, &images));
+    let pool = probe::probe(model, sample, spec, limits, seed, cancel, progress)?;
+    analysis.report.coverage = Some(coverage::compare(&analysis.ranges.tensors, &pool, sample));
     Ok(())
-}
-
-/// How many images [`cover`] probes of `candidates`.
-pub(crate) fn coverage_size(candidates: usize, n: usize) -> usize {
-    candidates.min(n)
 }
 
 /// Loads the model only, to check it before anything else runs.

@@ -15,6 +15,7 @@ use super::load::{Model, ModelError, TensorInfo};
 use super::stats::{Histogram, Summary};
 use crate::decode::Limits;
 use crate::label::Bucket;
+use crate::pool::PoolImage;
 use crate::rng::SplitMix64;
 use crate::tensor::Source;
 use crate::tensor::{Dtype, Spec};
@@ -30,6 +31,26 @@ pub(crate) struct ProbeImage {
     pub bucket: Option<Bucket>,
     /// Its tags, for the coverage report.
     pub tags: Vec<String>,
+}
+
+impl ProbeImage {
+    /// The image at `source`, named `name`, in `bucket` (where it was chosen,
+    /// or its own), with the tags of the pool image it is (or re-saves).
+    pub(crate) fn new(
+        source: Source,
+        name: PathBuf,
+        bucket: Option<Bucket>,
+        of: Option<&PoolImage>,
+    ) -> Self {
+        ProbeImage {
+            source,
+            name,
+            bucket,
+            tags: of
+                .map(|img| img.labels.tags.iter().cloned().collect())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// What the probe measured.

@@ -45,56 +45,27 @@ impl Summary {
     /// fixed order, keep the f64 additions off one dependency chain; the
     /// result depends only on the values and their order.
     pub(super) fn of(values: &[f32]) -> Summary {
-        const LANES: usize = 8;
-        let mut lo = [f32::INFINITY; LANES];
-        let mut hi = [f32::NEG_INFINITY; LANES];
-        let mut sum = [0f64; LANES];
-        let mut sum_sq = [0f64; LANES];
-        let mut non_finite = 0u64;
+        let mut lanes = Lanes::default();
         let chunks = values.chunks_exact(LANES);
         let rest = chunks.remainder();
         for chunk in chunks {
+            let chunk: &[f32; LANES] = chunk.try_into().expect("chunks_exact");
             if chunk.iter().all(|v| v.is_finite()) {
-                for k in 0..LANES {
-                    let v = chunk[k];
-                    lo[k] = lo[k].min(v);
-                    hi[k] = hi[k].max(v);
-                    let x = f64::from(v);
-                    sum[k] += x;
-                    sum_sq[k] += x * x;
-                }
-            } else {
                 for (k, &v) in chunk.iter().enumerate() {
-                    if v.is_finite() {
-                        lo[k] = lo[k].min(v);
-                        hi[k] = hi[k].max(v);
-                        let x = f64::from(v);
-                        sum[k] += x;
-                        sum_sq[k] += x * x;
-                    } else {
-                        non_finite += 1;
-                    }
+                    lanes.add(k, v);
                 }
-            }
-        }
-        for (k, &v) in rest.iter().enumerate() {
-            if v.is_finite() {
-                lo[k] = lo[k].min(v);
-                hi[k] = hi[k].max(v);
-                let x = f64::from(v);
-                sum[k] += x;
-                sum_sq[k] += x * x;
             } else {
-                non_finite += 1;
+                lanes.add_checked(chunk);
             }
         }
+        lanes.add_checked(rest);
         Summary {
-            min: lo.into_iter().fold(f32::INFINITY, f32::min),
-            max: hi.into_iter().fold(f32::NEG_INFINITY, f32::max),
-            sum: sum.iter().sum(),
-            sum_sq: sum_sq.iter().sum(),
-            count: values.len() as u64 - non_finite,
-            non_finite,
+            min: lanes.lo.into_iter().fold(f32::INFINITY, f32::min),
+            max: lanes.hi.into_iter().fold(f32::NEG_INFINITY, f32::max),
+            sum: lanes.sum.iter().sum(),
+            sum_sq: lanes.sum_sq.iter().sum(),
+            count: values.len() as u64 - lanes.non_finite,
+            non_finite: lanes.non_finite,
         }
     }
 
@@ -104,6 +75,54 @@ impl Summary {
             0.0
         } else {
             self.min.abs().max(self.max.abs())
+        }
+    }
+}
+
+/// Lanes of partial statistics in [`Summary::of`].
+const LANES: usize = 8;
+
+/// [`Summary::of`]'s partial statistics, value `i` going to lane `i % LANES`.
+struct Lanes {
+    lo: [f32; LANES],
+    hi: [f32; LANES],
+    sum: [f64; LANES],
+    sum_sq: [f64; LANES],
+    non_finite: u64,
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Lanes {
+            lo: [f32::INFINITY; LANES],
+            hi: [f32::NEG_INFINITY; LANES],
+            sum: [0.0; LANES],
+            sum_sq: [0.0; LANES],
+            non_finite: 0,
+        }
+    }
+}
+
+impl Lanes {
+    /// Adds the finite value `v` to lane `k`.
+    #[inline(always)]
+    fn add(&mut self, k: usize, v: f32) {
+        self.lo[k] = self.lo[k].min(v);
+        self.hi[k] = self.hi[k].max(v);
+        let x = f64::from(v);
+        self.sum[k] += x;
+        self.sum_sq[k] += x * x;
+    }
+
+    /// Adds up to `LANES` values, lane by position, counting the non-finite
+    /// ones instead.
+    fn add_checked(&mut self, values: &[f32]) {
+        for (k, &v) in values.iter().enumerate() {
+            if v.is_finite() {
+                self.add(k, v);
+            } else {
+                self.non_finite += 1;
+            }
         }
     }
 }

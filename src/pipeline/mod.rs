@@ -689,8 +689,8 @@ pub fn build(
         }),
         warnings,
     };
-    let mut report = planned.assemble(&report_settings(recipe, &exports), outcome);
     progress.start(Stage::Report, None);
+    let mut report = planned.assemble(&report_settings(recipe, &exports), outcome);
     let page = html_page(recipe, opts, &target, &planned, &report, writing)?;
     progress.finish();
     if let (true, Some(lock)) = (writing, &lock) {
@@ -763,15 +763,14 @@ impl ModelCheck<'_> {
         progress.finish();
         let mut analysis = analysis?;
         if self.coverage > 0 {
-            let candidates = pool_images(planned);
-            let n = crate::model::coverage_size(candidates.len(), self.coverage);
-            progress.start(Stage::Probe, Some(n as u64));
+            let sample =
+                crate::model::coverage_sample(pool_images(planned), self.coverage, self.seed);
+            progress.start(Stage::Probe, Some(sample.len() as u64));
             let covered = crate::model::cover(
                 self.model,
                 self.spec,
                 &mut analysis,
-                candidates,
-                self.coverage,
+                &sample,
                 self.limits,
                 self.seed,
                 cancel,
@@ -978,12 +977,9 @@ fn pool_images(planned: &Planned) -> Vec<crate::model::ProbeImage> {
         .filter(|&i| planned.dd.is_kept(i) && images[i].labels.bucket.is_some())
         .map(|i| {
             let img = &images[i];
-            crate::model::ProbeImage {
-                source: crate::tensor::Source::File(img.file.path.clone()),
-                name: img.file.path.clone(),
-                bucket: img.labels.bucket,
-                tags: img.labels.tags.iter().cloned().collect(),
-            }
+            let source = crate::tensor::Source::File(img.file.path.clone());
+            let name = img.file.path.clone();
+            crate::model::ProbeImage::new(source, name, img.labels.bucket, Some(img))
         })
         .collect()
 }
@@ -995,44 +991,23 @@ fn probe_images(
     resaves: &[handoff::Resave],
     planned: &Planned,
 ) -> Vec<crate::model::ProbeImage> {
-    let bucket_of: std::collections::HashMap<&Path, (crate::label::Bucket, usize)> = planned
-        .sel
-        .picks
-        .iter()
-        .zip(placements)
-        .map(|(pick, p)| (p.dest.as_path(), (pick.bucket, pick.image)))
-        .collect();
-    let tags = |image: usize| -> Vec<String> {
-        planned.inv.images[image]
-            .labels
-            .tags
-            .iter()
-            .cloned()
-            .collect()
+    // Placements are in pick order; a re-save names its pick.
+    let chosen = |pick: usize| match planned.sel.picks.get(pick) {
+        Some(p) => (Some(p.bucket), Some(&planned.inv.images[p.image])),
+        None => (None, None),
     };
     let mut images: Vec<crate::model::ProbeImage> = placements
         .iter()
-        .map(|p| crate::model::ProbeImage {
-            source: crate::tensor::Source::File(p.source.clone()),
-            name: p.dest.clone(),
-            bucket: bucket_of.get(p.dest.as_path()).map(|b| b.0),
-            tags: bucket_of
-                .get(p.dest.as_path())
-                .map(|b| tags(b.1))
-                .unwrap_or_default(),
+        .enumerate()
+        .map(|(k, p)| {
+            let source = crate::tensor::Source::File(p.source.clone());
+            let (bucket, image) = chosen(k);
+            crate::model::ProbeImage::new(source, p.dest.clone(), bucket, image)
         })
         .chain(resaves.iter().map(|r| {
-            crate::model::ProbeImage {
-                source: crate::tensor::Source::Bytes(std::sync::Arc::new(r.bytes.clone())),
-                name: r.dest.clone(),
-                bucket: planned.sel.picks.get(r.pick).map(|p| p.bucket),
-                tags: planned
-                    .sel
-                    .picks
-                    .get(r.pick)
-                    .map(|p| tags(p.image))
-                    .unwrap_or_default(),
-            }
+            let source = crate::tensor::Source::Bytes(std::sync::Arc::new(r.bytes.clone()));
+            let (bucket, image) = chosen(r.pick);
+            crate::model::ProbeImage::new(source, r.dest.clone(), bucket, image)
         }))
         .collect();
     images.sort_by(|a, b| a.name.cmp(&b.name));
