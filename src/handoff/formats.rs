@@ -265,81 +265,18 @@ fn calib_reader(spec: &Spec, n: usize, calibration: Calibration) -> Vec<u8> {
     let literal = |s: &str| serde_json::to_string(s).expect("a string serialises");
     let preprocessing = literal(&serde_json::to_string(spec).expect("the spec serialises"));
     let shape = spec.shape().map(|d| d.to_string()).join(", ");
-    format!(
-        r#""""ONNX Runtime calibration data of this set, written by calibset.
-
-To quantize, run quantize_ort.py beside this file: it runs quant_pre_process,
-keeps a detection head's post-processing in float and calibrates with
-{text}, the method the set's report advises:
-
-    python quantize_ort.py model.onnx model.int8.onnx
-
-By hand, name the method (quantize_static's default is MinMax) and see
-quantize_ort.py for the nodes to keep in float:
-
-    from onnxruntime.quantization import quantize_static, CalibrationMethod
-    from calib_reader import CalibReader
-    quantize_static("model.onnx", "model.int8.onnx", CalibReader(),
-                    calibrate_method=CalibrationMethod.{method},
-                    extra_options={extra})
-
-Each image of calib.npy (beside this file: {n} images of shape ({shape}),
-dtype {dtype}) is one calibration sample, preprocessed as PREPROCESSING says,
-in one line:
-
-    {described}
-
-Check it against the model's deployment preprocessing.
-"""
-import json
-import os
-
-import numpy as np
-from onnxruntime.quantization import CalibrationDataReader
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-INPUT_NAME = {input}
-PREPROCESSING = json.loads({preprocessing})
-
-
-class CalibReader(CalibrationDataReader):
-    """Yields {{input_name: batch}} over calib.npy, then None."""
-
-    def __init__(self, input_name=None, batch_size=1, path=None):
-        self.input_name = input_name or INPUT_NAME
-        self.batch_size = int(batch_size)
-        self.data = np.load(path or os.path.join(HERE, "calib.npy"), mmap_mode="r")
-        self.next = 0
-        self.end = len(self.data)
-
-    def get_next(self):
-        if self.next >= self.end:
-            return None
-        stop = min(self.next + self.batch_size, self.end)
-        batch = np.ascontiguousarray(self.data[self.next : stop])
-        self.next = stop
-        return {{self.input_name: batch}}
-
-    def rewind(self):
-        self.next = 0
-        self.end = len(self.data)
-
-    def set_range(self, start_index, end_index):
-        """Batches start_index..end_index only (quantize_static's CalibStridedMinMax)."""
-        self.next = min(int(start_index) * self.batch_size, len(self.data))
-        self.end = min(int(end_index) * self.batch_size, len(self.data))
-
-    def __len__(self):
-        return (len(self.data) + self.batch_size - 1) // self.batch_size
-"#,
-        text = calibration.text(),
-        method = calibration.ort_name(),
-        extra = calibration.extra_options(),
-        dtype = spec.dtype.numpy(),
-        described = spec.describe(),
-        input = literal(spec.input_name()),
-    )
-    .into_bytes()
+    let pairs = [
+        ("@TEXT@", calibration.text()),
+        ("@METHOD@", calibration.ort_name().to_owned()),
+        ("@EXTRA@", calibration.extra_options()),
+        ("@N@", n.to_string()),
+        ("@SHAPE@", shape),
+        ("@DTYPE@", spec.dtype.numpy().to_owned()),
+        ("@DESCRIBED@", spec.describe()),
+        ("@INPUT@", literal(spec.input_name())),
+        ("@PREPROCESSING@", preprocessing),
+    ];
+    fill(CALIB_READER, &pairs)
 }
 
 /// `quantize_ort.py`: the template beside this file with the set's size,
@@ -358,17 +295,40 @@ fn quantize_ort(spec: &Spec, n: usize, calibration: Calibration) -> Vec<u8> {
         ("@METHOD@", format!("\"{}\"", calibration.ort_name())),
         ("@PERCENTILE@", percentile),
     ];
-    pairs
-        .iter()
-        .fold(QUANTIZE_ORT.to_owned(), |text, (marker, value)| {
-            text.replace(marker, value)
-        })
-        .into_bytes()
+    fill(QUANTIZE_ORT, &pairs)
+}
+
+/// `template` with each `@MARKER@` of `pairs` replaced by its value, in one
+/// pass: a value that holds a marker (an input named `@N@`) stays as it is.
+fn fill(template: &str, pairs: &[(&str, String)]) -> Vec<u8> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        match pairs.iter().find(|(marker, _)| tail.starts_with(marker)) {
+            Some((marker, value)) => {
+                out.push_str(value);
+                rest = &tail[marker.len()..];
+            }
+            None => {
+                out.push('@');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into_bytes()
 }
 
 /// The `quantize_ort.py` template: `@N@`, `@SHAPE@`, `@DTYPE@`,
 /// `@METHOD_TEXT@`, `@METHOD@` and `@PERCENTILE@` are filled in.
 const QUANTIZE_ORT: &str = include_str!("quantize_ort.py");
+
+/// The `calib_reader.py` template: `@TEXT@`, `@METHOD@`, `@EXTRA@`, `@N@`,
+/// `@SHAPE@`, `@DTYPE@`, `@DESCRIBED@`, `@INPUT@` and `@PREPROCESSING@` are
+/// filled in.
+const CALIB_READER: &str = include_str!("calib_reader.py");
 
 #[cfg(test)]
 mod tests {
@@ -436,5 +396,11 @@ mod tests {
         assert_eq!(Calibration::from_advice("percentile", Some(101.0)), None);
         assert_eq!(Calibration::from_advice("kl", None), None);
         assert_eq!(Calibration::default(), Calibration::Percentile(99.999));
+    }
+
+    #[test]
+    fn markers_are_filled_in_one_pass() {
+        let pairs = [("@A@", "@B@".to_owned()), ("@B@", "b".to_owned())];
+        assert_eq!(fill("x @A@ @B@ @C@ a@b", &pairs), b"x @B@ b @C@ a@b");
     }
 }
