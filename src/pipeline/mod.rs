@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::dedup::{self, Dedup, SequenceSummary};
-use crate::export::{self, ExportError, LinkMode, Output};
+use crate::export::{self, ExportError, LinkMode, Output, OutputLock};
 use crate::feature_index::FeatureIndex;
 use crate::handoff::{self, HandoffError, Layout};
 use crate::html::{self, HtmlError};
@@ -587,6 +587,8 @@ pub fn build(
         earlier,
     } = target.lock(opts)?;
     let seed = opts.seed.unwrap_or(recipe.seed);
+    let mut warnings = cleaned;
+    warnings.extend(earlier_kept(&target, earlier.as_ref()));
     let plan_options = PlanOptions {
         cache_dir: opts.cache_dir.as_deref(),
         // The feature cache is not the set: a dry run fills it too, so the next
@@ -596,51 +598,15 @@ pub fn build(
         keep_unbucketed: false,
         index: feature_index.as_ref(),
     };
-    let mut planned = plan(recipe, &plan_options, progress, cancel)?;
-    let images = &planned.inv.images;
-    if recipe.camera.min > 0
-        && !images.is_empty()
-        && images.iter().all(|i| i.labels.camera.is_none())
-    {
-        return Err(BuildError::NoCameras {
-            min: recipe.camera.min,
-            from: recipe.camera.from.as_ref().map(|p| p.as_str().to_owned()),
-        });
-    }
-    // Without --force an earlier set stops the build, but only once the plan
-    // shows the recipe can be filled: a shortfall is said first.
-    let kept_earlier = earlier.is_some();
-    if let Some(refusal) = earlier.filter(|_| planned.sel.shortfalls.is_empty()) {
-        return Err(refusal.into());
-    }
-    if lock.is_some() {
-        recheck(recipe, &mut planned, progress, cancel)?;
-    }
+    let writing = lock.is_some();
+    let planned = plan_build(recipe, &plan_options, earlier, writing, progress, cancel)?;
     progress.start(Stage::Report, None);
-    let mut warnings = cleaned;
-    if let Some(out) = target.out().filter(|_| kept_earlier) {
-        warnings.push(format!(
-            "output folder {} holds an earlier calibset build, which was kept; once the pool can fill the recipe, pass --force to replace it",
-            out.display()
-        ));
-    }
-    let resave_summary = recipe.resave.as_ref().map(|plan| ResaveSummary {
-        quality: plan.quality,
-        share: plan.share,
-        buckets: plan.buckets.iter().copied().collect(),
-        count: handoff::resave_picks(plan, &planned.sel, seed).len(),
-    });
     let layout = opts.layout.unwrap_or(recipe.output.layout);
     let names = crate::paths::RootNames::new(&recipe.sources.roots, &recipe.base_dir);
     let placements = handoff::placements(&planned.inv.images, &planned.sel, layout, &names);
     target.check_clashes(&placements)?;
-    let files = chosen_files(
-        &planned.inv.images,
-        &planned.sel,
-        &placements,
-        &recipe.base_dir,
-    );
-    let writing = planned.sel.shortfalls.is_empty() && lock.is_some();
+    let files = chosen_files(&planned, &placements, &recipe.base_dir);
+    let writing = writing && planned.sel.shortfalls.is_empty();
     progress.finish();
     let resaves = match &recipe.resave {
         Some(plan) if writing || model.is_some() => {
@@ -648,37 +614,14 @@ pub fn build(
         }
         _ => Vec::new(),
     };
-    let analysis = match &model {
-        // A set that falls short is not probed: it is not the set the recipe asks for.
-        Some((model, method, coverage))
-            if planned.sel.shortfalls.is_empty() && !planned.sel.picks.is_empty() =>
-        {
-            let check = ModelCheck {
-                model,
-                spec: recipe.tensor.as_ref().expect("load_model checked [tensor]"),
-                limits: &recipe.limits,
-                seed,
-                method: method.unwrap_or_else(|| advised(&planned)),
-                method_chosen: method.is_some(),
-                coverage: *coverage,
-            };
-            Some(check.run(&placements, &resaves, &planned, progress, cancel)?)
-        }
-        _ => None,
-    };
-    if let Some(path) = &opts.html
-        && target.html_in_output().is_some()
-        && !writing
-    {
-        warnings.push(format!(
-            "{} is inside the output folder, which was not written, so neither was it; give --html a path outside it",
-            path.display()
-        ));
-    }
+    let analysis = ModelCheck::of_build(model.as_ref(), recipe, seed, &planned)
+        .map(|check| check.run(&placements, &resaves, &planned, progress, cancel))
+        .transpose()?;
+    warnings.extend(html_not_written(opts, &target, writing));
     let mode = opts.mode.unwrap_or(recipe.output.mode);
     let outcome = report::Outcome {
         files,
-        resaves: resave_summary,
+        resaves: resave_summary(recipe, &planned.sel, seed),
         model: analysis.as_ref().map(|a| a.report.clone()),
         output: target.out().map(|o| OutputSummary {
             dir: o.display().to_string(),
@@ -701,15 +644,92 @@ pub fn build(
             out: target.out().expect("a locked build has an output folder"),
         };
         let outputs = set.outputs(&report, placements, resaves, analysis.as_ref(), mode, page);
-        let steps = outputs.iter().map(Output::steps).sum();
-        progress.start(Stage::Export, Some(steps));
-        let written = export::export(lock, &outputs, opts.force, cancel, &mut || {
-            progress.advance(1)
-        });
-        progress.finish();
-        report.warnings.extend(written?);
+        report
+            .warnings
+            .extend(write(lock, &outputs, opts.force, progress, cancel)?);
     }
     Ok(report)
+}
+
+/// The plan of a build: the pool read, deduplicated and chosen from, then
+/// (when the set is to be written) every chosen file looked at once more.
+/// Fails when `camera.min` cannot apply, and with `earlier` (an earlier set
+/// without `--force`) once the plan shows the recipe can be filled.
+fn plan_build(
+    recipe: &Recipe,
+    plan_options: &PlanOptions<'_>,
+    earlier: Option<ExportError>,
+    writing: bool,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Planned, BuildError> {
+    let mut planned = plan(recipe, plan_options, progress, cancel)?;
+    let images = &planned.inv.images;
+    if recipe.camera.min > 0
+        && !images.is_empty()
+        && images.iter().all(|i| i.labels.camera.is_none())
+    {
+        return Err(BuildError::NoCameras {
+            min: recipe.camera.min,
+            from: recipe.camera.from.as_ref().map(|p| p.as_str().to_owned()),
+        });
+    }
+    // Without --force an earlier set stops the build, but only once the plan
+    // shows the recipe can be filled: a shortfall is said first.
+    if let Some(refusal) = earlier.filter(|_| planned.sel.shortfalls.is_empty()) {
+        return Err(refusal.into());
+    }
+    if writing {
+        recheck(recipe, &mut planned, progress, cancel)?;
+    }
+    Ok(planned)
+}
+
+/// The warning for an earlier set kept in the output folder (no `--force`).
+fn earlier_kept(target: &Target, earlier: Option<&ExportError>) -> Option<String> {
+    let out = target.out().filter(|_| earlier.is_some())?;
+    Some(format!(
+        "output folder {} holds an earlier calibset build, which was kept; once the pool can fill the recipe, pass --force to replace it",
+        out.display()
+    ))
+}
+
+/// The re-saves `[resave]` asks for, as the report lists them.
+fn resave_summary(recipe: &Recipe, sel: &Selection, seed: u64) -> Option<ResaveSummary> {
+    recipe.resave.as_ref().map(|plan| ResaveSummary {
+        quality: plan.quality,
+        share: plan.share,
+        buckets: plan.buckets.iter().copied().collect(),
+        count: handoff::resave_picks(plan, sel, seed).len(),
+    })
+}
+
+/// The warning for an `--html` page inside an output folder that is not
+/// written (a dry run, a shortfall): neither is the page.
+fn html_not_written(opts: &BuildOptions, target: &Target, writing: bool) -> Option<String> {
+    let path = opts.html.as_ref()?;
+    (target.html_in_output().is_some() && !writing).then(|| {
+        format!(
+            "{} is inside the output folder, which was not written, so neither was it; give --html a path outside it",
+            path.display()
+        )
+    })
+}
+
+/// Writes `outputs` into the folder `lock` holds, counting progress per
+/// image; returns the writer's warnings.
+fn write(
+    lock: &OutputLock,
+    outputs: &[Output],
+    force: bool,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Vec<String>, BuildError> {
+    let steps = outputs.iter().map(Output::steps).sum();
+    progress.start(Stage::Export, Some(steps));
+    let written = export::export(lock, outputs, force, cancel, &mut || progress.advance(1));
+    progress.finish();
+    Ok(written?)
 }
 
 /// The calibration method the report advises for the chosen set (the
@@ -736,7 +756,30 @@ struct ModelCheck<'a> {
     coverage: usize,
 }
 
-impl ModelCheck<'_> {
+impl<'a> ModelCheck<'a> {
+    /// The check a build with `model` makes: none without a model, and none
+    /// for a set that falls short (it is not the set the recipe asks for).
+    fn of_build(
+        model: Option<&'a LoadedModel>,
+        recipe: &'a Recipe,
+        seed: u64,
+        planned: &Planned,
+    ) -> Option<Self> {
+        let (model, method, coverage) = model?;
+        if !planned.sel.shortfalls.is_empty() || planned.sel.picks.is_empty() {
+            return None;
+        }
+        Some(ModelCheck {
+            model,
+            spec: recipe.tensor.as_ref().expect("load_model checked [tensor]"),
+            limits: &recipe.limits,
+            seed,
+            method: method.unwrap_or_else(|| advised(planned)),
+            method_chosen: method.is_some(),
+            coverage: *coverage,
+        })
+    }
+
     /// Probes the set (its images at `placements`, and the `resaves`), then
     /// the pool's coverage sample.
     fn run(
@@ -785,11 +828,11 @@ impl ModelCheck<'_> {
 
 /// Every pick as the report lists it, sorted by its path in the set.
 fn chosen_files(
-    images: &[crate::pool::PoolImage],
-    sel: &crate::select::Selection,
+    planned: &Planned,
     placements: &[export::Placement],
-    base: &std::path::Path,
+    base: &Path,
 ) -> Vec<crate::report::ChosenFile> {
+    let (images, sel) = (&planned.inv.images, &planned.sel);
     let mut files: Vec<crate::report::ChosenFile> = sel
         .picks
         .iter()
@@ -945,14 +988,14 @@ impl SetPlan<'_> {
     }
 }
 
+/// A loaded model, the method the recipe names (if any) and how many pool
+/// images the coverage check probes.
+type LoadedModel = (crate::model::Model, Option<handoff::Calibration>, usize);
+
 /// The model of this build (`--model`, else `[model]`), loaded before anything
 /// else runs so that a model calibset cannot use costs nothing, with the
 /// method the recipe names for its range tables.
-#[allow(clippy::type_complexity)]
-fn load_model(
-    recipe: &Recipe,
-    opts: &BuildOptions,
-) -> Result<Option<(crate::model::Model, Option<handoff::Calibration>, usize)>, BuildError> {
+fn load_model(recipe: &Recipe, opts: &BuildOptions) -> Result<Option<LoadedModel>, BuildError> {
     let plan = match (&opts.model, &recipe.model) {
         (Some(path), plan) => crate::model::ModelPlan {
             path: path.clone(),
