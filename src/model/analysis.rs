@@ -287,17 +287,18 @@ fn extreme(
     }
 }
 
-/// The statistics of tensor `t`.
-fn tensor_stats(
-    probe: &Probe,
-    images: &[ProbeImage],
-    whole: &[Histogram],
-    t: usize,
-    method: Calibration,
-) -> TensorStats {
-    let info = &probe.tensors[t];
-    let (min, max) = bounds(probe.summaries.iter(), t);
-    let (min, max) = if min <= max { (min, max) } else { (0.0, 0.0) };
+/// Tensor `t`'s mean, variance and count of non-finite values over the set.
+struct Moments {
+    /// Mean of the finite values (0 when there are none).
+    mean: f64,
+    /// Their variance, never negative (0 when there are none).
+    var: f64,
+    /// How many values were not finite.
+    non_finite: u64,
+}
+
+/// The [`Moments`] of tensor `t`, summed image by image in set order.
+fn moments(probe: &Probe, t: usize) -> Moments {
     let (mut sum, mut sum_sq, mut count, mut non_finite) = (0.0f64, 0.0f64, 0u64, 0u64);
     for row in &probe.summaries {
         sum += row[t].sum;
@@ -311,15 +312,22 @@ fn tensor_stats(
     } else {
         0.0
     };
-    let h = &whole[t];
-    let percentile = PERCENTILES
-        .iter()
-        .map(|&p| (p.to_string(), h.percentile_range(p, min, max)))
-        .collect();
-    let range = method_range(method, h, min, max);
-    // Shares are of the span the int8 grid covers, which always holds 0.
-    let span = f64::from(max.max(0.0) - min.min(0.0));
-    let halves = [0u8, 1].map(|half| {
+    Moments {
+        mean,
+        var,
+        non_finite,
+    }
+}
+
+/// Tensor `t`'s bounds and `method` range over each half of the set; a half
+/// with no values takes the whole set's `bounds`.
+fn half_stats(
+    probe: &Probe,
+    t: usize,
+    method: Calibration,
+    (min, max): (f32, f32),
+) -> [HalfStats; 2] {
+    [0u8, 1].map(|half| {
         let rows = probe
             .summaries
             .iter()
@@ -333,7 +341,12 @@ fn tensor_stats(
             max: hi,
             range: method_range(method, &probe.halves[usize::from(half)][t], lo, hi),
         }
-    });
+    })
+}
+
+/// How far the two halves put a tensor apart as shares of `span`: by their
+/// bounds (MinMax) and by their method ranges.
+fn drifts([a, b]: [HalfStats; 2], span: f64) -> (f64, f64) {
     let share = |a: f32, b: f32| {
         if span > 0.0 {
             f64::from((a - b).abs()) / span
@@ -341,9 +354,37 @@ fn tensor_stats(
             0.0
         }
     };
-    let [a, b] = halves;
     let drift_minmax = share(a.min, b.min).max(share(a.max, b.max));
     let drift = share(a.range[0], b.range[0]).max(share(a.range[1], b.range[1]));
+    (drift_minmax, drift)
+}
+
+/// The statistics of tensor `t`.
+fn tensor_stats(
+    probe: &Probe,
+    images: &[ProbeImage],
+    whole: &[Histogram],
+    t: usize,
+    method: Calibration,
+) -> TensorStats {
+    let info = &probe.tensors[t];
+    let (min, max) = bounds(probe.summaries.iter(), t);
+    let (min, max) = if min <= max { (min, max) } else { (0.0, 0.0) };
+    let Moments {
+        mean,
+        var,
+        non_finite,
+    } = moments(probe, t);
+    let h = &whole[t];
+    let percentile = PERCENTILES
+        .iter()
+        .map(|&p| (p.to_string(), h.percentile_range(p, min, max)))
+        .collect();
+    let range = method_range(method, h, min, max);
+    // Shares are of the span the int8 grid covers, which always holds 0.
+    let span = f64::from(max.max(0.0) - min.min(0.0));
+    let halves = half_stats(probe, t, method, (min, max));
+    let (drift_minmax, drift) = drifts(halves, span);
     let p9999 = h.percentile_range(99.99, min, max);
     let mag = |r: [f32; 2]| f64::from(r[0].abs().max(r[1].abs()));
     let tail = if mag(p9999) > 0.0 {
@@ -499,24 +540,21 @@ fn last_group(stats: &[TensorStats]) -> String {
         .map_or_else(String::new, |s| group(&s.node))
 }
 
-/// The analysis of `probe` of `model` over `images`, for `method`.
-pub(super) fn analyse(
-    model: &Model,
-    probe: &Probe,
-    images: &[ProbeImage],
-    method: Calibration,
-    method_from_recipe: bool,
-) -> Analysis {
-    let whole = probe.whole();
-    let mut stats: Vec<TensorStats> = (0..probe.tensors.len())
-        .map(|t| tensor_stats(probe, images, &whole, t, method))
-        .collect();
-    let float = kept_float(model, &stats);
+/// The tensors of `stats` to keep float ([`kept_float`]), each marked
+/// [`TensorStats::float`].
+fn mark_float(model: &Model, stats: &mut [TensorStats]) -> Vec<KeptFloat> {
+    let float = kept_float(model, stats);
     let float_names: HashSet<&str> = float.iter().map(|k| k.tensor.as_str()).collect();
-    for s in &mut stats {
+    for s in stats {
         s.float = float_names.contains(s.name.as_str());
     }
-    let live: Vec<&TensorStats> = stats.iter().filter(|s| !s.float).collect();
+    float
+}
+
+/// How far the set's two halves put the `live` (int8) tensors apart: the
+/// counts over [`DRIFT_WARN`] and [`DRIFT_FAIL`], the verdict and the ten
+/// worst.
+fn stability(probe: &Probe, live: &[&TensorStats]) -> TensorStability {
     let count = |f: &dyn Fn(&TensorStats) -> bool| live.iter().filter(|s| f(s)).count();
     let mut worst: Vec<Drift> = live
         .iter()
@@ -533,7 +571,7 @@ pub(super) fn analyse(
     let over_15 = count(&|s| s.drift > DRIFT_FAIL);
     let over_10 = count(&|s| s.drift > DRIFT_WARN);
     let halves = [0u8, 1].map(|h| probe.half_of.iter().filter(|&&x| x == h).count());
-    let stability = TensorStability {
+    TensorStability {
         halves,
         over_10,
         over_15,
@@ -547,10 +585,15 @@ pub(super) fn analyse(
             "stable"
         },
         worst,
-    };
+    }
+}
+
+/// The ten images that set the most `live` tensors' extremes on their own
+/// (a lead over [`LEAD`]), and how many tensors have such an extreme.
+fn dominant(live: &[&TensorStats], images: &[ProbeImage]) -> (Vec<Dominant>, usize) {
     let mut leads: BTreeMap<PathBuf, usize> = BTreeMap::new();
     let mut dominated = 0;
-    for s in &live {
+    for s in live {
         let mut any = false;
         for e in [&s.max_image, &s.min_image] {
             if e.lead > LEAD {
@@ -572,6 +615,25 @@ pub(super) fn analyse(
         .collect();
     dominant.sort_by(|a, b| b.tensors.cmp(&a.tensors).then(a.image.cmp(&b.image)));
     dominant.truncate(10);
+    (dominant, dominated)
+}
+
+/// The analysis of `probe` of `model` over `images`, for `method`.
+pub(super) fn analyse(
+    model: &Model,
+    probe: &Probe,
+    images: &[ProbeImage],
+    method: Calibration,
+    method_from_recipe: bool,
+) -> Analysis {
+    let whole = probe.whole();
+    let mut stats: Vec<TensorStats> = (0..probe.tensors.len())
+        .map(|t| tensor_stats(probe, images, &whole, t, method))
+        .collect();
+    let float = mark_float(model, &mut stats);
+    let live: Vec<&TensorStats> = stats.iter().filter(|s| !s.float).collect();
+    let stability = stability(probe, &live);
+    let (dominant, dominated) = dominant(&live, images);
     let (name, percentile) = match method {
         Calibration::Percentile(p) => ("percentile", Some(p)),
         _ => ("minmax", None),

@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::Checker;
 use crate::handoff::{Exports, Format, ResavePlan};
 use crate::label::Bucket;
-use crate::recipe::raw::{RawRecipe, RawTensor};
+use crate::recipe::raw::{RawModel, RawRecipe, RawTensor};
 use crate::tensor::{Filter, Spec};
 
 /// Largest model input side accepted, in pixels.
@@ -257,23 +257,7 @@ pub(super) fn model(
         );
         return None;
     }
-    let percentile = match &m.percentile {
-        None => 99.999,
-        Some(p) if p.get_ref().is_finite() && *p.get_ref() > 0.0 && *p.get_ref() <= 100.0 => {
-            *p.get_ref()
-        }
-        Some(p) => {
-            c.at_key(
-                p,
-                "model.percentile",
-                format!(
-                    "must be above 0 and at most 100, e.g. 99.999, not {}",
-                    p.get_ref()
-                ),
-            );
-            return None;
-        }
-    };
+    let percentile = percentile(c, m)?;
     let method = match m.method.as_ref().map(|s| (s, s.get_ref().as_str())) {
         None => None,
         Some((_, "percentile")) => Some(Calibration::Percentile(percentile)),
@@ -296,10 +280,43 @@ pub(super) fn model(
             "applies to method = \"percentile\" only",
         );
     }
-    let coverage = match &m.coverage {
-        None => crate::model::DEFAULT_COVERAGE,
+    let coverage = coverage(c, m)?;
+    Some(crate::model::ModelPlan {
+        path: crate::paths::resolve(base, path.get_ref()),
+        method,
+        coverage,
+    })
+}
+
+/// `model.percentile`, default 99.999; `None` after reporting a value outside
+/// (0, 100].
+fn percentile(c: &mut Checker<'_, '_>, m: &RawModel) -> Option<f64> {
+    match &m.percentile {
+        None => Some(99.999),
+        Some(p) if p.get_ref().is_finite() && *p.get_ref() > 0.0 && *p.get_ref() <= 100.0 => {
+            Some(*p.get_ref())
+        }
+        Some(p) => {
+            c.at_key(
+                p,
+                "model.percentile",
+                format!(
+                    "must be above 0 and at most 100, e.g. 99.999, not {}",
+                    p.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `model.coverage`, default [`crate::model::DEFAULT_COVERAGE`]; `None` after
+/// reporting a count outside 0 to 1,000,000.
+fn coverage(c: &mut Checker<'_, '_>, m: &RawModel) -> Option<usize> {
+    match &m.coverage {
+        None => Some(crate::model::DEFAULT_COVERAGE),
         Some(n) => match usize::try_from(*n.get_ref()) {
-            Ok(n) if n <= 1_000_000 => n,
+            Ok(n) if n <= 1_000_000 => Some(n),
             _ => {
                 c.at_key(
                     n,
@@ -309,13 +326,8 @@ pub(super) fn model(
                         n.get_ref()
                     ),
                 );
-                return None;
+                None
             }
         },
-    };
-    Some(crate::model::ModelPlan {
-        path: crate::paths::resolve(base, path.get_ref()),
-        method,
-        coverage,
-    })
+    }
 }
