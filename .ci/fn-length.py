@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fails when a library or binary function outside tests is longer than 80 lines.
+"""Fails when a library or binary function outside tests is longer than 80 lines (a CI step).
 
 A function runs from its `fn` line to the line of its closing brace. Test code
 is left out: `tests.rs` and `fixture.rs` files and everything after a
