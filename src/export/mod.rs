@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use lock::OutputLock;
 pub(crate) use marker::MARKER;
-pub(crate) use output::{Output, Produce, ProduceError};
+pub(crate) use output::{Output, Produce, ProduceError, write_new};
 
 /// How chosen images get into the output folder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -180,7 +180,7 @@ fn holds(path: &Path, hash: &[u8; 32]) -> bool {
 /// Writes `bytes` to the new file `path`. `create_new`: a name that clashes
 /// with a placed image (maybe a hard link to a source) fails instead of
 /// writing through it.
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

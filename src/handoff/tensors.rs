@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use super::{HandoffError, io};
 use crate::decode::Limits;
-use crate::export::{Produce, ProduceError};
+use crate::export::{Produce, ProduceError, write_new};
 use crate::tensor::{Source, Spec, npy_header, preprocess};
 
 /// The tensors of a set: which images, how they are preprocessed, and which
@@ -177,12 +177,7 @@ impl Sinks {
         if self.raw {
             let name = raw_name(i);
             let path = self.dir.join(&name);
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .and_then(|mut f| f.write_all(tensor))
-                .map_err(io("write", &path))?;
+            write_new(&path, tensor).map_err(io("write", &path))?;
             if let Some(input) = &self.input {
                 self.list.extend_from_slice(input.as_bytes());
                 self.list.extend_from_slice(b":=");

@@ -598,15 +598,15 @@ pub fn build(
         keep_unbucketed: false,
         index: feature_index.as_ref(),
     };
-    let writing = lock.is_some();
-    let planned = plan_build(recipe, &plan_options, earlier, writing, progress, cancel)?;
+    let locked = lock.is_some();
+    let planned = plan_build(recipe, &plan_options, earlier, locked, progress, cancel)?;
     progress.start(Stage::Report, None);
     let layout = opts.layout.unwrap_or(recipe.output.layout);
     let names = crate::paths::RootNames::new(&recipe.sources.roots, &recipe.base_dir);
     let placements = handoff::placements(&planned.inv.images, &planned.sel, layout, &names);
     target.check_clashes(&placements)?;
     let files = chosen_files(&planned, &placements, &recipe.base_dir);
-    let writing = writing && planned.sel.shortfalls.is_empty();
+    let writing = locked && planned.sel.shortfalls.is_empty();
     progress.finish();
     let resaves = match &recipe.resave {
         Some(plan) if writing || model.is_some() => {

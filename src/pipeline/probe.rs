@@ -124,13 +124,7 @@ fn write_tables(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), BuildErr
     std::fs::create_dir_all(dir).map_err(io("create", dir))?;
     for (name, bytes) in files {
         let path = dir.join(name);
-        use std::io::Write;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(bytes))
-            .map_err(io("write", &path))?;
+        crate::export::write_new(&path, bytes).map_err(io("write", &path))?;
     }
     Ok(())
 }
